@@ -1,0 +1,537 @@
+package dev.recur.api;
+
+import java.util.Arrays;
+
+/**
+ * An engine: it owns tensor memory and runs the ops the model layer needs.
+ *
+ * <p>Every public op is final here: it checks ranks, shapes, lengths, ownership and (unless
+ * {@code -Drecur.checkFinite=false}) that inputs are finite, and only then calls the engine's
+ * {@code ...Impl} method, so every engine gets the same checks and the same messages. Each
+ * message names the op, the argument, the expected and the actual shape.
+ *
+ * <h2>The recurrent ops</h2>
+ * Sequences are time-major {@code [T, B, F]}. A layer op runs one direction (or both, for the
+ * bidirectional ops) of one layer over a whole sequence. The order of calls is: make a
+ * {@link Workspace} once, then for each batch {@code layerForward}, then (when training)
+ * {@code layerBackward} with the same inputs; the forward fills the workspace, the backward
+ * reads it.
+ *
+ * <p>Variable lengths: {@code lengths} (null means every sequence has T steps) gives each
+ * sequence's own length, 1 to T, in any order. Steps past a sequence's end neither change its
+ * state nor receive gradient; its output there is zero, and its final state is the one after its
+ * own last step. Engines skip the work for those steps.
+ *
+ * <p>Gradients: {@code dx} and the initial-state gradients are overwritten; parameter gradients
+ * are <em>accumulated</em> ({@code +=}) into {@code grads}, as PyTorch accumulates into
+ * {@code .grad}, so that windows of truncated BPTT and layers sharing weights can add up.
+ */
+public abstract class Backend implements AutoCloseable {
+
+    private static final boolean CHECK_FINITE =
+            !"false".equalsIgnoreCase(System.getProperty("recur.checkFinite", "true"));
+
+    /** Short lower-case name, the same as its provider's. */
+    public abstract String name();
+
+    // ---------------------------------------------------------------- tensors and workspaces
+
+    /** A new zero-filled tensor of the given shape. */
+    public final Tensor tensor(int... shape) {
+        return allocate(Shape.of(shape));
+    }
+
+    /** A new tensor of the given shape holding a copy of {@code data} (row-major). */
+    public final Tensor tensor(float[] data, int... shape) {
+        Shape s = Shape.of(shape);
+        if (data == null || data.length != s.size()) {
+            throw new IllegalArgumentException("tensor: data has " + (data == null ? "no array" : data.length + " elements")
+                    + ", shape " + s + " needs " + s.size());
+        }
+        Tensor t = allocate(s);
+        t.copyFrom(data);
+        return t;
+    }
+
+    /**
+     * A workspace for one layer of {@code cell}, for calls of up to {@code maxSteps} steps and
+     * {@code maxBatch} sequences; {@code bidirectional} sizes it for both directions.
+     */
+    public final Workspace workspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
+                                     boolean bidirectional) {
+        if (cell == null) {
+            throw new IllegalArgumentException("workspace: cell is null");
+        }
+        positive("workspace", "maxSteps", maxSteps);
+        positive("workspace", "maxBatch", maxBatch);
+        positive("workspace", "inputSize", inputSize);
+        positive("workspace", "hiddenSize", hiddenSize);
+        return newWorkspace(cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
+    }
+
+    protected abstract Tensor allocate(Shape shape);
+
+    protected abstract Workspace newWorkspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
+                                              boolean bidirectional);
+
+    /** Index of the first NaN or infinite element of {@code t}, or -1 when all are finite. */
+    protected abstract int firstNonFinite(Tensor t);
+
+    // ---------------------------------------------------------------- GEMM
+
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C}, row-major, where {@code op(A)} is {@code A [M, K]} or,
+     * with {@code transA}, the transpose of {@code A [K, M]}; likewise {@code op(B) [K, N]} from
+     * {@code B [K, N]} or {@code B [N, K]}; {@code C [M, N]}. With {@code beta = 0}, C is not read.
+     */
+    public final void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        String op = "gemm";
+        scalars(op, alpha, beta);
+        owned(op, "a", a);
+        owned(op, "b", b);
+        owned(op, "c", c);
+        rank(op, "a", a, 2);
+        rank(op, "b", b, 2);
+        rank(op, "c", c, 2);
+        int m = c.shape().dim(0);
+        int n = c.shape().dim(1);
+        int k = transA ? a.shape().dim(0) : a.shape().dim(1);
+        expect(op, "a" + (transA ? " (transposed: [K, M])" : " ([M, K])"), a, transA ? dims(k, m) : dims(m, k),
+                transA ? "[K, M]" : "[M, K]");
+        expect(op, "b" + (transB ? " (transposed: [N, K])" : " ([K, N])"), b, transB ? dims(n, k) : dims(k, n),
+                transB ? "[N, K]" : "[K, N]");
+        gemmImpl(transA, transB, m, n, k, alpha, a, b, beta, c);
+    }
+
+    /**
+     * {@link #gemm} for each of {@code batch} independent matrices: {@code a}, {@code b},
+     * {@code c} are rank 3 with the batch first ({@code [batch, rows, cols]}), each matrix at a
+     * stride of its own size.
+     */
+    public final void gemmStridedBatched(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta,
+                                         Tensor c) {
+        String op = "gemmStridedBatched";
+        scalars(op, alpha, beta);
+        owned(op, "a", a);
+        owned(op, "b", b);
+        owned(op, "c", c);
+        rank(op, "a", a, 3);
+        rank(op, "b", b, 3);
+        rank(op, "c", c, 3);
+        int batch = c.shape().dim(0);
+        int m = c.shape().dim(1);
+        int n = c.shape().dim(2);
+        int k = transA ? a.shape().dim(1) : a.shape().dim(2);
+        expect(op, "a", a, transA ? dims(batch, k, m) : dims(batch, m, k), transA ? "[batch, K, M]" : "[batch, M, K]");
+        expect(op, "b", b, transB ? dims(batch, n, k) : dims(batch, k, n), transB ? "[batch, N, K]" : "[batch, K, N]");
+        gemmStridedBatchedImpl(transA, transB, batch, m, n, k, alpha, a, b, beta, c);
+    }
+
+    protected abstract void gemmImpl(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a,
+                                     Tensor b, float beta, Tensor c);
+
+    protected abstract void gemmStridedBatchedImpl(boolean transA, boolean transB, int batch, int m, int n, int k,
+                                                   float alpha, Tensor a, Tensor b, float beta, Tensor c);
+
+    // ---------------------------------------------------------------- whole-sequence layers
+
+    /**
+     * Runs one direction of a recurrent layer over whole sequences and fills {@code ws} for
+     * {@link #layerBackward}.
+     *
+     * @param x       input {@code [T, B, I]}
+     * @param lengths per-sequence lengths {@code [B]}, each 1..T; null when all are T
+     * @param init    initial state ({@code h0 [B, H]}, {@code c0 [B, H]}); null, or a null {@code c}, means zeros
+     * @param params  weights and biases of this direction ({@link LayerParams})
+     * @param y       output {@code [T, B, H]}: the hidden state after each step, zero past a sequence's end
+     * @param fin     receives the final state ({@code hT}, {@code cT} [B, H]); null (or null c) when not wanted
+     * @param ws      a workspace from {@link #workspace} for this cell, I and H, not bidirectional
+     */
+    public final void layerForward(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
+                                   LayerParams params, Tensor y, State fin, Workspace ws) {
+        String op = "layerForward(" + id(cell) + ")";
+        requireDirection(op, direction);
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
+        checkState(op, "init", cell, init, d, true);
+        checkParams(op, "params", cell, params, d, true);
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
+        checkState(op, "fin", cell, fin, d, false);
+        layerForwardImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+        ws.markFilled("layerForward", direction, d.steps(), d.batch(), lengths);
+    }
+
+    /**
+     * The backward of the last {@link #layerForward} on {@code ws} (same cell, direction, x and
+     * lengths).
+     *
+     * @param dy     gradient of the loss with respect to {@code y} {@code [T, B, H]}; null means zero
+     * @param dFin   gradient with respect to the final state; null (or null parts) means zero
+     * @param dx     receives the gradient with respect to {@code x} {@code [T, B, I]} (overwritten); null when not wanted
+     * @param dInit  receives the gradient with respect to the initial state (overwritten); null when not wanted
+     * @param grads  parameter gradients, accumulated into
+     */
+    public final void layerBackward(Cell cell, Direction direction, Tensor x, int[] lengths, LayerParams params,
+                                    Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
+        String op = "layerBackward(" + id(cell) + ")";
+        requireDirection(op, direction);
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
+        checkParams(op, "params", cell, params, d, false);
+        ws.requireFilled(op, "layerForward", direction, d.steps(), d.batch(), lengths);
+        if (dy != null) {
+            expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
+            finite(op, "dy", dy);
+        }
+        checkState(op, "dFin", cell, dFin, d, true);
+        if (dx != null) {
+            expect(op, "dx", owned(op, "dx", dx), dims(d.steps(), d.batch(), d.input()), "[T, B, I]");
+        }
+        checkState(op, "dInit", cell, dInit, d, false);
+        checkGrads(op, cell, grads, d);
+        layerBackwardImpl(cell, direction, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+    }
+
+    /**
+     * Both directions of a bidirectional layer in one call, so that an engine may run them
+     * concurrently. {@code y [T, B, 2H]} holds the forward direction's output in columns
+     * {@code [0, H)} and the reverse direction's in {@code [H, 2H)}, as PyTorch concatenates them.
+     * Other arguments are as in {@link #layerForward}, one per direction; {@code ws} must be
+     * bidirectional.
+     */
+    public final void bidirectionalForward(Cell cell, Tensor x, int[] lengths, PerDirection<State> init,
+                                           PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                           Workspace ws) {
+        String op = "bidirectionalForward(" + id(cell) + ")";
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
+        if (params == null) {
+            throw new IllegalArgumentException(op + ": params is null");
+        }
+        for (Direction dir : Direction.values()) {
+            String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
+            checkState(op, "init" + s, cell, init == null ? null : init.get(dir), d, true);
+            checkParams(op, "params" + s, cell, params.get(dir), d, true);
+            checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
+        }
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+        bidirectionalForwardImpl(cell, d, x, lengths, init, params, y, fin, ws);
+        ws.markFilled("bidirectionalForward", "both", d.steps(), d.batch(), lengths);
+    }
+
+    /**
+     * The backward of the last {@link #bidirectionalForward} on {@code ws}. {@code dy} is
+     * {@code [T, B, 2H]}; {@code dx [T, B, I]} receives the sum of both directions' input
+     * gradients; the rest is as in {@link #layerBackward}, one per direction.
+     */
+    public final void bidirectionalBackward(Cell cell, Tensor x, int[] lengths, PerDirection<LayerParams> params,
+                                            Workspace ws, Tensor dy, PerDirection<State> dFin, Tensor dx,
+                                            PerDirection<State> dInit, PerDirection<LayerParams> grads) {
+        String op = "bidirectionalBackward(" + id(cell) + ")";
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
+        if (params == null || grads == null) {
+            throw new IllegalArgumentException(op + ": " + (params == null ? "params" : "grads") + " is null");
+        }
+        ws.requireFilled(op, "bidirectionalForward", "both", d.steps(), d.batch(), lengths);
+        for (Direction dir : Direction.values()) {
+            String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
+            checkParams(op, "params" + s, cell, params.get(dir), d, false);
+            checkState(op, "dFin" + s, cell, dFin == null ? null : dFin.get(dir), d, true);
+            checkState(op, "dInit" + s, cell, dInit == null ? null : dInit.get(dir), d, false);
+            checkGrads(op, cell, grads.get(dir), d);
+        }
+        if (dy != null) {
+            expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+            finite(op, "dy", dy);
+        }
+        if (dx != null) {
+            expect(op, "dx", owned(op, "dx", dx), dims(d.steps(), d.batch(), d.input()), "[T, B, I]");
+        }
+        bidirectionalBackwardImpl(cell, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+    }
+
+    // ---------------------------------------------------------------- per-step cell ops
+
+    /**
+     * One step of a cell, for callers who step by hand (generation, stateful inference):
+     * {@code next = cell(x, prev)}. {@code x [B, I]}; {@code prev} and {@code next} hold
+     * {@code h [B, H]} (and {@code c [B, H]}); {@code ws} is a workspace made with
+     * {@code maxSteps = 1}, filled for {@link #cellBackward}. {@code prev} and {@code next} must
+     * not share tensors.
+     */
+    public final void cellForward(Cell cell, Tensor x, State prev, LayerParams params, State next, Workspace ws) {
+        String op = "cellForward(" + id(cell) + ")";
+        LayerDims d = stepChecks(op, cell, x, ws);
+        checkState(op, "prev", cell, prev, d, true);
+        checkParams(op, "params", cell, params, d, true);
+        if (next == null) {
+            throw new IllegalArgumentException(op + ": next is null; it receives the new state");
+        }
+        checkState(op, "next", cell, next, d, false);
+        if (cell.hasCellState() && next.c() == null) {
+            throw new IllegalArgumentException(op + ": next.c is null; " + cell.id() + " has a cell state to write");
+        }
+        cellForwardImpl(cell, d, x, prev, params, next, ws);
+        ws.markFilled("cellForward", Direction.FORWARD, 1, d.batch(), null);
+    }
+
+    /**
+     * The backward of the last {@link #cellForward} on {@code ws}: from the gradient with respect
+     * to {@code next}, the gradients with respect to {@code x} and {@code prev} (overwritten; null
+     * when not wanted) and the parameters (accumulated).
+     */
+    public final void cellBackward(Cell cell, Tensor x, LayerParams params, Workspace ws, State dNext, Tensor dx,
+                                   State dPrev, LayerParams grads) {
+        String op = "cellBackward(" + id(cell) + ")";
+        LayerDims d = stepChecks(op, cell, x, ws);
+        checkParams(op, "params", cell, params, d, false);
+        ws.requireFilled(op, "cellForward", Direction.FORWARD, 1, d.batch(), null);
+        checkState(op, "dNext", cell, dNext, d, true);
+        if (dx != null) {
+            expect(op, "dx", owned(op, "dx", dx), dims(d.batch(), d.input()), "[B, I]");
+        }
+        checkState(op, "dPrev", cell, dPrev, d, false);
+        checkGrads(op, cell, grads, d);
+        cellBackwardImpl(cell, d, x, params, ws, dNext, dx, dPrev, grads);
+    }
+
+    protected abstract void layerForwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
+                                             State init, LayerParams params, Tensor y, State fin, Workspace ws);
+
+    protected abstract void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
+                                              LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx,
+                                              State dInit, LayerParams grads);
+
+    protected abstract void bidirectionalForwardImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                                     PerDirection<State> init, PerDirection<LayerParams> params,
+                                                     Tensor y, PerDirection<State> fin, Workspace ws);
+
+    protected abstract void bidirectionalBackwardImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                                      PerDirection<LayerParams> params, Workspace ws, Tensor dy,
+                                                      PerDirection<State> dFin, Tensor dx, PerDirection<State> dInit,
+                                                      PerDirection<LayerParams> grads);
+
+    protected abstract void cellForwardImpl(Cell cell, LayerDims d, Tensor x, State prev, LayerParams params,
+                                            State next, Workspace ws);
+
+    protected abstract void cellBackwardImpl(Cell cell, LayerDims d, Tensor x, LayerParams params, Workspace ws,
+                                             State dNext, Tensor dx, State dPrev, LayerParams grads);
+
+    /** Releases the engine's own resources (threads, contexts). Idempotent. */
+    @Override
+    public void close() {
+    }
+
+    @Override
+    public String toString() {
+        return "Backend[" + name() + "]";
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    private LayerDims forwardChecks(String op, Cell cell, Tensor x, int[] lengths, Workspace ws, boolean bidirectional) {
+        if (cell == null) {
+            throw new IllegalArgumentException(op + ": cell is null");
+        }
+        owned(op, "x", x);
+        rank(op, "x", x, 3);
+        int steps = x.shape().dim(0);
+        int batch = x.shape().dim(1);
+        LayerDims d = workspaceChecks(op, cell, ws, steps, batch, bidirectional);
+        expect(op, "x", x, dims(steps, batch, d.input()), "[T, B, I]");
+        finite(op, "x", x);
+        if (lengths != null) {
+            if (lengths.length != batch) {
+                throw new IllegalArgumentException(op + ": lengths has " + lengths.length + " entries, expected B = "
+                        + batch + " (one per sequence of x " + x.shape() + ")");
+            }
+            for (int b = 0; b < batch; b++) {
+                if (lengths[b] < 1) {
+                    throw new IllegalArgumentException(op + ": lengths[" + b + "] = " + lengths[b] + " is below 1");
+                }
+                if (lengths[b] > steps) {
+                    throw new IllegalArgumentException(op + ": lengths[" + b + "] = " + lengths[b]
+                            + " is greater than T = " + steps + " (x " + x.shape() + ")");
+                }
+            }
+        }
+        return d;
+    }
+
+    private LayerDims stepChecks(String op, Cell cell, Tensor x, Workspace ws) {
+        if (cell == null) {
+            throw new IllegalArgumentException(op + ": cell is null");
+        }
+        owned(op, "x", x);
+        rank(op, "x", x, 2);
+        LayerDims d = workspaceChecks(op, cell, ws, 1, x.shape().dim(0), false);
+        expect(op, "x", x, dims(d.batch(), d.input()), "[B, I]");
+        finite(op, "x", x);
+        return d;
+    }
+
+    private LayerDims workspaceChecks(String op, Cell cell, Workspace ws, int steps, int batch, boolean bidirectional) {
+        if (ws == null) {
+            throw new IllegalArgumentException(op + ": ws is null; make one with Backend.workspace");
+        }
+        if (ws.backend() != this) {
+            throw new IllegalArgumentException(op + ": ws belongs to backend " + ws.backend().name() + ", not " + name());
+        }
+        if (ws.isClosed()) {
+            throw new IllegalStateException(op + ": ws is closed");
+        }
+        if (ws.cell() != cell) {
+            throw new IllegalArgumentException(op + ": ws was made for cell " + ws.cell().id() + ", not " + cell.id());
+        }
+        if (ws.bidirectional() != bidirectional) {
+            throw new IllegalArgumentException(op + ": ws was made " + (ws.bidirectional() ? "" : "not ")
+                    + "bidirectional; this op needs " + (bidirectional ? "a bidirectional" : "a one-direction") + " workspace");
+        }
+        if (steps > ws.maxSteps()) {
+            throw new IllegalArgumentException(op + ": T = " + steps + " exceeds the workspace's maxSteps = " + ws.maxSteps());
+        }
+        if (batch > ws.maxBatch()) {
+            throw new IllegalArgumentException(op + ": B = " + batch + " exceeds the workspace's maxBatch = " + ws.maxBatch());
+        }
+        return new LayerDims(steps, batch, ws.inputSize(), ws.hiddenSize(), cell.gates());
+    }
+
+    private void checkState(String op, String name, Cell cell, State s, LayerDims d, boolean input) {
+        if (s == null) {
+            return;
+        }
+        if (s.h() != null) {
+            expect(op, name + ".h", owned(op, name + ".h", s.h()), dims(d.batch(), d.hidden()), "[B, H]");
+            if (input) {
+                finite(op, name + ".h", s.h());
+            }
+        } else if (!input) {
+            throw new IllegalArgumentException(op + ": " + name + ".h is null");
+        }
+        if (s.c() != null) {
+            if (!cell.hasCellState()) {
+                throw new IllegalArgumentException(op + ": " + name + ".c is given, but " + cell.id()
+                        + " has no cell state; pass State.of(h)");
+            }
+            expect(op, name + ".c", owned(op, name + ".c", s.c()), dims(d.batch(), d.hidden()), "[B, H]");
+            if (input) {
+                finite(op, name + ".c", s.c());
+            }
+        }
+        if (s.h() != null && s.h() == s.c()) {
+            throw new IllegalArgumentException(op + ": " + name + ".h and " + name + ".c are the same tensor");
+        }
+    }
+
+    private void checkParams(String op, String name, Cell cell, LayerParams p, LayerDims d, boolean checkFinite) {
+        if (p == null) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        int gh = d.gates() * d.hidden();
+        String g = "G*H";
+        expect(op, name + ".weightIh", owned(op, name + ".weightIh", p.weightIh()), dims(gh, d.input()), "[" + g + ", I]");
+        expect(op, name + ".weightHh", owned(op, name + ".weightHh", p.weightHh()), dims(gh, d.hidden()), "[" + g + ", H]");
+        expect(op, name + ".biasIh", owned(op, name + ".biasIh", p.biasIh()), dims(gh), "[" + g + "]");
+        expect(op, name + ".biasHh", owned(op, name + ".biasHh", p.biasHh()), dims(gh), "[" + g + "]");
+        if (cell.peepholes() > 0) {
+            if (p.peephole() == null) {
+                throw new IllegalArgumentException(op + ": " + name + ".peephole is null; " + cell.id()
+                        + " needs peephole weights [3H] = [" + 3 * d.hidden() + "]");
+            }
+            expect(op, name + ".peephole", owned(op, name + ".peephole", p.peephole()),
+                    dims(cell.peepholes() * d.hidden()), "[3H]");
+        } else if (p.peephole() != null) {
+            throw new IllegalArgumentException(op + ": " + name + ".peephole is given, but " + cell.id()
+                    + " has no peepholes (use Cell.LSTM_PEEPHOLE)");
+        }
+        if (checkFinite) {
+            finite(op, name + ".weightIh", p.weightIh());
+            finite(op, name + ".weightHh", p.weightHh());
+            finite(op, name + ".biasIh", p.biasIh());
+            finite(op, name + ".biasHh", p.biasHh());
+            if (p.peephole() != null) {
+                finite(op, name + ".peephole", p.peephole());
+            }
+        }
+    }
+
+    private void checkGrads(String op, Cell cell, LayerParams grads, LayerDims d) {
+        if (grads == null) {
+            throw new IllegalArgumentException(op + ": grads is null; make it with LayerParams.zeros");
+        }
+        checkParams(op, "grads", cell, grads, d, false);
+    }
+
+    private Tensor owned(String op, String name, Tensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        if (t.backend() != this) {
+            throw new IllegalArgumentException(op + ": " + name + " belongs to backend " + t.backend().name()
+                    + ", not " + name());
+        }
+        if (t.isClosed()) {
+            throw new IllegalStateException(op + ": " + name + " is closed");
+        }
+        return t;
+    }
+
+    private static void rank(String op, String name, Tensor t, int rank) {
+        if (t.shape().rank() != rank) {
+            throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got rank "
+                    + t.shape().rank() + " with shape " + t.shape());
+        }
+    }
+
+    private static void expect(String op, String name, Tensor t, int[] expected, String symbolic) {
+        if (!t.shape().is(expected)) {
+            throw new IllegalArgumentException(op + ": " + name + " must have shape " + symbolic + " = "
+                    + Arrays.toString(expected) + ", got " + t.shape());
+        }
+    }
+
+    private void finite(String op, String name, Tensor t) {
+        if (!CHECK_FINITE) {
+            return;
+        }
+        int at = firstNonFinite(t);
+        if (at >= 0) {
+            float[] one = t.toArray();
+            throw new IllegalArgumentException(op + ": " + name + " holds " + one[at] + " at index "
+                    + Arrays.toString(unravel(at, t.shape())) + " (shape " + t.shape() + ")");
+        }
+    }
+
+    private static int[] unravel(int flat, Shape s) {
+        int[] idx = new int[s.rank()];
+        for (int i = s.rank() - 1; i >= 0; i--) {
+            idx[i] = flat % s.dim(i);
+            flat /= s.dim(i);
+        }
+        return idx;
+    }
+
+    private static void scalars(String op, float alpha, float beta) {
+        if (!Float.isFinite(alpha) || !Float.isFinite(beta)) {
+            throw new IllegalArgumentException(op + ": alpha and beta must be finite, got alpha = " + alpha
+                    + ", beta = " + beta);
+        }
+    }
+
+    private static void positive(String op, String name, int v) {
+        if (v < 1) {
+            throw new IllegalArgumentException(op + ": " + name + " must be >= 1, got " + v);
+        }
+    }
+
+    private static void requireDirection(String op, Direction d) {
+        if (d == null) {
+            throw new IllegalArgumentException(op + ": direction is null");
+        }
+    }
+
+    private static String id(Cell c) {
+        return c == null ? "null" : c.id();
+    }
+
+    private static int[] dims(int... d) {
+        return d;
+    }
+}

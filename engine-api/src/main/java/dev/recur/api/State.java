@@ -1,0 +1,19 @@
+package dev.recur.api;
+
+/**
+ * A recurrent state for a batch: {@code h [B, H]} and, for cells with a cell state
+ * ({@link Cell#hasCellState()}), {@code c [B, H]}; {@code c} is null for the others.
+ * Also used for the gradients with respect to a state.
+ */
+public record State(Tensor h, Tensor c) {
+
+    public static State of(Tensor h) {
+        return new State(h, null);
+    }
+
+    /** A zero state for {@code cell} on {@code backend}. */
+    public static State zeros(Backend backend, Cell cell, int batch, int hiddenSize) {
+        return new State(backend.tensor(batch, hiddenSize),
+                cell.hasCellState() ? backend.tensor(batch, hiddenSize) : null);
+    }
+}
