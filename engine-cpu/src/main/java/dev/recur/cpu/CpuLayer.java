@@ -1,0 +1,274 @@
+package dev.recur.cpu;
+
+import dev.recur.api.Cell;
+import dev.recur.api.Direction;
+
+import java.util.Arrays;
+
+/**
+ * One direction of one recurrent layer over whole sequences, on float arrays: DESIGN.md's recipe.
+ *
+ * <pre>
+ * forward:  Xg[N, G*H] = X[N, I]·W_ihᵀ + b_ih                       (one GEMM, all steps)
+ *           for s in 0..S-1:  Hg = h[0..B_s)·W_hhᵀ                   (one GEMM per step)
+ *                             gates, h, c = fused(Xg_s, Hg, b_hh)     (GateMath)
+ * backward: for s in S-1..0:  dG_s = fused'(dh, dc, saved gates)
+ *                             dh[0..B_s) = dG_s·W_hh                  (one GEMM per step)
+ *           dW_ih += dGᵀ·X,  dW_hh += dGᵀ·H_prev,  dX = dG·W_ih      (one GEMM each)
+ *           db_ih += colsum(dG),  db_hh += colsum(dG)
+ * </pre>
+ * N is the number of real (unpadded) steps over the batch and B_s the number of sequences still
+ * running at step s ({@link StepPlan}); the original GRU needs a second, smaller GEMM per step
+ * for {@code W_hn (r⊙h)}. Nothing here allocates.
+ */
+final class CpuLayer {
+
+    /** Weights or gradients of one direction as arrays; {@code peep} is null without peepholes. */
+    record Params(float[] wIh, float[] wHh, float[] bIh, float[] bHh, float[] peep) {
+    }
+
+    private final Sgemm sgemm;
+
+    CpuLayer(Sgemm sgemm) {
+        this.sgemm = sgemm;
+    }
+
+    /**
+     * @param x      [T, B, I]
+     * @param h0     [B, H] or null (zeros); c0 likewise
+     * @param y      receives h_t at {@code y[(t*B + b)*yStride + yCol + u]}; must be zero at padded steps on entry
+     * @param hT     [B, H] or null; cT likewise
+     */
+    void forward(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0, float[] c0,
+                 Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT, LayerBuffers buf) {
+        StepPlan plan = buf.plan;
+        plan.build(dir, steps, batch, lengths);
+        int in = buf.inputSize;
+        int hs = buf.hidden;
+        int gh = buf.gh;
+        int n = plan.total;
+
+        float[] xs = x;
+        if (!plan.identity) {
+            gatherRows(plan, x, in, buf.xPacked);
+            xs = buf.xPacked;
+        }
+        // Xg = X·W_ihᵀ + b_ih for every real step at once.
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(p.bIh(), 0, buf.gates, r * gh, gh);
+        }
+        sgemm.gemm(false, true, n, gh, in, 1f, xs, 0, in, p.wIh(), 0, in, 1f, buf.gates, 0, gh);
+
+        loadState(plan, h0, buf.h, hs);
+        if (buf.c != null) {
+            loadState(plan, c0, buf.c, hs);
+        }
+        boolean relu = cell == Cell.RNN_RELU;
+        boolean coupled = cell == Cell.LSTM_COUPLED;
+        for (int s = 0; s < plan.steps; s++) {
+            int rows = plan.batchSizes[s];
+            int off = plan.offsets[s];
+            System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
+            if (buf.c != null) {
+                System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
+            }
+            switch (cell) {
+                case RNN_TANH, RNN_RELU -> {
+                    sgemm.gemm(false, true, rows, gh, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    GateMath.rnnForward(relu, rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.h);
+                }
+                case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
+                    sgemm.gemm(false, true, rows, gh, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    GateMath.lstmForward(coupled, rows, off, hs, buf.gates, buf.hg, p.bHh(), p.peep(), buf.cPrev,
+                            buf.cNext, buf.h, buf.c);
+                }
+                case GRU -> {
+                    sgemm.gemm(false, true, rows, gh, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    GateMath.gruForward(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra, buf.h);
+                }
+                case GRU_ORIGINAL -> {
+                    // [r, z] blocks from h_{t-1}, then the n block from r ⊙ h_{t-1}.
+                    sgemm.gemm(false, true, rows, 2 * hs, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    GateMath.gruOriginalGates(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra);
+                    sgemm.gemm(false, true, rows, hs, hs, 1f, buf.extra, off * hs, hs, p.wHh(), 2 * hs * hs, hs,
+                            0f, buf.hg, 2 * hs, gh);
+                    GateMath.gruOriginalOutput(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.h);
+                }
+            }
+            for (int j = 0; j < rows; j++) {
+                System.arraycopy(buf.h, j * hs, y, plan.denseRow(s, j) * yStride + yCol, hs);
+            }
+        }
+        storeState(plan, buf.h, hT, hs);
+        if (buf.c != null) {
+            storeState(plan, buf.c, cT, hs);
+        }
+    }
+
+    /**
+     * The backward of the last {@link #forward} on {@code buf}.
+     *
+     * @param dy           gradient at {@code dy[(t*B + b)*dyStride + dyCol + u]}, or null
+     * @param dx           [T, B, I] or null; overwritten, or added to when {@code dxAccumulate}
+     * @param dh0          [B, H] or null, overwritten; dc0 likewise
+     * @param g            gradients, accumulated into
+     */
+    void backward(Cell cell, int steps, int batch, float[] x, Params p, LayerBuffers buf, float[] dy, int dyStride,
+                  int dyCol, float[] dhT, float[] dcT, float[] dx, boolean dxAccumulate, float[] dh0, float[] dc0,
+                  Params g) {
+        buf.ensureBackward();
+        StepPlan plan = buf.plan;
+        int in = buf.inputSize;
+        int hs = buf.hidden;
+        int gh = buf.gh;
+        int n = plan.total;
+        boolean relu = cell == Cell.RNN_RELU;
+        boolean coupled = cell == Cell.LSTM_COUPLED;
+        float[] dG = buf.dGx;
+
+        loadState(plan, dhT, buf.dh, hs);
+        if (buf.dc != null) {
+            loadState(plan, dcT, buf.dc, hs);
+        }
+        for (int s = plan.steps - 1; s >= 0; s--) {
+            int rows = plan.batchSizes[s];
+            int off = plan.offsets[s];
+            if (dy != null) {
+                for (int j = 0; j < rows; j++) {
+                    int src = plan.denseRow(s, j) * dyStride + dyCol;
+                    int dst = j * hs;
+                    for (int u = 0; u < hs; u++) {
+                        buf.dh[dst + u] += dy[src + u];
+                    }
+                }
+            }
+            switch (cell) {
+                case RNN_TANH, RNN_RELU -> {
+                    GateMath.rnnBackward(relu, rows, off, hs, buf.gates, buf.dh, dG);
+                    sgemm.gemm(false, false, rows, hs, gh, 1f, dG, off * gh, gh, p.wHh(), 0, hs, 0f, buf.dh, 0, hs);
+                }
+                case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
+                    GateMath.lstmBackward(coupled, rows, off, hs, buf.gates, p.peep(), buf.cPrev, buf.cNext, buf.dh,
+                            buf.dc, dG);
+                    sgemm.gemm(false, false, rows, hs, gh, 1f, dG, off * gh, gh, p.wHh(), 0, hs, 0f, buf.dh, 0, hs);
+                }
+                case GRU -> {
+                    GateMath.gruBackward(rows, off, hs, buf.gates, buf.hPrev, buf.extra, buf.dh, dG, buf.dGh);
+                    sgemm.gemm(false, false, rows, hs, gh, 1f, buf.dGh, off * gh, gh, p.wHh(), 0, hs, 1f, buf.dh, 0,
+                            hs);
+                }
+                case GRU_ORIGINAL -> {
+                    GateMath.gruOriginalBackwardOutput(rows, off, hs, buf.gates, buf.hPrev, buf.dh, dG);
+                    sgemm.gemm(false, false, rows, hs, hs, 1f, dG, off * gh + 2 * hs, gh, p.wHh(), 2 * hs * hs, hs,
+                            0f, buf.dRh, 0, hs);
+                    GateMath.gruOriginalBackwardGates(rows, off, hs, buf.gates, buf.hPrev, buf.dRh, buf.dh, dG);
+                    sgemm.gemm(false, false, rows, hs, 2 * hs, 1f, dG, off * gh, gh, p.wHh(), 0, hs, 1f, buf.dh, 0,
+                            hs);
+                }
+            }
+        }
+        storeState(plan, buf.dh, dh0, hs);
+        if (buf.dc != null) {
+            storeState(plan, buf.dc, dc0, hs);
+        }
+
+        // Weight gradients over all real steps at once.
+        float[] xs = plan.identity ? x : buf.xPacked;
+        sgemm.gemm(true, false, gh, in, n, 1f, dG, 0, gh, xs, 0, in, 1f, g.wIh(), 0, in);
+        if (cell == Cell.GRU_ORIGINAL) {
+            sgemm.gemm(true, false, 2 * hs, hs, n, 1f, dG, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
+            sgemm.gemm(true, false, hs, hs, n, 1f, dG, 2 * hs, gh, buf.extra, 0, hs, 1f, g.wHh(), 2 * hs * hs, hs);
+        } else {
+            sgemm.gemm(true, false, gh, hs, n, 1f, buf.dGh, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
+        }
+        addColumnSums(dG, n, gh, buf.colSums, g.bIh());
+        addColumnSums(buf.dGh, n, gh, buf.colSums, g.bHh());
+        if (cell == Cell.LSTM_PEEPHOLE) {
+            addPeepholeGrads(dG, buf.cPrev, buf.cNext, n, hs, g.peep());
+        }
+
+        if (dx != null) {
+            if (plan.identity) {
+                sgemm.gemm(false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx, 0, in);
+            } else {
+                sgemm.gemm(false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, 0f, buf.dxPacked, 0, in);
+                if (!dxAccumulate) {
+                    Arrays.fill(dx, 0, steps * batch * in, 0f);
+                }
+                scatterAddRows(plan, buf.dxPacked, in, dx);
+            }
+        }
+    }
+
+    /** Packs {@code src [T*B, width]} rows into {@code dst [N, width]} in step order. */
+    private static void gatherRows(StepPlan plan, float[] src, int width, float[] dst) {
+        for (int s = 0; s < plan.steps; s++) {
+            int off = plan.offsets[s];
+            for (int j = 0; j < plan.batchSizes[s]; j++) {
+                System.arraycopy(src, plan.denseRow(s, j) * width, dst, (off + j) * width, width);
+            }
+        }
+    }
+
+    private static void scatterAddRows(StepPlan plan, float[] src, int width, float[] dst) {
+        for (int s = 0; s < plan.steps; s++) {
+            int off = plan.offsets[s];
+            for (int j = 0; j < plan.batchSizes[s]; j++) {
+                int d = plan.denseRow(s, j) * width;
+                int r = (off + j) * width;
+                for (int u = 0; u < width; u++) {
+                    dst[d + u] += src[r + u];
+                }
+            }
+        }
+    }
+
+    /** {@code packed[j] = state[perm[j]]}, or zeros when {@code state} is null. */
+    private static void loadState(StepPlan plan, float[] state, float[] packed, int hs) {
+        for (int j = 0; j < plan.batch; j++) {
+            if (state == null) {
+                Arrays.fill(packed, j * hs, (j + 1) * hs, 0f);
+            } else {
+                System.arraycopy(state, plan.perm[j] * hs, packed, j * hs, hs);
+            }
+        }
+    }
+
+    private static void storeState(StepPlan plan, float[] packed, float[] state, int hs) {
+        if (state == null) {
+            return;
+        }
+        for (int j = 0; j < plan.batch; j++) {
+            System.arraycopy(packed, j * hs, state, plan.perm[j] * hs, hs);
+        }
+    }
+
+    /** {@code out[c] += Σ_r m[r, c]}, rows summed in ascending order (deterministic). */
+    private static void addColumnSums(float[] m, int rows, int cols, float[] scratch, float[] out) {
+        Arrays.fill(scratch, 0, cols, 0f);
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            for (int c = 0; c < cols; c++) {
+                scratch[c] += m[base + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            out[c] += scratch[c];
+        }
+    }
+
+    /** {@code dp_i += Σ da_i⊙c_{t-1}}, {@code dp_f += Σ da_f⊙c_{t-1}}, {@code dp_o += Σ da_o⊙c_t}. */
+    private static void addPeepholeGrads(float[] dG, float[] cPrev, float[] cNext, int rows, int hs, float[] dp) {
+        int gh = 4 * hs;
+        for (int r = 0; r < rows; r++) {
+            int g = r * gh;
+            int sr = r * hs;
+            for (int u = 0; u < hs; u++) {
+                float cp = cPrev[sr + u];
+                dp[u] += dG[g + u] * cp;
+                dp[hs + u] += dG[g + hs + u] * cp;
+                dp[2 * hs + u] += dG[g + 3 * hs + u] * cNext[sr + u];
+            }
+        }
+    }
+}
