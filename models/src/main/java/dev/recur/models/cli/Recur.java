@@ -1,0 +1,181 @@
+package dev.recur.models.cli;
+
+import dev.recur.api.Backends;
+import dev.recur.api.BackendUnavailableException;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@code recur} command line: {@code recur <command> [options]}.
+ *
+ * <p>{@link #run} does all the work and returns the exit status, so tests call it with their own
+ * streams; {@link #main} only passes its result to {@link System#exit}. Exit status:
+ * {@link #EXIT_OK} done, {@link #EXIT_FAILED} the command ran and failed (for example no engine
+ * can be used), {@link #EXIT_USAGE} bad arguments. Bad arguments print one line on stderr and no
+ * stack trace.
+ */
+public final class Recur {
+
+    /** The command did what was asked. */
+    public static final int EXIT_OK = 0;
+    /** The command ran and failed; stderr or its report says why. */
+    public static final int EXIT_FAILED = 1;
+    /** Bad arguments: unknown command or option, missing or malformed value. */
+    public static final int EXIT_USAGE = 2;
+
+    private final Map<String, Subcommand> commands = new LinkedHashMap<>();
+
+    /**
+     * A command line with these subcommands, listed in this order in the help.
+     *
+     * @throws IllegalArgumentException when two share a name or one is called {@code help}
+     */
+    public Recur(List<Subcommand> subcommands) {
+        for (Subcommand c : subcommands) {
+            if (c.name().equals("help") || commands.putIfAbsent(c.name(), c) != null) {
+                throw new IllegalArgumentException("subcommand name taken: " + c.name());
+            }
+        }
+    }
+
+    /** The command line users get, with every shipped subcommand. */
+    public static Recur standard() {
+        return new Recur(List.of(new InfoCommand()));
+    }
+
+    public static void main(String[] args) {
+        System.exit(standard().run(args, System.out, System.err));
+    }
+
+    /**
+     * Runs one command line.
+     *
+     * @param args the arguments after {@code recur}
+     * @return the exit status
+     */
+    public int run(String[] args, PrintStream out, PrintStream err) {
+        try {
+            return dispatch(Arrays.asList(args), out, err);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private int dispatch(List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty()) {
+            out.print(usage());
+            return EXIT_OK;
+        }
+        String first = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        switch (first) {
+            case "help", "--help", "-h" -> {
+                return help(rest, out, err);
+            }
+            case "--version" -> {
+                out.println("recur " + version());
+                return EXIT_OK;
+            }
+            default -> {
+            }
+        }
+        if (first.startsWith("-")) {
+            return usageError(err, "recur", "unknown option '" + first + "'", "recur --help");
+        }
+        Subcommand command = commands.get(first);
+        if (command == null) {
+            return usageError(err, "recur", "unknown command '" + first + "' (commands: " + commandNames() + ")",
+                    "recur --help");
+        }
+        String prefix = "recur " + command.name();
+        // --help anywhere before "--" wins over every other argument, as in git and javac.
+        for (String a : rest) {
+            if (a.equals("--")) {
+                break;
+            }
+            if (a.equals("--help") || a.equals("-h")) {
+                out.print(command.usage());
+                return EXIT_OK;
+            }
+        }
+        try {
+            return command.run(rest, out, err);
+        } catch (UsageException e) {
+            return usageError(err, prefix, e.getMessage(), "recur help " + command.name());
+        } catch (BackendUnavailableException e) {
+            // An expected condition of the machine, not a bug: one line, no stack trace.
+            err.println(prefix + ": " + e.getMessage());
+            return EXIT_FAILED;
+        }
+    }
+
+    private int help(List<String> rest, PrintStream out, PrintStream err) {
+        if (rest.isEmpty()) {
+            out.print(usage());
+            return EXIT_OK;
+        }
+        if (rest.size() > 1) {
+            return usageError(err, "recur help", "unexpected argument '" + rest.get(1) + "'", "recur --help");
+        }
+        String name = rest.get(0);
+        if (name.equals("help")) {
+            out.print(usage());
+            return EXIT_OK;
+        }
+        Subcommand command = commands.get(name);
+        if (command == null) {
+            return usageError(err, "recur help", "unknown command '" + name + "' (commands: " + commandNames() + ")",
+                    "recur --help");
+        }
+        out.print(command.usage());
+        return EXIT_OK;
+    }
+
+    private static int usageError(PrintStream err, String prefix, String message, String seeAlso) {
+        err.println(prefix + ": " + message + "; see '" + seeAlso + "'");
+        return EXIT_USAGE;
+    }
+
+    /** The top-level help text. */
+    public String usage() {
+        int width = "help".length();
+        for (String name : commands.keySet()) {
+            width = Math.max(width, name.length());
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("Usage: recur <command> [options]\n");
+        sb.append("\n");
+        sb.append("Recur trains recurrent sequence models (RNN, LSTM, GRU) on the best engine this machine has.\n");
+        sb.append("\n");
+        sb.append("Commands:\n");
+        for (Subcommand c : commands.values()) {
+            sb.append(String.format("  %-" + width + "s  %s%n", c.name(), c.summary()));
+        }
+        sb.append(String.format("  %-" + width + "s  %s%n", "help", "show this help, or a command's: recur help <command>"));
+        sb.append("\n");
+        sb.append("Options:\n");
+        sb.append("  -h, --help   show this help (after a command: that command's help)\n");
+        sb.append("  --version    show the version\n");
+        sb.append("\n");
+        sb.append("Choosing an engine: the lowest-ranked available one is used unless one is forced with\n");
+        sb.append("  RECUR_JAVA_OPTS=-D" + Backends.PROPERTY + "=NAME or " + Backends.ENVIRONMENT
+                + "=NAME (the property wins).\n");
+        sb.append("Exit status: 0 done, 1 failed, 2 bad arguments.\n");
+        return sb.toString();
+    }
+
+    private String commandNames() {
+        return String.join(", ", commands.keySet()) + (commands.isEmpty() ? "" : ", ") + "help";
+    }
+
+    /** The version from the jar's manifest, or "dev" when running from class folders. */
+    static String version() {
+        String v = Recur.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+}

@@ -1,0 +1,119 @@
+package dev.recur.models.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.PrintStream;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RecurTest {
+
+    /** A subcommand that records its arguments, to check what the dispatcher hands on. */
+    private static class Echo implements Subcommand {
+        List<String> got;
+
+        @Override public String name() { return "echo"; }
+        @Override public String summary() { return "print the arguments"; }
+        @Override public String usage() { return "Usage: recur echo [ARG...]\n"; }
+
+        @Override
+        public int run(List<String> args, PrintStream out, PrintStream err) {
+            got = args;
+            Options.declare().flag("--loud").parse(args);
+            out.println(String.join(" ", args));
+            return Recur.EXIT_OK;
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "--help", "-h", "help"})
+    void helpListsEveryCommandOnStdout(String arg) {
+        Streams s = arg.isEmpty() ? Streams.run(Recur.standard()) : Streams.run(Recur.standard(), arg);
+        assertEquals(Recur.EXIT_OK, s.status);
+        assertEquals("", s.err());
+        String out = s.out();
+        assertTrue(out.startsWith("Usage: recur <command> [options]\n"), out);
+        assertTrue(out.contains("\n  info  show the Java runtime, the engines found and the one that would be chosen\n"), out);
+        assertTrue(out.contains("\n  help  show this help, or a command's: recur help <command>\n"), out);
+        assertTrue(out.contains("RECUR_JAVA_OPTS=-Drecur.backend=NAME or RECUR_BACKEND=NAME"), out);
+        assertTrue(out.contains("Exit status: 0 done, 1 failed, 2 bad arguments."), out);
+    }
+
+    @Test
+    void commandHelpComesFromHelpOrDashDashHelp() {
+        Streams a = Streams.run(Recur.standard(), "help", "info");
+        Streams b = Streams.run(Recur.standard(), "info", "--help");
+        assertEquals(Recur.EXIT_OK, a.status);
+        assertEquals(Recur.EXIT_OK, b.status);
+        assertTrue(a.out().startsWith("Usage: recur info\n"), a.out());
+        assertEquals(a.out(), b.out());
+    }
+
+    @Test
+    void unknownCommandIsOneLineNamingItAndExitTwo() {
+        Streams s = Streams.run(Recur.standard(), "bogus", "--whatever");
+        assertEquals(Recur.EXIT_USAGE, s.status);
+        assertEquals("", s.out());
+        assertArrayEquals(new String[] {
+                "recur: unknown command 'bogus' (commands: info, help); see 'recur --help'", ""}, s.errLines());
+    }
+
+    @Test
+    void unknownTopLevelOptionIsOneLineAndExitTwo() {
+        Streams s = Streams.run(Recur.standard(), "--bogus");
+        assertEquals(Recur.EXIT_USAGE, s.status);
+        assertEquals("recur: unknown option '--bogus'; see 'recur --help'\n", s.err());
+    }
+
+    @Test
+    void helpForAnUnknownCommandIsAUsageError() {
+        Streams s = Streams.run(Recur.standard(), "help", "bogus");
+        assertEquals(Recur.EXIT_USAGE, s.status);
+        assertEquals("recur help: unknown command 'bogus' (commands: info, help); see 'recur --help'\n", s.err());
+        s = Streams.run(Recur.standard(), "help", "info", "extra");
+        assertEquals(Recur.EXIT_USAGE, s.status);
+        assertEquals("recur help: unexpected argument 'extra'; see 'recur --help'\n", s.err());
+    }
+
+    @Test
+    void versionIsPrinted() {
+        Streams s = Streams.run(Recur.standard(), "--version");
+        assertEquals(Recur.EXIT_OK, s.status);
+        assertEquals("recur " + Recur.version() + "\n", s.out());
+    }
+
+    @Test
+    void aPluggedInSubcommandGetsTheArgumentsAfterItsName() {
+        Echo echo = new Echo();
+        Recur recur = new Recur(List.of(echo));
+        Streams s = Streams.run(recur, "echo", "a", "--loud", "b");
+        assertEquals(Recur.EXIT_OK, s.status);
+        assertEquals(List.of("a", "--loud", "b"), echo.got);
+        assertEquals("a --loud b\n", s.out());
+        assertTrue(recur.usage().contains("\n  echo  print the arguments\n"), recur.usage());
+
+        s = Streams.run(recur, "echo", "--quiet");
+        assertEquals(Recur.EXIT_USAGE, s.status);
+        assertEquals("recur echo: unknown option '--quiet'; see 'recur help echo'\n", s.err());
+        // "--help" after "--" is an argument, not a request for help.
+        s = Streams.run(recur, "echo", "--", "--help");
+        assertEquals(Recur.EXIT_OK, s.status);
+        assertFalse(s.out().startsWith("Usage"), s.out());
+    }
+
+    @Test
+    void subcommandNamesMustBeUnique() {
+        assertThrows(IllegalArgumentException.class, () -> new Recur(List.of(new Echo(), new Echo())));
+        Subcommand help = new Echo() {
+            @Override public String name() { return "help"; }
+        };
+        assertThrows(IllegalArgumentException.class, () -> new Recur(List.of(help)));
+    }
+}
