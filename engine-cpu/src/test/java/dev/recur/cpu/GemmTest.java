@@ -1,0 +1,166 @@
+package dev.recur.cpu;
+
+import dev.recur.api.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * GEMM and layout checks with small integers: every product and partial sum is an integer below
+ * 2^24, which float32 holds exactly, so the engine must match a plain triple loop bit for bit,
+ * and any indexing mistake shows as a mismatch rather than as rounding.
+ */
+class GemmTest {
+
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void start() {
+        backend = new CpuBackend(3);
+    }
+
+    @AfterAll
+    static void stop() {
+        backend.close();
+    }
+
+    /** Integers in [-4, 4]. */
+    static float[] ints(Random r, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = r.nextInt(9) - 4;
+        }
+        return v;
+    }
+
+    /** The reference: C = alpha·op(A)·op(B) + beta·C with plain loops, row-major. */
+    static float[] reference(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, float[] b, float beta,
+                             float[] c) {
+        float[] out = c.clone();
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = 0;
+                for (int p = 0; p < k; p++) {
+                    float av = ta ? a[p * m + i] : a[i * k + p];
+                    float bv = tb ? b[j * k + p] : b[p * n + j];
+                    s += av * bv;
+                }
+                out[i * n + j] = alpha * s + beta * c[i * n + j];
+            }
+        }
+        return out;
+    }
+
+    /** Numerical equality ({@code ==}, so 0 equals -0, whose sign depends on the order of sums). */
+    static void assertExact(float[] want, float[] got, String what) {
+        org.junit.jupiter.api.Assertions.assertEquals(want.length, got.length, what + ": length");
+        for (int i = 0; i < want.length; i++) {
+            if (!(want[i] == got[i])) {
+                org.junit.jupiter.api.Assertions.fail(what + ": element " + i + " = " + got[i] + ", expected " + want[i]);
+            }
+        }
+    }
+
+    @Test
+    void everyTransposeAndOddSizesMatchExactly() {
+        // Sizes that straddle the engine's tiles (64 x 256, K blocks of 256) and odd ones.
+        int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {4, 4, 4}, {65, 257, 3}, {70, 300, 260}, {129, 17, 513}, {1, 600, 40}};
+        float[][] scalars = {{1, 0}, {1, 1}, {2, -3}, {-1, 0.5f}};
+        Random r = new Random(7);
+        for (int[] s : sizes) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (boolean ta : new boolean[] {false, true}) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    for (float[] ab : scalars) {
+                        float[] a = ints(r, m * k);
+                        float[] b = ints(r, k * n);
+                        float[] c = ints(r, m * n);
+                        try (Tensor tA = backend.tensor(a, ta ? k : m, ta ? m : k);
+                             Tensor tB = backend.tensor(b, tb ? n : k, tb ? k : n);
+                             Tensor tC = backend.tensor(c, m, n)) {
+                            backend.gemm(ta, tb, ab[0], tA, tB, ab[1], tC);
+                            assertExact(reference(ta, tb, m, n, k, ab[0], a, b, ab[1], c), tC.toArray(),
+                                    "gemm m=" + m + " n=" + n + " k=" + k + " transA=" + ta + " transB=" + tb
+                                            + " alpha=" + ab[0] + " beta=" + ab[1]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void betaZeroIgnoresNaNInC() {
+        // BLAS semantics: with beta = 0, C is written without being read.
+        try (Tensor a = backend.tensor(new float[] {1, 2, 3, 4}, 2, 2);
+             Tensor b = backend.tensor(new float[] {1, 0, 0, 1}, 2, 2);
+             Tensor c = backend.tensor(new float[] {Float.NaN, Float.NaN, Float.NaN, Float.NaN}, 2, 2)) {
+            backend.gemm(false, false, 1f, a, b, 0f, c);
+            assertArrayEquals(new float[] {1, 2, 3, 4}, c.toArray());
+        }
+    }
+
+    @Test
+    void stridedBatchedMatchesEachMatrix() {
+        Random r = new Random(11);
+        int batch = 5;
+        int m = 6;
+        int n = 9;
+        int k = 70;
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                float[] a = ints(r, batch * m * k);
+                float[] b = ints(r, batch * k * n);
+                float[] c = ints(r, batch * m * n);
+                try (Tensor tA = backend.tensor(a, batch, ta ? k : m, ta ? m : k);
+                     Tensor tB = backend.tensor(b, batch, tb ? n : k, tb ? k : n);
+                     Tensor tC = backend.tensor(c, batch, m, n)) {
+                    backend.gemmStridedBatched(ta, tb, 1f, tA, tB, 2f, tC);
+                    float[] got = tC.toArray();
+                    for (int i = 0; i < batch; i++) {
+                        float[] ai = java.util.Arrays.copyOfRange(a, i * m * k, (i + 1) * m * k);
+                        float[] bi = java.util.Arrays.copyOfRange(b, i * k * n, (i + 1) * k * n);
+                        float[] ci = java.util.Arrays.copyOfRange(c, i * m * n, (i + 1) * m * n);
+                        assertExact(reference(ta, tb, m, n, k, 1f, ai, bi, 2f, ci),
+                                java.util.Arrays.copyOfRange(got, i * m * n, (i + 1) * m * n),
+                                "batch " + i + " transA=" + ta + " transB=" + tb);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void layerLayoutWithIntegerWeightsIsExact() {
+        // A relu RNN whose inputs and weights are small non-negative integers: pre-activations are
+        // exact integers, relu keeps them, so y, hT and the packed/unpacked layouts must be exact.
+        int t = 3;
+        int b = 2;
+        int in = 2;
+        int hs = 2;
+        float[] x = {1, 0, 0, 1, 2, 1, 1, 2, 0, 0, 1, 1}; // [T, B, I]
+        float[] wIh = {1, 0, 0, 1};  // identity
+        float[] wHh = {1, 1, 0, 1};  // h1' = h1 + h2, h2' = h2
+        float[] bIh = {0, 1};
+        float[] bHh = {1, 0};
+        try (var ws = backend.workspace(dev.recur.api.Cell.RNN_RELU, t, b, in, hs, false)) {
+            var p = new dev.recur.api.LayerParams(backend.tensor(wIh, hs, in), backend.tensor(wHh, hs, hs),
+                    backend.tensor(bIh, hs), backend.tensor(bHh, hs));
+            Tensor y = backend.tensor(t, b, hs);
+            var fin = dev.recur.api.State.of(backend.tensor(b, hs));
+            backend.layerForward(dev.recur.api.Cell.RNN_RELU, dev.recur.api.Direction.FORWARD,
+                    backend.tensor(x, t, b, in), new int[] {3, 2}, null, p, y, fin, ws);
+            // By hand, a = W_ih x + b_ih + W_hh h + b_hh, h = max(a, 0):
+            // seq 0: x = (1,0), (2,1), (0,0) -> h = (2,1), (2+1+2+1, 1+1+1) = (6,3), (1+9, 1+3) = (10,4)
+            // seq 1 (length 2): x = (0,1), (1,2) -> h = (1,2), (1+1+3, 2+1+2) = (5,5); padding -> 0
+            assertArrayEquals(new float[] {2, 1, 1, 2, 6, 3, 5, 5, 10, 4, 0, 0}, y.toArray());
+            assertArrayEquals(new float[] {10, 4, 5, 5}, fin.h().toArray());
+        }
+    }
+}
