@@ -1,29 +1,52 @@
 package dev.recur.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
 /**
- * Row-major single-precision GEMM, {@code C = alpha·op(A)·op(B) + beta·C}, on {@link Workers}.
+ * Row-major single-precision GEMM, {@code C = alpha·op(A)·op(B) + beta·C}, with the Vector API
+ * on {@link Workers}: packed panels, register and cache blocking, in the GotoBLAS manner.
  *
- * <p>C is cut into fixed tiles of {@value #MB} x {@value #NB}; a tile is one task, and it walks K
- * in fixed blocks of {@value #KB} in ascending order, so every element of C is summed in the same
- * order whatever the number of threads (bitwise-deterministic results). Each task packs its block
- * of {@code op(B)} into a contiguous row-major panel so that the inner loop runs over contiguous
- * columns, which the JIT vectorises; four rows of C are updated per pass over the panel.
+ * <p>C is cut into fixed tiles of {@value #MC} rows x {@value #NC} columns, one task each. A task
+ * walks K in blocks of {@value #KC}; for each block it packs {@code alpha·op(A)} into strips of
+ * {@value #MR} rows (k-major, so a step of k reads MR consecutive floats) and {@code op(B)} into
+ * strips of {@code NR = 2 x lanes} columns, then runs the register kernel: MR x NR accumulators
+ * (12 vector registers), one broadcast of A and two loads of B per k, all fused multiply-adds.
+ * Panels are padded with zeros to whole strips, so edges run the same kernel.
  *
- * <p>Element {@code (i, k)} of A is {@code a[aOff + i*lda + k]}, or {@code a[aOff + k*lda + i]} when
- * {@code transA}; likewise B. One instance per backend; calls are serialized.
+ * <p>Determinism: each element of C gets, for each K block in ascending order, the partial sum of
+ * that block accumulated from zero in ascending k and then added to C. That order depends on
+ * neither the thread count nor where the element sits in its tile, so results are bitwise the
+ * same at any thread count and for a row whatever the other rows of the batch.
+ *
+ * <p>Element {@code (i, k)} of A is {@code a[aOff + i*lda + k]}, or {@code a[aOff + k*lda + i]}
+ * when {@code transA}; likewise B. One instance per backend; calls are serialized.
  */
 final class Sgemm implements Workers.Task {
 
-    static final int MB = 64;
-    static final int NB = 256;
-    static final int KB = 256;
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = SPECIES.length();
+    static final int MR = 6;
+    static final int NR = 2 * LANES;
+    static final int MC = 16 * MR;   // 96 rows of C per task
+    static final int NC = 256;       // a multiple of NR for every species up to 512 bits
+    static final int KC = 256;
     /** Below this many multiply-adds a call runs on the caller alone. */
-    private static final long PARALLEL_MIN_WORK = 1L << 16;
+    private static final long PARALLEL_MIN_WORK = 1L << 17;
+
+    /** Per-thread packing buffers, made once per thread. */
+    private static final class Panels {
+        final float[] a = new float[MC * KC];          // [MC/MR strips][KC][MR]
+        final float[] b = new float[KC * NC];          // [NC/NR strips][KC][NR]
+        final float[] out = new float[MR * NR];        // one kernel's result
+    }
 
     private final Workers workers;
-    private final ThreadLocal<float[]> panels = ThreadLocal.withInitial(() -> new float[KB * NB]);
+    private final ThreadLocal<Panels> panels = ThreadLocal.withInitial(Panels::new);
 
-    // The current call, read by run(int); written under the monitor before workers start.
+    // The current call, read by run(int); written under the monitor before the workers start.
     private boolean ta;
     private boolean tb;
     private int m;
@@ -68,34 +91,37 @@ final class Sgemm implements Workers.Task {
         this.c = c;
         this.cOff = cOff;
         this.ldc = ldc;
-        int tilesM = (m + MB - 1) / MB;
-        tilesN = (n + NB - 1) / NB;
+        int tilesM = (m + MC - 1) / MC;
+        tilesN = (n + NC - 1) / NC;
         int tiles = tilesM * tilesN;
-        if ((long) m * n * k < PARALLEL_MIN_WORK) {
-            for (int t = 0; t < tiles; t++) {
-                run(t);
+        try {
+            if ((long) m * n * k < PARALLEL_MIN_WORK) {
+                for (int t = 0; t < tiles; t++) {
+                    run(t);
+                }
+            } else {
+                workers.forEach(tiles, this);
             }
-        } else {
-            workers.forEach(tiles, this);
+        } finally {
+            this.a = null;
+            this.b = null;
+            this.c = null;
         }
-        this.a = null;
-        this.b = null;
-        this.c = null;
     }
 
     @Override
     public void run(int tile) {
-        int i0 = (tile / tilesN) * MB;
-        int j0 = (tile % tilesN) * NB;
-        int mb = Math.min(MB, m - i0);
-        int nb = Math.min(NB, n - j0);
+        int i0 = (tile / tilesN) * MC;
+        int j0 = (tile % tilesN) * NC;
+        int mc = Math.min(MC, m - i0);
+        int nc = Math.min(NC, n - j0);
         // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak).
-        for (int i = 0; i < mb; i++) {
+        for (int i = 0; i < mc; i++) {
             int row = cOff + (i0 + i) * ldc + j0;
             if (beta == 0f) {
-                java.util.Arrays.fill(c, row, row + nb, 0f);
+                Arrays.fill(c, row, row + nc, 0f);
             } else if (beta != 1f) {
-                for (int j = 0; j < nb; j++) {
+                for (int j = 0; j < nc; j++) {
                     c[row + j] *= beta;
                 }
             }
@@ -103,69 +129,147 @@ final class Sgemm implements Workers.Task {
         if (k == 0 || alpha == 0f) {
             return;
         }
-        float[] panel = panels.get(); // [kb, nb] of op(B), row-major
-        for (int k0 = 0; k0 < k; k0 += KB) {
-            int kb = Math.min(KB, k - k0);
-            packB(panel, k0, kb, j0, nb);
-            int i = 0;
-            for (; i + 4 <= mb; i += 4) {
-                rows4(panel, i0 + i, k0, kb, j0, nb);
-            }
-            for (; i < mb; i++) {
-                row1(panel, i0 + i, k0, kb, j0, nb);
-            }
-        }
-    }
-
-    private void packB(float[] panel, int k0, int kb, int j0, int nb) {
-        if (!tb) {
-            for (int kk = 0; kk < kb; kk++) {
-                System.arraycopy(b, bOff + (k0 + kk) * ldb + j0, panel, kk * nb, nb);
-            }
-        } else {
-            for (int j = 0; j < nb; j++) {
-                int src = bOff + (j0 + j) * ldb + k0;
-                for (int kk = 0; kk < kb; kk++) {
-                    panel[kk * nb + j] = b[src + kk];
+        Panels p = panels.get();
+        int stripsM = (mc + MR - 1) / MR;
+        int stripsN = (nc + NR - 1) / NR;
+        for (int k0 = 0; k0 < k; k0 += KC) {
+            int kc = Math.min(KC, k - k0);
+            packA(p.a, i0, mc, stripsM, k0, kc);
+            packB(p.b, j0, nc, stripsN, k0, kc);
+            for (int sn = 0; sn < stripsN; sn++) {
+                int cols = Math.min(NR, nc - sn * NR);
+                for (int sm = 0; sm < stripsM; sm++) {
+                    int rows = Math.min(MR, mc - sm * MR);
+                    kernel(p.a, sm * KC * MR, p.b, sn * KC * NR, kc, p.out);
+                    addToC(p.out, i0 + sm * MR, rows, j0 + sn * NR, cols);
                 }
             }
         }
     }
 
-    private float aAt(int i, int kk) {
-        return ta ? a[aOff + kk * lda + i] : a[aOff + i * lda + kk];
-    }
-
-    private void rows4(float[] panel, int i, int k0, int kb, int j0, int nb) {
-        float[] cc = c;
-        int c0 = cOff + i * ldc + j0;
-        int c1 = c0 + ldc;
-        int c2 = c1 + ldc;
-        int c3 = c2 + ldc;
-        for (int kk = 0; kk < kb; kk++) {
-            float a0 = alpha * aAt(i, k0 + kk);
-            float a1 = alpha * aAt(i + 1, k0 + kk);
-            float a2 = alpha * aAt(i + 2, k0 + kk);
-            float a3 = alpha * aAt(i + 3, k0 + kk);
-            int p = kk * nb;
-            for (int j = 0; j < nb; j++) {
-                float bv = panel[p + j];
-                cc[c0 + j] += a0 * bv;
-                cc[c1 + j] += a1 * bv;
-                cc[c2 + j] += a2 * bv;
-                cc[c3 + j] += a3 * bv;
+    /** {@code dst[strip][kk][r] = alpha·op(A)[i0 + strip*MR + r, k0 + kk]}, zero past the last row. */
+    private void packA(float[] dst, int i0, int mc, int strips, int k0, int kc) {
+        for (int s = 0; s < strips; s++) {
+            int base = s * KC * MR;
+            for (int r = 0; r < MR; r++) {
+                int i = s * MR + r;
+                if (i >= mc) {
+                    for (int kk = 0; kk < kc; kk++) {
+                        dst[base + kk * MR + r] = 0f;
+                    }
+                } else if (!ta) {
+                    int src = aOff + (i0 + i) * lda + k0;
+                    for (int kk = 0; kk < kc; kk++) {
+                        dst[base + kk * MR + r] = alpha * a[src + kk];
+                    }
+                } else {
+                    int src = aOff + k0 * lda + i0 + i;
+                    for (int kk = 0; kk < kc; kk++) {
+                        dst[base + kk * MR + r] = alpha * a[src + kk * lda];
+                    }
+                }
             }
         }
     }
 
-    private void row1(float[] panel, int i, int k0, int kb, int j0, int nb) {
-        float[] cc = c;
-        int c0 = cOff + i * ldc + j0;
-        for (int kk = 0; kk < kb; kk++) {
-            float a0 = alpha * aAt(i, k0 + kk);
-            int p = kk * nb;
-            for (int j = 0; j < nb; j++) {
-                cc[c0 + j] += a0 * panel[p + j];
+    /** {@code dst[strip][kk][j] = op(B)[k0 + kk, j0 + strip*NR + j]}, zero past the last column. */
+    private void packB(float[] dst, int j0, int nc, int strips, int k0, int kc) {
+        for (int s = 0; s < strips; s++) {
+            int base = s * KC * NR;
+            int cols = Math.min(NR, nc - s * NR);
+            if (!tb) {
+                for (int kk = 0; kk < kc; kk++) {
+                    int d = base + kk * NR;
+                    System.arraycopy(b, bOff + (k0 + kk) * ldb + j0 + s * NR, dst, d, cols);
+                    if (cols < NR) {
+                        Arrays.fill(dst, d + cols, d + NR, 0f);
+                    }
+                }
+            } else {
+                for (int j = 0; j < NR; j++) {
+                    if (j >= cols) {
+                        for (int kk = 0; kk < kc; kk++) {
+                            dst[base + kk * NR + j] = 0f;
+                        }
+                    } else {
+                        int src = bOff + (j0 + s * NR + j) * ldb + k0;
+                        for (int kk = 0; kk < kc; kk++) {
+                            dst[base + kk * NR + j] = b[src + kk];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code out[MR][NR] = Σ_kk pa[kk][r] · pb[kk][j]}, from zero, kk ascending. */
+    private static void kernel(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        VectorSpecies<Float> sp = SPECIES;
+        FloatVector c00 = FloatVector.zero(sp);
+        FloatVector c01 = FloatVector.zero(sp);
+        FloatVector c10 = FloatVector.zero(sp);
+        FloatVector c11 = FloatVector.zero(sp);
+        FloatVector c20 = FloatVector.zero(sp);
+        FloatVector c21 = FloatVector.zero(sp);
+        FloatVector c30 = FloatVector.zero(sp);
+        FloatVector c31 = FloatVector.zero(sp);
+        FloatVector c40 = FloatVector.zero(sp);
+        FloatVector c41 = FloatVector.zero(sp);
+        FloatVector c50 = FloatVector.zero(sp);
+        FloatVector c51 = FloatVector.zero(sp);
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(sp, pb, bi);
+            FloatVector b1 = FloatVector.fromArray(sp, pb, bi + LANES);
+            int ai = ao + kk * MR;
+            FloatVector a0 = FloatVector.broadcast(sp, pa[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(sp, pa[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(sp, pa[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(sp, pa[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(sp, pa[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(sp, pa[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+        c40.intoArray(out, 4 * NR);
+        c41.intoArray(out, 4 * NR + LANES);
+        c50.intoArray(out, 5 * NR);
+        c51.intoArray(out, 5 * NR + LANES);
+    }
+
+    /** {@code C[i0.., j0..] += out} for the valid {@code rows x cols}. */
+    private void addToC(float[] out, int i0, int rows, int j0, int cols) {
+        for (int r = 0; r < rows; r++) {
+            int dst = cOff + (i0 + r) * ldc + j0;
+            int src = r * NR;
+            int j = 0;
+            if (cols == NR) {
+                for (; j < NR; j += LANES) {
+                    FloatVector.fromArray(SPECIES, c, dst + j)
+                            .add(FloatVector.fromArray(SPECIES, out, src + j))
+                            .intoArray(c, dst + j);
+                }
+            }
+            for (; j < cols; j++) {
+                c[dst + j] += out[src + j];
             }
         }
     }
