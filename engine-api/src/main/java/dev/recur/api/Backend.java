@@ -38,11 +38,13 @@ public abstract class Backend implements AutoCloseable {
 
     /** A new zero-filled tensor of the given shape. */
     public final Tensor tensor(int... shape) {
+        open("tensor");
         return allocate(Shape.of(shape));
     }
 
     /** A new tensor of the given shape holding a copy of {@code data} (row-major). */
     public final Tensor tensor(float[] data, int... shape) {
+        open("tensor");
         Shape s = Shape.of(shape);
         if (data == null || data.length != s.size()) {
             throw new IllegalArgumentException("tensor: data has " + (data == null ? "no array" : data.length + " elements")
@@ -59,6 +61,7 @@ public abstract class Backend implements AutoCloseable {
      */
     public final Workspace workspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
                                      boolean bidirectional) {
+        open("workspace");
         if (cell == null) {
             throw new IllegalArgumentException("workspace: cell is null");
         }
@@ -66,6 +69,14 @@ public abstract class Backend implements AutoCloseable {
         positive("workspace", "maxBatch", maxBatch);
         positive("workspace", "inputSize", inputSize);
         positive("workspace", "hiddenSize", hiddenSize);
+        // Engines index [maxSteps*maxBatch, max(I, G*H)] buffers with ints.
+        long rows = (long) maxSteps * maxBatch;
+        long widest = Math.max(inputSize, (long) cell.gates() * hiddenSize);
+        if (rows * widest > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("workspace: maxSteps * maxBatch * max(inputSize, G*hiddenSize) = "
+                    + maxSteps + " * " + maxBatch + " * " + widest + " = " + rows * widest + " elements exceeds "
+                    + Integer.MAX_VALUE + "; use shorter windows or smaller batches");
+        }
         return newWorkspace(cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
     }
 
@@ -86,6 +97,7 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         String op = "gemm";
+        open(op);
         scalars(op, alpha, beta);
         owned(op, "a", a);
         owned(op, "b", b);
@@ -111,6 +123,7 @@ public abstract class Backend implements AutoCloseable {
     public final void gemmStridedBatched(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta,
                                          Tensor c) {
         String op = "gemmStridedBatched";
+        open(op);
         scalars(op, alpha, beta);
         owned(op, "a", a);
         owned(op, "b", b);
@@ -150,6 +163,7 @@ public abstract class Backend implements AutoCloseable {
     public final void layerForward(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
                                    LayerParams params, Tensor y, State fin, Workspace ws) {
         String op = "layerForward(" + id(cell) + ")";
+        open(op);
         requireDirection(op, direction);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
         checkState(op, "init", cell, init, d, true);
@@ -173,6 +187,7 @@ public abstract class Backend implements AutoCloseable {
     public final void layerBackward(Cell cell, Direction direction, Tensor x, int[] lengths, LayerParams params,
                                     Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
         String op = "layerBackward(" + id(cell) + ")";
+        open(op);
         requireDirection(op, direction);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
         checkParams(op, "params", cell, params, d, false);
@@ -186,7 +201,7 @@ public abstract class Backend implements AutoCloseable {
             expect(op, "dx", owned(op, "dx", dx), dims(d.steps(), d.batch(), d.input()), "[T, B, I]");
         }
         checkState(op, "dInit", cell, dInit, d, false);
-        checkGrads(op, cell, grads, d);
+        checkGrads(op, "grads", cell, grads, d);
         layerBackwardImpl(cell, direction, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
     }
 
@@ -201,6 +216,7 @@ public abstract class Backend implements AutoCloseable {
                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                            Workspace ws) {
         String op = "bidirectionalForward(" + id(cell) + ")";
+        open(op);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
         if (params == null) {
             throw new IllegalArgumentException(op + ": params is null");
@@ -225,6 +241,7 @@ public abstract class Backend implements AutoCloseable {
                                             Workspace ws, Tensor dy, PerDirection<State> dFin, Tensor dx,
                                             PerDirection<State> dInit, PerDirection<LayerParams> grads) {
         String op = "bidirectionalBackward(" + id(cell) + ")";
+        open(op);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
         if (params == null || grads == null) {
             throw new IllegalArgumentException(op + ": " + (params == null ? "params" : "grads") + " is null");
@@ -235,7 +252,7 @@ public abstract class Backend implements AutoCloseable {
             checkParams(op, "params" + s, cell, params.get(dir), d, false);
             checkState(op, "dFin" + s, cell, dFin == null ? null : dFin.get(dir), d, true);
             checkState(op, "dInit" + s, cell, dInit == null ? null : dInit.get(dir), d, false);
-            checkGrads(op, cell, grads.get(dir), d);
+            checkGrads(op, "grads" + s, cell, grads.get(dir), d);
         }
         if (dy != null) {
             expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
@@ -258,6 +275,7 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void cellForward(Cell cell, Tensor x, State prev, LayerParams params, State next, Workspace ws) {
         String op = "cellForward(" + id(cell) + ")";
+        open(op);
         LayerDims d = stepChecks(op, cell, x, ws);
         checkState(op, "prev", cell, prev, d, true);
         checkParams(op, "params", cell, params, d, true);
@@ -280,6 +298,7 @@ public abstract class Backend implements AutoCloseable {
     public final void cellBackward(Cell cell, Tensor x, LayerParams params, Workspace ws, State dNext, Tensor dx,
                                    State dPrev, LayerParams grads) {
         String op = "cellBackward(" + id(cell) + ")";
+        open(op);
         LayerDims d = stepChecks(op, cell, x, ws);
         checkParams(op, "params", cell, params, d, false);
         ws.requireFilled(op, "cellForward", Direction.FORWARD, 1, d.batch(), null);
@@ -288,7 +307,7 @@ public abstract class Backend implements AutoCloseable {
             expect(op, "dx", owned(op, "dx", dx), dims(d.batch(), d.input()), "[B, I]");
         }
         checkState(op, "dPrev", cell, dPrev, d, false);
-        checkGrads(op, cell, grads, d);
+        checkGrads(op, "grads", cell, grads, d);
         cellBackwardImpl(cell, d, x, params, ws, dNext, dx, dPrev, grads);
     }
 
@@ -314,9 +333,20 @@ public abstract class Backend implements AutoCloseable {
     protected abstract void cellBackwardImpl(Cell cell, LayerDims d, Tensor x, LayerParams params, Workspace ws,
                                              State dNext, Tensor dx, State dPrev, LayerParams grads);
 
-    /** Releases the engine's own resources (threads, contexts). Idempotent. */
+    /** Releases the engine's own resources (threads, contexts). Idempotent; ops fail afterwards. */
     @Override
     public void close() {
+    }
+
+    /** Whether {@link #close()} was called; every op checks it first. */
+    public boolean isClosed() {
+        return false;
+    }
+
+    private void open(String op) {
+        if (isClosed()) {
+            throw new IllegalStateException(op + ": the " + name() + " backend is closed");
+        }
     }
 
     @Override
@@ -372,7 +402,8 @@ public abstract class Backend implements AutoCloseable {
             throw new IllegalArgumentException(op + ": ws is null; make one with Backend.workspace");
         }
         if (ws.backend() != this) {
-            throw new IllegalArgumentException(op + ": ws belongs to backend " + ws.backend().name() + ", not " + name());
+            throw new IllegalArgumentException(op + ": ws belongs to " + describeOther(ws.backend()) + ", not to this "
+                    + name() + " backend");
         }
         if (ws.isClosed()) {
             throw new IllegalStateException(op + ": ws is closed");
@@ -452,11 +483,11 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    private void checkGrads(String op, Cell cell, LayerParams grads, LayerDims d) {
+    private void checkGrads(String op, String name, Cell cell, LayerParams grads, LayerDims d) {
         if (grads == null) {
-            throw new IllegalArgumentException(op + ": grads is null; make it with LayerParams.zeros");
+            throw new IllegalArgumentException(op + ": " + name + " is null; make it with LayerParams.zeros");
         }
-        checkParams(op, "grads", cell, grads, d, false);
+        checkParams(op, name, cell, grads, d, false);
     }
 
     private Tensor owned(String op, String name, Tensor t) {
@@ -464,13 +495,17 @@ public abstract class Backend implements AutoCloseable {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
         if (t.backend() != this) {
-            throw new IllegalArgumentException(op + ": " + name + " belongs to backend " + t.backend().name()
-                    + ", not " + name());
+            throw new IllegalArgumentException(op + ": " + name + " belongs to " + describeOther(t.backend())
+                    + ", not to this " + name() + " backend");
         }
         if (t.isClosed()) {
             throw new IllegalStateException(op + ": " + name + " is closed");
         }
         return t;
+    }
+
+    private String describeOther(Backend other) {
+        return other.name().equals(name()) ? "another " + name() + " backend instance" : "backend " + other.name();
     }
 
     private static void rank(String op, String name, Tensor t, int rank) {

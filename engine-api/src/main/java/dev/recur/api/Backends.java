@@ -2,8 +2,10 @@ package dev.recur.api;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 
 /**
@@ -28,7 +30,25 @@ public final class Backends {
 
     /** Every engine on the class path, probed, best rank first. */
     public static List<Found> discover() {
-        return probeAll(ServiceLoader.load(BackendProvider.class));
+        // A provider that cannot even be instantiated (a broken engine jar) is skipped, so that the
+        // others, the CPU fallback among them, are still found; its error is kept as a reason.
+        List<BackendProvider> providers = new ArrayList<>();
+        Iterator<BackendProvider> it = ServiceLoader.load(BackendProvider.class).iterator();
+        List<Found> broken = new ArrayList<>();
+        while (true) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                providers.add(it.next());
+            } catch (ServiceConfigurationError e) {
+                broken.add(new Found("unloadable-" + broken.size(), Integer.MAX_VALUE,
+                        Availability.no("provider could not be loaded: " + e.getMessage()), null));
+            }
+        }
+        List<Found> out = probeAll(providers);
+        out.addAll(broken);
+        return out;
     }
 
     /** The name forced by {@code -Drecur.backend} or {@code RECUR_BACKEND}, or null. */

@@ -26,6 +26,7 @@ public final class CpuBackend extends Backend {
     private final Workers workers;
     private final Sgemm sgemm;
     private final CpuLayer layer;
+    private volatile boolean closed;
 
     /** A backend on {@code threads} threads (the caller's included). */
     public CpuBackend(int threads) {
@@ -62,7 +63,13 @@ public final class CpuBackend extends Backend {
 
     @Override
     public void close() {
+        closed = true;
         workers.close();
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
     }
 
     // ---------------------------------------------------------------- memory

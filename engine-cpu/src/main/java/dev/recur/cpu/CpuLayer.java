@@ -65,6 +65,12 @@ final class CpuLayer {
         }
         boolean relu = cell == Cell.RNN_RELU;
         boolean coupled = cell == Cell.LSTM_COUPLED;
+        if (cell == Cell.GRU_ORIGINAL) {
+            sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, buf.recurrent);
+            sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
+        } else {
+            sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
+        }
         for (int s = 0; s < plan.steps; s++) {
             int rows = plan.batchSizes[s];
             int off = plan.offsets[s];
@@ -74,24 +80,23 @@ final class CpuLayer {
             }
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
-                    sgemm.gemm(false, true, rows, gh, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     GateMath.rnnForward(relu, rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.h);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    sgemm.gemm(false, true, rows, gh, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     GateMath.lstmForward(coupled, rows, off, hs, buf.gates, buf.hg, p.bHh(), p.peep(), buf.cPrev,
                             buf.cNext, buf.h, buf.c);
                 }
                 case GRU -> {
-                    sgemm.gemm(false, true, rows, gh, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     GateMath.gruForward(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra, buf.h);
                 }
                 case GRU_ORIGINAL -> {
                     // [r, z] blocks from h_{t-1}, then the n block from r ⊙ h_{t-1}.
-                    sgemm.gemm(false, true, rows, 2 * hs, hs, 1f, buf.h, 0, hs, p.wHh(), 0, hs, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     GateMath.gruOriginalGates(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra);
-                    sgemm.gemm(false, true, rows, hs, hs, 1f, buf.extra, off * hs, hs, p.wHh(), 2 * hs * hs, hs,
-                            0f, buf.hg, 2 * hs, gh);
+                    sgemm.gemm(false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
                     GateMath.gruOriginalOutput(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.h);
                 }
             }
@@ -126,6 +131,12 @@ final class CpuLayer {
         boolean coupled = cell == Cell.LSTM_COUPLED;
         float[] dG = buf.dGx;
 
+        if (cell == Cell.GRU_ORIGINAL) {
+            sgemm.pack(false, 2 * hs, hs, p.wHh(), 0, hs, buf.recurrent);
+            sgemm.pack(false, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
+        } else {
+            sgemm.pack(false, gh, hs, p.wHh(), 0, hs, buf.recurrent);
+        }
         loadState(plan, dhT, buf.dh, hs);
         if (buf.dc != null) {
             loadState(plan, dcT, buf.dc, hs);
@@ -145,25 +156,22 @@ final class CpuLayer {
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
                     GateMath.rnnBackward(relu, rows, off, hs, buf.gates, buf.dh, dG);
-                    sgemm.gemm(false, false, rows, hs, gh, 1f, dG, off * gh, gh, p.wHh(), 0, hs, 0f, buf.dh, 0, hs);
+                    sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     GateMath.lstmBackward(coupled, rows, off, hs, buf.gates, p.peep(), buf.cPrev, buf.cNext, buf.dh,
                             buf.dc, dG);
-                    sgemm.gemm(false, false, rows, hs, gh, 1f, dG, off * gh, gh, p.wHh(), 0, hs, 0f, buf.dh, 0, hs);
+                    sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case GRU -> {
                     GateMath.gruBackward(rows, off, hs, buf.gates, buf.hPrev, buf.extra, buf.dh, dG, buf.dGh);
-                    sgemm.gemm(false, false, rows, hs, gh, 1f, buf.dGh, off * gh, gh, p.wHh(), 0, hs, 1f, buf.dh, 0,
-                            hs);
+                    sgemm.gemm(false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
                 case GRU_ORIGINAL -> {
                     GateMath.gruOriginalBackwardOutput(rows, off, hs, buf.gates, buf.hPrev, buf.dh, dG);
-                    sgemm.gemm(false, false, rows, hs, hs, 1f, dG, off * gh + 2 * hs, gh, p.wHh(), 2 * hs * hs, hs,
-                            0f, buf.dRh, 0, hs);
+                    sgemm.gemm(false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
                     GateMath.gruOriginalBackwardGates(rows, off, hs, buf.gates, buf.hPrev, buf.dRh, buf.dh, dG);
-                    sgemm.gemm(false, false, rows, hs, 2 * hs, 1f, dG, off * gh, gh, p.wHh(), 0, hs, 1f, buf.dh, 0,
-                            hs);
+                    sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
             }
         }

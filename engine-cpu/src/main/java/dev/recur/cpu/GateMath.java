@@ -1,53 +1,176 @@
 package dev.recur.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
- * The fused element-wise part of each cell, forward and backward, for the rows of one step.
+ * The fused element-wise part of each cell, forward and backward, for the rows of one step,
+ * vectorised over hidden units with the Vector API.
  *
  * <p>Legend: H hidden units, G gate blocks; packed row {@code r = off + j} for running row
  * {@code j} of the step (see {@link StepPlan}). Gate pre-activations are
  * {@code a = gates[r] (x·W_ihᵀ + b_ih) + hg[j] (h_{t-1}·W_hhᵀ) + b_hh}; the forward overwrites
  * {@code gates[r]} with the activated gates, which is what the backward reads. The formulas are
  * those of {@link dev.recur.api.Cell}; each backward below is their derivative, written out.
+ *
+ * <p>Each loop walks the units of a row in whole vectors, then one masked vector for the rest of
+ * H, through the same body, so every unit is computed by the same instructions whatever H is;
+ * the result for a row never depends on the other rows (a packed batch and a single sequence give
+ * the same bits).
  */
 final class GateMath {
+
+    private static final VectorSpecies<Float> SP = FloatVector.SPECIES_PREFERRED;
+    private static final int L = SP.length();
+    private static final FloatVector ONE = FloatVector.broadcast(SP, 1f);
+    private static final FloatVector TWO = FloatVector.broadcast(SP, 2f);
 
     private GateMath() {
     }
 
-    static float sigmoid(float v) {
-        return (float) (1.0 / (1.0 + Math.exp(-v)));
+    // ---------------------------------------------------------------- vector helpers
+
+    private static FloatVector ld(float[] a, int off, VectorMask<Float> m) {
+        return m == null ? FloatVector.fromArray(SP, a, off) : FloatVector.fromArray(SP, a, off, m);
     }
 
-    static float tanh(float v) {
-        return (float) Math.tanh(v);
+    private static void st(FloatVector v, float[] a, int off, VectorMask<Float> m) {
+        if (m == null) {
+            v.intoArray(a, off);
+        } else {
+            v.intoArray(a, off, m);
+        }
+    }
+
+    /*
+     * Note [Deterministic transcendentals]: the Vector API's lanewise EXP and TANH give different
+     * bits before and after the JIT intrinsifies them (a Java fallback per lane, then a vector math
+     * library), so results would change as the program warms up. exp below uses only IEEE-exact
+     * operations (add, mul, fma, conversions of integral values), which give the same bits in the
+     * interpreter and in compiled code, on every machine. Its polynomial is the classic Cephes
+     * expf one (relative error about 1 ulp on [-87, 87]).
+     */
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5·2^23: adding then subtracting it rounds a float below 2^22 to the nearest integer. */
+    private static final float ROUNDER = 12582912f;
+
+    /** {@code a·b + c}, one rounding. */
+    private static FloatVector mad(FloatVector a, FloatVector b, float c) {
+        return a.fma(b, FloatVector.broadcast(SP, c));
+    }
+
+    /** {@code a·b + c}, one rounding. */
+    private static FloatVector mad(FloatVector a, float b, FloatVector c) {
+        return a.fma(FloatVector.broadcast(SP, b), c);
+    }
+
+    /** e^v for v in [-87, 87] (callers clamp), Cephes' expf polynomial with a 2^n scale. */
+    static FloatVector exp(FloatVector v) {
+        FloatVector n = v.fma(LOG2E, ROUNDER).sub(ROUNDER);       // round(v / ln 2)
+        FloatVector r = mad(n, -LN2_HI, v);
+        r = mad(n, -LN2_LO, r);                                     // v - n ln 2, in two parts
+        FloatVector p = r.fma(1.9875691500e-4f, 1.3981999507e-3f);
+        p = mad(p, r, 8.3334519073e-3f);
+        p = mad(p, r, 4.1665795894e-2f);
+        p = mad(p, r, 1.6666665459e-1f);
+        p = mad(p, r, 5.0000001201e-1f);
+        p = p.fma(r.mul(r), r).add(1f);                           // e^r
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    /** σ(v) = 1 / (1 + e^{-v}); the input is clamped to ±80, where σ is 0 or 1 in float anyway. */
+    static FloatVector sigmoid(FloatVector v) {
+        return ONE.div(exp(v.neg().max(-80f).min(80f)).add(1f));
+    }
+
+    /**
+     * tanh(v): {@code 1 - 2/(e^{2|v|} + 1)} with the sign of v, and Cephes' odd polynomial below
+     * |v| = 0.625, where that form would lose relative precision to cancellation.
+     */
+    static FloatVector tanh(FloatVector v) {
+        FloatVector a = v.abs();
+        FloatVector big = ONE.sub(TWO.div(exp(a.add(a).min(80f)).add(1f)));
+        FloatVector z = v.mul(v);
+        FloatVector p = z.fma(-5.70498872745e-3f, 2.06390887954e-2f);
+        p = mad(p, z, -5.37397155531e-2f);
+        p = mad(p, z, 1.33314422036e-1f);
+        p = mad(p, z, -3.33332819422e-1f);
+        FloatVector small = p.mul(z).fma(v, v);                    // v + v·z·p(z)
+        FloatVector signed = big.blend(big.neg(), v.compare(VectorOperators.LT, 0f));
+        return signed.blend(small, a.compare(VectorOperators.LT, 0.625f));
+    }
+
+    /** {@code 1 - v⊙v}: the derivative of tanh at its output v. */
+    private static FloatVector oneMinusSquare(FloatVector v) {
+        return v.neg().fma(v, ONE);
+    }
+
+    /** {@code v⊙(1 - v)}: the derivative of the sigmoid at its output v. */
+    private static FloatVector sigmoidSlope(FloatVector v) {
+        return v.mul(v.neg().add(1f));
+    }
+
+    /** The mask for the last, partial vector of a row of {@code hs} units, or null if none. */
+    private static VectorMask<Float> tail(int hs) {
+        int full = SP.loopBound(hs);
+        return full == hs ? null : SP.indexInRange(full, hs);
     }
 
     // ---------------------------------------------------------------- vanilla RNN (G = 1)
 
     static void rnnForward(boolean relu, int rows, int off, int hs, float[] gates, float[] hg, float[] bhh,
                            float[] h) {
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * hs;
             int q = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float a = gates[g + u] + hg[q + u] + bhh[u];
-                float v = relu ? Math.max(a, 0f) : tanh(a);
-                gates[g + u] = v;
-                h[q + u] = v;
+            for (int u = 0; u < full; u += L) {
+                rnnForward(relu, g + u, q + u, u, gates, hg, bhh, h, null);
+            }
+            if (last != null) {
+                rnnForward(relu, g + full, q + full, full, gates, hg, bhh, h, last);
             }
         }
     }
 
+    private static void rnnForward(boolean relu, int g, int q, int u, float[] gates, float[] hg, float[] bhh,
+                                   float[] h, VectorMask<Float> m) {
+        FloatVector a = ld(gates, g, m).add(ld(hg, q, m)).add(ld(bhh, u, m));
+        FloatVector v = relu ? a.max(0f) : tanh(a);
+        st(v, gates, g, m);
+        st(v, h, q, m);
+    }
+
     /** {@code dG = dh ⊙ act'(a)}, from the saved activation. */
     static void rnnBackward(boolean relu, int rows, int off, int hs, float[] gates, float[] dh, float[] dG) {
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * hs;
             int q = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float v = gates[g + u];
-                dG[g + u] = relu ? (v > 0f ? dh[q + u] : 0f) : dh[q + u] * (1f - v * v);
+            for (int u = 0; u < full; u += L) {
+                rnnBackward(relu, g + u, q + u, gates, dh, dG, null);
+            }
+            if (last != null) {
+                rnnBackward(relu, g + full, q + full, gates, dh, dG, last);
             }
         }
+    }
+
+    private static void rnnBackward(boolean relu, int g, int q, float[] gates, float[] dh, float[] dG,
+                                    VectorMask<Float> m) {
+        FloatVector v = ld(gates, g, m);
+        FloatVector d = ld(dh, q, m);
+        FloatVector da = relu ? d.blend(0f, v.compare(VectorOperators.LE, 0f)) : d.mul(oneMinusSquare(v));
+        st(da, dG, g, m);
     }
 
     // ---------------------------------------------------------------- LSTM family
@@ -60,54 +183,67 @@ final class GateMath {
     static void lstmForward(boolean coupled, int rows, int off, int hs, float[] gates, float[] hg, float[] bhh,
                             float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
         int gh = (coupled ? 3 : 4) * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float cp = cPrev[sr + u];
-                float iv;
-                float fv;
-                float gv;
-                float ao;
-                if (coupled) {
-                    fv = sigmoid(gates[g + u] + hg[q + u] + bhh[u]);
-                    gv = tanh(gates[g + hs + u] + hg[q + hs + u] + bhh[hs + u]);
-                    ao = gates[g + 2 * hs + u] + hg[q + 2 * hs + u] + bhh[2 * hs + u];
-                    iv = 1f - fv;
-                } else {
-                    float ai = gates[g + u] + hg[q + u] + bhh[u];
-                    float af = gates[g + hs + u] + hg[q + hs + u] + bhh[hs + u];
-                    if (peep != null) {
-                        ai += peep[u] * cp;
-                        af += peep[hs + u] * cp;
-                    }
-                    iv = sigmoid(ai);
-                    fv = sigmoid(af);
-                    gv = tanh(gates[g + 2 * hs + u] + hg[q + 2 * hs + u] + bhh[2 * hs + u]);
-                    ao = gates[g + 3 * hs + u] + hg[q + 3 * hs + u] + bhh[3 * hs + u];
-                }
-                float cv = fv * cp + iv * gv;
-                if (peep != null) {
-                    ao += peep[2 * hs + u] * cv;
-                }
-                float ov = sigmoid(ao);
-                if (coupled) {
-                    gates[g + u] = fv;
-                    gates[g + hs + u] = gv;
-                    gates[g + 2 * hs + u] = ov;
-                } else {
-                    gates[g + u] = iv;
-                    gates[g + hs + u] = fv;
-                    gates[g + 2 * hs + u] = gv;
-                    gates[g + 3 * hs + u] = ov;
-                }
-                cNext[sr + u] = cv;
-                c[sj + u] = cv;
-                h[sj + u] = ov * tanh(cv);
+            for (int u = 0; u < full; u += L) {
+                lstmForward(coupled, hs, g + u, q + u, sr + u, sj + u, u, gates, hg, bhh, peep, cPrev, cNext, h, c,
+                        null);
+            }
+            if (last != null) {
+                lstmForward(coupled, hs, g + full, q + full, sr + full, sj + full, full, gates, hg, bhh, peep, cPrev,
+                        cNext, h, c, last);
             }
         }
+    }
+
+    private static void lstmForward(boolean coupled, int hs, int g, int q, int sr, int sj, int u, float[] gates,
+                                    float[] hg, float[] bhh, float[] peep, float[] cPrev, float[] cNext, float[] h,
+                                    float[] c, VectorMask<Float> m) {
+        FloatVector cp = ld(cPrev, sr, m);
+        FloatVector iv;
+        FloatVector fv;
+        FloatVector gv;
+        FloatVector ao;
+        if (coupled) {
+            fv = sigmoid(ld(gates, g, m).add(ld(hg, q, m)).add(ld(bhh, u, m)));
+            gv = tanh(ld(gates, g + hs, m).add(ld(hg, q + hs, m)).add(ld(bhh, u + hs, m)));
+            ao = ld(gates, g + 2 * hs, m).add(ld(hg, q + 2 * hs, m)).add(ld(bhh, u + 2 * hs, m));
+            iv = fv.neg().add(1f);
+        } else {
+            FloatVector ai = ld(gates, g, m).add(ld(hg, q, m)).add(ld(bhh, u, m));
+            FloatVector af = ld(gates, g + hs, m).add(ld(hg, q + hs, m)).add(ld(bhh, u + hs, m));
+            if (peep != null) {
+                ai = ld(peep, u, m).fma(cp, ai);
+                af = ld(peep, u + hs, m).fma(cp, af);
+            }
+            iv = sigmoid(ai);
+            fv = sigmoid(af);
+            gv = tanh(ld(gates, g + 2 * hs, m).add(ld(hg, q + 2 * hs, m)).add(ld(bhh, u + 2 * hs, m)));
+            ao = ld(gates, g + 3 * hs, m).add(ld(hg, q + 3 * hs, m)).add(ld(bhh, u + 3 * hs, m));
+        }
+        FloatVector cv = fv.mul(cp).add(iv.mul(gv));
+        if (peep != null) {
+            ao = ld(peep, u + 2 * hs, m).fma(cv, ao);
+        }
+        FloatVector ov = sigmoid(ao);
+        if (coupled) {
+            st(fv, gates, g, m);
+            st(gv, gates, g + hs, m);
+            st(ov, gates, g + 2 * hs, m);
+        } else {
+            st(iv, gates, g, m);
+            st(fv, gates, g + hs, m);
+            st(gv, gates, g + 2 * hs, m);
+            st(ov, gates, g + 3 * hs, m);
+        }
+        st(cv, cNext, sr, m);
+        st(cv, c, sj, m);
+        st(ov.mul(tanh(cv)), h, sj, m);
     }
 
     /**
@@ -118,55 +254,67 @@ final class GateMath {
     static void lstmBackward(boolean coupled, int rows, int off, int hs, float[] gates, float[] peep, float[] cPrev,
                              float[] cNext, float[] dh, float[] dc, float[] dG) {
         int gh = (coupled ? 3 : 4) * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float cp = cPrev[sr + u];
-                float cv = cNext[sr + u];
-                float tc = tanh(cv);
-                float dhv = dh[sj + u];
-                float iv;
-                float fv;
-                float gv;
-                float ov;
-                if (coupled) {
-                    fv = gates[g + u];
-                    gv = gates[g + hs + u];
-                    ov = gates[g + 2 * hs + u];
-                    iv = 1f - fv;
-                } else {
-                    iv = gates[g + u];
-                    fv = gates[g + hs + u];
-                    gv = gates[g + 2 * hs + u];
-                    ov = gates[g + 3 * hs + u];
-                }
-                float dao = dhv * tc * ov * (1f - ov);
-                float dct = dc[sj + u] + dhv * ov * (1f - tc * tc);
-                if (peep != null) {
-                    dct += dao * peep[2 * hs + u];
-                }
-                float dag = dct * iv * (1f - gv * gv);
-                float dcp = dct * fv;
-                if (coupled) {
-                    dG[g + u] = dct * (cp - gv) * fv * (1f - fv);
-                    dG[g + hs + u] = dag;
-                    dG[g + 2 * hs + u] = dao;
-                } else {
-                    float dai = dct * gv * iv * (1f - iv);
-                    float daf = dct * cp * fv * (1f - fv);
-                    if (peep != null) {
-                        dcp += dai * peep[u] + daf * peep[hs + u];
-                    }
-                    dG[g + u] = dai;
-                    dG[g + hs + u] = daf;
-                    dG[g + 2 * hs + u] = dag;
-                    dG[g + 3 * hs + u] = dao;
-                }
-                dc[sj + u] = dcp;
+            for (int u = 0; u < full; u += L) {
+                lstmBackward(coupled, hs, g + u, sr + u, sj + u, u, gates, peep, cPrev, cNext, dh, dc, dG, null);
+            }
+            if (last != null) {
+                lstmBackward(coupled, hs, g + full, sr + full, sj + full, full, gates, peep, cPrev, cNext, dh, dc, dG,
+                        last);
             }
         }
+    }
+
+    private static void lstmBackward(boolean coupled, int hs, int g, int sr, int sj, int u, float[] gates,
+                                     float[] peep, float[] cPrev, float[] cNext, float[] dh, float[] dc, float[] dG,
+                                     VectorMask<Float> m) {
+        FloatVector cp = ld(cPrev, sr, m);
+        FloatVector tc = tanh(ld(cNext, sr, m));
+        FloatVector dhv = ld(dh, sj, m);
+        FloatVector iv;
+        FloatVector fv;
+        FloatVector gv;
+        FloatVector ov;
+        if (coupled) {
+            fv = ld(gates, g, m);
+            gv = ld(gates, g + hs, m);
+            ov = ld(gates, g + 2 * hs, m);
+            iv = fv.neg().add(1f);
+        } else {
+            iv = ld(gates, g, m);
+            fv = ld(gates, g + hs, m);
+            gv = ld(gates, g + 2 * hs, m);
+            ov = ld(gates, g + 3 * hs, m);
+        }
+        FloatVector dao = dhv.mul(tc).mul(sigmoidSlope(ov));
+        FloatVector dct = ld(dc, sj, m).add(dhv.mul(ov).mul(oneMinusSquare(tc)));
+        if (peep != null) {
+            dct = dao.fma(ld(peep, u + 2 * hs, m), dct);
+        }
+        FloatVector dag = dct.mul(iv).mul(oneMinusSquare(gv));
+        FloatVector dcp = dct.mul(fv);
+        if (coupled) {
+            st(dct.mul(cp.sub(gv)).mul(sigmoidSlope(fv)), dG, g, m);
+            st(dag, dG, g + hs, m);
+            st(dao, dG, g + 2 * hs, m);
+        } else {
+            FloatVector dai = dct.mul(gv).mul(sigmoidSlope(iv));
+            FloatVector daf = dct.mul(cp).mul(sigmoidSlope(fv));
+            if (peep != null) {
+                dcp = dai.fma(ld(peep, u, m), dcp);
+                dcp = daf.fma(ld(peep, u + hs, m), dcp);
+            }
+            st(dai, dG, g, m);
+            st(daf, dG, g + hs, m);
+            st(dag, dG, g + 2 * hs, m);
+            st(dao, dG, g + 3 * hs, m);
+        }
+        st(dcp, dc, sj, m);
     }
 
     // ---------------------------------------------------------------- GRU, cuDNN/PyTorch form
@@ -175,23 +323,34 @@ final class GateMath {
     static void gruForward(int rows, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                            float[] hn, float[] h) {
         int gh = 3 * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float r = sigmoid(gates[g + u] + hg[q + u] + bhh[u]);
-                float z = sigmoid(gates[g + hs + u] + hg[q + hs + u] + bhh[hs + u]);
-                float hnv = hg[q + 2 * hs + u] + bhh[2 * hs + u];
-                float n = tanh(gates[g + 2 * hs + u] + r * hnv);
-                gates[g + u] = r;
-                gates[g + hs + u] = z;
-                gates[g + 2 * hs + u] = n;
-                hn[sr + u] = hnv;
-                h[sj + u] = (1f - z) * n + z * hPrev[sr + u];
+            for (int u = 0; u < full; u += L) {
+                gruForward(hs, g + u, q + u, sr + u, sj + u, u, gates, hg, bhh, hPrev, hn, h, null);
+            }
+            if (last != null) {
+                gruForward(hs, g + full, q + full, sr + full, sj + full, full, gates, hg, bhh, hPrev, hn, h, last);
             }
         }
+    }
+
+    private static void gruForward(int hs, int g, int q, int sr, int sj, int u, float[] gates, float[] hg,
+                                   float[] bhh, float[] hPrev, float[] hn, float[] h, VectorMask<Float> m) {
+        FloatVector r = sigmoid(ld(gates, g, m).add(ld(hg, q, m)).add(ld(bhh, u, m)));
+        FloatVector z = sigmoid(ld(gates, g + hs, m).add(ld(hg, q + hs, m)).add(ld(bhh, u + hs, m)));
+        FloatVector hnv = ld(hg, q + 2 * hs, m).add(ld(bhh, u + 2 * hs, m));
+        FloatVector n = tanh(r.fma(hnv, ld(gates, g + 2 * hs, m)));
+        st(r, gates, g, m);
+        st(z, gates, g + hs, m);
+        st(n, gates, g + 2 * hs, m);
+        st(hnv, hn, sr, m);
+        // h = (1 - z)⊙n + z⊙h_{t-1} = n + z⊙(h_{t-1} - n)
+        st(z.fma(ld(hPrev, sr, m).sub(n), n), h, sj, m);
     }
 
     /**
@@ -203,27 +362,37 @@ final class GateMath {
     static void gruBackward(int rows, int off, int hs, float[] gates, float[] hPrev, float[] hn, float[] dh,
                             float[] dGx, float[] dGh) {
         int gh = 3 * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float r = gates[g + u];
-                float z = gates[g + hs + u];
-                float n = gates[g + 2 * hs + u];
-                float dhv = dh[sj + u];
-                float dan = dhv * (1f - z) * (1f - n * n);
-                float dar = dan * hn[sr + u] * r * (1f - r);
-                float daz = dhv * (hPrev[sr + u] - n) * z * (1f - z);
-                dGx[g + u] = dar;
-                dGx[g + hs + u] = daz;
-                dGx[g + 2 * hs + u] = dan;
-                dGh[g + u] = dar;
-                dGh[g + hs + u] = daz;
-                dGh[g + 2 * hs + u] = dan * r;
-                dh[sj + u] = dhv * z;
+            for (int u = 0; u < full; u += L) {
+                gruBackward(hs, g + u, sr + u, sj + u, gates, hPrev, hn, dh, dGx, dGh, null);
+            }
+            if (last != null) {
+                gruBackward(hs, g + full, sr + full, sj + full, gates, hPrev, hn, dh, dGx, dGh, last);
             }
         }
+    }
+
+    private static void gruBackward(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] hn,
+                                    float[] dh, float[] dGx, float[] dGh, VectorMask<Float> m) {
+        FloatVector r = ld(gates, g, m);
+        FloatVector z = ld(gates, g + hs, m);
+        FloatVector n = ld(gates, g + 2 * hs, m);
+        FloatVector dhv = ld(dh, sj, m);
+        FloatVector dan = dhv.mul(z.neg().add(1f)).mul(oneMinusSquare(n));
+        FloatVector dar = dan.mul(ld(hn, sr, m)).mul(sigmoidSlope(r));
+        FloatVector daz = dhv.mul(ld(hPrev, sr, m).sub(n)).mul(sigmoidSlope(z));
+        st(dar, dGx, g, m);
+        st(daz, dGx, g + hs, m);
+        st(dan, dGx, g + 2 * hs, m);
+        st(dar, dGh, g, m);
+        st(daz, dGh, g + hs, m);
+        st(dan.mul(r), dGh, g + 2 * hs, m);
+        st(dhv.mul(z), dh, sj, m);
     }
 
     // ---------------------------------------------------------------- GRU, original form
@@ -232,55 +401,85 @@ final class GateMath {
     static void gruOriginalGates(int rows, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                                  float[] rh) {
         int gh = 3 * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
-            for (int u = 0; u < hs; u++) {
-                float r = sigmoid(gates[g + u] + hg[q + u] + bhh[u]);
-                float z = sigmoid(gates[g + hs + u] + hg[q + hs + u] + bhh[hs + u]);
-                gates[g + u] = r;
-                gates[g + hs + u] = z;
-                rh[sr + u] = r * hPrev[sr + u];
+            for (int u = 0; u < full; u += L) {
+                gruOriginalGates(hs, g + u, q + u, sr + u, u, gates, hg, bhh, hPrev, rh, null);
+            }
+            if (last != null) {
+                gruOriginalGates(hs, g + full, q + full, sr + full, full, gates, hg, bhh, hPrev, rh, last);
             }
         }
+    }
+
+    private static void gruOriginalGates(int hs, int g, int q, int sr, int u, float[] gates, float[] hg, float[] bhh,
+                                         float[] hPrev, float[] rh, VectorMask<Float> m) {
+        FloatVector r = sigmoid(ld(gates, g, m).add(ld(hg, q, m)).add(ld(bhh, u, m)));
+        FloatVector z = sigmoid(ld(gates, g + hs, m).add(ld(hg, q + hs, m)).add(ld(bhh, u + hs, m)));
+        st(r, gates, g, m);
+        st(z, gates, g + hs, m);
+        st(r.mul(ld(hPrev, sr, m)), rh, sr, m);
     }
 
     /** Second half: {@code hg[j]}'s n block now holds {@code (r⊙h_{t-1})·W_hnᵀ}. */
     static void gruOriginalOutput(int rows, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                                   float[] h) {
         int gh = 3 * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float z = gates[g + hs + u];
-                float n = tanh(gates[g + 2 * hs + u] + hg[q + 2 * hs + u] + bhh[2 * hs + u]);
-                gates[g + 2 * hs + u] = n;
-                h[sj + u] = (1f - z) * n + z * hPrev[sr + u];
+            for (int u = 0; u < full; u += L) {
+                gruOriginalOutput(hs, g + u, q + u, sr + u, sj + u, u, gates, hg, bhh, hPrev, h, null);
+            }
+            if (last != null) {
+                gruOriginalOutput(hs, g + full, q + full, sr + full, sj + full, full, gates, hg, bhh, hPrev, h, last);
             }
         }
+    }
+
+    private static void gruOriginalOutput(int hs, int g, int q, int sr, int sj, int u, float[] gates, float[] hg,
+                                          float[] bhh, float[] hPrev, float[] h, VectorMask<Float> m) {
+        FloatVector z = ld(gates, g + hs, m);
+        FloatVector n = tanh(ld(gates, g + 2 * hs, m).add(ld(hg, q + 2 * hs, m)).add(ld(bhh, u + 2 * hs, m)));
+        st(n, gates, g + 2 * hs, m);
+        st(z.fma(ld(hPrev, sr, m).sub(n), n), h, sj, m);
     }
 
     /** Backward, first half: {@code da_z}, {@code da_n}; {@code dh[j]} becomes {@code z⊙dh}. */
     static void gruOriginalBackwardOutput(int rows, int off, int hs, float[] gates, float[] hPrev, float[] dh,
                                           float[] dG) {
         int gh = 3 * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float z = gates[g + hs + u];
-                float n = gates[g + 2 * hs + u];
-                float dhv = dh[sj + u];
-                dG[g + hs + u] = dhv * (hPrev[sr + u] - n) * z * (1f - z);
-                dG[g + 2 * hs + u] = dhv * (1f - z) * (1f - n * n);
-                dh[sj + u] = dhv * z;
+            for (int u = 0; u < full; u += L) {
+                gruOriginalBackwardOutput(hs, g + u, sr + u, sj + u, gates, hPrev, dh, dG, null);
+            }
+            if (last != null) {
+                gruOriginalBackwardOutput(hs, g + full, sr + full, sj + full, gates, hPrev, dh, dG, last);
             }
         }
+    }
+
+    private static void gruOriginalBackwardOutput(int hs, int g, int sr, int sj, float[] gates, float[] hPrev,
+                                                  float[] dh, float[] dG, VectorMask<Float> m) {
+        FloatVector z = ld(gates, g + hs, m);
+        FloatVector n = ld(gates, g + 2 * hs, m);
+        FloatVector dhv = ld(dh, sj, m);
+        st(dhv.mul(ld(hPrev, sr, m).sub(n)).mul(sigmoidSlope(z)), dG, g + hs, m);
+        st(dhv.mul(z.neg().add(1f)).mul(oneMinusSquare(n)), dG, g + 2 * hs, m);
+        st(dhv.mul(z), dh, sj, m);
     }
 
     /**
@@ -290,16 +489,26 @@ final class GateMath {
     static void gruOriginalBackwardGates(int rows, int off, int hs, float[] gates, float[] hPrev, float[] dRh,
                                          float[] dh, float[] dG) {
         int gh = 3 * hs;
+        int full = SP.loopBound(hs);
+        VectorMask<Float> last = tail(hs);
         for (int j = 0; j < rows; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < hs; u++) {
-                float r = gates[g + u];
-                float drh = dRh[sj + u];
-                dG[g + u] = drh * hPrev[sr + u] * r * (1f - r);
-                dh[sj + u] += drh * r;
+            for (int u = 0; u < full; u += L) {
+                gruOriginalBackwardGates(g + u, sr + u, sj + u, gates, hPrev, dRh, dh, dG, null);
+            }
+            if (last != null) {
+                gruOriginalBackwardGates(g + full, sr + full, sj + full, gates, hPrev, dRh, dh, dG, last);
             }
         }
+    }
+
+    private static void gruOriginalBackwardGates(int g, int sr, int sj, float[] gates, float[] hPrev, float[] dRh,
+                                                 float[] dh, float[] dG, VectorMask<Float> m) {
+        FloatVector r = ld(gates, g, m);
+        FloatVector drh = ld(dRh, sj, m);
+        st(drh.mul(ld(hPrev, sr, m)).mul(sigmoidSlope(r)), dG, g, m);
+        st(drh.fma(r, ld(dh, sj, m)), dh, sj, m);
     }
 }

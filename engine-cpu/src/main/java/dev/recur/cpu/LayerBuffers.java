@@ -25,6 +25,10 @@ final class LayerBuffers {
     final float[] hg;       // [maxB, G*H]  this step's h_{t-1}·W_hhᵀ
     final float[] h;        // [maxB, H]    running h, packed order
     final float[] c;        // [maxB, H]    running c, packed order (LSTM family; else null)
+    /** W_hh packed once per call for the per-step GEMMs (forward: W_hhᵀ; backward: W_hh). */
+    final Sgemm.PackedB recurrent = new Sgemm.PackedB();
+    /** The original GRU's n block of W_hh, packed separately (its GEMM reads r ⊙ h). */
+    final Sgemm.PackedB recurrentN = new Sgemm.PackedB();
 
     float[] dGx;            // [Nmax, G*H]  pre-activation gradients, input side
     float[] dGh;            // [Nmax, G*H]  recurrent side (the same array except for GRU)

@@ -64,6 +64,26 @@ final class Sgemm implements Workers.Task {
     private int cOff;
     private int ldc;
     private int tilesN;
+    private PackedB packed;
+
+    /**
+     * {@code op(B) [K, N]} packed once into the kernel's layout, for many GEMMs with the same B:
+     * the recurrent weights, used at every step. Layout {@code [K/KC][N/NR][KC][NR]}, zero-padded.
+     */
+    static final class PackedB {
+        private float[] data = new float[0];
+        private int k;
+        private int n;
+        private int strips;
+
+        int k() {
+            return k;
+        }
+
+        int n() {
+            return n;
+        }
+    }
 
     Sgemm(Workers workers) {
         this.workers = workers;
@@ -72,6 +92,49 @@ final class Sgemm implements Workers.Task {
     synchronized void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                            float beta, float[] c, int cOff, int ldc) {
+        this.packed = null;
+        call(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** {@link #gemm} with {@code op(B)} taken from {@code pb} (made by {@link #pack}). */
+    synchronized void gemm(boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb,
+                           float beta, float[] c, int cOff, int ldc) {
+        this.packed = pb;
+        try {
+            call(transA, false, m, pb.n, pb.k, alpha, a, aOff, lda, null, 0, 0, beta, c, cOff, ldc);
+        } finally {
+            this.packed = null;
+        }
+    }
+
+    /** Packs {@code op(B) [k, n]} into {@code into}, growing it when needed. Allocates only then. */
+    synchronized void pack(boolean transB, int k, int n, float[] b, int bOff, int ldb, PackedB into) {
+        int strips = (n + NR - 1) / NR;
+        int blocks = (k + KC - 1) / KC;
+        int size = blocks * strips * KC * NR;
+        if (into.data.length < size) {
+            into.data = new float[size];
+        }
+        into.k = k;
+        into.n = n;
+        into.strips = strips;
+        this.tb = transB;
+        this.b = b;
+        this.bOff = bOff;
+        this.ldb = ldb;
+        try {
+            for (int q = 0; q < blocks; q++) {
+                int k0 = q * KC;
+                packB(into.data, q * strips * KC * NR, 0, n, strips, k0, Math.min(KC, k - k0));
+            }
+        } finally {
+            this.b = null;
+        }
+    }
+
+    private void call(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -132,15 +195,25 @@ final class Sgemm implements Workers.Task {
         Panels p = panels.get();
         int stripsM = (mc + MR - 1) / MR;
         int stripsN = (nc + NR - 1) / NR;
+        PackedB pb = packed;
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             packA(p.a, i0, mc, stripsM, k0, kc);
-            packB(p.b, j0, nc, stripsN, k0, kc);
+            float[] bPanel;
+            int bBase;
+            if (pb != null) {
+                bPanel = pb.data;
+                bBase = ((k0 / KC) * pb.strips + j0 / NR) * KC * NR;
+            } else {
+                packB(p.b, 0, j0, nc, stripsN, k0, kc);
+                bPanel = p.b;
+                bBase = 0;
+            }
             for (int sn = 0; sn < stripsN; sn++) {
                 int cols = Math.min(NR, nc - sn * NR);
                 for (int sm = 0; sm < stripsM; sm++) {
                     int rows = Math.min(MR, mc - sm * MR);
-                    kernel(p.a, sm * KC * MR, p.b, sn * KC * NR, kc, p.out);
+                    kernel(p.a, sm * KC * MR, bPanel, bBase + sn * KC * NR, kc, p.out);
                     addToC(p.out, i0 + sm * MR, rows, j0 + sn * NR, cols);
                 }
             }
@@ -151,31 +224,40 @@ final class Sgemm implements Workers.Task {
     private void packA(float[] dst, int i0, int mc, int strips, int k0, int kc) {
         for (int s = 0; s < strips; s++) {
             int base = s * KC * MR;
-            for (int r = 0; r < MR; r++) {
-                int i = s * MR + r;
-                if (i >= mc) {
-                    for (int kk = 0; kk < kc; kk++) {
-                        dst[base + kk * MR + r] = 0f;
+            int rows = Math.min(MR, mc - s * MR);
+            if (!ta) {
+                for (int r = 0; r < MR; r++) {
+                    if (r >= rows) {
+                        for (int kk = 0; kk < kc; kk++) {
+                            dst[base + kk * MR + r] = 0f;
+                        }
+                        continue;
                     }
-                } else if (!ta) {
-                    int src = aOff + (i0 + i) * lda + k0;
+                    int src = aOff + (i0 + s * MR + r) * lda + k0;
                     for (int kk = 0; kk < kc; kk++) {
                         dst[base + kk * MR + r] = alpha * a[src + kk];
                     }
-                } else {
-                    int src = aOff + k0 * lda + i0 + i;
-                    for (int kk = 0; kk < kc; kk++) {
-                        dst[base + kk * MR + r] = alpha * a[src + kk * lda];
+                }
+            } else {
+                // A is stored [K, M]: a strip's MR values for one k are contiguous in memory.
+                for (int kk = 0; kk < kc; kk++) {
+                    int src = aOff + (k0 + kk) * lda + i0 + s * MR;
+                    int d = base + kk * MR;
+                    for (int r = 0; r < rows; r++) {
+                        dst[d + r] = alpha * a[src + r];
+                    }
+                    for (int r = rows; r < MR; r++) {
+                        dst[d + r] = 0f;
                     }
                 }
             }
         }
     }
 
-    /** {@code dst[strip][kk][j] = op(B)[k0 + kk, j0 + strip*NR + j]}, zero past the last column. */
-    private void packB(float[] dst, int j0, int nc, int strips, int k0, int kc) {
+    /** {@code dst[dstOff + strip*KC*NR + kk*NR + j] = op(B)[k0 + kk, j0 + strip*NR + j]}, zero past the last column. */
+    private void packB(float[] dst, int dstOff, int j0, int nc, int strips, int k0, int kc) {
         for (int s = 0; s < strips; s++) {
-            int base = s * KC * NR;
+            int base = dstOff + s * KC * NR;
             int cols = Math.min(NR, nc - s * NR);
             if (!tb) {
                 for (int kk = 0; kk < kc; kk++) {

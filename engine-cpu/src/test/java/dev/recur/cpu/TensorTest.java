@@ -280,4 +280,20 @@ class TensorTest {
                 ? List.of(p.weightIh(), p.weightHh(), p.biasIh(), p.biasHh())
                 : List.of(p.weightIh(), p.weightHh(), p.biasIh(), p.biasHh(), p.peephole());
     }
+
+    @Test
+    void opsOnAClosedBackendFailWhateverTheirSize() {
+        CpuBackend be = new CpuBackend(2);
+        dev.recur.api.Tensor a = be.tensor(new float[] {1, 2, 3, 4}, 2, 2);
+        be.close();
+        be.close(); // twice is harmless
+        org.junit.jupiter.api.Assertions.assertTrue(be.isClosed());
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> be.gemm(false, false, 1f, a, a, 0f, a));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("gemm: the cpu backend is closed"),
+                e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> be.tensor(2, 2));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> be.workspace(dev.recur.api.Cell.GRU, 1, 1, 1, 1, false));
+    }
 }
