@@ -32,7 +32,7 @@ public final class CpuBackend extends Backend {
     public CpuBackend(int threads) {
         this.workers = new Workers(threads);
         this.sgemm = new Sgemm(workers);
-        this.layer = new CpuLayer(sgemm);
+        this.layer = new CpuLayer(sgemm, workers);
     }
 
     /** The number of threads: {@code -Drecur.cpu.threads}, else the available processors. */

@@ -27,10 +27,29 @@ final class CpuLayer {
     record Params(float[] wIh, float[] wHh, float[] bIh, float[] bHh, float[] peep) {
     }
 
-    private final Sgemm sgemm;
+    // Stages of fused gate math (see gateRows).
+    private static final int FORWARD = 0;
+    private static final int GRU_ORIGINAL_GATES = 1;
+    private static final int BACKWARD = 2;
+    private static final int GRU_ORIGINAL_BACKWARD_GATES = 3;
+    /** Elements of gate math below which a step's rows run on the caller alone. */
+    private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
 
-    CpuLayer(Sgemm sgemm) {
+    private final Sgemm sgemm;
+    private final Workers workers;
+    private final Workers.Task gateTask = this::gateChunk;
+    // The gate-math call in flight; written before the workers start, read by gateChunk.
+    private int gStage;
+    private Cell gCell;
+    private LayerBuffers gBuf;
+    private Params gP;
+    private int gRows;
+    private int gOff;
+    private int gChunk;
+
+    CpuLayer(Sgemm sgemm, Workers workers) {
         this.sgemm = sgemm;
+        this.workers = workers;
     }
 
     /**
@@ -39,7 +58,7 @@ final class CpuLayer {
      * @param y      receives h_t at {@code y[(t*B + b)*yStride + yCol + u]}; must be zero at padded steps on entry
      * @param hT     [B, H] or null; cT likewise
      */
-    void forward(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0, float[] c0,
+    synchronized void forward(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0, float[] c0,
                  Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT, LayerBuffers buf) {
         StepPlan plan = buf.plan;
         plan.build(dir, steps, batch, lengths);
@@ -63,8 +82,6 @@ final class CpuLayer {
         if (buf.c != null) {
             loadState(plan, c0, buf.c, hs);
         }
-        boolean relu = cell == Cell.RNN_RELU;
-        boolean coupled = cell == Cell.LSTM_COUPLED;
         if (cell == Cell.GRU_ORIGINAL) {
             sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, buf.recurrent);
             sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
@@ -81,23 +98,22 @@ final class CpuLayer {
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
                     sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    GateMath.rnnForward(relu, rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.h);
+                    runGates(FORWARD, cell, buf, p, rows, off);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    GateMath.lstmForward(coupled, rows, off, hs, buf.gates, buf.hg, p.bHh(), p.peep(), buf.cPrev,
-                            buf.cNext, buf.h, buf.c);
+                    runGates(FORWARD, cell, buf, p, rows, off);
                 }
                 case GRU -> {
                     sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    GateMath.gruForward(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra, buf.h);
+                    runGates(FORWARD, cell, buf, p, rows, off);
                 }
                 case GRU_ORIGINAL -> {
                     // [r, z] blocks from h_{t-1}, then the n block from r ⊙ h_{t-1}.
                     sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    GateMath.gruOriginalGates(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra);
+                    runGates(GRU_ORIGINAL_GATES, cell, buf, p, rows, off);
                     sgemm.gemm(false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
-                    GateMath.gruOriginalOutput(rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.h);
+                    runGates(FORWARD, cell, buf, p, rows, off);
                 }
             }
             for (int j = 0; j < rows; j++) {
@@ -118,7 +134,7 @@ final class CpuLayer {
      * @param dh0          [B, H] or null, overwritten; dc0 likewise
      * @param g            gradients, accumulated into
      */
-    void backward(Cell cell, int steps, int batch, float[] x, Params p, LayerBuffers buf, float[] dy, int dyStride,
+    synchronized void backward(Cell cell, int steps, int batch, float[] x, Params p, LayerBuffers buf, float[] dy, int dyStride,
                   int dyCol, float[] dhT, float[] dcT, float[] dx, boolean dxAccumulate, float[] dh0, float[] dc0,
                   Params g) {
         buf.ensureBackward();
@@ -127,8 +143,6 @@ final class CpuLayer {
         int hs = buf.hidden;
         int gh = buf.gh;
         int n = plan.total;
-        boolean relu = cell == Cell.RNN_RELU;
-        boolean coupled = cell == Cell.LSTM_COUPLED;
         float[] dG = buf.dGx;
 
         if (cell == Cell.GRU_ORIGINAL) {
@@ -155,22 +169,21 @@ final class CpuLayer {
             }
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
-                    GateMath.rnnBackward(relu, rows, off, hs, buf.gates, buf.dh, dG);
+                    runGates(BACKWARD, cell, buf, p, rows, off);
                     sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    GateMath.lstmBackward(coupled, rows, off, hs, buf.gates, p.peep(), buf.cPrev, buf.cNext, buf.dh,
-                            buf.dc, dG);
+                    runGates(BACKWARD, cell, buf, p, rows, off);
                     sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case GRU -> {
-                    GateMath.gruBackward(rows, off, hs, buf.gates, buf.hPrev, buf.extra, buf.dh, dG, buf.dGh);
+                    runGates(BACKWARD, cell, buf, p, rows, off);
                     sgemm.gemm(false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
                 case GRU_ORIGINAL -> {
-                    GateMath.gruOriginalBackwardOutput(rows, off, hs, buf.gates, buf.hPrev, buf.dh, dG);
+                    runGates(BACKWARD, cell, buf, p, rows, off);
                     sgemm.gemm(false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
-                    GateMath.gruOriginalBackwardGates(rows, off, hs, buf.gates, buf.hPrev, buf.dRh, buf.dh, dG);
+                    runGates(GRU_ORIGINAL_BACKWARD_GATES, cell, buf, p, rows, off);
                     sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
             }
@@ -205,6 +218,73 @@ final class CpuLayer {
                 }
                 scatterAddRows(plan, buf.dxPacked, in, dx);
             }
+        }
+    }
+
+    /**
+     * Runs one stage of fused gate math over the step's {@code rows} running rows, split among
+     * the workers when there is enough of it (rows are independent, so the split changes no bit).
+     */
+    private void runGates(int stage, Cell cell, LayerBuffers buf, Params p, int rows, int off) {
+        gStage = stage;
+        gCell = cell;
+        gBuf = buf;
+        gP = p;
+        gRows = rows;
+        gOff = off;
+        int chunks = Math.min(workers.threads(), rows * buf.gh / PARALLEL_MIN_ELEMENTS);
+        if (chunks <= 1) {
+            gateRows(0, rows);
+        } else {
+            gChunk = (rows + chunks - 1) / chunks;
+            workers.forEach(chunks, gateTask);
+        }
+        gBuf = null;
+        gP = null;
+    }
+
+    private void gateChunk(int i) {
+        int from = i * gChunk;
+        int to = Math.min(gRows, from + gChunk);
+        if (from < to) {
+            gateRows(from, to);
+        }
+    }
+
+    private void gateRows(int from, int to) {
+        LayerBuffers b = gBuf;
+        Params p = gP;
+        int off = gOff;
+        int hs = b.hidden;
+        Cell cell = gCell;
+        switch (gStage) {
+            case FORWARD -> {
+                switch (cell) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                            b.hg, p.bHh(), b.h);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
+                            off, hs, b.gates, b.hg, p.bHh(), p.peep(), b.cPrev, b.cNext, b.h, b.c);
+                    case GRU -> GateMath.gruForward(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev, b.extra, b.h);
+                    case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev,
+                            b.h);
+                }
+            }
+            case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev,
+                    b.extra);
+            case BACKWARD -> {
+                switch (cell) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                            b.dh, b.dGx);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
+                            off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
+                    case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
+                    case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
+                            b.dGx);
+                }
+            }
+            case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
+                    b.dRh, b.dh, b.dGx);
+            default -> throw new IllegalStateException("unknown gate stage " + gStage);
         }
     }
 

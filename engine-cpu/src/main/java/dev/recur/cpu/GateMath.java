@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * vectorised over hidden units with the Vector API.
  *
  * <p>Legend: H hidden units, G gate blocks; packed row {@code r = off + j} for running row
- * {@code j} of the step (see {@link StepPlan}). Gate pre-activations are
+ * {@code j} of the step (see {@link StepPlan}); each method handles rows {@code from <= j < to},
+ * so that a step's rows can be shared among threads. Gate pre-activations are
  * {@code a = gates[r] (x·W_ihᵀ + b_ih) + hg[j] (h_{t-1}·W_hhᵀ) + b_hh}; the forward overwrites
  * {@code gates[r]} with the activated gates, which is what the backward reads. The formulas are
  * those of {@link dev.recur.api.Cell}; each backward below is their derivative, written out.
@@ -125,11 +126,11 @@ final class GateMath {
 
     // ---------------------------------------------------------------- vanilla RNN (G = 1)
 
-    static void rnnForward(boolean relu, int rows, int off, int hs, float[] gates, float[] hg, float[] bhh,
+    static void rnnForward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                            float[] h) {
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * hs;
             int q = j * hs;
             for (int u = 0; u < full; u += L) {
@@ -150,10 +151,10 @@ final class GateMath {
     }
 
     /** {@code dG = dh ⊙ act'(a)}, from the saved activation. */
-    static void rnnBackward(boolean relu, int rows, int off, int hs, float[] gates, float[] dh, float[] dG) {
+    static void rnnBackward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] dh, float[] dG) {
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * hs;
             int q = j * hs;
             for (int u = 0; u < full; u += L) {
@@ -180,12 +181,12 @@ final class GateMath {
      * {@code i = 1 - f}. Writes the activated gates, {@code c[j]}, {@code h[j]} and {@code cNext[r]};
      * reads {@code c_{t-1}} from {@code cPrev[r]}. {@code peep} is {@code [3H]} or null.
      */
-    static void lstmForward(boolean coupled, int rows, int off, int hs, float[] gates, float[] hg, float[] bhh,
+    static void lstmForward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                             float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
         int gh = (coupled ? 3 : 4) * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
@@ -251,12 +252,12 @@ final class GateMath {
      * (what reaches {@code c_t} from step t+1), the pre-activation gradients {@code dG[r]}; then
      * {@code dc[j]} becomes the gradient reaching {@code c_{t-1}}.
      */
-    static void lstmBackward(boolean coupled, int rows, int off, int hs, float[] gates, float[] peep, float[] cPrev,
+    static void lstmBackward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] peep, float[] cPrev,
                              float[] cNext, float[] dh, float[] dc, float[] dG) {
         int gh = (coupled ? 3 : 4) * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
@@ -320,12 +321,12 @@ final class GateMath {
     // ---------------------------------------------------------------- GRU, cuDNN/PyTorch form
 
     /** Saves {@code W_hn h + b_hn} in {@code hn[r]} for the backward. {@code hPrev[r]} is {@code h_{t-1}}. */
-    static void gruForward(int rows, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
+    static void gruForward(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                            float[] hn, float[] h) {
         int gh = 3 * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
@@ -359,12 +360,12 @@ final class GateMath {
      * {@code W_hn h + b_hn}); {@code dh[j]} becomes the direct part {@code z⊙dh} of the gradient
      * reaching {@code h_{t-1}} (the GEMM with W_hh adds the rest).
      */
-    static void gruBackward(int rows, int off, int hs, float[] gates, float[] hPrev, float[] hn, float[] dh,
+    static void gruBackward(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] hn, float[] dh,
                             float[] dGx, float[] dGh) {
         int gh = 3 * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
@@ -398,12 +399,12 @@ final class GateMath {
     // ---------------------------------------------------------------- GRU, original form
 
     /** First half of the original GRU step: {@code r}, {@code z}, and {@code rh[r] = r⊙h_{t-1}}. */
-    static void gruOriginalGates(int rows, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
+    static void gruOriginalGates(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                                  float[] rh) {
         int gh = 3 * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
@@ -426,12 +427,12 @@ final class GateMath {
     }
 
     /** Second half: {@code hg[j]}'s n block now holds {@code (r⊙h_{t-1})·W_hnᵀ}. */
-    static void gruOriginalOutput(int rows, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
+    static void gruOriginalOutput(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                                   float[] h) {
         int gh = 3 * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
@@ -454,12 +455,12 @@ final class GateMath {
     }
 
     /** Backward, first half: {@code da_z}, {@code da_n}; {@code dh[j]} becomes {@code z⊙dh}. */
-    static void gruOriginalBackwardOutput(int rows, int off, int hs, float[] gates, float[] hPrev, float[] dh,
+    static void gruOriginalBackwardOutput(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] dh,
                                           float[] dG) {
         int gh = 3 * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
@@ -486,12 +487,12 @@ final class GateMath {
      * Backward, second half: {@code dRh[j] = da_n·W_hn} is the gradient reaching {@code r⊙h_{t-1}};
      * gives {@code da_r} and adds {@code r⊙dRh} to {@code dh[j]}.
      */
-    static void gruOriginalBackwardGates(int rows, int off, int hs, float[] gates, float[] hPrev, float[] dRh,
+    static void gruOriginalBackwardGates(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] dRh,
                                          float[] dh, float[] dG) {
         int gh = 3 * hs;
         int full = SP.loopBound(hs);
         VectorMask<Float> last = tail(hs);
-        for (int j = 0; j < rows; j++) {
+        for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;

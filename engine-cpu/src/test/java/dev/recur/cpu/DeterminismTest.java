@@ -17,7 +17,8 @@ class DeterminismTest {
     void sameBitsAtOneTwoAndFiveThreadsAndOnRepeat() {
         // Large enough that the GEMMs split into several tiles and run on the workers.
         for (Cell cell : Cell.values()) {
-            LayerCase c = new LayerCase(cell, 7, 70, 33, 300 / cell.gates(), new int[70], true, false, 42);
+            // H so that G*H = 600: with 70 rows a step's gate math is split among threads too.
+            LayerCase c = new LayerCase(cell, 7, 70, 33, 600 / cell.gates(), new int[70], true, false, 42);
             for (int b = 0; b < 70; b++) {
                 c.lengths[b] = 1 + (b * 5) % 7;
             }
