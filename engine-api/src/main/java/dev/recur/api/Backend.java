@@ -80,7 +80,37 @@ public abstract class Backend implements AutoCloseable {
         return newWorkspace(cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
     }
 
+    /** A new zero-filled tensor of int32 indices (token ids, class labels) of the given shape. */
+    public final IndexTensor indices(int... shape) {
+        open("indices");
+        return allocateIndices(Shape.of(shape));
+    }
+
+    /** A new index tensor holding a copy of {@code data} (row-major). */
+    public final IndexTensor indices(int[] data, int... shape) {
+        open("indices");
+        Shape s = Shape.of(shape);
+        if (data == null || data.length != s.size()) {
+            throw new IllegalArgumentException("indices: data has " + (data == null ? "no array" : data.length + " elements")
+                    + ", shape " + s + " needs " + s.size());
+        }
+        IndexTensor t = allocateIndices(s);
+        t.copyFrom(data);
+        return t;
+    }
+
+    /** Element-wise, embedding, bias, dropout, transpose and clipping ops (see {@link TensorOps}). */
+    public abstract TensorOps tensorOps();
+
+    /** Loss functions, forward and gradient in one call (see {@link LossOps}). */
+    public abstract LossOps lossOps();
+
+    /** In-place optimizer updates (see {@link OptimizerOps}). */
+    public abstract OptimizerOps optimizerOps();
+
     protected abstract Tensor allocate(Shape shape);
+
+    protected abstract IndexTensor allocateIndices(Shape shape);
 
     protected abstract Workspace newWorkspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
                                               boolean bidirectional);
@@ -343,7 +373,7 @@ public abstract class Backend implements AutoCloseable {
         return false;
     }
 
-    private void open(String op) {
+    void open(String op) {
         if (isClosed()) {
             throw new IllegalStateException(op + ": the " + name() + " backend is closed");
         }
@@ -490,7 +520,21 @@ public abstract class Backend implements AutoCloseable {
         checkParams(op, name, cell, grads, d, false);
     }
 
-    private Tensor owned(String op, String name, Tensor t) {
+    IndexTensor owned(String op, String name, IndexTensor t) {
+        if (t == null) {
+            throw new IllegalArgumentException(op + ": " + name + " is null");
+        }
+        if (t.backend() != this) {
+            throw new IllegalArgumentException(op + ": " + name + " belongs to " + describeOther(t.backend())
+                    + ", not to this " + name() + " backend");
+        }
+        if (t.isClosed()) {
+            throw new IllegalStateException(op + ": " + name + " is closed");
+        }
+        return t;
+    }
+
+    Tensor owned(String op, String name, Tensor t) {
         if (t == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
@@ -508,21 +552,28 @@ public abstract class Backend implements AutoCloseable {
         return other.name().equals(name()) ? "another " + name() + " backend instance" : "backend " + other.name();
     }
 
-    private static void rank(String op, String name, Tensor t, int rank) {
+    static void rank(String op, String name, Shape s, int rank) {
+        if (s.rank() != rank) {
+            throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got rank "
+                    + s.rank() + " with shape " + s);
+        }
+    }
+
+    static void rank(String op, String name, Tensor t, int rank) {
         if (t.shape().rank() != rank) {
             throw new IllegalArgumentException(op + ": " + name + " must have rank " + rank + ", got rank "
                     + t.shape().rank() + " with shape " + t.shape());
         }
     }
 
-    private static void expect(String op, String name, Tensor t, int[] expected, String symbolic) {
+    static void expect(String op, String name, Tensor t, int[] expected, String symbolic) {
         if (!t.shape().is(expected)) {
             throw new IllegalArgumentException(op + ": " + name + " must have shape " + symbolic + " = "
                     + Arrays.toString(expected) + ", got " + t.shape());
         }
     }
 
-    private void finite(String op, String name, Tensor t) {
+    void finite(String op, String name, Tensor t) {
         if (!CHECK_FINITE) {
             return;
         }
@@ -543,7 +594,7 @@ public abstract class Backend implements AutoCloseable {
         return idx;
     }
 
-    private static void scalars(String op, float alpha, float beta) {
+    static void scalars(String op, float alpha, float beta) {
         if (!Float.isFinite(alpha) || !Float.isFinite(beta)) {
             throw new IllegalArgumentException(op + ": alpha and beta must be finite, got alpha = " + alpha
                     + ", beta = " + beta);

@@ -135,6 +135,27 @@ public final class FakeProviders {
         }
 
         @Override
+        protected IndexTensor allocateIndices(Shape shape) {
+            throw new UnsupportedOperationException("the fake backend makes no tensors");
+        }
+
+        @Override
+        public TensorOps tensorOps() {
+            throw new UnsupportedOperationException("the fake backend runs no ops");
+        }
+
+        @Override
+        public LossOps lossOps() {
+            throw new UnsupportedOperationException("the fake backend runs no ops");
+        }
+
+        @Override
+        public OptimizerOps optimizerOps() {
+            throw new UnsupportedOperationException("the fake backend runs no ops");
+        }
+
+
+        @Override
         protected Workspace newWorkspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
                                          boolean bidirectional) {
             throw none();

@@ -3,12 +3,16 @@ package dev.recur.cpu;
 import dev.recur.api.Backend;
 import dev.recur.api.Cell;
 import dev.recur.api.Direction;
+import dev.recur.api.IndexTensor;
 import dev.recur.api.LayerDims;
 import dev.recur.api.LayerParams;
+import dev.recur.api.LossOps;
+import dev.recur.api.OptimizerOps;
 import dev.recur.api.PerDirection;
 import dev.recur.api.Shape;
 import dev.recur.api.State;
 import dev.recur.api.Tensor;
+import dev.recur.api.TensorOps;
 import dev.recur.api.Workspace;
 
 import java.util.Arrays;
@@ -26,6 +30,9 @@ public final class CpuBackend extends Backend {
     private final Workers workers;
     private final Sgemm sgemm;
     private final CpuLayer layer;
+    private final CpuTensorOps tensorOps = new CpuTensorOps(this);
+    private final CpuLossOps lossOps = new CpuLossOps(this);
+    private final CpuOptimizerOps optimizerOps = new CpuOptimizerOps(this);
     private volatile boolean closed;
 
     /** A backend on {@code threads} threads (the caller's included). */
@@ -77,6 +84,26 @@ public final class CpuBackend extends Backend {
     @Override
     protected Tensor allocate(Shape shape) {
         return new CpuTensor(this, shape);
+    }
+
+    @Override
+    protected IndexTensor allocateIndices(Shape shape) {
+        return new CpuIndexTensor(this, shape);
+    }
+
+    @Override
+    public TensorOps tensorOps() {
+        return tensorOps;
+    }
+
+    @Override
+    public LossOps lossOps() {
+        return lossOps;
+    }
+
+    @Override
+    public OptimizerOps optimizerOps() {
+        return optimizerOps;
     }
 
     @Override

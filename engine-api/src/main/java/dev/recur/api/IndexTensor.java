@@ -1,0 +1,29 @@
+package dev.recur.api;
+
+/**
+ * A dense tensor of int32 indices (token ids, class labels), owned by the backend that made it
+ * ({@link Backend#indices}). Closing releases its memory; closing twice is harmless.
+ */
+public interface IndexTensor extends AutoCloseable {
+
+    Shape shape();
+
+    Backend backend();
+
+    /** Copies {@code shape().size()} ints from {@code src}. */
+    void copyFrom(int[] src);
+
+    /** Copies this tensor into {@code dst}, which must hold at least {@code shape().size()} ints. */
+    void copyTo(int[] dst);
+
+    default int[] toArray() {
+        int[] out = new int[shape().size()];
+        copyTo(out);
+        return out;
+    }
+
+    boolean isClosed();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,208 @@
+package dev.recur.api;
+
+import java.util.List;
+
+/**
+ * The non-recurrent ops a training step needs besides GEMM: element-wise arithmetic, bias rows,
+ * embedding gather and scatter-add, the time/batch transpose, dropout and gradient clipping.
+ * Every public method checks its arguments (ranks, shapes, ownership, ranges) and then calls the
+ * engine's {@code ...Impl}; nothing here reads a tensor back to the host, so a step stays on the
+ * device. Reductions run in a fixed order: results are bitwise repeatable.
+ */
+public abstract class TensorOps {
+
+    protected final Backend backend;
+
+    protected TensorOps(Backend backend) {
+        this.backend = backend;
+    }
+
+    /** {@code dst = src}; same shape. */
+    public final void copy(Tensor src, Tensor dst) {
+        String op = "copy";
+        backend.open(op);
+        sameShape(op, "src", src, "dst", dst);
+        copyImpl(src, dst);
+    }
+
+    /** {@code y += alpha·x}; same shape. */
+    public final void axpy(float alpha, Tensor x, Tensor y) {
+        String op = "axpy";
+        backend.open(op);
+        Backend.scalars(op, alpha, 0f);
+        sameShape(op, "x", x, "y", y);
+        axpyImpl(alpha, x, y);
+    }
+
+    /** {@code x *= alpha}. */
+    public final void scale(Tensor x, float alpha) {
+        String op = "scale";
+        backend.open(op);
+        Backend.scalars(op, alpha, 0f);
+        backend.owned(op, "x", x);
+        scaleImpl(x, alpha);
+    }
+
+    /** {@code out = a ⊙ b}; same shapes ({@code out} may be {@code a} or {@code b}). */
+    public final void multiply(Tensor a, Tensor b, Tensor out) {
+        String op = "multiply";
+        backend.open(op);
+        sameShape(op, "a", a, "b", b);
+        sameShape(op, "a", a, "out", out);
+        multiplyImpl(a, b, out);
+    }
+
+    /** Adds {@code v [F]} to every row of {@code x [..., F]} (a bias), in place. */
+    public final void addRowVector(Tensor x, Tensor v) {
+        String op = "addRowVector";
+        backend.open(op);
+        backend.owned(op, "x", x);
+        Backend.rank(op, "v", backend.owned(op, "v", v), 1);
+        int f = x.shape().dim(x.shape().rank() - 1);
+        Backend.expect(op, "v", v, new int[] {f}, "[F] (the last dimension of x " + x.shape() + ")");
+        addRowVectorImpl(x, v, x.shape().size() / f, f);
+    }
+
+    /** {@code out[f] += Σ_rows x[row, f]} for {@code x [..., F]}, rows summed in order (a bias gradient). */
+    public final void addColumnSums(Tensor x, Tensor out) {
+        String op = "addColumnSums";
+        backend.open(op);
+        backend.owned(op, "x", x);
+        Backend.rank(op, "out", backend.owned(op, "out", out), 1);
+        int f = x.shape().dim(x.shape().rank() - 1);
+        Backend.expect(op, "out", out, new int[] {f}, "[F] (the last dimension of x " + x.shape() + ")");
+        addColumnSumsImpl(x, out, x.shape().size() / f, f);
+    }
+
+    /**
+     * Embedding lookup: {@code out[i, :] = table[ids[i], :]} for {@code table [V, E]},
+     * {@code ids} of any shape S and {@code out [S..., E]}. An id outside {@code [0, V)} is an
+     * error naming it and its position.
+     */
+    public final void embeddingForward(Tensor table, IndexTensor ids, Tensor out) {
+        String op = "embeddingForward";
+        backend.open(op);
+        Backend.rank(op, "table", backend.owned(op, "table", table), 2);
+        backend.owned(op, "ids", ids);
+        backend.owned(op, "out", out);
+        Backend.expect(op, "out", out, withLast(ids.shape(), table.shape().dim(1)), "[ids..., E]");
+        embeddingForwardImpl(table, ids, out, ids.shape().size(), table.shape().dim(0), table.shape().dim(1));
+    }
+
+    /**
+     * The embedding's gradient: {@code dTable[ids[i], :] += dOut[i, :]}, accumulated in the
+     * order of {@code i} (deterministic, no atomics).
+     */
+    public final void embeddingBackward(IndexTensor ids, Tensor dOut, Tensor dTable) {
+        String op = "embeddingBackward";
+        backend.open(op);
+        Backend.rank(op, "dTable", backend.owned(op, "dTable", dTable), 2);
+        backend.owned(op, "ids", ids);
+        backend.owned(op, "dOut", dOut);
+        Backend.expect(op, "dOut", dOut, withLast(ids.shape(), dTable.shape().dim(1)), "[ids..., E]");
+        embeddingBackwardImpl(ids, dOut, dTable, ids.shape().size(), dTable.shape().dim(0), dTable.shape().dim(1));
+    }
+
+    /** {@code out[b, a, :] = x[a, b, :]}: batch-first to time-major and back. */
+    public final void transpose01(Tensor x, Tensor out) {
+        String op = "transpose01";
+        backend.open(op);
+        Backend.rank(op, "x", backend.owned(op, "x", x), 3);
+        backend.owned(op, "out", out);
+        Shape s = x.shape();
+        Backend.expect(op, "out", out, new int[] {s.dim(1), s.dim(0), s.dim(2)}, "[B, A, F] for x [A, B, F]");
+        transpose01Impl(x, out, s.dim(0), s.dim(1), s.dim(2));
+    }
+
+    /**
+     * Inverted dropout: {@code mask[i] = u_i >= p ? 1/(1-p) : 0} with {@code u_i} uniform in
+     * [0, 1) from a counter-based generator of {@code (seed, counter + i)} (the same numbers on
+     * every engine), then {@code y = x ⊙ mask}. The backward is {@link #multiply}{@code (dy, mask, dx)}.
+     * {@code p} in [0, 1).
+     */
+    public final void dropout(Tensor x, Tensor y, Tensor mask, float p, long seed, long counter) {
+        String op = "dropout";
+        backend.open(op);
+        if (!(p >= 0f && p < 1f)) {
+            throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
+        }
+        sameShape(op, "x", x, "y", y);
+        sameShape(op, "x", x, "mask", mask);
+        dropoutImpl(x, y, mask, p, seed, counter);
+    }
+
+    /**
+     * Clipping by global norm: {@code norm = sqrt(Σ over all grads of Σ g²)} is written to
+     * {@code norm [1]}; when it exceeds {@code maxNorm} every gradient is scaled in place by
+     * {@code maxNorm / (norm + 1e-6)}, as PyTorch's {@code clip_grad_norm_} does. The sum runs
+     * in a fixed order.
+     */
+    public final void clipGlobalNorm(List<Tensor> grads, float maxNorm, Tensor norm) {
+        String op = "clipGlobalNorm";
+        backend.open(op);
+        if (!(maxNorm > 0f) || !Float.isFinite(maxNorm)) {
+            throw new IllegalArgumentException(op + ": maxNorm must be a positive finite number, got " + maxNorm);
+        }
+        if (grads == null || grads.isEmpty()) {
+            throw new IllegalArgumentException(op + ": grads is empty");
+        }
+        for (int i = 0; i < grads.size(); i++) {
+            backend.owned(op, "grads[" + i + "]", grads.get(i));
+        }
+        Backend.expect(op, "norm", backend.owned(op, "norm", norm), new int[] {1}, "[1]");
+        clipGlobalNormImpl(grads, maxNorm, norm);
+    }
+
+    protected abstract void copyImpl(Tensor src, Tensor dst);
+
+    protected abstract void axpyImpl(float alpha, Tensor x, Tensor y);
+
+    protected abstract void scaleImpl(Tensor x, float alpha);
+
+    protected abstract void multiplyImpl(Tensor a, Tensor b, Tensor out);
+
+    protected abstract void addRowVectorImpl(Tensor x, Tensor v, int rows, int cols);
+
+    protected abstract void addColumnSumsImpl(Tensor x, Tensor out, int rows, int cols);
+
+    protected abstract void embeddingForwardImpl(Tensor table, IndexTensor ids, Tensor out, int n, int vocab, int dim);
+
+    protected abstract void embeddingBackwardImpl(IndexTensor ids, Tensor dOut, Tensor dTable, int n, int vocab,
+                                                  int dim);
+
+    protected abstract void transpose01Impl(Tensor x, Tensor out, int a, int b, int f);
+
+    protected abstract void dropoutImpl(Tensor x, Tensor y, Tensor mask, float p, long seed, long counter);
+
+    protected abstract void clipGlobalNormImpl(List<Tensor> grads, float maxNorm, Tensor norm);
+
+    /**
+     * The uniform number in [0, 1) that dropout draws for element {@code index}: SplitMix64 of
+     * {@code seed} and {@code index}, top 24 bits. Every engine computes exactly this.
+     */
+    public static float uniform(long seed, long index) {
+        long z = seed + (index + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z = z ^ (z >>> 31);
+        return (z >>> 40) * 0x1.0p-24f;
+    }
+
+    void sameShape(String op, String an, Tensor a, String bn, Tensor b) {
+        backend.owned(op, an, a);
+        backend.owned(op, bn, b);
+        if (!a.shape().equals(b.shape())) {
+            throw new IllegalArgumentException(op + ": " + bn + " must have the shape of " + an + " " + a.shape()
+                    + ", got " + b.shape());
+        }
+    }
+
+    static int[] withLast(Shape s, int last) {
+        int[] d = new int[s.rank() + 1];
+        for (int i = 0; i < s.rank(); i++) {
+            d[i] = s.dim(i);
+        }
+        d[s.rank()] = last;
+        return d;
+    }
+}
