@@ -28,6 +28,12 @@ public interface Tensor extends AutoCloseable {
         return out;
     }
 
+    /**
+     * A view of the same memory with another shape of the same size (row-major order is kept).
+     * Closing a view releases nothing; a view of a closed tensor counts as closed.
+     */
+    Tensor reshape(int... shape);
+
     /** Sets every element to {@code value}. */
     void fill(float value);
 

@@ -11,21 +11,41 @@ final class CpuTensor implements Tensor {
 
     private final CpuBackend backend;
     private final Shape shape;
+    private final CpuTensor base; // the owner of the memory when this is a view, else null
     private float[] data;
 
     CpuTensor(CpuBackend backend, Shape shape) {
         this.backend = backend;
         this.shape = shape;
+        this.base = null;
         this.data = new float[shape.size()];
+    }
+
+    private CpuTensor(CpuTensor base, Shape shape) {
+        this.backend = base.backend;
+        this.shape = shape;
+        this.base = base;
+        this.data = base.data;
     }
 
     /** The elements, row-major; throws once closed. */
     float[] data() {
         float[] d = data;
-        if (d == null) {
+        if (d == null || (base != null && base.isClosed())) {
             throw new IllegalStateException("tensor " + shape + " is closed");
         }
         return d;
+    }
+
+    @Override
+    public Tensor reshape(int... dims) {
+        Shape s = Shape.of(dims);
+        if (s.size() != shape.size()) {
+            throw new IllegalArgumentException("reshape: " + shape + " has " + shape.size() + " elements, " + s
+                    + " has " + s.size());
+        }
+        data();
+        return new CpuTensor(base != null ? base : this, s);
     }
 
     @Override
@@ -65,12 +85,14 @@ final class CpuTensor implements Tensor {
 
     @Override
     public boolean isClosed() {
-        return data == null;
+        return data == null || (base != null && base.isClosed());
     }
 
     @Override
     public void close() {
-        data = null;
+        if (base == null) {
+            data = null;
+        }
     }
 
     @Override

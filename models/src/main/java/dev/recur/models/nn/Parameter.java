@@ -1,0 +1,46 @@
+package dev.recur.models.nn;
+
+import dev.recur.api.Tensor;
+
+/**
+ * A trainable tensor and its gradient, under PyTorch's parameter name (for example
+ * {@code rnn.weight_ih_l0}), so that a checkpoint maps one to one onto a PyTorch state dict.
+ * Gradients accumulate until {@link #zeroGrad()}.
+ */
+public final class Parameter {
+
+    private final String name;
+    private final Tensor value;
+    private final Tensor grad;
+
+    public Parameter(String name, Tensor value, Tensor grad) {
+        if (!value.shape().equals(grad.shape())) {
+            throw new IllegalArgumentException("parameter " + name + ": gradient shape " + grad.shape()
+                    + " differs from value shape " + value.shape());
+        }
+        this.name = name;
+        this.value = value;
+        this.grad = grad;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Tensor value() {
+        return value;
+    }
+
+    public Tensor grad() {
+        return grad;
+    }
+
+    public void zeroGrad() {
+        grad.fill(0f);
+    }
+
+    @Override
+    public String toString() {
+        return name + value.shape();
+    }
+}
