@@ -1,0 +1,278 @@
+package dev.recur.models.lm;
+
+import dev.recur.api.Backend;
+import dev.recur.api.Cell;
+import dev.recur.api.IndexTensor;
+import dev.recur.api.State;
+import dev.recur.api.Tensor;
+import dev.recur.models.nn.Embedding;
+import dev.recur.models.nn.Linear;
+import dev.recur.models.nn.Optimizer;
+import dev.recur.models.nn.Parameter;
+import dev.recur.models.nn.RecurrentConfig;
+import dev.recur.models.nn.RecurrentStack;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * A character-level language model: {@code embedding → recurrent stack → linear head}, trained
+ * with softmax cross-entropy to predict each next character, by truncated BPTT: each call of
+ * {@link #trainStep} runs one window of T steps and carries the final states into the next
+ * window, cut from the gradient (they are copied, not back-propagated through).
+ *
+ * <p>Parameter names follow a PyTorch module with attributes {@code embedding}, {@code rnn} and
+ * {@code head}: {@code embedding.weight}, {@code rnn.weight_ih_l0}, ..., {@code head.weight},
+ * {@code head.bias}.
+ */
+public final class CharLanguageModel implements AutoCloseable {
+
+    private final Backend be;
+    private final CharModelConfig cfg;
+    private final Embedding embedding;
+    private final RecurrentStack rnn;
+    private final Linear head;
+    private final List<Parameter> parameters;
+
+    // Training buffers for the current (T, B).
+    private int steps = -1;
+    private int batch = -1;
+    private Tensor embedded;  // [T, B, E]
+    private Tensor logits;    // [T*B, V]
+    private Tensor dLogits;   // [T*B, V]
+    private Tensor dOutput;   // [T*B, D*H]
+    private Tensor loss;      // [1]
+    private State[] carry;    // states carried between windows, [layers*directions]
+    private Tensor norm;      // [1]
+
+    public CharLanguageModel(Backend backend, CharModelConfig config, long seed) {
+        this.be = backend;
+        this.cfg = config;
+        SplittableRandom random = new SplittableRandom(seed);
+        this.embedding = new Embedding(backend, "embedding.", config.vocabulary(), config.embedding(), random);
+        this.rnn = new RecurrentStack(backend, "rnn.", RecurrentConfig.builder(config.cell(), config.embedding(),
+                config.hidden()).numLayers(config.layers()).dropout(config.dropout()).build(), random);
+        this.head = new Linear(backend, "head.", rnn.config().outputSize(), config.vocabulary(), random);
+        List<Parameter> all = new ArrayList<>(embedding.parameters());
+        all.addAll(rnn.parameters());
+        all.addAll(head.parameters());
+        this.parameters = Collections.unmodifiableList(all);
+    }
+
+    public CharModelConfig config() {
+        return cfg;
+    }
+
+    public Backend backend() {
+        return be;
+    }
+
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    public RecurrentStack rnn() {
+        return rnn;
+    }
+
+    /** Forgets the carried state (at the start of an epoch, or of validation). */
+    public void resetState() {
+        if (carry != null) {
+            for (State s : carry) {
+                s.h().fill(0f);
+                if (s.c() != null) {
+                    s.c().fill(0f);
+                }
+            }
+        }
+    }
+
+    /**
+     * One window of truncated BPTT: forward, loss, backward, clipping by global norm (when
+     * {@code clip > 0}) and an optimizer step with learning rate {@code lr}.
+     *
+     * @param inputs  character ids {@code [T, B]}
+     * @param targets the next character of each input, {@code [T*B]} in the same order
+     * @return the window's mean loss (one float read back from the backend)
+     */
+    public float trainStep(IndexTensor inputs, IndexTensor targets, Optimizer optimizer, float lr, float clip) {
+        optimizer.zeroGrad();
+        forwardLoss(inputs, targets, true);
+        Tensor outFlat = lastOutput.reshape(steps * batch, rnn.config().outputSize());
+        head.backward(outFlat, dLogits, dOutput);
+        Tensor dEmbedded = rnn.backward(dOutput.reshape(steps, batch, rnn.config().outputSize()), null);
+        embedding.backward(inputs, dEmbedded);
+        if (clip > 0f) {
+            List<Tensor> grads = new ArrayList<>(parameters.size());
+            for (Parameter p : parameters) {
+                grads.add(p.grad());
+            }
+            be.tensorOps().clipGlobalNorm(grads, clip, norm);
+        }
+        optimizer.step(lr);
+        keepFinalStates();
+        return loss.toArray()[0];
+    }
+
+    /** The mean loss of one window without training (the state is carried as in training). */
+    public float evaluate(IndexTensor inputs, IndexTensor targets) {
+        forwardLoss(inputs, targets, false);
+        keepFinalStates();
+        return loss.toArray()[0];
+    }
+
+    private Tensor lastOutput;
+
+    private void forwardLoss(IndexTensor inputs, IndexTensor targets, boolean training) {
+        if (inputs.shape().rank() != 2) {
+            throw new IllegalArgumentException("char LM: inputs must be [T, B], got " + inputs.shape());
+        }
+        ensureBuffers(inputs.shape().dim(0), inputs.shape().dim(1));
+        embedding.forward(inputs, embedded);
+        lastOutput = rnn.forward(embedded, null, carry, training);
+        head.forward(lastOutput.reshape(steps * batch, rnn.config().outputSize()), logits);
+        be.lossOps().softmaxCrossEntropy(logits, targets, -1, loss, training ? dLogits : null);
+    }
+
+    private void keepFinalStates() {
+        State[] fin = rnn.finalStates();
+        for (int i = 0; i < fin.length; i++) {
+            be.tensorOps().copy(fin[i].h(), carry[i].h());
+            if (fin[i].c() != null) {
+                be.tensorOps().copy(fin[i].c(), carry[i].c());
+            }
+        }
+    }
+
+    private void ensureBuffers(int t, int b) {
+        if (t == steps && b == batch) {
+            return;
+        }
+        closeBuffers();
+        int v = cfg.vocabulary();
+        int width = rnn.config().outputSize();
+        embedded = be.tensor(t, b, cfg.embedding());
+        logits = be.tensor(t * b, v);
+        dLogits = be.tensor(t * b, v);
+        dOutput = be.tensor(t * b, width);
+        loss = be.tensor(1);
+        norm = be.tensor(1);
+        int states = cfg.layers();
+        carry = new State[states];
+        for (int i = 0; i < states; i++) {
+            carry[i] = State.zeros(be, cfg.cell(), b, cfg.hidden());
+        }
+        steps = t;
+        batch = b;
+    }
+
+    private void closeBuffers() {
+        if (embedded == null) {
+            return;
+        }
+        for (Tensor t : new Tensor[] {embedded, logits, dLogits, dOutput, loss, norm}) {
+            t.close();
+        }
+        for (State s : carry) {
+            s.h().close();
+            if (s.c() != null) {
+                s.c().close();
+            }
+        }
+        embedded = null;
+        steps = -1;
+        batch = -1;
+    }
+
+    /**
+     * Generates {@code length} characters after {@code prime} (ids), sampling each from
+     * {@code softmax(logits / temperature)} with {@code random}. Runs the per-step cell path of
+     * the stack with T = 1, B = 1; the training buffers are left as they are.
+     */
+    public int[] sample(int[] prime, int length, float temperature, Random random) {
+        if (!(temperature > 0f)) {
+            throw new IllegalArgumentException("temperature must be > 0, got " + temperature);
+        }
+        if (prime.length == 0) {
+            throw new IllegalArgumentException("prime must hold at least one character");
+        }
+        int v = cfg.vocabulary();
+        int width = rnn.config().outputSize();
+        int[] out = new int[length];
+        try (Tensor emb = be.tensor(1, 1, cfg.embedding());
+             Tensor logit = be.tensor(1, v);
+             IndexTensor id = be.indices(1, 1)) {
+            State[] state = null;
+            State[] held = new State[cfg.layers()];
+            for (int i = 0; i < held.length; i++) {
+                held[i] = State.zeros(be, cfg.cell(), 1, cfg.hidden());
+            }
+            int next = prime[0];
+            for (int i = 0; i < prime.length + length - 1; i++) {
+                int cur = i < prime.length ? prime[i] : next;
+                id.copyFrom(new int[] {cur});
+                embedding.forward(id, emb);
+                Tensor y = rnn.forward(emb, null, state, false);
+                State[] fin = rnn.finalStates();
+                for (int s = 0; s < fin.length; s++) {
+                    be.tensorOps().copy(fin[s].h(), held[s].h());
+                    if (fin[s].c() != null) {
+                        be.tensorOps().copy(fin[s].c(), held[s].c());
+                    }
+                }
+                state = held;
+                if (i >= prime.length - 1) {
+                    head.forward(y.reshape(1, width), logit);
+                    next = draw(logit.toArray(), temperature, random);
+                    out[i - prime.length + 1] = next;
+                }
+            }
+            for (State s : held) {
+                s.h().close();
+                if (s.c() != null) {
+                    s.c().close();
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Samples an index from softmax(logits / temperature), in float64. */
+    static int draw(float[] logits, float temperature, Random random) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l / temperature);
+        }
+        double[] p = new double[logits.length];
+        double z = 0;
+        for (int i = 0; i < logits.length; i++) {
+            p[i] = Math.exp(logits[i] / temperature - max);
+            z += p[i];
+        }
+        double u = random.nextDouble() * z;
+        for (int i = 0; i < p.length; i++) {
+            u -= p[i];
+            if (u <= 0) {
+                return i;
+            }
+        }
+        return p.length - 1;
+    }
+
+    @Override
+    public void close() {
+        closeBuffers();
+        rnn.close();
+        for (Parameter p : embedding.parameters()) {
+            p.value().close();
+            p.grad().close();
+        }
+        for (Parameter p : head.parameters()) {
+            p.value().close();
+            p.grad().close();
+        }
+    }
+}
