@@ -103,6 +103,38 @@ public abstract class TensorOps {
         embeddingBackwardImpl(ids, dOut, dTable, ids.shape().size(), dTable.shape().dim(0), dTable.shape().dim(1));
     }
 
+    /**
+     * Column blocks: {@code dst[:, offset + j] = src[:, j]} for {@code src [N, A]} and
+     * {@code dst [N, W]}, {@code offset + A <= W} (concatenating features side by side).
+     */
+    public final void copyIntoColumns(Tensor src, Tensor dst, int offset) {
+        String op = "copyIntoColumns";
+        backend.open(op);
+        int[] nw = columnBlock(op, "src", src, "dst", dst, offset);
+        copyColumnsImpl(src, dst, nw[0], src.shape().dim(1), nw[1], offset, true);
+    }
+
+    /** The reverse of {@link #copyIntoColumns}: {@code dst[:, j] = src[:, offset + j]} for {@code dst [N, A]}. */
+    public final void copyFromColumns(Tensor src, int offset, Tensor dst) {
+        String op = "copyFromColumns";
+        backend.open(op);
+        int[] nw = columnBlock(op, "dst", dst, "src", src, offset);
+        copyColumnsImpl(dst, src, nw[0], dst.shape().dim(1), nw[1], offset, false);
+    }
+
+    private int[] columnBlock(String op, String narrowName, Tensor narrow, String wideName, Tensor wide, int offset) {
+        Backend.rank(op, narrowName, backend.owned(op, narrowName, narrow), 2);
+        Backend.rank(op, wideName, backend.owned(op, wideName, wide), 2);
+        int n = narrow.shape().dim(0);
+        int a = narrow.shape().dim(1);
+        int w = wide.shape().dim(1);
+        if (wide.shape().dim(0) != n || offset < 0 || offset + a > w) {
+            throw new IllegalArgumentException(op + ": " + narrowName + " " + narrow.shape() + " does not fit at column "
+                    + offset + " of " + wideName + " " + wide.shape());
+        }
+        return new int[] {n, w};
+    }
+
     /** {@code out[b, a, :] = x[a, b, :]}: batch-first to time-major and back. */
     public final void transpose01(Tensor x, Tensor out) {
         String op = "transpose01";
@@ -169,6 +201,10 @@ public abstract class TensorOps {
 
     protected abstract void embeddingBackwardImpl(IndexTensor ids, Tensor dOut, Tensor dTable, int n, int vocab,
                                                   int dim);
+
+    /** Copies {@code narrow [n, a]} into columns {@code [offset, offset+a)} of {@code wide [n, w]}, or back. */
+    protected abstract void copyColumnsImpl(Tensor narrow, Tensor wide, int n, int a, int w, int offset,
+                                            boolean intoWide);
 
     protected abstract void transpose01Impl(Tensor x, Tensor out, int a, int b, int f);
 

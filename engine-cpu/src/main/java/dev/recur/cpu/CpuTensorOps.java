@@ -118,6 +118,19 @@ final class CpuTensorOps extends TensorOps {
     }
 
     @Override
+    protected void copyColumnsImpl(Tensor narrow, Tensor wide, int n, int a, int w, int offset, boolean intoWide) {
+        float[] ns = data(narrow);
+        float[] ws = data(wide);
+        for (int r = 0; r < n; r++) {
+            if (intoWide) {
+                System.arraycopy(ns, r * a, ws, r * w + offset, a);
+            } else {
+                System.arraycopy(ws, r * w + offset, ns, r * a, a);
+            }
+        }
+    }
+
+    @Override
     protected void transpose01Impl(Tensor x, Tensor out, int a, int b, int f) {
         float[] xs = data(x);
         float[] os = data(out);

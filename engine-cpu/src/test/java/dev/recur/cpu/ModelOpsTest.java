@@ -68,6 +68,16 @@ class ModelOpsTest {
         Tensor tt = be.tensor(3, 2, 2);
         ops.transpose01(t, tt);
         assertArrayEquals(new float[] {0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11}, tt.toArray());
+        Tensor wide = be.tensor(2, 5);
+        ops.copyIntoColumns(be.tensor(new float[] {1, 2, 3, 4}, 2, 2), wide, 1);
+        ops.copyIntoColumns(be.tensor(new float[] {7, 8}, 2, 1), wide, 4);
+        assertArrayEquals(new float[] {0, 1, 2, 0, 7, 0, 3, 4, 0, 8}, wide.toArray());
+        Tensor back = be.tensor(2, 2);
+        ops.copyFromColumns(wide, 1, back);
+        assertArrayEquals(new float[] {1, 2, 3, 4}, back.toArray());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> ops.copyIntoColumns(be.tensor(2, 2), be.tensor(2, 5), 4));
+        assertTrue(bad.getMessage().contains("src [2, 2] does not fit at column 4 of dst [2, 5]"), bad.getMessage());
         Tensor y = be.tensor(new float[] {1, 1, 1, 1, 1, 1}, 3, 2);
         ops.axpy(2f, be.tensor(new float[] {1, 2, 3, 4, 5, 6}, 3, 2), y);
         assertArrayEquals(new float[] {3, 5, 7, 9, 11, 13}, y.toArray());

@@ -1,0 +1,213 @@
+package dev.recur.models.seq;
+
+import dev.recur.api.Backend;
+import dev.recur.api.IndexTensor;
+import dev.recur.api.State;
+import dev.recur.api.Tensor;
+import dev.recur.models.nn.Embedding;
+import dev.recur.models.nn.Linear;
+import dev.recur.models.nn.Optimizer;
+import dev.recur.models.nn.Parameter;
+import dev.recur.models.nn.RecurrentConfig;
+import dev.recur.models.nn.RecurrentStack;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Many-to-one: sequence classification (sentiment) and forecasting (see {@link SequenceModelConfig}).
+ * The features are the last layer's final hidden states: for a forward direction the state after
+ * each sequence's own last step (so padding never reaches them), for the reverse direction the
+ * state after step 0. Parameter names: {@code embedding.weight}, {@code rnn.*}, {@code head.*}.
+ */
+public final class SequenceModel implements AutoCloseable {
+
+    private final Backend be;
+    private final SequenceModelConfig cfg;
+    private final Embedding embedding; // null for numeric input
+    private final RecurrentStack rnn;
+    private final Linear head;
+    private final List<Parameter> parameters;
+
+    private int steps = -1;
+    private int batch = -1;
+    private Tensor embedded;   // [T, B, E]
+    private Tensor features;   // [B, D*H]
+    private Tensor output;     // [B, classes or outputs]
+    private Tensor dOutput;    // [B, ...]
+    private Tensor dFeatures;  // [B, D*H]
+    private State[] dFinal;    // [layers*D]; only the last layer's h is non-zero
+    private Tensor loss;       // [1]
+    private Tensor norm;       // [1]
+
+    public SequenceModel(Backend backend, SequenceModelConfig config, long seed) {
+        this.be = backend;
+        this.cfg = config;
+        SplittableRandom random = new SplittableRandom(seed);
+        this.embedding = config.vocabulary() > 0
+                ? new Embedding(backend, "embedding.", config.vocabulary(), config.inputSize(), random) : null;
+        this.rnn = new RecurrentStack(backend, "rnn.", RecurrentConfig.builder(config.cell(), config.inputSize(),
+                config.hidden()).numLayers(config.layers()).bidirectional(config.bidirectional())
+                .dropout(config.dropout()).build(), random);
+        this.head = new Linear(backend, "head.", rnn.config().outputSize(), config.headSize(), random);
+        List<Parameter> all = new ArrayList<>();
+        if (embedding != null) {
+            all.addAll(embedding.parameters());
+        }
+        all.addAll(rnn.parameters());
+        all.addAll(head.parameters());
+        this.parameters = Collections.unmodifiableList(all);
+    }
+
+    public SequenceModelConfig config() {
+        return cfg;
+    }
+
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    /** Classification step on token ids {@code [T, B]} with {@code lengths} and labels {@code [B]}. */
+    public float trainStep(IndexTensor ids, int[] lengths, IndexTensor labels, Optimizer opt, float lr, float clip) {
+        requireClassifier(true);
+        opt.zeroGrad();
+        forward(ids, null, lengths, true);
+        be.lossOps().softmaxCrossEntropy(output, labels, -1, loss, dOutput);
+        backward(ids);
+        return finish(opt, lr, clip);
+    }
+
+    /** Regression step on numbers {@code [T, B, I]} with {@code lengths} and targets {@code [B, outputs]}. */
+    public float trainStep(Tensor x, int[] lengths, Tensor targets, Optimizer opt, float lr, float clip) {
+        requireClassifier(false);
+        opt.zeroGrad();
+        forward(null, x, lengths, true);
+        be.lossOps().meanSquaredError(output, targets, loss, dOutput);
+        backward(null);
+        return finish(opt, lr, clip);
+    }
+
+    /** Class scores (logits) {@code [B, classes]}, owned by the model. */
+    public Tensor predict(IndexTensor ids, int[] lengths) {
+        requireClassifier(true);
+        forward(ids, null, lengths, false);
+        return output;
+    }
+
+    /** Predictions {@code [B, outputs]}, owned by the model. */
+    public Tensor predict(Tensor x, int[] lengths) {
+        requireClassifier(false);
+        forward(null, x, lengths, false);
+        return output;
+    }
+
+    private void requireClassifier(boolean classifier) {
+        if (cfg.classifies() != classifier) {
+            throw new IllegalStateException("this sequence model " + (cfg.classifies() ? "classifies token ids"
+                    : "regresses numeric sequences") + "; " + cfg);
+        }
+    }
+
+    private void forward(IndexTensor ids, Tensor x, int[] lengths, boolean training) {
+        int t = ids != null ? ids.shape().dim(0) : x.shape().dim(0);
+        int b = ids != null ? ids.shape().dim(1) : x.shape().dim(1);
+        ensureBuffers(t, b);
+        Tensor input = x;
+        if (ids != null) {
+            embedding.forward(ids, embedded);
+            input = embedded;
+        }
+        rnn.forward(input, lengths, null, training);
+        State[] fin = rnn.finalStates();
+        int last = (cfg.layers() - 1) * dirs();
+        for (int d = 0; d < dirs(); d++) {
+            be.tensorOps().copyIntoColumns(fin[last + d].h(), features, d * cfg.hidden());
+        }
+        head.forward(features, output);
+    }
+
+    private void backward(IndexTensor ids) {
+        head.backward(features, dOutput, dFeatures);
+        int last = (cfg.layers() - 1) * dirs();
+        for (int d = 0; d < dirs(); d++) {
+            be.tensorOps().copyFromColumns(dFeatures, d * cfg.hidden(), dFinal[last + d].h());
+        }
+        Tensor dInput = rnn.backward(null, dFinal);
+        if (ids != null) {
+            embedding.backward(ids, dInput);
+        }
+    }
+
+    private float finish(Optimizer opt, float lr, float clip) {
+        if (clip > 0f) {
+            List<Tensor> grads = new ArrayList<>();
+            for (Parameter p : parameters) {
+                grads.add(p.grad());
+            }
+            be.tensorOps().clipGlobalNorm(grads, clip, norm);
+        }
+        opt.step(lr);
+        return loss.toArray()[0];
+    }
+
+    private int dirs() {
+        return cfg.bidirectional() ? 2 : 1;
+    }
+
+    private void ensureBuffers(int t, int b) {
+        if (t == steps && b == batch) {
+            return;
+        }
+        closeBuffers();
+        int width = rnn.config().outputSize();
+        embedded = embedding != null ? be.tensor(t, b, cfg.inputSize()) : null;
+        features = be.tensor(b, width);
+        output = be.tensor(b, cfg.headSize());
+        dOutput = be.tensor(b, cfg.headSize());
+        dFeatures = be.tensor(b, width);
+        loss = be.tensor(1);
+        norm = be.tensor(1);
+        dFinal = new State[cfg.layers() * dirs()];
+        int last = (cfg.layers() - 1) * dirs();
+        for (int d = 0; d < dirs(); d++) {
+            dFinal[last + d] = State.of(be.tensor(b, cfg.hidden()));
+        }
+        steps = t;
+        batch = b;
+    }
+
+    private void closeBuffers() {
+        if (features == null) {
+            return;
+        }
+        for (Tensor t : new Tensor[] {embedded, features, output, dOutput, dFeatures, loss, norm}) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        for (State s : dFinal) {
+            if (s != null) {
+                s.h().close();
+            }
+        }
+        features = null;
+        steps = -1;
+        batch = -1;
+    }
+
+    @Override
+    public void close() {
+        closeBuffers();
+        rnn.close();
+        List<Parameter> own = new ArrayList<>(head.parameters());
+        if (embedding != null) {
+            own.addAll(embedding.parameters());
+        }
+        for (Parameter p : own) {
+            p.value().close();
+            p.grad().close();
+        }
+    }
+}
