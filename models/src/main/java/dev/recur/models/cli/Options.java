@@ -132,6 +132,44 @@ public final class Options {
         }
     }
 
+    /**
+     * The option's value as a finite float, or {@code fallback} when it was not given.
+     *
+     * @throws UsageException when the value is not a finite number
+     */
+    public float floatValue(String name, float fallback) {
+        String v = values.get(name);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            float f = Float.parseFloat(v.trim());
+            if (Float.isFinite(f)) {
+                return f;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new UsageException("option '" + name + "' needs a number, got '" + v + "'");
+    }
+
+    /**
+     * The option's value as a long, or {@code fallback} when it was not given.
+     *
+     * @throws UsageException when the value is not an integer
+     */
+    public long longValue(String name, long fallback) {
+        String v = values.get(name);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("option '" + name + "' needs an integer, got '" + v + "'");
+        }
+    }
+
     /** The arguments that are not options, in order. */
     public List<String> positional() {
         return positional;

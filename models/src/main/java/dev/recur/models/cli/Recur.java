@@ -44,7 +44,7 @@ public final class Recur {
 
     /** The command line users get, with every shipped subcommand. */
     public static Recur standard() {
-        return new Recur(List.of(new InfoCommand()));
+        return new Recur(List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand()));
     }
 
     public static void main(String[] args) {

@@ -78,6 +78,41 @@ public final class CharLanguageModel implements AutoCloseable {
         return rnn;
     }
 
+    /**
+     * The states carried between windows, as host arrays {@code [layers][h, c]} (c null without
+     * a cell state), or null before the first window: for checkpoints, and to set training's
+     * state aside during validation.
+     */
+    public float[][][] carriedState() {
+        if (carry == null) {
+            return null;
+        }
+        float[][][] out = new float[carry.length][][];
+        for (int i = 0; i < carry.length; i++) {
+            out[i] = new float[][] {carry[i].h().toArray(), carry[i].c() == null ? null : carry[i].c().toArray()};
+        }
+        return out;
+    }
+
+    /** Restores what {@link #carriedState()} returned, for windows of {@code batch} sequences. */
+    public void restoreCarriedState(float[][][] saved, int windowSteps, int batchSize) {
+        ensureBuffers(windowSteps, batchSize);
+        if (saved == null) {
+            resetState();
+            return;
+        }
+        if (saved.length != carry.length) {
+            throw new IllegalArgumentException("carried state has " + saved.length + " layers, the model "
+                    + carry.length);
+        }
+        for (int i = 0; i < carry.length; i++) {
+            carry[i].h().copyFrom(saved[i][0]);
+            if (carry[i].c() != null) {
+                carry[i].c().copyFrom(saved[i][1]);
+            }
+        }
+    }
+
     /** Forgets the carried state (at the start of an epoch, or of validation). */
     public void resetState() {
         if (carry != null) {
