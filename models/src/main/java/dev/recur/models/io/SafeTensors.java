@@ -466,8 +466,6 @@ public final class SafeTensors {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " (header line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
             throw new CheckpointException(file, "malformed JSON header: " + oneLine(e.getOriginalMessage()) + where, e);
-        } catch (IOException e) {
-            throw new CheckpointException(file, "malformed JSON header: " + oneLine(e.getMessage()), e);
         }
         if (root == null || !root.isObject()) {
             throw new CheckpointException(file, "malformed JSON header: expected one JSON object, found "
