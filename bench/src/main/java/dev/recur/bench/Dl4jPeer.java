@@ -31,7 +31,10 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * <p>Cells: {@link Cell#LSTM} runs DL4J's {@link LSTM} (no peepholes, gates sigmoid, activation
  * tanh), {@link Cell#RNN_TANH} its {@link SimpleRnn}. DL4J 1.0.0-M2.1 has no GRU layer
  * (deeplearning4j-nn has LSTM, GravesLSTM, GravesBidirectionalLSTM and SimpleRnn; GRU exists only
- * as a SameDiff op), so {@link Cell#GRU} has no peer.
+ * as a SameDiff op), so {@link Cell#GRU} has no peer. DL4J stores the LSTM's gate blocks in the
+ * order {@code g, f, o, i} ({@link #LSTM_BLOCK_OF_GATE}) and its weights as {@code W [I, G*H]},
+ * {@code RW [H, G*H]}, {@code b [G*H]}, the transposes of PyTorch's; {@code Dl4jPeerTest} runs the
+ * same weights on both engines and checks that the outputs agree, so the two do the same math.
  *
  * <p>Nothing here touches ND4J until {@link #probe()} or a workload is made: loading it loads
  * ~320 MB of native code and starts its thread pools.
@@ -40,6 +43,12 @@ public final class Dl4jPeer {
 
     /** The engine name in results. */
     public static final String NAME = "dl4j";
+
+    /**
+     * For each LSTM gate in Recur's (PyTorch's) order {@code i, f, g, o}, the gate block of DL4J's
+     * LSTM parameters that holds it: DL4J's order is {@code g, f, o, i}.
+     */
+    public static final int[] LSTM_BLOCK_OF_GATE = {3, 1, 0, 2};
 
     private Dl4jPeer() {
     }

@@ -94,10 +94,10 @@ final class JmhRun {
         double ops = opsPerSecond(r);
         long flops = flopsPerOp(p);
         double gflops = flops > 0 ? ops * flops / 1e9 : Double.NaN;
-        return line.put("ops_per_s", ops, 4)
-                .put("ms_per_op", 1e3 / ops, 3)
-                .put("gflops", gflops, 2)
-                .put("peak_share", gflops / peakGflops, 4);
+        return line.put("ops_per_s", ops)
+                .put("ms_per_op", 1e3 / ops)
+                .put("gflops", gflops)
+                .put("peak_share", gflops / peakGflops);
     }
 
     /** {@code dev.recur.bench.jmh.LayerBenchmark.trainStep} becomes {@code LayerBenchmark.trainStep}. */

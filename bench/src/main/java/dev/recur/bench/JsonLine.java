@@ -1,15 +1,22 @@
 package dev.recur.bench;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
 /**
  * One flat JSON object on one line, fields in the order they were put: what {@code recur bench}
- * prints per measurement, so that {@code jq} or a spreadsheet can read a run. Numbers that are
- * not finite are written as {@code null} (JSON has no NaN).
+ * prints per measurement, so that {@code jq} or a spreadsheet can read a run. Doubles are
+ * written with {@link #DIGITS} significant digits in plain notation (a tiny shape's 0.000123
+ * GFLOP/s keeps its digits, a big one's 1234.57 ms drops noise); numbers that are not finite are
+ * written as {@code null} (JSON has no NaN).
  */
 public final class JsonLine {
+
+    /** Significant digits of a double: more than any timing here can claim. */
+    public static final int DIGITS = 6;
 
     private final Map<String, Object> fields = new LinkedHashMap<>();
 
@@ -28,16 +35,16 @@ public final class JsonLine {
         return this;
     }
 
-    /** A double, written with {@code decimals} digits after the point. */
-    public JsonLine put(String key, double value, int decimals) {
-        fields.put(key, Double.isFinite(value) ? new Fixed(value, decimals) : null);
+    /** A double, written with {@link #DIGITS} significant digits; null when it is not finite. */
+    public JsonLine put(String key, double value) {
+        fields.put(key, Double.isFinite(value) ? new Rounded(value) : null);
         return this;
     }
 
-    /** The value put under {@code key}, as put (a {@link Number}, {@link String}, {@link Boolean} or null). */
+    /** The value put under {@code key} (a {@link Number}, {@link String}, {@link Boolean} or null). */
     public Object get(String key) {
         Object v = fields.get(key);
-        return v instanceof Fixed f ? (Object) f.value : v;
+        return v instanceof Rounded r ? (Object) r.value : v;
     }
 
     /** A double field, or NaN when it is absent or null. */
@@ -45,10 +52,11 @@ public final class JsonLine {
         return get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
-    private record Fixed(double value, int decimals) {
+    private record Rounded(double value) {
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%." + decimals + "f", value);
+            String plain = new BigDecimal(value).round(new MathContext(DIGITS)).stripTrailingZeros().toPlainString();
+            return plain.equals("-0") ? "0" : plain;
         }
     }
 

@@ -78,13 +78,13 @@ public final class Measurements {
                 .put("I", s.input())
                 .put("H", s.hidden())
                 .put("T", s.steps())
-                .put("train_step_ms", train.medianMs(), 3)
-                .put("forward_ms", forward.medianMs(), 3)
-                .put("gflops", gflops, 2)
-                .put("peak_share", gflops / peakGflops, 4)
-                .put("forward_gflops", Flops.gflops(s.forwardFlops(), forward.medianMs()), 2)
-                .put("peak_gflops", peakGflops, 2)
-                .put("train_step_min_ms", train.minMs(), 3)
+                .put("train_step_ms", train.medianMs())
+                .put("forward_ms", forward.medianMs())
+                .put("gflops", gflops)
+                .put("peak_share", gflops / peakGflops)
+                .put("forward_gflops", Flops.gflops(s.forwardFlops(), forward.medianMs()))
+                .put("peak_gflops", peakGflops)
+                .put("train_step_min_ms", train.minMs())
                 .put("warmup", runs.warmup())
                 .put("iters", runs.iters());
     }
@@ -115,11 +115,11 @@ public final class Measurements {
                 .put("N", n)
                 .put("K", k)
                 .put("trans_b", transB)
-                .put("ms", t.medianMs(), 3)
-                .put("gflops", gflops, 2)
-                .put("peak_share", gflops / peakGflops, 4)
-                .put("peak_gflops", peakGflops, 2)
-                .put("min_ms", t.minMs(), 3)
+                .put("ms", t.medianMs())
+                .put("gflops", gflops)
+                .put("peak_share", gflops / peakGflops)
+                .put("peak_gflops", peakGflops)
+                .put("min_ms", t.minMs())
                 .put("warmup", runs.warmup())
                 .put("iters", runs.iters());
     }
@@ -132,7 +132,7 @@ public final class Measurements {
                 .put("vector_bits", p.vectorBits())
                 .put("lanes", p.lanes())
                 .put("chains", FmaPeak.CHAINS)
-                .put("seconds", p.seconds(), 3)
-                .put("gflops", p.gflops(), 2);
+                .put("seconds", p.seconds())
+                .put("gflops", p.gflops());
     }
 }
