@@ -38,7 +38,7 @@ final class ReportChart {
         String peer = "DL4J 1.0.0-M2.1";
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         for (Report.Row r : d.rows()) {
-            String category = shortLabel(r.label());
+            String category = shortLabel(r.label()) + (r.peer() == null ? " (no DL4J)" : "");
             data.addValue(r.recur().number("gflops"), recur, category);
             // A missing peer keeps an empty slot, so every category has the same two bars.
             data.addValue(r.peer() == null ? null : (Number) r.peer().number("gflops"), peer, category);
@@ -52,6 +52,7 @@ final class ReportChart {
                 "GFLOP/s", data, PlotOrientation.VERTICAL, true, false, false);
         chart.setBackgroundPaint(Color.WHITE);
         CategoryPlot plot = chart.getCategoryPlot();
+        plot.getDomainAxis().setMaximumCategoryLabelLines(2);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         BarRenderer bars = (BarRenderer) plot.getRenderer();
@@ -72,9 +73,13 @@ final class ReportChart {
         ChartUtils.saveChartAsPNG(png.toFile(), chart, WIDTH, HEIGHT);
     }
 
-    /** "LSTM training step, B=64 ..." becomes "LSTM"; "SGEMM 1024×..." stays short. */
+    /** "LSTM training step, B=64 ..." becomes "LSTM"; "SGEMM 1024×1024×1024" becomes "SGEMM 1024". */
     static String shortLabel(String label) {
-        int comma = label.indexOf(" training step");
-        return comma > 0 ? label.substring(0, comma) : label;
+        int step = label.indexOf(" training step");
+        if (step > 0) {
+            return label.substring(0, step);
+        }
+        int times = label.indexOf('×');
+        return times > 0 ? label.substring(0, times) : label;
     }
 }
