@@ -1,6 +1,7 @@
 package dev.recur.bench;
 
 import dev.recur.api.Backend;
+import dev.recur.api.BackendUnavailableException;
 import dev.recur.api.Backends;
 import dev.recur.api.Cell;
 import dev.recur.models.cli.Options;
@@ -109,7 +110,7 @@ public final class BenchCommand implements Subcommand {
                         ? "say what to measure before the options: " + WHAT
                         : "unknown measurement '" + what + "' (one of: " + WHAT + ")");
             };
-        } catch (UsageException | dev.recur.api.BackendUnavailableException e) {
+        } catch (UsageException | BackendUnavailableException e) {
             throw e; // Recur prints these as one line (exit 2 and 1)
         } catch (Exception | OutOfMemoryError e) {
             err.println("recur bench " + what + ": failed: " + e);

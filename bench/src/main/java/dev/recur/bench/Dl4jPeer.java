@@ -79,8 +79,9 @@ public final class Dl4jPeer {
             if (v != 2f) {
                 return Availability.no("ND4J computed 1·1+1·1 = " + v);
             }
-            return Availability.yes("ND4J " + Nd4j.getBackend().getClass().getSimpleName() + ", "
-                    + Nd4j.getEnvironment().maxMasterThreads() + " threads");
+            int threads = Nd4j.getEnvironment().maxMasterThreads();
+            return Availability.yes("ND4J " + Nd4j.getBackend().getClass().getSimpleName() + ", " + threads
+                    + (threads == 1 ? " thread" : " threads"));
         } catch (Throwable t) { // UnsatisfiedLinkError, ExceptionInInitializerError, NoClassDefFoundError
             Throwable root = t;
             while (root.getCause() != null && root.getCause() != root) {
