@@ -4,10 +4,15 @@ import dev.recur.api.Backends;
 import dev.recur.api.BackendUnavailableException;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 
 /**
  * The {@code recur} command line: {@code recur <command> [options]}.
@@ -28,6 +33,8 @@ public final class Recur {
     public static final int EXIT_USAGE = 2;
 
     private final Map<String, Subcommand> commands = new LinkedHashMap<>();
+    /** Subcommand providers that could not be used, each a line for stderr; see {@link #standard()}. */
+    private final List<String> warnings = new ArrayList<>();
 
     /**
      * A command line with these subcommands, listed in this order in the help.
@@ -42,9 +49,50 @@ public final class Recur {
         }
     }
 
-    /** The command line users get, with every shipped subcommand. */
+    /**
+     * The command line users get: the subcommands of this module ({@code info}), then those that
+     * other jars on the class path register as {@code META-INF/services/dev.recur.models.cli.Subcommand}
+     * ({@code bench} from the bench module), sorted by name.
+     */
     public static Recur standard() {
-        return new Recur(List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand()));
+        return standard(ServiceLoader.load(Subcommand.class));
+    }
+
+    /**
+     * {@link #standard()} with the plugged-in subcommands taken from {@code plugins}. One that
+     * cannot be loaded ({@link ServiceConfigurationError}) or whose name is taken is left out, and
+     * each run says so in one line on stderr, so that a broken jar does not take {@code recur info}
+     * down with it.
+     */
+    static Recur standard(Iterable<Subcommand> plugins) {
+        List<Subcommand> own = List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand());
+        List<Subcommand> found = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        Iterator<Subcommand> it = plugins.iterator();
+        while (true) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                found.add(it.next());
+            } catch (ServiceConfigurationError e) {
+                problems.add("a subcommand could not be loaded: " + e.getMessage());
+            }
+        }
+        found.sort(Comparator.comparing(Subcommand::name));
+        List<Subcommand> all = new ArrayList<>(own);
+        for (Subcommand s : found) {
+            String name = s.name();
+            boolean taken = name.equals("help") || all.stream().anyMatch(c -> c.name().equals(name));
+            if (taken) {
+                problems.add("subcommand '" + name + "' of " + s.getClass().getName() + " left out: the name is taken");
+            } else {
+                all.add(s);
+            }
+        }
+        Recur recur = new Recur(all);
+        recur.warnings.addAll(problems);
+        return recur;
     }
 
     public static void main(String[] args) {
@@ -58,6 +106,9 @@ public final class Recur {
      * @return the exit status
      */
     public int run(String[] args, PrintStream out, PrintStream err) {
+        for (String w : warnings) {
+            err.println("recur: warning: " + w);
+        }
         try {
             return dispatch(Arrays.asList(args), out, err);
         } finally {

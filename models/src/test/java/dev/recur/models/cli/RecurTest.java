@@ -5,7 +5,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.PrintStream;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.ServiceConfigurationError;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -115,5 +118,65 @@ class RecurTest {
             @Override public String name() { return "help"; }
         };
         assertThrows(IllegalArgumentException.class, () -> new Recur(List.of(help)));
+    }
+
+    @Test
+    void pluggedInSubcommandsAreFoundSortedAndListed() {
+        Subcommand zeta = new Echo() {
+            @Override public String name() { return "zeta"; }
+        };
+        Recur recur = Recur.standard(List.of(zeta, new Echo()));
+        String usage = recur.usage();
+        assertTrue(usage.contains("\n  info  show the Java runtime"), usage);
+        int info = usage.indexOf("  info ");
+        int echo = usage.indexOf("  echo ");
+        int z = usage.indexOf("  zeta ");
+        assertTrue(info < echo && echo < z, "info first, then the plug-ins by name: " + usage);
+        Streams s = Streams.run(recur, "echo", "x");
+        assertEquals(Recur.EXIT_OK, s.status);
+        assertEquals("x\n", s.out());
+        assertEquals("", s.err());
+    }
+
+    @Test
+    void aPlugInThatCannotLoadOrTakesANameIsLeftOutWithAWarning() {
+        Subcommand info = new Echo() {
+            @Override public String name() { return "info"; }
+        };
+        Iterable<Subcommand> plugins = () -> new Iterator<>() {
+            private int i;
+
+            @Override
+            public boolean hasNext() {
+                return i < 3;
+            }
+
+            @Override
+            public Subcommand next() {
+                switch (i++) {
+                    case 0 -> throw new ServiceConfigurationError("dev.example.Broken: Provider not found");
+                    case 1 -> {
+                        return info;
+                    }
+                    case 2 -> {
+                        return new Echo();
+                    }
+                    default -> throw new NoSuchElementException();
+                }
+            }
+        };
+        Recur recur = Recur.standard(plugins);
+        Streams s = Streams.run(recur, "echo", "y");
+        assertEquals(Recur.EXIT_OK, s.status);
+        assertEquals("y\n", s.out());
+        String[] err = s.errLines();
+        assertEquals(3, err.length, s.err());
+        assertEquals("recur: warning: a subcommand could not be loaded: dev.example.Broken: Provider not found", err[0]);
+        assertTrue(err[1].startsWith("recur: warning: subcommand 'info' of "), err[1]);
+        assertTrue(err[1].endsWith(" left out: the name is taken"), err[1]);
+        assertEquals("", err[2]);
+        // The shipped info is the one that runs.
+        Streams i = Streams.run(recur, "info", "--help");
+        assertTrue(i.out().startsWith("Usage: recur info\n"), i.out());
     }
 }

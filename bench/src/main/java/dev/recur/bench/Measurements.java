@@ -1,0 +1,138 @@
+package dev.recur.bench;
+
+import dev.recur.api.Backend;
+import dev.recur.api.Cell;
+
+/**
+ * The measurements of {@code recur bench}, each returned as the {@link JsonLine} it prints.
+ * Every one times its work with {@link Timing} (warm-up runs, then the median of timed runs) and
+ * converts the time to GFLOP/s with {@link Flops} and to a share of the measured FMA peak.
+ *
+ * <p>Field names: {@code engine} (an engine name, or {@code dl4j}), the shape in the letters of
+ * DESIGN.md ({@code B, I, H, T}; {@code M, N, K} for a GEMM), times in milliseconds
+ * ({@code *_ms}), {@code gflops} (of the training step for a layer), {@code peak_share}
+ * ({@code gflops} over {@code peak_gflops}; null when the peak was not measured).
+ */
+public final class Measurements {
+
+    /** Seed of every input and weight, so that runs see the same numbers. */
+    static final long SEED = 20240601L;
+
+    private Measurements() {
+    }
+
+    /**
+     * One layer's shape: one direction, T steps of B sequences, I inputs, H hidden units.
+     */
+    public record LayerShape(Cell cell, int batch, int input, int hidden, int steps) {
+
+        public long forwardFlops() {
+            return Flops.layerForward(cell, batch, input, hidden, steps);
+        }
+
+        public long trainFlops() {
+            return Flops.layerTrain(cell, batch, input, hidden, steps);
+        }
+
+        /** E.g. {@code lstm B=64 I=512 H=512 T=100}. */
+        public String label() {
+            return cell.id() + " B=" + batch + " I=" + input + " H=" + hidden + " T=" + steps;
+        }
+    }
+
+    /** How many runs: {@code warmup} untimed, then {@code iters} timed. */
+    public record Runs(int warmup, int iters) {
+        public Runs {
+            if (warmup < 0 || iters < 1) {
+                throw new IllegalArgumentException("need warmup >= 0 and iters >= 1, got " + warmup + ", " + iters);
+            }
+        }
+    }
+
+    /** A Recur engine's training step ({@code layerForward} + {@code layerBackward}) and forward. */
+    public static JsonLine recurLayer(Backend backend, LayerShape s, Runs runs, double peakGflops) throws Exception {
+        try (RecurWorkloads.Layer layer = new RecurWorkloads.Layer(backend, s.cell(), s.batch(), s.input(), s.hidden(),
+                s.steps(), SEED)) {
+            Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep);
+            Timing.Result forward = Timing.measure(runs.warmup(), runs.iters(), layer::forward);
+            return layerLine(backend.name(), s, train, forward, runs, peakGflops);
+        }
+    }
+
+    /** DL4J's training step ({@code computeGradientAndScore}) and forward ({@code output}) on the same shape. */
+    public static JsonLine dl4jLayer(LayerShape s, Runs runs, double peakGflops) throws Exception {
+        Dl4jPeer.LayerWorkload layer = new Dl4jPeer.LayerWorkload(s.cell(), s.batch(), s.input(), s.hidden(), s.steps(),
+                SEED);
+        Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep);
+        Timing.Result forward = Timing.measure(runs.warmup(), runs.iters(), layer::forward);
+        return layerLine(Dl4jPeer.NAME, s, train, forward, runs, peakGflops);
+    }
+
+    private static JsonLine layerLine(String engine, LayerShape s, Timing.Result train, Timing.Result forward, Runs runs,
+                                      double peakGflops) {
+        double gflops = Flops.gflops(s.trainFlops(), train.medianMs());
+        return new JsonLine()
+                .put("engine", engine)
+                .put("cell", s.cell().id())
+                .put("B", s.batch())
+                .put("I", s.input())
+                .put("H", s.hidden())
+                .put("T", s.steps())
+                .put("train_step_ms", train.medianMs())
+                .put("forward_ms", forward.medianMs())
+                .put("gflops", gflops)
+                .put("peak_share", gflops / peakGflops)
+                .put("forward_gflops", Flops.gflops(s.forwardFlops(), forward.medianMs()))
+                .put("peak_gflops", peakGflops)
+                .put("train_step_min_ms", train.minMs())
+                .put("warmup", runs.warmup())
+                .put("iters", runs.iters());
+    }
+
+    /** A Recur engine's {@code gemm}: {@code C[M, N] = A[M, K] · op(B)}. */
+    public static JsonLine recurGemm(Backend backend, int m, int n, int k, boolean transB, Runs runs, double peakGflops)
+            throws Exception {
+        try (RecurWorkloads.Gemm gemm = new RecurWorkloads.Gemm(backend, m, n, k, transB, SEED)) {
+            return gemmLine(backend.name(), m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run), runs,
+                    peakGflops);
+        }
+    }
+
+    /** ND4J's {@code gemm} (OpenBLAS sgemm) on the same shape. */
+    public static JsonLine nd4jGemm(int m, int n, int k, boolean transB, Runs runs, double peakGflops) throws Exception {
+        Dl4jPeer.GemmWorkload gemm = new Dl4jPeer.GemmWorkload(m, n, k, transB, SEED);
+        return gemmLine(Dl4jPeer.NAME, m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run), runs,
+                peakGflops);
+    }
+
+    private static JsonLine gemmLine(String engine, int m, int n, int k, boolean transB, Timing.Result t, Runs runs,
+                                     double peakGflops) {
+        double gflops = Flops.gflops(Flops.gemm(m, n, k), t.medianMs());
+        return new JsonLine()
+                .put("engine", engine)
+                .put("op", "sgemm")
+                .put("M", m)
+                .put("N", n)
+                .put("K", k)
+                .put("trans_b", transB)
+                .put("ms", t.medianMs())
+                .put("gflops", gflops)
+                .put("peak_share", gflops / peakGflops)
+                .put("peak_gflops", peakGflops)
+                .put("min_ms", t.minMs())
+                .put("warmup", runs.warmup())
+                .put("iters", runs.iters());
+    }
+
+    /** The FMA peak ({@link FmaPeak}) as a line. */
+    public static JsonLine peakLine(FmaPeak.Result p) {
+        return new JsonLine()
+                .put("op", "fma_peak")
+                .put("threads", p.threads())
+                .put("vector_bits", p.vectorBits())
+                .put("lanes", p.lanes())
+                .put("chains", FmaPeak.CHAINS)
+                .put("seconds", p.seconds())
+                .put("gflops", p.gflops());
+    }
+}
