@@ -43,8 +43,9 @@ class RecurTest {
         assertEquals("", s.err());
         String out = s.out();
         assertTrue(out.startsWith("Usage: recur <command> [options]\n"), out);
-        assertTrue(out.contains("\n  info  show the Java runtime, the engines found and the one that would be chosen\n"), out);
-        assertTrue(out.contains("\n  help  show this help, or a command's: recur help <command>\n"), out);
+        assertTrue(out.matches("(?s).*\n  info +show the Java runtime, the engines found and the one that would be chosen\n.*"), out);
+        assertTrue(out.matches("(?s).*\n  train-lm +train a character-level language model.*"), out);
+        assertTrue(out.matches("(?s).*\n  help +show this help, or a command's: recur help <command>\n.*"), out);
         assertTrue(out.contains("RECUR_JAVA_OPTS=-Drecur.backend=NAME or RECUR_BACKEND=NAME"), out);
         assertTrue(out.contains("Exit status: 0 done, 1 failed, 2 bad arguments."), out);
     }
@@ -65,7 +66,7 @@ class RecurTest {
         assertEquals(Recur.EXIT_USAGE, s.status);
         assertEquals("", s.out());
         assertArrayEquals(new String[] {
-                "recur: unknown command 'bogus' (commands: info, help); see 'recur --help'", ""}, s.errLines());
+                "recur: unknown command 'bogus' (commands: info, train-lm, sample, help); see 'recur --help'", ""}, s.errLines());
     }
 
     @Test
@@ -79,7 +80,7 @@ class RecurTest {
     void helpForAnUnknownCommandIsAUsageError() {
         Streams s = Streams.run(Recur.standard(), "help", "bogus");
         assertEquals(Recur.EXIT_USAGE, s.status);
-        assertEquals("recur help: unknown command 'bogus' (commands: info, help); see 'recur --help'\n", s.err());
+        assertEquals("recur help: unknown command 'bogus' (commands: info, train-lm, sample, help); see 'recur --help'\n", s.err());
         s = Streams.run(Recur.standard(), "help", "info", "extra");
         assertEquals(Recur.EXIT_USAGE, s.status);
         assertEquals("recur help: unexpected argument 'extra'; see 'recur --help'\n", s.err());
@@ -127,7 +128,7 @@ class RecurTest {
         };
         Recur recur = Recur.standard(List.of(zeta, new Echo()));
         String usage = recur.usage();
-        assertTrue(usage.contains("\n  info  show the Java runtime"), usage);
+        assertTrue(usage.matches("(?s).*\n  info +show the Java runtime.*"), usage);
         int info = usage.indexOf("  info ");
         int echo = usage.indexOf("  echo ");
         int z = usage.indexOf("  zeta ");
