@@ -71,6 +71,25 @@ final class Sgemm implements Workers.Task {
     /** op(B) of the current call packed whole, shared by every task, when M spans several tiles. */
     private final PackedB whole = new PackedB();
     /** Packs one K block of {@link #whole}; a task per block. */
+    /**
+     * alpha·op(A) of the current call packed whole ({@code [K/KC][M/MR strips][KC][MR][LANES]}),
+     * when several column tiles would otherwise each pack the same rows: the per-step GEMMs of a
+     * recurrence, with few rows and many columns.
+     */
+    private float[] wholeA = new float[0];
+    private int wholeAStrips;
+    private boolean useWholeA;
+    /** Packs one (K block, row tile) of {@link #wholeA}; a task per pair. */
+    private final Workers.Task packABlock = task -> {
+        int tilesM = (m + MC - 1) / MC;
+        int q = task / tilesM;
+        int i0 = (task % tilesM) * MC;
+        int k0 = q * KC;
+        int mc = Math.min(MC, m - i0);
+        packA(wholeA, (q * wholeAStrips + i0 / MR) * KC * MR * LANES, i0, mc, (mc + MR - 1) / MR, k0,
+                Math.min(KC, k - k0));
+    };
+
     private final Workers.Task packBlock = q -> {
         int k0 = q * KC;
         packB(whole.data, q * whole.strips * KC * NR, 0, whole.n, whole.strips, k0, Math.min(KC, whole.k - k0));
@@ -196,6 +215,22 @@ final class Sgemm implements Workers.Task {
         tileCols = packed != null && tilesM >= 4 * workers.threads() ? n : NC;
         tilesN = (n + tileCols - 1) / tileCols;
         int tiles = tilesM * tilesN;
+        useWholeA = tilesN > 1 && k > 0;
+        if (useWholeA) {
+            wholeAStrips = (m + MR - 1) / MR;
+            int blocks = (k + KC - 1) / KC;
+            int size = blocks * wholeAStrips * KC * MR * LANES;
+            if (wholeA.length < size) {
+                wholeA = new float[size];
+            }
+            if (parallel) {
+                workers.forEach(blocks * tilesM, packABlock);
+            } else {
+                for (int t = 0; t < blocks * tilesM; t++) {
+                    packABlock.run(t);
+                }
+            }
+        }
         try {
             if (!parallel) {
                 for (int t = 0; t < tiles; t++) {
@@ -237,7 +272,16 @@ final class Sgemm implements Workers.Task {
         PackedB pb = packed;
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
-            packA(p.a, i0, mc, stripsM, k0, kc);
+            float[] aPanel;
+            int aBase;
+            if (useWholeA) {
+                aPanel = wholeA;
+                aBase = ((k0 / KC) * wholeAStrips + i0 / MR) * KC * MR * LANES;
+            } else {
+                packA(p.a, 0, i0, mc, stripsM, k0, kc);
+                aPanel = p.a;
+                aBase = 0;
+            }
             float[] bPanel;
             int bBase;
             if (pb != null) {
@@ -257,7 +301,7 @@ final class Sgemm implements Workers.Task {
                     int rows = Math.min(MR, mc - sm * MR);
                     for (int sn = sc; sn < scEnd; sn++) {
                         int cols = Math.min(NR, nc - sn * NR);
-                        kernel(p.a, sm * KC * MR * LANES, bPanel, bBase + sn * KC * NR, kc, p.out);
+                        kernel(aPanel, aBase + sm * KC * MR * LANES, bPanel, bBase + sn * KC * NR, kc, p.out);
                         addToC(p.out, i0 + sm * MR, rows, j0 + sn * NR, cols);
                     }
                 }
@@ -266,12 +310,12 @@ final class Sgemm implements Workers.Task {
     }
 
     /**
-     * {@code dst[strip][kk][r][lane] = alpha·op(A)[i0 + strip*MR + r, k0 + kk]} for every lane,
+     * {@code dst[dstOff + (strip*KC + kk)*MR*LANES + r*LANES + lane] = alpha·op(A)[i0 + strip*MR + r, k0 + kk]} for every lane,
      * zero past the last row.
      */
-    private void packA(float[] dst, int i0, int mc, int strips, int k0, int kc) {
+    private void packA(float[] dst, int dstOff, int i0, int mc, int strips, int k0, int kc) {
         for (int s = 0; s < strips; s++) {
-            int base = s * KC * MR * LANES;
+            int base = dstOff + s * KC * MR * LANES;
             int rows = Math.min(MR, mc - s * MR);
             for (int r = 0; r < MR; r++) {
                 for (int kk = 0; kk < kc; kk++) {
