@@ -60,6 +60,7 @@ final class TrainLmCommand implements Subcommand {
                   --checkpoint FILE      where to save [runs/char-lm.safetensors]
                   --checkpoint-every N   also save every N steps [100]
                   --resume               continue from --checkpoint if it exists
+                  --stop-after N         stop after N steps of this run, saving a checkpoint, 0 = never [0]
                   --validate-every N     validation loss every N steps, 0 = never [100]
                   --patience N           stop after N validations without improvement, 0 = never [0]
                   --sample-every N       print a sample every N steps, 0 = only at the end [100]
@@ -75,7 +76,7 @@ final class TrainLmCommand implements Subcommand {
                 .value("--dropout").value("--batch").value("--window").value("--steps").value("--optimizer")
                 .value("--lr").value("--schedule").value("--clip").value("--seed").value("--checkpoint")
                 .value("--checkpoint-every").flag("--resume").value("--validate-every").value("--patience")
-                .value("--sample-every").value("--sample-length").value("--temperature")
+                .value("--sample-every").value("--sample-length").value("--temperature").value("--stop-after")
                 .parse(args).noPositional();
         Cell cell = cell(o.string("--cell", "lstm"));
         Optimizer.Kind kind = kind(o.string("--optimizer", "adam"));
@@ -103,7 +104,8 @@ final class TrainLmCommand implements Subcommand {
                 o.floatValue("--clip", 5f), o.longValue("--seed", 1), Path.of(o.string("--checkpoint",
                 DEFAULT_CHECKPOINT)), o.intValue("--checkpoint-every", 100), o.has("--resume"),
                 o.intValue("--validate-every", 100), o.intValue("--patience", 0), o.intValue("--sample-every", 100),
-                positive(o, "--sample-length", 200), o.floatValue("--temperature", 0.8f));
+                positive(o, "--sample-length", 200), o.floatValue("--temperature", 0.8f),
+                o.intValue("--stop-after", 0));
         try (Backend be = Backends.best()) {
             out.println("recur train-lm: " + corpus + " on the " + be.name() + " backend");
             out.println("  " + model);

@@ -35,7 +35,7 @@ public final class LmTraining {
     public record Options(CharModelConfig model, int batch, int window, int totalSteps, float lr, String schedule,
                           OptimizerConfig optimizer, float clip, long seed, Path checkpoint, int checkpointEvery,
                           boolean resume, int validateEvery, int patience, int sampleEvery, int sampleLength,
-                          float temperature) {
+                          float temperature, int stopAfter) {
     }
 
     /** What a run ended with. */
@@ -85,7 +85,16 @@ public final class LmTraining {
                 }
                 in.copyFrom(batch.inputs());
                 target.copyFrom(batch.targets());
-                last = model.trainStep(in, target, opt, lr.at(step), o.clip());
+                try {
+                    last = model.trainStep(in, target, opt, lr.at(step), o.clip());
+                } catch (IllegalArgumentException e) {
+                    // The backend refuses non-finite weights or activations before the loss shows them.
+                    if (e.getMessage() != null && e.getMessage().matches("(?s).* holds -?(NaN|Infinity) .*")) {
+                        throw new DivergedException("training diverged at step " + (step + 1) + ": " + e.getMessage()
+                                + "; lower the learning rate (now " + lr.at(step) + ") or clip gradients");
+                    }
+                    throw e;
+                }
                 step++;
                 if (!Float.isFinite(last)) {
                     throw new DivergedException("the loss became " + last + " at step " + step
@@ -111,8 +120,15 @@ public final class LmTraining {
                         break;
                     }
                 }
-                if (o.checkpoint() != null && (end || (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0))) {
+                boolean pause = o.stopAfter() > 0 && step - start >= o.stopAfter() && !end;
+                if (o.checkpoint() != null && (end || pause
+                        || (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0))) {
                     save(model, opt, train, corpus, o, step);
+                }
+                if (pause) {
+                    stopped = "stopped after " + o.stopAfter() + " steps at step " + step + " as asked; continue with"
+                            + " --resume";
+                    break;
                 }
             }
             progress.finish();
