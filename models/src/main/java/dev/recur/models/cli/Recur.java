@@ -44,7 +44,8 @@ public final class Recur {
 
     /** The command line users get, with every shipped subcommand. */
     public static Recur standard() {
-        return new Recur(List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand()));
+        return new Recur(List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand(), new ClassifyCommand(),
+                new ForecastCommand()));
     }
 
     public static void main(String[] args) {
