@@ -17,7 +17,6 @@ import dev.recur.models.train.Progress;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -128,13 +127,16 @@ final class ClassifyCommand implements Subcommand {
         }
         double testFraction = fraction(o, "--test-fraction", 0.2f);
         long seed = o.longValue("--seed", 1);
-        Path checkpoint = o.has("--checkpoint") ? Path.of(o.string("--checkpoint", "")) : null;
+        Path checkpoint = o.has("--checkpoint") ? CommandPaths.path("--checkpoint", o.string("--checkpoint", "")) : null;
 
         LabelledText data;
         LabelledText.Split split;
         try {
             data = LabelledText.read(files);
             split = data.split(testFraction, seed);
+            if (checkpoint != null) {
+                CommandPaths.createParent(checkpoint);
+            }
         } catch (IOException e) {
             err.println("recur classify: " + e.getMessage());
             return Recur.EXIT_FAILED;
@@ -330,20 +332,7 @@ final class ClassifyCommand implements Subcommand {
         for (Parameter p : model.parameters()) {
             b.tensor(p.name(), p.value().shape().toArray(), p.value().toArray());
         }
-        createParent(file);
         b.build().write(file);
-    }
-
-    /** Makes the folder a file is about to be written in, when it is missing. */
-    static void createParent(Path file) throws IOException {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            try {
-                Files.createDirectories(parent);
-            } catch (IOException e) {
-                throw new IOException(file + ": cannot make the folder " + parent + " (" + e.getMessage() + ")", e);
-            }
-        }
     }
 
     /**
@@ -375,11 +364,7 @@ final class ClassifyCommand implements Subcommand {
                 if (part.isBlank()) {
                     throw new UsageException("option '" + name + "' has an empty file name in '" + value + "'");
                 }
-                try {
-                    paths.add(Path.of(part.strip()));
-                } catch (java.nio.file.InvalidPathException e) {
-                    throw new UsageException("option '" + name + "': not a file name: " + e.getMessage());
-                }
+                paths.add(CommandPaths.path(name, part.strip()));
             }
         }
         return paths;

@@ -93,7 +93,7 @@ final class ForecastCommand implements Subcommand {
         if (!o.has("--data")) {
             throw new UsageException("option '--data' is required: give a CSV file with a numeric column");
         }
-        Path file = path(o.string("--data", ""), "--data");
+        Path file = CommandPaths.path("--data", o.string("--data", ""));
         String column = o.string("--column", null);
         if (column != null && column.isBlank()) {
             throw new UsageException("option '--column' needs a name or a number");
@@ -120,12 +120,13 @@ final class ForecastCommand implements Subcommand {
             throw new UsageException("option '--clip' must be >= 0, got " + clip);
         }
         long seed = o.longValue("--seed", 1);
-        Path plot = path(o.string("--plot", DEFAULT_PLOT), "--plot");
+        Path plot = CommandPaths.path("--plot", o.string("--plot", DEFAULT_PLOT));
 
         TimeSeries series;
         ForecastWindows w;
         try {
             series = read(file, column);
+            CommandPaths.createParent(plot);
             w = series.windows(window, testFraction, normalization);
             if (w.testCount() == 0) {
                 throw new DataException(series.source(), "column '" + series.column() + "' has " + series.length()
@@ -145,7 +146,8 @@ final class ForecastCommand implements Subcommand {
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
         int batchesPerEpoch = (nTrain + batch - 1) / batch;
         int totalSteps = epochs * batchesPerEpoch;
-        LearningRateSchedule schedule = LearningRateSchedule.cosine(lr, totalSteps, lr / 10);
+        float minLr = lr / 10;
+        LearningRateSchedule schedule = LearningRateSchedule.cosine(lr, totalSteps, minLr);
         int reportEvery = Math.max(1, epochs / 10);
 
         long started = System.nanoTime();
@@ -158,8 +160,9 @@ final class ForecastCommand implements Subcommand {
             out.printf(Locale.ROOT, "  %d training windows (values 0..%d), %d test values (%d..%d); window %d; %s%n",
                     nTrain, cut - 1, nTest, cut, values.length - 1, window, w.normalization());
             out.println("  " + cfg);
+            String tenth = new java.math.BigDecimal(Float.toString(lr)).movePointLeft(1).toPlainString();
             out.println("  batch " + batch + ", epochs " + epochs + ", " + optimizerConfig + ", lr " + lr
-                    + " (cosine to " + lr / 10 + "), clip " + clip + ", seed " + seed);
+                    + " (cosine to " + tenth + "), clip " + clip + ", seed " + seed);
             float[] trainInputs = w.trainInputs();   // [N, W]
             float[] trainTargets = w.trainTargets(); // [N]
             float[] testInputs = w.testInputs();     // [nTest, W]
@@ -212,7 +215,6 @@ final class ForecastCommand implements Subcommand {
             out.printf(Locale.ROOT, "test RMSE %s vs naive last-value RMSE %s (ratio %.3f) over %d test values of '%s';"
                     + " %.1f s%n", number(rmse), number(naive), rmse / naive, nTest, series.column(), seconds);
             try {
-                ClassifyCommand.createParent(plot);
                 new LinePlot(1000, 500)
                         .title(series.column() + ": one-step forecasts of a " + cell.id() + " model (test RMSE "
                                 + number(rmse) + ", naive " + number(naive) + ")")
@@ -222,7 +224,7 @@ final class ForecastCommand implements Subcommand {
                         .series("forecast, test", cut, testForecast)
                         .write(plot);
             } catch (IOException e) {
-                err.println("recur forecast: cannot write the plot " + plot + ": " + describe(e));
+                err.println("recur forecast: " + plot + ": cannot write the plot: " + CommandPaths.reason(e));
                 return Recur.EXIT_FAILED;
             }
             out.println("plot " + plot);
@@ -338,26 +340,8 @@ final class ForecastCommand implements Subcommand {
             case "minmax", "min-max" -> Normalization.Kind.MIN_MAX;
             case "zscore", "z-score" -> Normalization.Kind.Z_SCORE;
             case "none" -> Normalization.Kind.NONE;
-            default -> throw new UsageException("option '--normalize' must be minmax, zscore or none, got '" + name + "'");
-        };
-    }
-
-    private static Path path(String name, String option) {
-        try {
-            return Path.of(name);
-        } catch (java.nio.file.InvalidPathException e) {
-            throw new UsageException("option '" + option + "': not a file name: " + e.getMessage());
-        }
-    }
-
-    /** An I/O failure in a few words: NoSuchFileException's message is only the path. */
-    private static String describe(IOException e) {
-        String m = e.getMessage();
-        return switch (e) {
-            case java.nio.file.NoSuchFileException n -> "no such file or folder";
-            case java.nio.file.AccessDeniedException a -> "permission denied";
-            case java.nio.file.FileSystemException f -> f.getReason() != null ? f.getReason() : String.valueOf(m);
-            default -> String.valueOf(m);
+            default -> throw new UsageException("option '--normalize' must be minmax, zscore or none, got '" + name
+                    + "'");
         };
     }
 }
