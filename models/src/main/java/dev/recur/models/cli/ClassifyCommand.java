@@ -180,12 +180,20 @@ final class ClassifyCommand implements Subcommand {
                 for (int from = 0; from < order.size(); from += batch) {
                     List<LabelledText.Example> chunk = order.subList(from, Math.min(order.size(), from + batch));
                     int[] lengths = batcher.load(chunk, true);
-                    float loss = model.trainStep(ids, lengths, labels, optimizer, lr, clip);
+                    float loss;
+                    String why;
+                    try {
+                        loss = model.trainStep(ids, lengths, labels, optimizer, lr, clip);
+                        why = "the loss is " + loss;
+                    } catch (IllegalArgumentException e) {
+                        why = nonFinite(e);
+                        loss = Float.NaN;
+                    }
                     step++;
                     if (!Float.isFinite(loss)) {
                         progress.finish();
-                        err.printf(Locale.ROOT, "recur classify: the loss is %s at step %d (epoch %d); training"
-                                + " diverged, try a lower --lr%n", loss, step, epoch);
+                        err.printf(Locale.ROOT, "recur classify: training diverged at step %d (epoch %d): %s; try a"
+                                + " lower --lr%n", step, epoch, why);
                         return Recur.EXIT_FAILED;
                     }
                     lossSum += (double) loss * chunk.size();
@@ -368,6 +376,21 @@ final class ClassifyCommand implements Subcommand {
             }
         }
         return paths;
+    }
+
+    /**
+     * The message of an engine's finiteness check (an overflow inside a training step: {@code
+     * "layerBackward(gru): dFin.h holds Infinity at index [0, 0] (shape [16, 32])"}), which
+     * means that training diverged.
+     *
+     * @throws IllegalArgumentException {@code e} itself when it is any other failure
+     */
+    static String nonFinite(IllegalArgumentException e) {
+        String m = e.getMessage();
+        if (m == null || !m.matches("(?s).* holds (NaN|-?Infinity) at index .*")) {
+            throw e;
+        }
+        return m;
     }
 
     /** A value of the option in (0, 1). */

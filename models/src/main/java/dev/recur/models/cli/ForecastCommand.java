@@ -190,12 +190,20 @@ final class ForecastCommand implements Subcommand {
                     }
                     x.copyFrom(xHost);
                     y.copyFrom(yHost);
-                    float loss = model.trainStep(x, null, y, optimizer, schedule.at(step), clip);
+                    float loss;
+                    String why;
+                    try {
+                        loss = model.trainStep(x, null, y, optimizer, schedule.at(step), clip);
+                        why = "the loss is " + loss;
+                    } catch (IllegalArgumentException e) {
+                        why = ClassifyCommand.nonFinite(e);
+                        loss = Float.NaN;
+                    }
                     step++;
                     if (!Float.isFinite(loss)) {
                         progress.finish();
-                        err.printf(Locale.ROOT, "recur forecast: the loss is %s at step %d (epoch %d); training"
-                                + " diverged, try a lower --lr%n", loss, step, epoch);
+                        err.printf(Locale.ROOT, "recur forecast: training diverged at step %d (epoch %d): %s; try a"
+                                + " lower --lr%n", step, epoch, why);
                         return Recur.EXIT_FAILED;
                     }
                     lossSum += loss;

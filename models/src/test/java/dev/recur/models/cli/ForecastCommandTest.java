@@ -153,6 +153,15 @@ class ForecastCommandTest {
     }
 
     @Test
+    void divergenceIsOneLineNamingTheStep() throws IOException {
+        Path csv = sine(40);
+        // Un-normalised values near 50 and an absurd rate: the weights overflow within two steps.
+        Streams s = Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--normalize", "none", "--lr",
+                "1e30", "--hidden", "4", "--window", "4", "--plot", dir.resolve("p.png").toString());
+        assertOneLineFailure(s, "training diverged at step ", "try a lower --lr");
+    }
+
+    @Test
     void badArgumentsExitTwoWithOneLine() throws IOException {
         Path csv = sine(30);
         for (List<String> args : List.of(
