@@ -73,7 +73,7 @@ final class ClassifyCommand implements Subcommand {
                   --cell NAME            lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu [gru]
                   --layers N             stacked layers [1]
                   --hidden N             hidden units per layer and direction [64]
-                  --embedding N          word embedding size [32]
+                  --embedding N          word embedding size [64]
                   --bidirectional        read each sentence both ways
                   --dropout P            dropout between layers while training [0]
                   --epochs N             passes over the training part [10]
@@ -107,7 +107,7 @@ final class ClassifyCommand implements Subcommand {
         Optimizer.Kind kind = TrainLmCommand.kind(o.string("--optimizer", "adam"));
         int layers = TrainLmCommand.positive(o, "--layers", 1);
         int hidden = TrainLmCommand.positive(o, "--hidden", 64);
-        int embedding = TrainLmCommand.positive(o, "--embedding", 32);
+        int embedding = TrainLmCommand.positive(o, "--embedding", 64);
         boolean bidirectional = o.has("--bidirectional");
         float dropout = o.floatValue("--dropout", 0f);
         if (!(dropout >= 0f && dropout < 1f)) {
