@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -144,7 +145,7 @@ final class ClassifyCommand implements Subcommand {
         List<String> trainTexts = new ArrayList<>();
         split.train().forEach(e -> trainTexts.add(e.text()));
         WordVocabulary vocabulary = WordVocabulary.build(trainTexts, minCount);
-        int steps = longest(vocabulary, data.examples(), maxLength); // T
+        int steps = longest(data.examples(), maxLength); // T
         SequenceModelConfig cfg = SequenceModelConfig.classifier(vocabulary.size(), embedding, cell, hidden, layers,
                 bidirectional, dropout, data.classCount());
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
@@ -159,7 +160,7 @@ final class ClassifyCommand implements Subcommand {
              IndexTensor labels = be.indices(batch)) {     // [B]
             out.println("recur classify: " + data.source() + " on the " + be.name() + " backend");
             out.printf(Locale.ROOT, "  %d examples, classes %s with counts %s; %d for training, %d for testing%n",
-                    data.examples().size(), data.classes(), java.util.Arrays.toString(data.classCounts()),
+                    data.examples().size(), data.classes(), Arrays.toString(data.classCounts()),
                     split.train().size(), split.test().size());
             out.printf(Locale.ROOT, "  vocabulary %d words (min count %d, from the training part); %d steps per"
                     + " batch (longest sentence, at most %d words)%n", vocabulary.size(), minCount, steps, maxLength);
@@ -255,8 +256,8 @@ final class ClassifyCommand implements Subcommand {
             int n = examples.size();
             int[] real = pb.lengths();
             int[] lengths = new int[batch];
-            java.util.Arrays.fill(tokens, WordVocabulary.PAD_ID);
-            java.util.Arrays.fill(targets, IGNORE);
+            Arrays.fill(tokens, WordVocabulary.PAD_ID);
+            Arrays.fill(targets, IGNORE);
             for (int b = 0; b < n; b++) {
                 lengths[b] = real[b];
                 targets[b] = examples.get(b).label();
@@ -318,7 +319,7 @@ final class ClassifyCommand implements Subcommand {
     }
 
     /** T: the most tokens of any example, cut to {@code maxLength}, and at least 1. */
-    private static int longest(WordVocabulary vocabulary, List<LabelledText.Example> examples, int maxLength) {
+    private static int longest(List<LabelledText.Example> examples, int maxLength) {
         int longest = 1;
         for (LabelledText.Example e : examples) {
             longest = Math.max(longest, Math.min(maxLength, WordVocabulary.tokenize(e.text()).size()));
