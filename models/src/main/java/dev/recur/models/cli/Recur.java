@@ -65,7 +65,8 @@ public final class Recur {
      * down with it.
      */
     static Recur standard(Iterable<Subcommand> plugins) {
-        List<Subcommand> own = List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand());
+        List<Subcommand> own = List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand(),
+                new ClassifyCommand(), new ForecastCommand());
         List<Subcommand> found = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Iterator<Subcommand> it = plugins.iterator();
