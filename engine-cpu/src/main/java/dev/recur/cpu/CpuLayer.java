@@ -203,7 +203,14 @@ final class CpuLayer {
             sgemm.gemm(true, false, gh, hs, n, 1f, buf.dGh, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
         }
         addColumnSums(dG, n, gh, buf.colSums, g.bIh());
-        addColumnSums(buf.dGh, n, gh, buf.colSums, g.bHh());
+        if (buf.dGh == dG) {
+            // Both biases enter the pre-activation alike: the same column sums, added twice.
+            for (int c = 0; c < gh; c++) {
+                g.bHh()[c] += buf.colSums[c];
+            }
+        } else {
+            addColumnSums(buf.dGh, n, gh, buf.colSums, g.bHh());
+        }
         if (cell == Cell.LSTM_PEEPHOLE) {
             addPeepholeGrads(dG, buf.cPrev, buf.cNext, n, hs, g.peep());
         }

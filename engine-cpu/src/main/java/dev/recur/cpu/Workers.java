@@ -23,13 +23,16 @@ final class Workers implements AutoCloseable {
     private final Object lock = new Object();
     private final Object callLock = new Object();
     private final AtomicInteger next = new AtomicInteger();
-    // Guarded by lock.
-    private Task task;
-    private int count;
-    private int pending;
-    private long generation;
-    private boolean closed;
-    private Throwable failure;
+    /** Spin-wait rounds before blocking: a step of a recurrence hands work over every few hundred µs. */
+    private static final int SPINS = 20_000;
+
+    // Written under lock; volatile so that spinning threads see them without taking it.
+    private volatile Task task;
+    private volatile int count;
+    private volatile int pending;
+    private volatile long generation;
+    private volatile boolean closed;
+    private Throwable failure; // guarded by lock
 
     Workers(int threads) {
         if (threads < 1) {
@@ -76,6 +79,9 @@ final class Workers implements AutoCloseable {
                 mine = t;
             }
             Throwable theirs;
+            for (int spin = 0; spin < SPINS && pending > 0; spin++) {
+                Thread.onSpinWait();
+            }
             synchronized (lock) {
                 while (pending > 0) {
                     try {
@@ -109,6 +115,9 @@ final class Workers implements AutoCloseable {
         while (true) {
             Task t;
             int n;
+            for (int spin = 0; spin < SPINS && generation == seen && !closed; spin++) {
+                Thread.onSpinWait();
+            }
             synchronized (lock) {
                 while (generation == seen && !closed) {
                     try {
