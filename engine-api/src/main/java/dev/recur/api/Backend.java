@@ -44,13 +44,7 @@ public abstract class Backend implements AutoCloseable {
 
     /** A new tensor of the given shape holding a copy of {@code data} (row-major). */
     public final Tensor tensor(float[] data, int... shape) {
-        open("tensor");
-        Shape s = Shape.of(shape);
-        if (data == null || data.length != s.size()) {
-            throw new IllegalArgumentException("tensor: data has " + (data == null ? "no array" : data.length + " elements")
-                    + ", shape " + s + " needs " + s.size());
-        }
-        Tensor t = allocate(s);
+        Tensor t = allocate(shapeFor("tensor", data == null ? -1 : data.length, shape));
         t.copyFrom(data);
         return t;
     }
@@ -88,15 +82,20 @@ public abstract class Backend implements AutoCloseable {
 
     /** A new index tensor holding a copy of {@code data} (row-major). */
     public final IndexTensor indices(int[] data, int... shape) {
-        open("indices");
-        Shape s = Shape.of(shape);
-        if (data == null || data.length != s.size()) {
-            throw new IllegalArgumentException("indices: data has " + (data == null ? "no array" : data.length + " elements")
-                    + ", shape " + s + " needs " + s.size());
-        }
-        IndexTensor t = allocateIndices(s);
+        IndexTensor t = allocateIndices(shapeFor("indices", data == null ? -1 : data.length, shape));
         t.copyFrom(data);
         return t;
+    }
+
+    /** The shape for host data of {@code length} elements (-1: no array), checked to hold exactly that many. */
+    private Shape shapeFor(String op, int length, int[] shape) {
+        open(op);
+        Shape s = Shape.of(shape);
+        if (length != s.size()) {
+            throw new IllegalArgumentException(op + ": data has " + (length < 0 ? "no array" : length + " elements")
+                    + ", shape " + s + " needs " + s.size());
+        }
+        return s;
     }
 
     /** Element-wise, embedding, bias, dropout, transpose and clipping ops (see {@link TensorOps}). */
