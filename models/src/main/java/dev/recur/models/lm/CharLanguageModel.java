@@ -36,6 +36,7 @@ public final class CharLanguageModel implements AutoCloseable {
     private final RecurrentStack rnn;
     private final Linear head;
     private final List<Parameter> parameters;
+    private final List<Tensor> gradients; // the parameters' gradients, for clipping
 
     // Training buffers for the current (T, B).
     private int steps = -1;
@@ -60,6 +61,11 @@ public final class CharLanguageModel implements AutoCloseable {
         all.addAll(rnn.parameters());
         all.addAll(head.parameters());
         this.parameters = Collections.unmodifiableList(all);
+        List<Tensor> grads = new ArrayList<>(all.size());
+        for (Parameter p : all) {
+            grads.add(p.grad());
+        }
+        this.gradients = Collections.unmodifiableList(grads);
     }
 
     public CharModelConfig config() {
@@ -141,11 +147,7 @@ public final class CharLanguageModel implements AutoCloseable {
         Tensor dEmbedded = rnn.backward(dOutput.reshape(steps, batch, rnn.config().outputSize()), null);
         embedding.backward(inputs, dEmbedded);
         if (clip > 0f) {
-            List<Tensor> grads = new ArrayList<>(parameters.size());
-            for (Parameter p : parameters) {
-                grads.add(p.grad());
-            }
-            be.tensorOps().clipGlobalNorm(grads, clip, norm);
+            be.tensorOps().clipGlobalNorm(gradients, clip, norm);
         }
         optimizer.step(lr);
         keepFinalStates();

@@ -30,6 +30,7 @@ public final class SequenceModel implements AutoCloseable {
     private final RecurrentStack rnn;
     private final Linear head;
     private final List<Parameter> parameters;
+    private final List<Tensor> gradients; // the parameters' gradients, for clipping
 
     private int steps = -1;
     private int batch = -1;
@@ -59,6 +60,11 @@ public final class SequenceModel implements AutoCloseable {
         all.addAll(rnn.parameters());
         all.addAll(head.parameters());
         this.parameters = Collections.unmodifiableList(all);
+        List<Tensor> grads = new ArrayList<>(all.size());
+        for (Parameter p : all) {
+            grads.add(p.grad());
+        }
+        this.gradients = Collections.unmodifiableList(grads);
     }
 
     public SequenceModelConfig config() {
@@ -142,11 +148,7 @@ public final class SequenceModel implements AutoCloseable {
 
     private float finish(Optimizer opt, float lr, float clip) {
         if (clip > 0f) {
-            List<Tensor> grads = new ArrayList<>();
-            for (Parameter p : parameters) {
-                grads.add(p.grad());
-            }
-            be.tensorOps().clipGlobalNorm(grads, clip, norm);
+            be.tensorOps().clipGlobalNorm(gradients, clip, norm);
         }
         opt.step(lr);
         return loss.toArray()[0];
