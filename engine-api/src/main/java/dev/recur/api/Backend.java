@@ -520,31 +520,27 @@ public abstract class Backend implements AutoCloseable {
     }
 
     IndexTensor owned(String op, String name, IndexTensor t) {
-        if (t == null) {
-            throw new IllegalArgumentException(op + ": " + name + " is null");
-        }
-        if (t.backend() != this) {
-            throw new IllegalArgumentException(op + ": " + name + " belongs to " + describeOther(t.backend())
-                    + ", not to this " + name() + " backend");
-        }
-        if (t.isClosed()) {
-            throw new IllegalStateException(op + ": " + name + " is closed");
-        }
+        checkOwner(op, name, t, t == null ? null : t.backend(), t != null && t.isClosed());
         return t;
     }
 
     Tensor owned(String op, String name, Tensor t) {
+        checkOwner(op, name, t, t == null ? null : t.backend(), t != null && t.isClosed());
+        return t;
+    }
+
+    /** Not null, made by this backend, not closed: the checks every tensor argument gets. */
+    private void checkOwner(String op, String name, Object t, Backend owner, boolean closed) {
         if (t == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
-        if (t.backend() != this) {
-            throw new IllegalArgumentException(op + ": " + name + " belongs to " + describeOther(t.backend())
+        if (owner != this) {
+            throw new IllegalArgumentException(op + ": " + name + " belongs to " + describeOther(owner)
                     + ", not to this " + name() + " backend");
         }
-        if (t.isClosed()) {
+        if (closed) {
             throw new IllegalStateException(op + ": " + name + " is closed");
         }
-        return t;
     }
 
     private String describeOther(Backend other) {
