@@ -1,0 +1,416 @@
+package dev.recur.cuda;
+
+import dev.recur.api.Backend;
+import dev.recur.api.BackendUnavailableException;
+import dev.recur.api.Cell;
+import dev.recur.api.Direction;
+import dev.recur.api.IndexTensor;
+import dev.recur.api.LayerDims;
+import dev.recur.api.LayerParams;
+import dev.recur.api.LossOps;
+import dev.recur.api.OptimizerOps;
+import dev.recur.api.PerDirection;
+import dev.recur.api.Shape;
+import dev.recur.api.State;
+import dev.recur.api.Tensor;
+import dev.recur.api.TensorOps;
+import dev.recur.api.Workspace;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+
+/**
+ * The CUDA engine: one device's primary context, two streams, a caching allocator, cuBLAS and
+ * (at merge) the fused kernels. Argument checks are done by {@link Backend}; this class runs the
+ * ops.
+ *
+ * <h2>Streams</h2>
+ * Everything runs on the <em>main</em> stream, in call order. The <em>second</em> stream exists
+ * so that an op may run independent work side by side (the two directions of a bidirectional
+ * layer); such an op first makes the second stream wait for the main one
+ * ({@link #secondWaitsForMain()}) and, before it returns, makes the main stream wait for the
+ * second ({@link #mainWaitsForSecond()}). So when any op returns, all its work is ordered on the
+ * main stream, which is what makes {@link CachingAllocator}'s reuse of released blocks safe and
+ * {@link Tensor#copyTo} see every earlier result.
+ *
+ * <h2>Threads</h2>
+ * Ops may come from any thread; each entry point that reaches the driver makes the context
+ * current first ({@link CudaContext#makeCurrent()}, one thread-local read when it already is).
+ * Ops from several threads at once are enqueued on the same streams in whatever order the
+ * threads reach them; callers that need an order impose it.
+ *
+ * <h2>Determinism</h2>
+ * Nothing here uses floating-point atomics. cuBLAS runs with one handle and one workspace per
+ * stream, no TF32 unless asked for ({@link CudaOptions#tf32()}), and atomics disallowed, which is
+ * what its reproducibility notes ask for (see {@link Cublas}).
+ */
+public final class CudaBackend extends Backend {
+
+    /** Name used to force this engine: {@code -Drecur.backend=cuda}. */
+    public static final String NAME = "cuda";
+
+    private final CudaOptions options;
+    private final CudaContext context;
+    private final CudaStream mainStream;
+    private final CudaStream secondStream;
+    private final CudaStream.Event mainReached;
+    private final CudaStream.Event secondReached;
+    private final CachingAllocator allocator;
+    private final HostTransfers transfers;
+    private final Cublas.Library cublas;
+    private final CudaGemm blas;
+    /** Everything above that needs closing, in the order it was made (closed in reverse). */
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private volatile boolean closed;
+
+    /** A backend with the settings of the system properties ({@link CudaOptions#fromSystemProperties()}). */
+    public CudaBackend() {
+        this(CudaOptions.fromSystemProperties());
+    }
+
+    /**
+     * A backend on {@code options.device()}.
+     *
+     * @throws BackendUnavailableException when there is no driver, device or cuBLAS (the reason as the probe gives it)
+     * @throws CudaException               when a driver or cuBLAS call fails while setting up
+     */
+    public CudaBackend(CudaOptions options) {
+        this.options = options;
+        String noDriver = CudaDriver.unavailableReason();
+        if (noDriver != null) {
+            throw new BackendUnavailableException("cuda: " + noDriver);
+        }
+        try {
+            context = keep(CudaContext.open(options.device()));
+            try {
+                cublas = Cublas.library(context.device().driverVersion());
+            } catch (IllegalStateException e) {
+                throw new BackendUnavailableException("cuda: " + e.getMessage());
+            }
+            mainStream = keep(new CudaStream("main"));
+            secondStream = keep(new CudaStream("second"));
+            mainReached = keep(new CudaStream.Event());
+            secondReached = keep(new CudaStream.Event());
+            DriverDeviceMemory raw = new DriverDeviceMemory(context);
+            allocator = keep(new CachingAllocator(raw, options.recordAllocationSites(), System.err::println));
+            transfers = keep(new HostTransfers(context, mainStream));
+            blas = keep(new CudaGemm(context, cublas, raw, List.of(mainStream, secondStream), options.tf32()));
+            // The fused kernels are loaded here, once, when the kernels module is merged in.
+        } catch (RuntimeException e) {
+            try {
+                closeResources();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T keep(T resource) {
+        resources.add(resource);
+        return resource;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    public CudaOptions options() {
+        return options;
+    }
+
+    /** One line about the device and libraries, for reports: name, sm, SMs, memory, driver, cuBLAS. */
+    public String describe() {
+        return context.device().describe() + ", " + cublas.describe() + (options.tf32() ? ", TF32 allowed" : "");
+    }
+
+    // ---------------------------------------------------------------- for the engine's own classes
+
+    CudaContext context() {
+        return context;
+    }
+
+    DeviceInfo device() {
+        return context.device();
+    }
+
+    /** The stream every op runs on (see the class comment). */
+    CudaStream mainStream() {
+        return mainStream;
+    }
+
+    /** The stream for work that runs beside the main stream's, inside one op. */
+    CudaStream secondStream() {
+        return secondStream;
+    }
+
+    /** Work enqueued on the second stream from now on starts after the main stream's work so far. */
+    void secondWaitsForMain() {
+        enter("secondWaitsForMain");
+        mainReached.record(mainStream);
+        secondStream.waitFor(mainReached);
+    }
+
+    /** Work enqueued on the main stream from now on starts after the second stream's work so far. */
+    void mainWaitsForSecond() {
+        enter("mainWaitsForSecond");
+        secondReached.record(secondStream);
+        mainStream.waitFor(secondReached);
+    }
+
+    /** Blocks until both streams are idle. */
+    void synchronize() {
+        enter("synchronize");
+        mainStream.synchronize();
+        secondStream.synchronize();
+    }
+
+    CachingAllocator allocator() {
+        return allocator;
+    }
+
+    /** Row-major GEMMs on either stream (cuBLAS). */
+    CudaGemm blas() {
+        return blas;
+    }
+
+    HostTransfers transfers() {
+        return transfers;
+    }
+
+    /** A block of device memory from the caching allocator (contents undefined). */
+    DeviceBlock allocateBlock(long bytes, String owner) {
+        enter("allocate");
+        return allocator.allocate(bytes, owner);
+    }
+
+    /** Returns a block to the allocator; nothing happens once the backend is closed (all memory is gone then). */
+    void release(DeviceBlock block) {
+        allocator.release(block);
+    }
+
+    /** Sets {@code count} 32-bit words at {@code address} to {@code bits}, on {@code stream}. */
+    void memsetD32(long address, int bits, long count, CudaStream stream) {
+        enter("memset");
+        CudaDriver.check(cuMemsetD32Async(DevicePointer.at(address), bits, count, stream.handle()),
+                "cuMemsetD32Async(" + count + " words)");
+    }
+
+    /** Copies {@code bytes} bytes from {@code src} to {@code dst} (device to device), on {@code stream}. */
+    void copyOnDevice(long dst, long src, long bytes, CudaStream stream) {
+        enter("copy");
+        CudaDriver.check(cuMemcpyDtoDAsync(DevicePointer.at(dst), DevicePointer.at(src), bytes, stream.handle()),
+                "cuMemcpyDtoDAsync(" + bytes + " B)");
+    }
+
+    /** The tensor as this engine's type (after {@link Backend}'s ownership check). */
+    static CudaTensor cuda(Tensor t) {
+        return (CudaTensor) t;
+    }
+
+    /** The device address of {@code t}'s first element. */
+    static long address(Tensor t) {
+        return ((CudaTensor) t).address();
+    }
+
+    /** The device address of {@code t}'s first element. */
+    static long address(IndexTensor t) {
+        return ((CudaIndexTensor) t).address();
+    }
+
+    private void enter(String op) {
+        if (closed) {
+            throw new IllegalStateException(op + ": the " + NAME + " backend is closed");
+        }
+        context.makeCurrent();
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    @Override
+    protected Tensor allocate(Shape shape) {
+        CudaTensor t = new CudaTensor(this, shape, allocateBlock(4L * shape.size(), "tensor " + shape));
+        t.fill(0f);
+        return t;
+    }
+
+    @Override
+    protected IndexTensor allocateIndices(Shape shape) {
+        DeviceBlock block = allocateBlock(4L * shape.size(), "index tensor " + shape);
+        memsetD32(block.address(), 0, shape.size(), mainStream);
+        return new CudaIndexTensor(this, shape, block);
+    }
+
+    @Override
+    protected Workspace newWorkspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
+                                     boolean bidirectional) {
+        return new CudaWorkspace(this, cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
+    }
+
+    /**
+     * Copies {@code t} to the host and scans it there. A device reduction (a kernel writing the
+     * first bad index) will replace this; until then, each finiteness check costs a full copy.
+     */
+    @Override
+    protected int firstNonFinite(Tensor t) {
+        float[] host = t.toArray();
+        for (int i = 0; i < host.length; i++) {
+            if (!Float.isFinite(host[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    @Override
+    protected void gemmImpl(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b,
+                            float beta, Tensor c) {
+        // a [M, K] or [K, M], b [K, N] or [N, K], c [M, N]: each one's row stride is its second dimension.
+        blas.gemm(mainStream, transA, transB, m, n, k, alpha, address(a), a.shape().dim(1), address(b),
+                b.shape().dim(1), beta, address(c), n);
+    }
+
+    @Override
+    protected void gemmStridedBatchedImpl(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                                          Tensor a, Tensor b, float beta, Tensor c) {
+        // [batch, rows, cols] each: a matrix's row stride is cols, the batch stride rows·cols.
+        int lda = a.shape().dim(2);
+        int ldb = b.shape().dim(2);
+        blas.gemmStridedBatched(mainStream, transA, transB, m, n, k, alpha, address(a), lda,
+                (long) a.shape().dim(1) * lda, address(b), ldb, (long) b.shape().dim(1) * ldb, beta, address(c), n,
+                (long) m * n, batch);
+    }
+
+    // ---------------------------------------------------------------- phase 2: ops, layers, cells
+
+    @Override
+    public TensorOps tensorOps() {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    public LossOps lossOps() {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    public OptimizerOps optimizerOps() {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    protected void layerForwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths, State init,
+                                    LayerParams params, Tensor y, State fin, Workspace ws) {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    protected void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
+                                     LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit,
+                                     LayerParams grads) {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    protected void bidirectionalForwardImpl(Cell cell, LayerDims d, Tensor x, int[] lengths, PerDirection<State> init,
+                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                            Workspace ws) {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    protected void bidirectionalBackwardImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                             PerDirection<LayerParams> params, Workspace ws, Tensor dy,
+                                             PerDirection<State> dFin, Tensor dx, PerDirection<State> dInit,
+                                             PerDirection<LayerParams> grads) {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    protected void cellForwardImpl(Cell cell, LayerDims d, Tensor x, State prev, LayerParams params, State next,
+                                   Workspace ws) {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    @Override
+    protected void cellBackwardImpl(Cell cell, LayerDims d, Tensor x, LayerParams params, Workspace ws, State dNext,
+                                    Tensor dx, State dPrev, LayerParams grads) {
+        throw new UnsupportedOperationException("written in phase 2");
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /**
+     * Waits for the device, frees everything (reporting leaked blocks on {@code System.err}, see
+     * {@link CachingAllocator}) and releases the context. Idempotent; ops fail afterwards, and
+     * tensors of this backend count as closed.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        RuntimeException first = null;
+        try {
+            context.makeCurrent();
+            mainStream.synchronize();
+            secondStream.synchronize();
+        } catch (RuntimeException e) {
+            first = e; // a failed kernel surfaces here; free what we can anyway
+        }
+        closed = true;
+        try {
+            closeResources();
+        } catch (RuntimeException e) {
+            if (first == null) {
+                first = e;
+            } else {
+                first.addSuppressed(e);
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Closes what the constructor made, newest first; the context goes last. */
+    private void closeResources() {
+        RuntimeException first = null;
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                if (i > 0) {
+                    context.makeCurrent();
+                }
+                resources.get(i).close();
+            } catch (Exception e) {
+                RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                if (first == null) {
+                    first = r;
+                } else {
+                    first.addSuppressed(r);
+                }
+            }
+        }
+        resources.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "CudaBackend[" + context.device().name() + ", " + context.device().smName() + (closed ? ", closed" : "")
+                + "]";
+    }
+}

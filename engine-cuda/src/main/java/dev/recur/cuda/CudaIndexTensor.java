@@ -1,0 +1,83 @@
+package dev.recur.cuda;
+
+import dev.recur.api.Backend;
+import dev.recur.api.IndexTensor;
+import dev.recur.api.Shape;
+
+/**
+ * An int32 index tensor (token ids, class labels) in device memory owned by a
+ * {@link CudaBackend}. Copies go to the backend's main stream, in order with its ops, as for
+ * {@link CudaTensor}. Closing returns the memory to the allocator; closing twice is harmless.
+ */
+final class CudaIndexTensor implements IndexTensor {
+
+    private final CudaBackend backend;
+    private final Shape shape;
+    /** The memory; null once closed. */
+    private DeviceBlock block;
+
+    CudaIndexTensor(CudaBackend backend, Shape shape, DeviceBlock block) {
+        this.backend = backend;
+        this.shape = shape;
+        this.block = block;
+    }
+
+    /** The device address of element 0; throws once closed. */
+    long address() {
+        if (isClosed()) {
+            throw new IllegalStateException("index tensor " + shape + " is closed" + (backend.isClosed()
+                    ? " (its cuda backend was closed)" : ""));
+        }
+        return block.address();
+    }
+
+    @Override
+    public Shape shape() {
+        return shape;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public void copyFrom(int[] src) {
+        int n = shape.size();
+        if (src == null || src.length < n) {
+            throw new IllegalArgumentException("copyFrom: source has " + (src == null ? "no array" : src.length
+                    + " elements") + ", index tensor " + shape + " needs " + n);
+        }
+        backend.transfers().upload(src, address(), n);
+    }
+
+    @Override
+    public void copyTo(int[] dst) {
+        int n = shape.size();
+        if (dst == null || dst.length < n) {
+            throw new IllegalArgumentException("copyTo: destination has " + (dst == null ? "no array" : dst.length
+                    + " elements") + ", index tensor " + shape + " holds " + n);
+        }
+        backend.transfers().download(address(), dst, n);
+    }
+
+    @Override
+    public boolean isClosed() {
+        return block == null || backend.isClosed();
+    }
+
+    @Override
+    public void close() {
+        if (block == null) {
+            return;
+        }
+        DeviceBlock b = block;
+        block = null;
+        backend.release(b);
+    }
+
+    @Override
+    public String toString() {
+        return "CudaIndexTensor" + shape + (isClosed() ? " (closed)" : "");
+    }
+}

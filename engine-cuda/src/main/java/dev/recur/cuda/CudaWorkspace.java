@@ -1,0 +1,113 @@
+package dev.recur.cuda;
+
+import dev.recur.api.Cell;
+import dev.recur.api.Direction;
+import dev.recur.api.Workspace;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@link Workspace} of the CUDA engine: device buffers owned by the workspace, allocated by the
+ * layer code the first time it needs them ({@link #allocate}) and released together when the
+ * workspace closes, and one slot per direction ({@link #attach}, {@link #attached}) where the
+ * layer code keeps the object that describes its buffers for that direction.
+ *
+ * <p>A one-direction workspace has one slot, which serves either direction (as on the CPU). Not
+ * thread-safe: a workspace is used by one op at a time. Closing twice is harmless.
+ */
+final class CudaWorkspace extends Workspace {
+
+    private final CudaBackend backend;
+    private final List<DeviceBlock> blocks = new ArrayList<>();
+    private final Object[] slots;
+    private boolean closed;
+
+    CudaWorkspace(CudaBackend backend, Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
+                  boolean bidirectional) {
+        super(backend, cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
+        this.backend = backend;
+        this.slots = new Object[bidirectional ? 2 : 1];
+    }
+
+    /**
+     * A device buffer of {@code bytes} bytes owned by this workspace (contents undefined), freed
+     * when the workspace closes.
+     *
+     * @param what what it holds, for the leak report (e.g. {@code "gates [T, B, 4H]"})
+     * @return its device address
+     */
+    long allocate(long bytes, String what) {
+        requireOpen("allocate");
+        DeviceBlock b = backend.allocateBlock(bytes, "workspace " + what);
+        blocks.add(b);
+        return b.address();
+    }
+
+    /** {@link #allocate} for {@code count} floats. */
+    long allocateFloats(long count, String what) {
+        return allocate(4 * count, what);
+    }
+
+    /** Keeps {@code buffers}, the layer code's description of its buffers for {@code direction}. */
+    void attach(Direction direction, Object buffers) {
+        requireOpen("attach");
+        slots[slot(direction)] = buffers;
+    }
+
+    /**
+     * What {@link #attach} kept for {@code direction}, or null when nothing was attached yet.
+     *
+     * @throws ClassCastException naming both types when it is not a {@code type}
+     */
+    <T> T attached(Direction direction, Class<T> type) {
+        requireOpen("attached");
+        Object o = slots[slot(direction)];
+        if (o != null && !type.isInstance(o)) {
+            throw new ClassCastException("workspace slot " + direction + " holds a " + o.getClass().getName()
+                    + ", not a " + type.getName());
+        }
+        return type.cast(o);
+    }
+
+    /** Bytes of device memory this workspace holds (capacity of its blocks). */
+    long bytes() {
+        long sum = 0;
+        for (DeviceBlock b : blocks) {
+            sum += b.capacity();
+        }
+        return sum;
+    }
+
+    private int slot(Direction d) {
+        if (d == null) {
+            throw new IllegalArgumentException("direction is null");
+        }
+        return d == Direction.REVERSE && slots.length == 2 ? 1 : 0;
+    }
+
+    private void requireOpen(String op) {
+        if (isClosed()) {
+            throw new IllegalStateException(op + ": workspace is closed");
+        }
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed || backend.isClosed();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (DeviceBlock b : blocks) {
+            backend.release(b);
+        }
+        blocks.clear();
+        slots[0] = null;
+        slots[slots.length - 1] = null;
+    }
+}
