@@ -98,7 +98,9 @@ public final class CudaBackend extends Backend {
             allocator = keep(new CachingAllocator(raw, options.recordAllocationSites(), System.err::println));
             transfers = keep(new HostTransfers(context, mainStream));
             blas = keep(new CudaGemm(context, cublas, raw, List.of(mainStream, secondStream), options.tf32()));
-            // The fused kernels are loaded here, once, when the kernels module is merged in.
+            // The fused kernels are loaded here and nowhere else, with this context current, as
+            // "kernels = keep(CudaKernels.load());" once the kernels branch brings CudaKernels.load()
+            // (this branch has only its missingReason(), which the probe uses).
         } catch (RuntimeException e) {
             try {
                 closeResources();

@@ -3,7 +3,6 @@ package dev.recur.cuda;
 import jcuda.Pointer;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -158,15 +157,15 @@ final class HostTransfers implements AutoCloseable {
 
     /** One pinned buffer and the event of its last copy. */
     private static final class Slot implements AutoCloseable {
-        final Pointer pointer = new Pointer();
+        final HostPointer pointer = new HostPointer();
         final MemorySegment segment;
         final CudaStream.Event done;
 
+        @SuppressWarnings("restricted") // a view of the pinned memory the driver just gave us, of its exact size
         Slot(int index) {
             CudaDriver.check(cuMemHostAlloc(pointer, SLOT_BYTES, CU_MEMHOSTALLOC_PORTABLE),
                     "cuMemHostAlloc(" + SLOT_BYTES + " B, slot " + index + ")");
-            ByteBuffer buffer = pointer.getByteBuffer(0, SLOT_BYTES);
-            segment = MemorySegment.ofBuffer(buffer);
+            segment = MemorySegment.ofAddress(pointer.address()).reinterpret(SLOT_BYTES);
             CudaStream.Event e;
             try {
                 e = new CudaStream.Event();
@@ -185,6 +184,13 @@ final class HostTransfers implements AutoCloseable {
                 done.close();
                 CudaDriver.check(cuMemFreeHost(pointer), "cuMemFreeHost");
             }
+        }
+    }
+
+    /** A JCuda host pointer whose address is readable (JCuda keeps it in protected fields, as for {@link DevicePointer}). */
+    private static final class HostPointer extends Pointer {
+        long address() {
+            return getNativePointer() + getByteOffset();
         }
     }
 }

@@ -158,6 +158,21 @@ class CudaGemmTest {
     }
 
     @Test
+    void aTf32BackendMultipliesSmallIntegersExactlyToo() {
+        // Integers in [-4, 4] are exact in TF32's 10-bit mantissa and sums are kept in float32,
+        // so even with tensor cores allowed the product is exact.
+        Random r = new Random(26);
+        float[] a = ints(r, 65 * 33);
+        float[] b = ints(r, 33 * 7);
+        float[] want = run(cpu, false, false, 1, a, new int[] {65, 33}, b, new int[] {33, 7}, 0, new float[65 * 7], 65, 7);
+        try (CudaBackend tf32 = new CudaBackend(new CudaOptions(0, true, false))) {
+            assertTrue(tf32.options().tf32() && tf32.describe().endsWith("TF32 allowed"), tf32.describe());
+            assertExact(want, run(tf32, false, false, 1, a, new int[] {65, 33}, b, new int[] {33, 7}, 0,
+                    new float[65 * 7], 65, 7), "TF32");
+        }
+    }
+
+    @Test
     void aCpuTensorIsRefusedByName() {
         try (Tensor a = gpu.tensor(2, 3); Tensor b = cpu.tensor(3, 4); Tensor c = gpu.tensor(2, 4)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -191,6 +191,33 @@ class CudaTensorTest {
     }
 
     @Test
+    void anyThreadMayUseTheBackend() throws Exception {
+        // Each entry point makes the context current on the calling thread; a fresh thread has none.
+        try (Tensor t = gpu.tensor(new float[] {1, 2, 3}, 3)) {
+            float[][] seen = new float[2][];
+            Throwable[] failure = new Throwable[1];
+            Thread other = new Thread(() -> {
+                try (Tensor u = gpu.tensor(new float[] {1, 1, 1}, 1, 3); Tensor out = gpu.tensor(1, 1)) {
+                    t.fill(7);
+                    gpu.gemm(false, false, 1, u, t.reshape(3, 1), 0, out); // [1, 3]·[3, 1]
+                    seen[0] = t.toArray();
+                    seen[1] = out.toArray();
+                } catch (Throwable e) {
+                    failure[0] = e;
+                }
+            });
+            other.start();
+            other.join();
+            if (failure[0] != null) {
+                throw new AssertionError("on another thread", failure[0]);
+            }
+            assertArrayEquals(new float[] {7, 7, 7}, seen[0]);
+            assertArrayEquals(new float[] {21}, seen[1]);
+            assertArrayEquals(new float[] {7, 7, 7}, t.toArray(), "and back on this one");
+        }
+    }
+
+    @Test
     void firstNonFiniteFindsTheFirstBadElement() {
         float[] v = new float[3000];
         try (Tensor t = gpu.tensor(v, 3000)) {
