@@ -35,7 +35,7 @@ import java.util.function.Consumer;
  */
 final class CachingAllocator implements AutoCloseable {
 
-    /** System property that records where each block was allocated, for the leak report. */
+    /** System property that records where each block was allocated, for the leak report (read by {@link CudaOptions}). */
     static final String DEBUG_PROPERTY = "recur.cuda.debugAllocations";
 
     static final long SMALL_GRANULE = 512;
@@ -78,11 +78,6 @@ final class CachingAllocator implements AutoCloseable {
         this.raw = raw;
         this.recordSites = recordSites;
         this.reporter = reporter;
-    }
-
-    /** Whether {@code -Drecur.cuda.debugAllocations=true} is set. */
-    static boolean recordSitesFromProperty() {
-        return Boolean.parseBoolean(System.getProperty(DEBUG_PROPERTY, "false"));
     }
 
     /** The size class of a request of {@code bytes} bytes (see the class comment). */
