@@ -20,7 +20,8 @@
  * slow part: about 8n integers through one SM). The final sum reads dOut once; a run of m equal
  * ids is added by one thread per column in m sequential steps, so one very frequent id (a
  * padding token) makes that block the long pole. Scratch: 4n + D*Tl ints (embeddingBackwardScratch
- * in CudaKernels).
+ * in CudaKernels). Counts and Scatter run in blocks of exactly 32 threads, Offsets in one block
+ * of exactly 1024 (__launch_bounds__, checked against CudaKernels by KernelSignatureTest).
  */
 #include "recur_common.cuh"
 
@@ -47,7 +48,7 @@ extern "C" __global__ void embeddingBackwardKeys(int n, int vocab,
 }
 
 /** One pass, step 1: counts[d, t] = how many keys of tile t have digit d at bit `shift`. */
-extern "C" __global__ void embeddingBackwardCounts(int n, int shift,
+extern "C" __global__ void __launch_bounds__(RECUR_SORT_THREADS) embeddingBackwardCounts(int n, int shift,
                                                    const int* __restrict__ keys,  // [n]
                                                    int* __restrict__ counts) {    // [D, Tl]
     // Each thread counts in its own column of shared memory: column = lane, so the 32 threads
@@ -75,7 +76,7 @@ extern "C" __global__ void embeddingBackwardCounts(int n, int shift,
  * (digit-major, so digit d's slots follow digit d-1's and, within a digit, tile t's follow tile
  * t-1's). Each thread scans one contiguous chunk; the chunks' totals are scanned in shared memory.
  */
-extern "C" __global__ void embeddingBackwardOffsets(int total,
+extern "C" __global__ void __launch_bounds__(RECUR_SCAN_THREADS) embeddingBackwardOffsets(int total,
                                                     int* __restrict__ counts) {  // [D * Tl]
     __shared__ int chunkStart[RECUR_SCAN_THREADS];
     unsigned t = threadIdx.x;
@@ -104,7 +105,7 @@ extern "C" __global__ void embeddingBackwardOffsets(int total,
 }
 
 /** One pass, step 3: each tile, in position order, moves its keys and values to their slots. */
-extern "C" __global__ void embeddingBackwardScatter(int n, int shift,
+extern "C" __global__ void __launch_bounds__(RECUR_SORT_THREADS) embeddingBackwardScatter(int n, int shift,
                                                     const int* __restrict__ keysIn,   // [n]
                                                     const int* __restrict__ valsIn,   // [n]
                                                     const int* __restrict__ offsets,  // [D, Tl]

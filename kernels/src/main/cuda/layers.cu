@@ -117,7 +117,9 @@ extern "C" __global__ void addStepOutputGradient(int rows, int off, int hs, int 
  * RECUR_COLUMN_LANES x RECUR_ROW_LANES threads owns RECUR_COLUMN_LANES adjacent columns; row lane k
  * adds rows k, k + RECUR_ROW_LANES, ... in ascending order (consecutive threads read consecutive
  * columns of a row: coalesced), then lane 0 adds the row lanes' sums in order k = 0, 1, ... The
- * shape depends on nothing but the row count. Cost: every element is read once; the parallelism
+ * shape depends on nothing but the row count. The kernels must be launched with exactly
+ * 32 x 8 = 256 threads; __launch_bounds__ puts that number into the PTX (.maxntid), where
+ * KernelSignatureTest compares it with CudaKernels' launch. Cost: every element is read once; the parallelism
  * is cols / 32 blocks of 256 threads (64 blocks for the 4H = 2048 columns of an H = 512 LSTM).
  */
 #define RECUR_COLUMN_LANES 32
@@ -166,7 +168,7 @@ struct RecurMatrixTerm {
  * sums are also added to alsoOut when it is not null (CpuLayer adds them to both biases when
  * their gradients are the same columns). Launched with blockDim = 256.
  */
-extern "C" __global__ void addColumnSums(int rows, int cols,
+extern "C" __global__ void __launch_bounds__(RECUR_COLUMN_LANES * RECUR_ROW_LANES) addColumnSums(int rows, int cols,
                                          const float* __restrict__ m,  // [R, C]
                                          float* __restrict__ out,      // [C]
                                          float* __restrict__ alsoOut) {// [C] or null
@@ -193,7 +195,7 @@ struct RecurPeepholeTerm {
  * CpuLayer.addPeepholeGrads: dp_i += Σ_r da_i ⊙ c_{t-1}, dp_f += Σ_r da_f ⊙ c_{t-1},
  * dp_o += Σ_r da_o ⊙ c_t, over all N packed rows. Launched with blockDim = 256.
  */
-extern "C" __global__ void addPeepholeGrads(int rows, int hs,
+extern "C" __global__ void __launch_bounds__(RECUR_COLUMN_LANES * RECUR_ROW_LANES) addPeepholeGrads(int rows, int hs,
                                             const float* __restrict__ dG,     // [N, 4H]
                                             const float* __restrict__ cPrev,  // [N, H]
                                             const float* __restrict__ cNext,  // [N, H]

@@ -6,16 +6,11 @@
  *
  * Legend: n element count of a flat tensor, R rows and C columns of a matrix, V vocabulary,
  * E embedding width, A and Bd the two leading dimensions of transpose01 and F its last, P the
- * fixed number of partial sums a reduction writes (RECUR_PARTIALS, see Note [Deterministic
+ * fixed number of partial sums a first-stage reduction writes, one per block: its grid is
+ * always CudaKernels.PARTIALS = 256 blocks of 256 threads, whatever the GPU (Note [Deterministic
  * reductions] in recur_common.cuh).
  */
 #include "recur_common.cuh"
-
-/**
- * Blocks of every first-stage reduction here. Fixed, so a sum has the same shape on every GPU;
- * 256 blocks of 256 threads fill the SMs of an H100 about twice over.
- */
-#define RECUR_PARTIALS 256
 
 /** CpuTensorOps.axpyImpl: y += alpha·x (a product, then a sum, as Java rounds them). */
 extern "C" __global__ void axpy(int n, float alpha,
@@ -148,7 +143,7 @@ extern "C" __global__ void dropout(int n, float p, long long seed, long long cou
 /**
  * CpuTensorOps.clipGlobalNormImpl, stage 1 of 3, once per gradient tensor: partials[b] = the sum
  * of x[i]² over the elements that block b of a fixed grid of P blocks visits, in float64 (as the
- * CPU engine sums). Launched with exactly P = RECUR_PARTIALS blocks of 256 threads.
+ * CPU engine sums). Launched with P blocks.
  */
 extern "C" __global__ void clipGlobalNormPartials(int n,
                                                   const float* __restrict__ x,   // [n]
@@ -201,7 +196,7 @@ extern "C" __global__ void clipGlobalNormScale(int n, float maxNorm,
 /**
  * CpuBackend.firstNonFinite, stage 1 of 2: partials[b] = the smallest index of a NaN or ±Inf
  * among the elements block b visits, or INT_MAX. A thread's indices ascend, so its first hit is
- * its smallest and it stops there. Launched with exactly P = RECUR_PARTIALS blocks of 256 threads.
+ * its smallest and it stops there. Launched with P blocks.
  */
 extern "C" __global__ void firstNonFinitePartials(int n,
                                                   const float* __restrict__ x,    // [n]
