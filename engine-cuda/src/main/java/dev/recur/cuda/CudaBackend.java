@@ -62,6 +62,10 @@ public final class CudaBackend extends Backend {
     private final HostTransfers transfers;
     private final Cublas.Library cublas;
     private final CudaGemm blas;
+    private final CudaKernels kernels;
+    /** [1] int, then {@link CudaKernels#firstNonFiniteScratchBytes()}: the finiteness check's result and partials. */
+    private final DeviceBlock finiteScratch;
+    private final int[] finiteResult = new int[1];
     /** Everything above that needs closing, in the order it was made (closed in reverse). */
     private final List<AutoCloseable> resources = new ArrayList<>();
     private volatile boolean closed;
@@ -98,9 +102,12 @@ public final class CudaBackend extends Backend {
             allocator = keep(new CachingAllocator(raw, options.recordAllocationSites(), System.err::println));
             transfers = keep(new HostTransfers(context, mainStream));
             blas = keep(new CudaGemm(context, cublas, raw, List.of(mainStream, secondStream), options.tf32()));
-            // The fused kernels are loaded here and nowhere else, with this context current, as
-            // "kernels = keep(CudaKernels.load());" once the kernels branch brings CudaKernels.load()
-            // (this branch has only its missingReason(), which the probe uses).
+            // The fused kernels are loaded here and nowhere else, with this context current.
+            kernels = keep(CudaKernels.load());
+            finiteScratch = allocator.allocate(Integer.BYTES + CudaKernels.firstNonFiniteScratchBytes(),
+                    "finiteness check");
+            DeviceBlock scratch = finiteScratch;
+            keep(() -> allocator.release(scratch)); // before the allocator closes, so it is no leak
         } catch (RuntimeException e) {
             try {
                 closeResources();
@@ -180,6 +187,11 @@ public final class CudaBackend extends Backend {
         return blas;
     }
 
+    /** The fused kernels (one module, loaded in this backend's context). */
+    CudaKernels kernels() {
+        return kernels;
+    }
+
     HostTransfers transfers() {
         return transfers;
     }
@@ -254,18 +266,17 @@ public final class CudaBackend extends Backend {
     }
 
     /**
-     * Copies {@code t} to the host and scans it there. A device reduction (a kernel writing the
-     * first bad index) will replace this; until then, each finiteness check costs a full copy.
+     * The index of the first NaN or ±Inf of {@code t}, or -1: a deterministic two-stage device
+     * reduction (per-block minimum index, then the minimum of the blocks), then one 4-byte read,
+     * which waits for the main stream.
      */
     @Override
-    protected int firstNonFinite(Tensor t) {
-        float[] host = t.toArray();
-        for (int i = 0; i < host.length; i++) {
-            if (!Float.isFinite(host[i])) {
-                return i;
-            }
-        }
-        return -1;
+    protected synchronized int firstNonFinite(Tensor t) {
+        enter("firstNonFinite");
+        long result = finiteScratch.address();
+        kernels.firstNonFinite(mainStream.handle(), t.shape().size(), address(t), result, result + Integer.BYTES);
+        transfers.download(result, finiteResult, 1);
+        return finiteResult[0];
     }
 
     // ---------------------------------------------------------------- GEMM
