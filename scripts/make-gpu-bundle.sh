@@ -22,7 +22,7 @@ for a in "$@"; do
   case $a in
     --no-build) build=0 ;;
     --offline) offline=(-o) ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "make-gpu-bundle: unknown option '$a' (--no-build, --offline)" >&2; exit 2 ;;
   esac
 done
@@ -97,6 +97,23 @@ mkdir -p "$work/jcuda"
 (cd "$work/jcuda" && "$JAVA_HOME/bin/jar" --extract --file "$root/$natives" "$driver_so")
 slim=$(basename "$natives" .jar)-driver-only.jar
 "$JAVA_HOME/bin/jar" --create --file "$bundle/lib/$slim" -C "$work/jcuda" lib
+
+# The kernels jar must hold the fatbin: without it the CUDA engine cannot run a layer, and a GPU
+# bundle without kernels is no use. The kernels build leaves NOT-BUILT.txt (its reason) instead
+# when it had no nvcc.
+kernels_jar=$(ls "$bundle"/lib/kernels-*.jar 2>/dev/null | head -n 1 || true)
+kernels_list=$([ -n "$kernels_jar" ] && "$JAVA_HOME/bin/jar" --list --file "$kernels_jar" || true)
+if ! printf '%s\n' "$kernels_list" | grep '\.fatbin$' > /dev/null; then
+  echo "make-gpu-bundle: lib/$(basename "${kernels_jar:-kernels-*.jar}") holds no fatbin: the kernels were not compiled." >&2
+  not_built=$(printf '%s\n' "$kernels_list" | grep 'NOT-BUILT\.txt$' | head -n 1 || true)
+  if [ -n "$not_built" ]; then
+    mkdir -p "$work/kernels"
+    (cd "$work/kernels" && "$JAVA_HOME/bin/jar" --extract --file "$kernels_jar" "$not_built")
+    echo "  the kernels build says: $(cat "$work/kernels/$not_built")" >&2
+  fi
+  echo "  Build on a machine with nvcc (CUDA 13) on PATH or in /usr/local/cuda/bin." >&2
+  exit 1
+fi
 
 # test-lib/: the CUDA tests (their other needs, engine-api and engine-cpu, are in lib/) and the
 # JUnit console launcher with Jupiter inside.
