@@ -127,6 +127,9 @@ public final class BenchCommand implements Subcommand {
                 positive(o, "--input", 512), positive(o, "--hidden", 512), positive(o, "--steps", 100));
         Measurements.Runs runs = runs(o);
         double given = peakOption(o);
+        if (peer && Dl4jPeer.supports(cell) && !dl4jOnClassPath(err)) {
+            return Recur.EXIT_FAILED; // said before measuring, not after minutes of it
+        }
         try (Backend backend = backend(o)) {
             double peak = Double.isNaN(given) ? FmaPeak.measure().gflops() : given;
             out.println(Measurements.recurLayer(backend, shape, runs, peak));
@@ -157,6 +160,9 @@ public final class BenchCommand implements Subcommand {
         boolean transB = o.has("--trans-b");
         Measurements.Runs runs = runs(o);
         double given = peakOption(o);
+        if (peer && !dl4jOnClassPath(err)) {
+            return Recur.EXIT_FAILED;
+        }
         try (Backend backend = backend(o)) {
             double peak = Double.isNaN(given) ? FmaPeak.measure().gflops() : given;
             out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
@@ -227,6 +233,15 @@ public final class BenchCommand implements Subcommand {
             throw new UsageException("unknown peer '" + p + "' (the CPU peer is: " + Dl4jPeer.NAME + ")");
         }
         return true;
+    }
+
+    /** Whether DL4J's jars are on the class path (a cheap look, no native code); says why not on {@code err}. */
+    private static boolean dl4jOnClassPath(PrintStream err) {
+        String missing = Dl4jPeer.missingReason();
+        if (missing != null) {
+            err.println("recur bench: the DL4J peer is not available: " + missing);
+        }
+        return missing == null;
     }
 
     private static boolean dl4jAvailable(PrintStream err) {

@@ -17,6 +17,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
+import java.util.List;
+
 /**
  * The CPU peer: Deeplearning4j 1.0.0-M2.1 on ND4J's native CPU backend (libnd4jcpu, OpenBLAS
  * GEMMs, OpenMP threads), float32, on the same shapes as Recur.
@@ -68,11 +70,45 @@ public final class Dl4jPeer {
                 : "DL4J has no layer for cell " + cell.id();
     }
 
+    /** A class of each of DL4J's and ND4J's jars that the peer cannot run without. */
+    static final List<String> REQUIRED_CLASSES = List.of(
+            "org.deeplearning4j.nn.multilayer.MultiLayerNetwork", // deeplearning4j-nn
+            "org.nd4j.linalg.factory.Nd4j",                       // nd4j-api
+            "org.nd4j.linalg.cpu.nativecpu.CpuBackend");          // nd4j-native
+
     /**
-     * Loads ND4J's native backend and runs one tiny op. Never throws: a missing or unloadable
-     * native library (another OS, a missing glibc symbol) is an answer, not an error.
+     * Why the peer's jars are not on the class path of {@code loader}, or null when they are.
+     * Looks the classes up without initialising them, so it loads no native code and is cheap
+     * enough to ask before anything is measured. The GPU bundle (scripts/make-gpu-bundle.sh)
+     * leaves DL4J out, and this is the answer there.
+     */
+    static String missingReason(ClassLoader loader) {
+        for (String name : REQUIRED_CLASSES) {
+            try {
+                Class.forName(name, false, loader);
+            } catch (ClassNotFoundException | LinkageError e) {
+                return "DL4J's jars are not on the class path (" + name + " not found); the GPU bundle leaves the"
+                        + " DL4J peer out: run --peer dl4j from a source checkout (./recur bench ...) on a CPU host";
+            }
+        }
+        return null;
+    }
+
+    /** {@link #missingReason(ClassLoader)} for the class loader that loaded the bench. */
+    public static String missingReason() {
+        return missingReason(Dl4jPeer.class.getClassLoader());
+    }
+
+    /**
+     * Loads ND4J's native backend and runs one tiny op. Never throws: missing jars (the GPU
+     * bundle) and a missing or unloadable native library (another OS, a missing glibc symbol)
+     * are an answer, not an error.
      */
     public static Availability probe() {
+        String missing = missingReason();
+        if (missing != null) {
+            return Availability.no(missing);
+        }
         try {
             INDArray a = Nd4j.ones(DataType.FLOAT, 2, 2);
             float v = a.mmul(a).getFloat(0, 0);

@@ -14,10 +14,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -160,5 +163,25 @@ class Dl4jPeerTest {
         Map<String, Object> theirs = FlatJson.parse(s.outLines().get(1));
         assertEquals("dl4j", theirs.get("engine"));
         assertEquals(Boolean.TRUE, theirs.get("trans_b"));
+    }
+
+    /** The bench's own class path (Maven's test class path) holds DL4J: nothing is missing. */
+    @Test
+    void jarsOnTheBenchClassPathAreFound() {
+        assertEquals(null, Dl4jPeer.missingReason());
+    }
+
+    /**
+     * Without DL4J's jars (the GPU bundle) the peer is refused before anything loads, with a
+     * reason that names the missing class and says where the peer runs, and probe() says the same.
+     */
+    @Test
+    void missingJarsAreNamed() throws Exception {
+        try (URLClassLoader bare = new URLClassLoader(new URL[0], ClassLoader.getPlatformClassLoader())) {
+            String why = Dl4jPeer.missingReason(bare);
+            assertNotNull(why);
+            assertTrue(why.contains(Dl4jPeer.REQUIRED_CLASSES.get(0) + " not found"), why);
+            assertTrue(why.contains("GPU bundle"), why);
+        }
     }
 }
