@@ -1,5 +1,7 @@
 package dev.recur.cpu;
 
+import dev.recur.api.Tensor;
+import dev.recur.api.TensorOps;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +32,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * kernels' grid-stride loops do; its outputs are compared with engine-cpu's {@link GateMath} on
  * the same random inputs, for every method, flag and a few shapes (H = 1, odd H, an offset into
  * the packed rows, B = 1). This checks the kernels' formulas, saved values and indexing without
- * a GPU. Skipped, with the reason, when g++ is not there.
+ * a GPU. The same for op_math.cuh (dropout's generator, the optimizer updates) against the CPU
+ * engine's TensorOps and OptimizerOps, which must agree bit for bit. Skipped, with the reason,
+ * when g++ is not there.
  *
  * <p>Every array, inputs and outputs alike, starts with the same random contents on both sides
  * and is compared whole, so an element written out of place or not written shows as a mismatch.
@@ -202,6 +207,104 @@ class CellMathHostTwinTest {
         assertTrue(Float.isNaN(host[6][0]), "LSTM: a NaN input gate gives a NaN h");
     }
 
+    // ---------------------------------------------------------------- ops that must match bit for bit
+
+    private static CpuBackend cpu;
+
+    @BeforeAll
+    static void startCpu() {
+        cpu = new CpuBackend(1);
+    }
+
+    @AfterAll
+    static void stopCpu() {
+        if (cpu != null) {
+            cpu.close();
+        }
+    }
+
+    /**
+     * Runs {@code op} on CPU tensors made of copies of {@code arrays} (an empty array stands for a
+     * null tensor) and writes the results back into them.
+     */
+    private static void onCpu(float[][] arrays, Consumer<Tensor[]> op) {
+        Tensor[] t = new Tensor[arrays.length];
+        for (int k = 0; k < arrays.length; k++) {
+            t[k] = arrays[k].length == 0 ? null : cpu.tensor(arrays[k].clone(), arrays[k].length);
+        }
+        op.accept(t);
+        for (int k = 0; k < arrays.length; k++) {
+            if (t[k] != null) {
+                arrays[k] = t[k].toArray();
+                t[k].close();
+            }
+        }
+    }
+
+    @Test
+    void dropoutMasksAreTheCpuEnginesBitForBit() throws IOException {
+        int n = 1000;
+        long[][] seeds = {{0L, 0L}, {42L, 1_000L}, {-7L, Long.MAX_VALUE - 500}, {0x9E3779B97F4A7C15L, 123_456_789_012L}};
+        for (float p : new float[] {0f, 0.1f, 0.5f, 0.9f}) {
+            for (long[] sc : seeds) {
+                float[][] arrays = {wide(n), unit(n), unit(n)};
+                compare("dropout p=" + p + " seed=" + sc[0] + " counter=" + sc[1], n, 0, 1, arrays, true,
+                        a -> onCpu(a, t -> cpu.tensorOps().dropout(t[0], t[1], t[2], p, sc[0], sc[1])),
+                        a -> call(10, 0, n, 0, 0, new float[] {p}, sc, a));
+            }
+        }
+        // And the generator itself, at indices where the 64-bit arithmetic wraps.
+        float[][] probe = {new float[n], new float[n], new float[n]};
+        Arrays.fill(probe[0], 1f);
+        long seed = -1L;
+        long counter = Long.MAX_VALUE - n / 2;
+        float[][] host = call(10, 0, n, 0, 0, new float[] {0.5f}, new long[] {seed, counter}, probe);
+        for (int i = 0; i < n; i++) {
+            float expected = TensorOps.uniform(seed, counter + i) >= 0.5f ? 2f : 0f;
+            assertEquals(expected, host[2][i], 0f, "mask[" + i + "]");
+        }
+    }
+
+    @Test
+    void optimizerUpdatesAreTheCpuEnginesBitForBit() throws IOException {
+        int n = 500;
+        for (float momentum : new float[] {0f, 0.9f}) {
+            for (boolean nesterov : momentum == 0f ? new boolean[] {false} : new boolean[] {false, true}) {
+                for (float wd : new float[] {0f, 0.01f}) {
+                    float[][] arrays = {unit(n), unit(n), momentum == 0f ? new float[0] : unit(n)};
+                    float lr = 0.1f;
+                    compare("sgd momentum=" + momentum + " nesterov=" + nesterov + " wd=" + wd, n, 0, 1, arrays, true,
+                            a -> onCpu(a, t -> cpu.optimizerOps().sgd(t[0], t[1], t[2], lr, momentum, wd, nesterov)),
+                            a -> call(11, nesterov ? 1 : 0, n, 0, 0, new float[] {lr, momentum, wd}, new long[0], a));
+                }
+            }
+        }
+        for (float wd : new float[] {0f, 0.01f}) {
+            float[][] arrays = {unit(n), unit(n), values(n, 0, 1)};
+            compare("rmsprop wd=" + wd, n, 0, 1, arrays, true,
+                    a -> onCpu(a, t -> cpu.optimizerOps().rmsprop(t[0], t[1], t[2], 0.01f, 0.99f, 1e-8f, wd)),
+                    a -> call(12, 0, n, 0, 0, new float[] {0.01f, 0.99f, 1e-8f, wd}, new long[0], a));
+        }
+        for (boolean decoupled : new boolean[] {false, true}) {
+            for (int step : new int[] {1, 7, 1000}) {
+                float lr = 1e-3f;
+                float beta1 = 0.9f;
+                float beta2 = 0.999f;
+                float eps = 1e-8f;
+                float wd = 0.01f;
+                // The host scalars exactly as CudaKernels.adam computes them.
+                float bias1 = (float) (1 - Math.pow(beta1, step));
+                float bias2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, step));
+                float[] scalars = {lr, beta1, beta2, eps, wd, lr / bias1, bias2Sqrt};
+                float[][] arrays = {unit(n), unit(n), unit(n), values(n, 0, 1)};
+                compare("adam decoupled=" + decoupled + " step=" + step, n, 0, 1, arrays, true,
+                        a -> onCpu(a, t -> cpu.optimizerOps().adam(t[0], t[1], t[2], t[3], step, lr, beta1, beta2, eps,
+                                wd, decoupled)),
+                        a -> call(13, decoupled ? 1 : 0, n, 0, 0, scalars, new long[0], a));
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- comparison
 
     /**
@@ -214,9 +317,20 @@ class CellMathHostTwinTest {
      */
     private void check(String what, int id, int rows, int off, int hs, int flag, float[][] arrays, boolean exact,
                        Consumer<float[][]> cpu) throws IOException {
+        compare(what, rows, off, hs, arrays, exact, cpu, a -> call(id, rows, off, hs, flag, a));
+    }
+
+    /** The host twin's call, for {@link #compare}. */
+    @FunctionalInterface
+    private interface HostCall {
+        float[][] run(float[][] arrays) throws IOException;
+    }
+
+    private void compare(String what, int rows, int off, int hs, float[][] arrays, boolean exact,
+                         Consumer<float[][]> cpu, HostCall host) throws IOException {
         float[][] expected = copy(arrays);
         cpu.accept(expected);
-        float[][] actual = call(id, rows, off, hs, flag, copy(arrays));
+        float[][] actual = host.run(copy(arrays));
         double worst = 0;
         for (int k = 0; k < arrays.length; k++) {
             assertEquals(expected[k].length, actual[k].length, what + ": length of array " + k);
@@ -250,12 +364,26 @@ class CellMathHostTwinTest {
 
     /** One request to the host twin (protocol in cell_math_host.cpp). */
     private static float[][] call(int id, int rows, int off, int hs, int flag, float[][] arrays) throws IOException {
-        int bytes = 6 * 4;
+        return call(id, flag, rows, off, hs, new float[0], new long[0], arrays);
+    }
+
+    private static float[][] call(int id, int flag, int rows, int off, int hs, float[] scalars, long[] longs,
+                                  float[][] arrays) throws IOException {
+        int bytes = 8 * 4 + 4 * scalars.length + 8 * longs.length;
         for (float[] a : arrays) {
             bytes += 4 + 4 * a.length;
         }
         ByteBuffer req = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        req.putInt(id).putInt(rows).putInt(off).putInt(hs).putInt(flag).putInt(arrays.length);
+        req.putInt(id).putInt(flag).putInt(rows).putInt(off).putInt(hs);
+        req.putInt(scalars.length);
+        for (float v : scalars) {
+            req.putFloat(v);
+        }
+        req.putInt(longs.length);
+        for (long v : longs) {
+            req.putLong(v);
+        }
+        req.putInt(arrays.length);
         for (float[] a : arrays) {
             req.putInt(a.length);
             for (float v : a) {
