@@ -32,11 +32,7 @@
 
 #include <math.h>
 
-#ifdef __CUDACC__
-#define RECUR_HD __host__ __device__ __forceinline__
-#else
-#define RECUR_HD static inline
-#endif
+#include "host_device.cuh"
 
 // ---------------------------------------------------------------- activations and slopes
 

@@ -3,7 +3,7 @@
  * dTable[ids[i], :] += dOut[i, :], each row's terms added in ascending i, exactly as the CPU
  * engine adds them (so the result is the CPU's bit for bit, and repeatable). Part of recur.cu.
  *
- * Legend: n positions (ids), V vocabulary, E embedding width, K = RECUR_SORT_TILE positions per
+ * Legend (T, B, I, H, G, N as in recur.cu): n positions (ids; T*B for a [T, B] batch), V vocabulary, E embedding width, K = RECUR_SORT_TILE positions per
  * tile, Tl = ceil(n / K) tiles, D = 256 digit values.
  *
  * How: a stable sort of the positions by id, then one block per run of equal ids adds that

@@ -3,7 +3,7 @@
  * mean loss into a [1] device tensor and, when asked, the gradient; nothing goes back to the
  * host. Part of recur.cu.
  *
- * Legend: n rows (cross-entropy) or elements (the others), C classes, P = CudaKernels.PARTIALS partial
+ * Legend (T, B, I, H, G, N as in recur.cu): n rows (cross-entropy, T*B for a sequence batch) or elements (the others), C classes, P = CudaKernels.PARTIALS partial
  * sums (tensors.cu). Sums are float64 in a fixed shape (Note [Deterministic reductions]), as the
  * CPU engine sums in float64 in index order. Per-element exponentials are expf for the softmax
  * (float logits, float64 sums: the sum's rounding dominates nothing at float32 output precision)

@@ -11,6 +11,9 @@
  *   embedding.cu   CpuTensorOps.embeddingBackwardImpl, deterministic (a stable radix sort)
  *   losses.cu      CpuLossOps
  *   optimizers.cu  CpuOptimizerOps
+ *   (op_math.cuh holds the dropout generator and the optimizer updates, host twin like
+ *   cell_math.cuh; host_device.cuh the macro that lets g++ compile both; recur_common.cuh the
+ *   grid-stride loop and the deterministic block reductions)
  *
  * Legend of dimension letters used in the shape comments of every file:
  *   T time steps, B batch (rows running at a step in the gate kernels), I input size,

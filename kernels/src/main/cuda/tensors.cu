@@ -4,12 +4,13 @@
  * cuMemcpyDtoDAsync and needs no kernel; addColumnSumsImpl is addColumnSums in layers.cu;
  * embeddingBackwardImpl is in embedding.cu.
  *
- * Legend: n element count of a flat tensor, R rows and C columns of a matrix, V vocabulary,
+ * Legend (T, B, I, H, G, N as in recur.cu): n element count of a flat tensor, R rows and C columns of a matrix, V vocabulary,
  * E embedding width, A and Bd the two leading dimensions of transpose01 and F its last, P the
  * fixed number of partial sums a first-stage reduction writes, one per block: its grid is
  * always CudaKernels.PARTIALS = 256 blocks of 256 threads, whatever the GPU (Note [Deterministic
  * reductions] in recur_common.cuh).
  */
+#include "op_math.cuh"
 #include "recur_common.cuh"
 
 /** CpuTensorOps.axpyImpl: y += alpha·x (a product, then a sum, as Java rounds them). */
@@ -112,31 +113,15 @@ extern "C" __global__ void transpose01(int a, int b, int f,
 }
 
 /**
- * TensorOps.uniform: SplitMix64 of (seed, index), top 24 bits, in [0, 1). Java's long arithmetic
- * wraps as unsigned 64-bit arithmetic does, and >>> is the unsigned shift, so this is the same
- * function bit for bit.
- */
-__device__ __forceinline__ float recur_uniform(unsigned long long seed, unsigned long long index) {
-    unsigned long long z = seed + (index + 1ULL) * 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z = z ^ (z >> 31);
-    return (float) (z >> 40) * (1.0f / 16777216.0f);   // exact: z >> 40 < 2^24
-}
-
-/**
- * CpuTensorOps.dropoutImpl: mask[i] = uniform(seed, counter + i) >= p ? 1/(1-p) : 0 and
- * y = x ⊙ mask; the same mask bits as every engine.
+ * CpuTensorOps.dropoutImpl: mask[i] = TensorOps.uniform(seed, counter + i) >= p ? 1/(1-p) : 0
+ * and y = x ⊙ mask; the same mask bits as every engine (recur_uniform in op_math.cuh).
  */
 extern "C" __global__ void dropout(int n, float p, long long seed, long long counter,
                                    const float* __restrict__ x,  // [n]
                                    float* __restrict__ y,        // [n]
                                    float* __restrict__ mask) {   // [n]
-    float keep = 1.0f / (1.0f - p);
     for (unsigned i = recur_first(); i < (unsigned) n; i += recur_stride()) {
-        float m = recur_uniform((unsigned long long) seed, (unsigned long long) counter + i) >= p ? keep : 0.0f;
-        mask[i] = m;
-        y[i] = x[i] * m;
+        recur_dropout_element(i, p, seed, counter, x, y, mask);
     }
 }
 

@@ -2,6 +2,7 @@ package dev.recur.cuda;
 
 import jcuda.driver.CUstream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -33,17 +34,23 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class KernelSignatureTest {
 
     private static Map<String, Ptx.Entry> ptx;
+    /** Why the tests skip here, or null: each test checks it, so every skip is counted. */
+    private static String skip;
 
     @BeforeAll
     static void readPtx() throws IOException {
         String text = Ptx.read();
         if (text == null) {
-            String why = CudaKernels.missingReason();
-            System.out.println("KernelSignatureTest SKIPPED: " + CudaKernels.PTX_RESOURCE + " is not on the class path"
-                    + (why == null ? "" : " (" + why + ")"));
-            assumeTrue(false, CudaKernels.PTX_RESOURCE + " is not on the class path: " + why);
+            skip = CudaKernels.PTX_RESOURCE + " is not on the class path (" + CudaKernels.missingReason() + ")";
+            System.out.println("KernelSignatureTest: every test skipped: " + skip);
+            return;
         }
         ptx = Ptx.entries(text);
+    }
+
+    @BeforeEach
+    void needsPtx() {
+        assumeTrue(skip == null, skip);
     }
 
     @Test
