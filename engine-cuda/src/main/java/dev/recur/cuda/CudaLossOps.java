@@ -30,7 +30,7 @@ final class CudaLossOps extends LossOps implements AutoCloseable {
     CudaLossOps(CudaBackend backend) {
         super(backend);
         this.cuda = backend;
-        this.partials = new DeviceScratch(backend, "loss partials");
+        this.partials = new DeviceScratch(backend.allocator(), "loss partials");
     }
 
     private CudaKernels kernels() {

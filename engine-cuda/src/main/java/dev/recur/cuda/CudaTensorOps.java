@@ -38,8 +38,8 @@ final class CudaTensorOps extends TensorOps implements AutoCloseable {
     CudaTensorOps(CudaBackend backend) {
         super(backend);
         this.cuda = backend;
-        this.clipPartials = new DeviceScratch(backend, "clipGlobalNorm partials");
-        this.sortScratch = new DeviceScratch(backend, "embeddingBackward sort");
+        this.clipPartials = new DeviceScratch(backend.allocator(), "clipGlobalNorm partials");
+        this.sortScratch = new DeviceScratch(backend.allocator(), "embeddingBackward sort");
     }
 
     /** The kernels, with the backend's context made current on this thread. */

@@ -3,8 +3,9 @@ package dev.recur.cuda;
 /**
  * Device memory that one op reuses from call to call (partial sums of a reduction, the buffers
  * of a sort): taken from the backend's allocator on the first call, replaced by a bigger block
- * only when a call needs more than it has, and given back on {@link #close()}. A training loop
- * asks for the same sizes every step, so after its first step it allocates nothing here.
+ * only when a call needs more than it has, and given back on {@link #close()}, which the backend
+ * calls before its allocator closes (so the block is no leak). A training loop asks for the same
+ * sizes every step, so after its first step it allocates nothing here.
  *
  * <p>Reuse is safe without waiting for the device because every op that uses a scratch enqueues
  * all its work on the backend's main stream: a later call's kernels run after the earlier call's
@@ -14,24 +15,25 @@ package dev.recur.cuda;
  */
 final class DeviceScratch implements AutoCloseable {
 
-    private final CudaBackend backend;
+    private final CachingAllocator allocator;
     private final String owner;
     /** The memory; null before the first call and after closing. */
     private DeviceBlock block;
     private boolean closed;
 
     /**
-     * @param owner what the memory is for, shown in the allocator's leak report
-     *              (e.g. {@code "clipGlobalNorm partials"})
+     * @param allocator the backend's allocator, where the memory comes from and goes back to
+     * @param owner     what the memory is for, shown in the allocator's leak report
+     *                  (e.g. {@code "clipGlobalNorm partials"})
      */
-    DeviceScratch(CudaBackend backend, String owner) {
-        this.backend = backend;
+    DeviceScratch(CachingAllocator allocator, String owner) {
+        this.allocator = allocator;
         this.owner = owner;
     }
 
     /**
-     * The address of at least {@code bytes} bytes (contents undefined, 512-byte aligned as every
-     * allocator block), valid until the next call or {@link #close()}.
+     * The address of at least {@code bytes} bytes (contents undefined; 256-byte aligned, as
+     * {@code cuMemAlloc} aligns every block), valid until the next call or {@link #close()}.
      */
     long reserve(long bytes) {
         if (closed) {
@@ -44,9 +46,9 @@ final class DeviceScratch implements AutoCloseable {
             DeviceBlock old = block;
             block = null;
             if (old != null) {
-                backend.release(old);
+                allocator.release(old);
             }
-            block = backend.allocateBlock(bytes, owner);
+            block = allocator.allocate(bytes, owner);
         }
         return block.address();
     }
@@ -62,7 +64,7 @@ final class DeviceScratch implements AutoCloseable {
         DeviceBlock b = block;
         block = null;
         if (b != null) {
-            backend.release(b);
+            allocator.release(b); // nothing happens once the allocator closed: all its memory is gone
         }
     }
 
