@@ -24,8 +24,9 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 /**
  * The CUDA engine: one device's primary context, two streams, a caching allocator, cuBLAS and
- * (at merge) the fused kernels. Argument checks are done by {@link Backend}; this class runs the
- * ops.
+ * the fused kernels. Argument checks are done by {@link Backend}; this class runs the ops, the
+ * non-recurrent ones through {@link CudaTensorOps}, {@link CudaLossOps} and
+ * {@link CudaOptimizerOps}.
  *
  * <h2>Streams</h2>
  * Everything runs on the <em>main</em> stream, in call order. The <em>second</em> stream exists
@@ -66,6 +67,10 @@ public final class CudaBackend extends Backend {
     /** [1] int, then {@link CudaKernels#firstNonFiniteScratchBytes()}: the finiteness check's result and partials. */
     private final DeviceBlock finiteScratch;
     private final int[] finiteResult = new int[1];
+    /** The non-recurrent ops; the first two own scratch memory, released before the allocator closes. */
+    private final CudaTensorOps tensorOps;
+    private final CudaLossOps lossOps;
+    private final CudaOptimizerOps optimizerOps;
     /** Everything above that needs closing, in the order it was made (closed in reverse). */
     private final List<AutoCloseable> resources = new ArrayList<>();
     private volatile boolean closed;
@@ -108,6 +113,10 @@ public final class CudaBackend extends Backend {
                     "finiteness check");
             DeviceBlock scratch = finiteScratch;
             keep(() -> allocator.release(scratch)); // before the allocator closes, so it is no leak
+            // Kept after the allocator, so closing (newest first) gives their scratch back before it closes.
+            tensorOps = keep(new CudaTensorOps(this));
+            lossOps = keep(new CudaLossOps(this));
+            optimizerOps = new CudaOptimizerOps(this);
         } catch (RuntimeException e) {
             try {
                 closeResources();
@@ -302,19 +311,22 @@ public final class CudaBackend extends Backend {
 
     // ---------------------------------------------------------------- phase 2: ops, layers, cells
 
+    /** Element-wise, embedding, bias, dropout, transpose and clipping ops on this device (one instance). */
     @Override
     public TensorOps tensorOps() {
-        throw new UnsupportedOperationException("written in phase 2");
+        return tensorOps;
     }
 
+    /** Losses on this device, the loss left in a [1] device tensor (one instance). */
     @Override
     public LossOps lossOps() {
-        throw new UnsupportedOperationException("written in phase 2");
+        return lossOps;
     }
 
+    /** Optimizer updates on this device, the CPU engine's bits (one instance). */
     @Override
     public OptimizerOps optimizerOps() {
-        throw new UnsupportedOperationException("written in phase 2");
+        return optimizerOps;
     }
 
     @Override

@@ -8,6 +8,10 @@ import dev.recur.api.Shape;
  * An int32 index tensor (token ids, class labels) in device memory owned by a
  * {@link CudaBackend}. Copies go to the backend's main stream, in order with its ops, as for
  * {@link CudaTensor}. Closing returns the memory to the allocator; closing twice is harmless.
+ *
+ * <p>Its values only ever come from the host (a new tensor is zeros; no op writes an index
+ * tensor), so {@link #copyFrom} also keeps their {@link IndexBounds}, which the ops that read ids
+ * and targets check on the host instead of reading the device back.
  */
 final class CudaIndexTensor implements IndexTensor {
 
@@ -15,6 +19,8 @@ final class CudaIndexTensor implements IndexTensor {
     private final Shape shape;
     /** The memory; null once closed. */
     private DeviceBlock block;
+    /** The bounds of the values last uploaded, in the order of the calls (see the class comment). */
+    private volatile IndexBounds bounds = IndexBounds.ZEROS;
 
     CudaIndexTensor(CudaBackend backend, Shape shape, DeviceBlock block) {
         this.backend = backend;
@@ -48,7 +54,14 @@ final class CudaIndexTensor implements IndexTensor {
             throw new IllegalArgumentException("copyFrom: source has " + (src == null ? "no array" : src.length
                     + " elements") + ", index tensor " + shape + " needs " + n);
         }
+        IndexBounds b = IndexBounds.of(src, n);
         backend.transfers().upload(src, address(), n);
+        bounds = b;
+    }
+
+    /** The bounds of the values the device holds for ops enqueued from now on. */
+    IndexBounds bounds() {
+        return bounds;
     }
 
     @Override

@@ -51,6 +51,8 @@ class CudaGemmTest {
 
     @Test
     void everyTransposeAndOddSizeMatchesTheCpuEngine() {
+        // The backend holds blocks of its own (the finiteness check's scratch): count from here.
+        int live = gpu.allocator().stats().liveBlocks();
         Random r = new Random(21);
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
@@ -70,7 +72,7 @@ class CudaGemmTest {
                 }
             }
         }
-        assertEquals(0, gpu.allocator().stats().liveBlocks(), "every tensor of the test was closed");
+        assertEquals(live, gpu.allocator().stats().liveBlocks(), "every tensor of the test was closed");
     }
 
     @Test

@@ -260,11 +260,21 @@ class CudaTensorTest {
     }
 
     @Test
-    void phaseTwoOpsSaySoForNow() {
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, gpu::tensorOps);
-        assertEquals("written in phase 2", e.getMessage());
-        assertThrows(UnsupportedOperationException.class, gpu::lossOps);
-        assertThrows(UnsupportedOperationException.class, gpu::optimizerOps);
+    void tensorLossAndOptimizerOpsWork() {
+        // One call of each ops object on small integers, where float32 is exact; the full
+        // comparisons with the CPU engine are in CudaTensorOpsTest, CudaLossOpsTest and
+        // CudaOptimizerOpsTest.
+        assertSame(gpu.tensorOps(), gpu.tensorOps(), "made once, in the constructor");
+        try (Tensor x = gpu.tensor(new float[] {1, 2, 3, 4}, 2, 2); Tensor y = gpu.tensor(new float[] {10, 20, 30, 40}, 2, 2);
+             Tensor loss = gpu.tensor(1)) {
+            gpu.tensorOps().axpy(2, x, y);
+            assertArrayEquals(new float[] {12, 24, 36, 48}, y.toArray());
+            gpu.lossOps().meanSquaredError(x, y, loss, null);
+            // ((11² + 22² + 33² + 44²) / 4 = 3630 / 4, exact in float64 and float32.
+            assertArrayEquals(new float[] {907.5f}, loss.toArray());
+            gpu.optimizerOps().sgd(x, y, null, 0.5f, 0f, 0f, false);
+            assertArrayEquals(new float[] {-5, -10, -15, -20}, x.toArray());
+        }
     }
 
     @Test
