@@ -124,7 +124,7 @@ public final class CudaBackend extends Backend {
                     "finiteness check");
             DeviceBlock scratch = finiteScratch;
             keep(() -> allocator.release(scratch)); // before the allocator closes, so it is no leak
-            layer = new CudaLayer(this, options.graphs());
+            layer = new CudaLayer(new LayerView(), options.graphs());
         } catch (RuntimeException e) {
             try {
                 closeResources();
@@ -372,10 +372,6 @@ public final class CudaBackend extends Backend {
     @Override
     protected void layerForwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths, State init,
                                     LayerParams params, Tensor y, State fin, Workspace ws) {
-        enter("layerForward");
-        if (lengths != null) {
-            memsetD32(address(y), 0, y.shape().size(), mainStream); // padded steps output zero
-        }
         layer.forward("layerForward", cell, direction, d.steps(), d.batch(), address(x), lengths,
                 forward(init, params, fin), address(y), d.hidden(), 0, buffers(ws, direction));
     }
@@ -393,8 +389,6 @@ public final class CudaBackend extends Backend {
     protected void bidirectionalForwardImpl(Cell cell, LayerDims d, Tensor x, int[] lengths, PerDirection<State> init,
                                             PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                             Workspace ws) {
-        enter("bidirectionalForward");
-        memsetD32(address(y), 0, y.shape().size(), mainStream); // padded steps output zero
         CudaLayer.Forward[] dirs = new CudaLayer.Forward[2];
         for (Direction dir : Direction.values()) {
             dirs[dir.ordinal()] = forward(init == null ? null : init.get(dir), params.get(dir),
@@ -440,6 +434,76 @@ public final class CudaBackend extends Backend {
     }
 
     // ---------------------------------------------------------------- layer helpers
+
+    /** This backend as the layer code sees it ({@link LayerDevice}): every call goes to the members above. */
+    private final class LayerView implements LayerDevice {
+
+        @Override
+        public void enter(String op) {
+            CudaBackend.this.enter(op);
+        }
+
+        @Override
+        public boolean isClosed() {
+            return closed;
+        }
+
+        @Override
+        public CudaKernels kernels() {
+            return kernels;
+        }
+
+        @Override
+        public CudaStream mainStream() {
+            return mainStream;
+        }
+
+        @Override
+        public CudaStream secondStream() {
+            return secondStream;
+        }
+
+        @Override
+        public void secondWaitsForMain() {
+            CudaBackend.this.secondWaitsForMain();
+        }
+
+        @Override
+        public void mainWaitsForSecond() {
+            CudaBackend.this.mainWaitsForSecond();
+        }
+
+        @Override
+        public void gemm(CudaStream stream, boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+                         int lda, long b, int ldb, float beta, long c, int ldc) {
+            blas.gemm(stream, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+
+        @Override
+        public void copy(long dst, long src, long bytes, CudaStream stream) {
+            copyOnDevice(dst, src, bytes, stream);
+        }
+
+        @Override
+        public void memsetD32(long dst, int bits, long count, CudaStream stream) {
+            CudaBackend.this.memsetD32(dst, bits, count, stream);
+        }
+
+        @Override
+        public void upload(int[] src, long dst, int count) {
+            transfers.upload(src, dst, count);
+        }
+
+        @Override
+        public CudaStream captureStreamFor(CudaStream stream) {
+            return CudaBackend.this.captureStreamFor(stream);
+        }
+
+        @Override
+        public Graph capture(CudaStream stream, Runnable body) throws CudaGraph.CaptureFailedException {
+            return CudaGraph.capture(stream, body);
+        }
+    }
 
     private static long h(State s) {
         return s == null || s.h() == null ? 0 : address(s.h());

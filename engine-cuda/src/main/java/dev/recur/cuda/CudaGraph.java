@@ -33,7 +33,7 @@ import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
  * (idempotent; a launch still in flight completes, the driver frees the graph afterwards). The
  * backend's context must be current for each call.
  */
-final class CudaGraph implements AutoCloseable {
+final class CudaGraph implements LayerDevice.Graph {
 
     private final CUgraphExec exec;
     private boolean closed;
@@ -115,7 +115,8 @@ final class CudaGraph implements AutoCloseable {
     }
 
     /** Enqueues the whole graph on {@code stream}, after the work already there. */
-    void launch(CudaStream stream) {
+    @Override
+    public void launch(CudaStream stream) {
         if (closed) {
             throw new IllegalStateException("launch: the CUDA graph is closed");
         }

@@ -94,14 +94,18 @@ final class CudaLayer {
     private static final int PHASE_FORWARD = 1;
     private static final int PHASE_BACKWARD = 2;
 
-    private final CudaBackend backend;
+    private final LayerDevice device;
     private final boolean graphs;
     private final ArrayDeque<LayerPath> paths = new ArrayDeque<>();
     /** Buffers whose graphs must be destroyed before the backend's context goes. */
     private final Set<CudaLayerBuffers> open = Collections.newSetFromMap(new IdentityHashMap<>());
 
-    CudaLayer(CudaBackend backend, boolean graphs) {
-        this.backend = backend;
+    /**
+     * @param device the device to run on ({@link CudaBackend}'s, or a simulated one in host tests)
+     * @param graphs run the time loops as CUDA graphs (Note [Graphs of the time loop]); false: stepwise
+     */
+    CudaLayer(LayerDevice device, boolean graphs) {
+        this.device = device;
         this.graphs = graphs;
     }
 
@@ -112,14 +116,18 @@ final class CudaLayer {
      *
      * @param steps  T of x
      * @param x      [T, B, I]
-     * @param y      receives h_t at {@code y[(t*B + b)*yStride + yCol + u]}; must be zero at padded steps on entry
+     * @param y      receives h_t at {@code y[(t*B + b)*yStride + yCol + u]}, {@code [T, B, yStride]}; with
+     *               {@code lengths}, it is first set to zero (padded steps output zero)
      * @param buf    this direction's buffers ({@link #buffers})
      */
     synchronized void forward(String op, Cell cell, Direction dir, int steps, int batch, long x, int[] lengths,
                               Forward f, long y, int yStride, int yCol, CudaLayerBuffers buf) {
-        backend.enter(op);
+        device.enter(op);
+        if (lengths != null) {
+            device.memsetD32(y, 0, (long) steps * batch * yStride, device.mainStream());
+        }
         prepare(buf, dir, steps, batch, lengths);
-        runForward(op, cell, x, f, y, yStride, yCol, buf, backend.mainStream());
+        runForward(op, cell, x, f, y, yStride, yCol, buf, device.mainStream());
     }
 
     /**
@@ -130,37 +138,38 @@ final class CudaLayer {
      */
     synchronized void backward(String op, Cell cell, int steps, int batch, long x, CudaLayerBuffers buf, long dy,
                                int dyStride, int dyCol, Backward b, long dx) {
-        backend.enter(op);
+        device.enter(op);
         buf.ensureBackward();
-        runBackward(op, cell, steps, batch, x, buf, dy, dyStride, dyCol, b, dx, false, backend.mainStream());
+        runBackward(op, cell, steps, batch, x, buf, dy, dyStride, dyCol, b, dx, false, device.mainStream());
     }
 
     // ---------------------------------------------------------------- both directions
 
     /**
-     * Both directions, the reverse one on the second stream. {@code y [T, B, 2H]} must be zero on
-     * entry (padded steps stay zero); the forward direction writes columns {@code [0, H)}, the
+     * Both directions, the reverse one on the second stream. {@code y [T, B, 2H]} is set to zero
+     * first (padded steps stay zero); the forward direction writes columns {@code [0, H)}, the
      * reverse one {@code [H, 2H)}.
      */
     synchronized void bidirectionalForward(String op, Cell cell, int steps, int batch, long x, int[] lengths,
                                            Forward fwd, Forward rev, long y, CudaLayerBuffers bufF,
                                            CudaLayerBuffers bufR) {
-        backend.enter(op);
+        device.enter(op);
         int hs = bufF.hidden;
+        device.memsetD32(y, 0, (long) steps * batch * 2 * hs, device.mainStream());
         // Plans, uploads and allocations first, on the main stream, so the second stream sees them.
         prepare(bufF, Direction.FORWARD, steps, batch, lengths);
         prepare(bufR, Direction.REVERSE, steps, batch, lengths);
         boolean together = !shareOutputs(new long[] {fwd.hT(), fwd.cT()}, new long[] {rev.hT(), rev.cT()});
-        CudaStream reverseStream = together ? backend.secondStream() : backend.mainStream();
+        CudaStream reverseStream = together ? device.secondStream() : device.mainStream();
         if (together) {
-            backend.secondWaitsForMain();
+            device.secondWaitsForMain();
         }
         try {
-            runForward(op, cell, x, fwd, y, 2 * hs, 0, bufF, backend.mainStream());
+            runForward(op, cell, x, fwd, y, 2 * hs, 0, bufF, device.mainStream());
             runForward(op, cell, x, rev, y, 2 * hs, hs, bufR, reverseStream);
         } finally {
             if (together) {
-                backend.mainWaitsForSecond();
+                device.mainWaitsForSecond();
             }
         }
     }
@@ -172,26 +181,26 @@ final class CudaLayer {
     synchronized void bidirectionalBackward(String op, Cell cell, int steps, int batch, long x, long dy, long dx,
                                             Backward fwd, Backward rev, CudaLayerBuffers bufF,
                                             CudaLayerBuffers bufR) {
-        backend.enter(op);
+        device.enter(op);
         int hs = bufF.hidden;
         bufF.ensureBackward();
         bufR.ensureBackward();
         boolean together = !shareOutputs(outputs(fwd), outputs(rev));
-        CudaStream reverseStream = together ? backend.secondStream() : backend.mainStream();
+        CudaStream reverseStream = together ? device.secondStream() : device.mainStream();
         if (together) {
-            backend.secondWaitsForMain();
+            device.secondWaitsForMain();
         }
         try {
-            runBackward(op, cell, steps, batch, x, bufF, dy, 2 * hs, 0, fwd, dx, false, backend.mainStream());
+            runBackward(op, cell, steps, batch, x, bufF, dy, 2 * hs, 0, fwd, dx, false, device.mainStream());
             runBackward(op, cell, steps, batch, x, bufR, dy, 2 * hs, hs, rev, dx, true, reverseStream);
         } finally {
             if (together) {
-                backend.mainWaitsForSecond();
+                device.mainWaitsForSecond();
             }
         }
         if (dx != 0) {
             // dx = dx_forward (written above), then += dx_reverse: a fixed order, no atomics.
-            backend.kernels().scatterAddRows(backend.mainStream().handle(), bufR.plan.total(), bufR.inputSize,
+            device.kernels().scatterAddRows(device.mainStream().handle(), bufR.plan.total(), bufR.inputSize,
                     bufR.denseRows(), bufR.dxPacked, dx);
         }
     }
@@ -201,15 +210,14 @@ final class CudaLayer {
     /** Builds the plan and uploads its index arrays, on the main stream. */
     private void prepare(CudaLayerBuffers buf, Direction dir, int steps, int batch, int[] lengths) {
         buf.plan.build(dir, steps, batch, lengths);
-        buf.upload(backend.transfers());
+        buf.upload();
     }
 
     private void runForward(String op, Cell cell, long x, Forward f, long y, int yStride, int yCol,
                             CudaLayerBuffers buf, CudaStream stream) {
         StepPlan plan = buf.plan;
-        CudaKernels k = backend.kernels();
-        CudaGemm blas = backend.blas();
-        CUstream cs = stream.handle();
+        CudaKernels k = device.kernels();
+                CUstream cs = stream.handle();
         Params p = f.params();
         int in = buf.inputSize;
         int hs = buf.hidden;
@@ -223,7 +231,7 @@ final class CudaLayer {
         }
         // Xg = X·W_ihᵀ + b_ih for every real step at once: the bias rows, then the GEMM adds to them.
         k.broadcastRows(cs, n, gh, p.bIh(), buf.gates);
-        blas.gemm(stream, false, true, n, gh, in, 1f, xs, in, p.wIh(), in, 1f, buf.gates, gh);
+        device.gemm(stream, false, true, n, gh, in, 1f, xs, in, p.wIh(), in, 1f, buf.gates, gh);
 
         k.loadState(cs, plan.batch(), hs, buf.perm(), f.h0(), buf.h);
         if (buf.c != 0) {
@@ -241,37 +249,36 @@ final class CudaLayer {
     private void forwardSteps(Cell cell, Params p, long y, int yStride, int yCol, CudaLayerBuffers buf,
                               CudaStream stream) {
         StepPlan plan = buf.plan;
-        CudaKernels k = backend.kernels();
-        CudaGemm blas = backend.blas();
-        CUstream cs = stream.handle();
+        CudaKernels k = device.kernels();
+                CUstream cs = stream.handle();
         int hs = buf.hidden;
         int gh = buf.gh;
         for (int s = 0; s < plan.steps(); s++) {
             int rows = plan.batchSize(s);
             int off = plan.offset(s);
-            backend.copyOnDevice(buf.hPrev + F * off * hs, buf.h, F * rows * hs, stream);
+            device.copy(buf.hPrev + F * off * hs, buf.h, F * rows * hs, stream);
             if (buf.c != 0) {
-                backend.copyOnDevice(buf.cPrev + F * off * hs, buf.c, F * rows * hs, stream);
+                device.copy(buf.cPrev + F * off * hs, buf.c, F * rows * hs, stream);
             }
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
-                    blas.gemm(stream, false, true, rows, gh, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
+                    device.gemm(stream, false, true, rows, gh, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
                     k.rnnForward(cs, rows, off, hs, cell == Cell.RNN_RELU, buf.gates, buf.hg, p.bHh(), buf.h);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    blas.gemm(stream, false, true, rows, gh, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
+                    device.gemm(stream, false, true, rows, gh, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
                     k.lstmForward(cs, rows, off, hs, cell == Cell.LSTM_COUPLED, buf.gates, buf.hg, p.bHh(), p.peep(),
                             buf.cPrev, buf.cNext, buf.h, buf.c);
                 }
                 case GRU -> {
-                    blas.gemm(stream, false, true, rows, gh, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
+                    device.gemm(stream, false, true, rows, gh, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
                     k.gruForward(cs, rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra, buf.h);
                 }
                 case GRU_ORIGINAL -> {
                     // [r, z] blocks from h_{t-1}, then the n block from r ⊙ h_{t-1} (rows 2H..3H of W_hh).
-                    blas.gemm(stream, false, true, rows, 2 * hs, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
+                    device.gemm(stream, false, true, rows, 2 * hs, hs, 1f, buf.h, hs, p.wHh(), hs, 0f, buf.hg, gh);
                     k.gruOriginalGates(cs, rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.extra);
-                    blas.gemm(stream, false, true, rows, hs, hs, 1f, buf.extra + F * off * hs, hs,
+                    device.gemm(stream, false, true, rows, hs, hs, 1f, buf.extra + F * off * hs, hs,
                             p.wHh() + F * 2 * hs * hs, hs, 0f, buf.hg + F * 2 * hs, gh);
                     k.gruOriginalOutput(cs, rows, off, hs, buf.gates, buf.hg, p.bHh(), buf.hPrev, buf.h);
                 }
@@ -296,9 +303,8 @@ final class CudaLayer {
     private void runBackward(String op, Cell cell, int steps, int batch, long x, CudaLayerBuffers buf, long dy,
                              int dyStride, int dyCol, Backward b, long dx, boolean dxPackedOnly, CudaStream stream) {
         StepPlan plan = buf.plan;
-        CudaKernels k = backend.kernels();
-        CudaGemm blas = backend.blas();
-        CUstream cs = stream.handle();
+        CudaKernels k = device.kernels();
+                CUstream cs = stream.handle();
         Params p = b.params();
         Params g = b.grads();
         int in = buf.inputSize;
@@ -320,13 +326,13 @@ final class CudaLayer {
 
         // Weight gradients over all real steps at once.
         long xs = plan.isIdentity() ? x : buf.xPacked;
-        blas.gemm(stream, true, false, gh, in, n, 1f, dG, gh, xs, in, 1f, g.wIh(), in);
+        device.gemm(stream, true, false, gh, in, n, 1f, dG, gh, xs, in, 1f, g.wIh(), in);
         if (cell == Cell.GRU_ORIGINAL) {
-            blas.gemm(stream, true, false, 2 * hs, hs, n, 1f, dG, gh, buf.hPrev, hs, 1f, g.wHh(), hs);
-            blas.gemm(stream, true, false, hs, hs, n, 1f, dG + F * 2 * hs, gh, buf.extra, hs, 1f,
+            device.gemm(stream, true, false, 2 * hs, hs, n, 1f, dG, gh, buf.hPrev, hs, 1f, g.wHh(), hs);
+            device.gemm(stream, true, false, hs, hs, n, 1f, dG + F * 2 * hs, gh, buf.extra, hs, 1f,
                     g.wHh() + F * 2 * hs * hs, hs);
         } else {
-            blas.gemm(stream, true, false, gh, hs, n, 1f, buf.dGh, gh, buf.hPrev, hs, 1f, g.wHh(), hs);
+            device.gemm(stream, true, false, gh, hs, n, 1f, buf.dGh, gh, buf.hPrev, hs, 1f, g.wHh(), hs);
         }
         if (buf.dGh == dG) {
             // Both biases enter the pre-activation alike: the same column sums go to both.
@@ -341,11 +347,11 @@ final class CudaLayer {
 
         if (dx != 0) {
             if (plan.isIdentity() && !dxPackedOnly) {
-                blas.gemm(stream, false, false, n, in, gh, 1f, dG, gh, p.wIh(), in, 0f, dx, in);
+                device.gemm(stream, false, false, n, in, gh, 1f, dG, gh, p.wIh(), in, 0f, dx, in);
             } else {
-                blas.gemm(stream, false, false, n, in, gh, 1f, dG, gh, p.wIh(), in, 0f, buf.dxPacked, in);
+                device.gemm(stream, false, false, n, in, gh, 1f, dG, gh, p.wIh(), in, 0f, buf.dxPacked, in);
                 if (!dxPackedOnly) {
-                    backend.memsetD32(dx, 0, (long) steps * batch * in, stream);
+                    device.memsetD32(dx, 0, (long) steps * batch * in, stream);
                     k.scatterAddRows(cs, n, in, buf.denseRows(), buf.dxPacked, dx);
                 }
             }
@@ -356,9 +362,8 @@ final class CudaLayer {
     private void backwardSteps(Cell cell, Params p, long dy, int dyStride, int dyCol, CudaLayerBuffers buf,
                                CudaStream stream) {
         StepPlan plan = buf.plan;
-        CudaKernels k = backend.kernels();
-        CudaGemm blas = backend.blas();
-        CUstream cs = stream.handle();
+        CudaKernels k = device.kernels();
+                CUstream cs = stream.handle();
         int hs = buf.hidden;
         int gh = buf.gh;
         long dG = buf.dGx;
@@ -371,28 +376,28 @@ final class CudaLayer {
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
                     k.rnnBackward(cs, rows, off, hs, cell == Cell.RNN_RELU, buf.gates, buf.dh, dG);
-                    blas.gemm(stream, false, false, rows, hs, gh, 1f, dG + F * off * gh, gh, p.wHh(), hs, 0f,
+                    device.gemm(stream, false, false, rows, hs, gh, 1f, dG + F * off * gh, gh, p.wHh(), hs, 0f,
                             buf.dh, hs);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     k.lstmBackward(cs, rows, off, hs, cell == Cell.LSTM_COUPLED, buf.gates, p.peep(), buf.cPrev,
                             buf.cNext, buf.dh, buf.dc, dG);
-                    blas.gemm(stream, false, false, rows, hs, gh, 1f, dG + F * off * gh, gh, p.wHh(), hs, 0f,
+                    device.gemm(stream, false, false, rows, hs, gh, 1f, dG + F * off * gh, gh, p.wHh(), hs, 0f,
                             buf.dh, hs);
                 }
                 case GRU -> {
                     // The kernel leaves z ⊙ dh in dh; the GEMM adds the part through W_hh (beta 1).
                     k.gruBackward(cs, rows, off, hs, buf.gates, buf.hPrev, buf.extra, buf.dh, buf.dGx, buf.dGh);
-                    blas.gemm(stream, false, false, rows, hs, gh, 1f, buf.dGh + F * off * gh, gh, p.wHh(), hs, 1f,
+                    device.gemm(stream, false, false, rows, hs, gh, 1f, buf.dGh + F * off * gh, gh, p.wHh(), hs, 1f,
                             buf.dh, hs);
                 }
                 case GRU_ORIGINAL -> {
                     k.gruOriginalBackwardOutput(cs, rows, off, hs, buf.gates, buf.hPrev, buf.dh, dG);
                     // d(r ⊙ h) = da_n · W_hn, then da_r, then dh += [da_r, da_z] · W_hh[0, 2H).
-                    blas.gemm(stream, false, false, rows, hs, hs, 1f, dG + F * ((long) off * gh + 2L * hs), gh,
+                    device.gemm(stream, false, false, rows, hs, hs, 1f, dG + F * ((long) off * gh + 2L * hs), gh,
                             p.wHh() + F * 2 * hs * hs, hs, 0f, buf.dRh, hs);
                     k.gruOriginalBackwardGates(cs, rows, off, hs, buf.gates, buf.hPrev, buf.dRh, buf.dh, dG);
-                    blas.gemm(stream, false, false, rows, hs, 2 * hs, 1f, dG + F * off * gh, gh, p.wHh(), hs, 1f,
+                    device.gemm(stream, false, false, rows, hs, 2 * hs, 1f, dG + F * off * gh, gh, p.wHh(), hs, 1f,
                             buf.dh, hs);
                 }
             }
@@ -421,7 +426,7 @@ final class CudaLayer {
     }
 
     private int streamIndex(CudaStream stream) {
-        return stream == backend.mainStream() ? 0 : 1;
+        return stream == device.mainStream() ? 0 : 1;
     }
 
     // ---------------------------------------------------------------- graph or stepwise
@@ -447,15 +452,15 @@ final class CudaLayer {
             record(op, cell, dir, LayerPath.Kind.STEPWISE, stream, steps, stepwise);
             return;
         }
-        CudaGraph graph = buf.graph(key);
+        LayerDevice.Graph graph = buf.graph(key);
         if (graph != null) {
             graph.launch(stream);
             record(op, cell, dir, LayerPath.Kind.GRAPH_REPLAYED, stream, steps, null);
             return;
         }
-        CudaStream capture = backend.captureStreamFor(stream);
+        CudaStream capture = device.captureStreamFor(stream);
         try {
-            graph = CudaGraph.capture(capture, () -> loop.accept(capture));
+            graph = device.capture(capture, () -> loop.accept(capture));
         } catch (CudaGraph.CaptureFailedException e) {
             // Nothing ran during the failed capture: run the loop for real, and say why.
             buf.captureFailed(e.getMessage());
@@ -496,12 +501,23 @@ final class CudaLayer {
     synchronized CudaLayerBuffers buffers(CudaWorkspace ws, Direction dir) {
         CudaLayerBuffers b = ws.attached(dir, CudaLayerBuffers.class);
         if (b == null) {
-            backend.enter("workspace buffers");
+            device.enter("workspace buffers");
             String tag = ws.bidirectional() ? (dir == Direction.FORWARD ? "forward" : "reverse") : "layer";
-            b = new CudaLayerBuffers(backend, ws, tag, this::forget);
+            b = newBuffers(ws::allocate, ws.cell(), ws.maxSteps(), ws.maxBatch(), ws.inputSize(), ws.hiddenSize(), tag);
             ws.attach(dir, b);
-            open.add(b);
         }
+        return b;
+    }
+
+    /**
+     * New buffers of one direction from {@code memory}, tracked so that {@link #close()} destroys
+     * their graphs (the backend uses {@link #buffers}; host tests on a simulated device call this).
+     */
+    synchronized CudaLayerBuffers newBuffers(LayerDevice.Memory memory, Cell cell, int maxSteps, int maxBatch,
+                                             int inputSize, int hidden, String tag) {
+        CudaLayerBuffers b = new CudaLayerBuffers(device, memory, cell, maxSteps, maxBatch, inputSize, hidden, tag,
+                this::forget);
+        open.add(b);
         return b;
     }
 

@@ -12,8 +12,8 @@ import java.util.function.Consumer;
 /**
  * The device memory of one direction of one layer (engine-cpu's LayerBuffers, on the GPU): what
  * the forward saves for the backward and the per-step scratch, all in blocks owned by the
- * {@link CudaWorkspace}, sized once for the workspace's maxima ({@code Nmax = maxT * maxB} packed
- * rows). The forward's buffers are made on the first forward, the backward's on the first
+ * {@link CudaWorkspace} (its {@link LayerDevice.Memory}), sized once for the workspace's maxima
+ * ({@code Nmax = maxT * maxB} packed rows). The forward's buffers are made on the first forward, the backward's on the first
  * backward; after that no call allocates. Also kept here: the {@link StepPlan}, the plan's index
  * arrays on the device, and the CUDA graphs captured for this direction ({@link #graph}).
  *
@@ -59,14 +59,14 @@ final class CudaLayerBuffers implements AutoCloseable {
     long dRh;            // [maxB, H]    original GRU: gradient reaching r ⊙ h_{t-1}; else 0
     long dxPacked;       // [Nmax, I]    dX in packed order
 
-    private final CudaBackend backend;
-    private final CudaWorkspace ws;
+    private final LayerDevice device;
+    private final LayerDevice.Memory memory;
     private final String tag;
     private final Consumer<CudaLayerBuffers> onClose;
     /** Whether the plan built last is the identity (set by {@link #upload}). */
     private boolean identity;
     /** Captured graphs by key, in access order (the eldest is the least recently used). */
-    private final Map<GraphKey, CudaGraph> graphs = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<GraphKey, LayerDevice.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
     /** Captures that failed on this direction in a row; at {@link #MAX_FAILED_CAPTURES} graphs stop here. */
     private int failedCaptures;
     private String graphsOffReason;
@@ -76,23 +76,24 @@ final class CudaLayerBuffers implements AutoCloseable {
     static final int MAX_FAILED_CAPTURES = 2;
 
     /**
-     * Allocates the forward's buffers in {@code ws} and uploads {@link #iota} on the main stream.
+     * Allocates the forward's buffers from {@code memory} and uploads {@link #iota}.
      *
      * @param tag     names the direction in the leak report, e.g. {@code "forward"}
      * @param onClose told when these buffers close (the layer stops tracking them)
      */
-    CudaLayerBuffers(CudaBackend backend, CudaWorkspace ws, String tag, Consumer<CudaLayerBuffers> onClose) {
-        this.backend = backend;
-        this.ws = ws;
+    CudaLayerBuffers(LayerDevice device, LayerDevice.Memory memory, Cell cell, int maxSteps, int maxBatch,
+                     int inputSize, int hidden, String tag, Consumer<CudaLayerBuffers> onClose) {
+        this.device = device;
+        this.memory = memory;
         this.tag = tag;
         this.onClose = onClose;
-        this.cell = ws.cell();
-        this.inputSize = ws.inputSize();
-        this.hidden = ws.hiddenSize();
+        this.cell = cell;
+        this.inputSize = inputSize;
+        this.hidden = hidden;
         this.gh = cell.gates() * hidden;
-        this.maxBatch = ws.maxBatch();
-        this.maxRows = Math.multiplyExact(ws.maxSteps(), ws.maxBatch());
-        this.plan = new StepPlan(ws.maxSteps(), ws.maxBatch());
+        this.maxBatch = maxBatch;
+        this.maxRows = Math.multiplyExact(maxSteps, maxBatch);
+        this.plan = new StepPlan(maxSteps, maxBatch);
         boolean lstm = cell.hasCellState();
         boolean gru = cell == Cell.GRU || cell == Cell.GRU_ORIGINAL;
         long n = maxRows;
@@ -114,7 +115,7 @@ final class CudaLayerBuffers implements AutoCloseable {
         for (int i = 0; i < maxRows; i++) {
             steps[i] = i;
         }
-        backend.transfers().upload(steps, iota, maxRows);
+        device.upload(steps, iota, maxRows);
     }
 
     /** Makes the backward's buffers on first use. */
@@ -132,18 +133,18 @@ final class CudaLayerBuffers implements AutoCloseable {
     }
 
     /**
-     * After {@code plan.build}: uploads the plan's perm and dense rows on {@code transfers}' stream
-     * (the main stream), unless the plan is the identity.
+     * After {@code plan.build}: uploads the plan's perm and dense rows (ordered on the main
+     * stream), unless the plan is the identity.
      */
-    void upload(HostTransfers transfers) {
+    void upload() {
         identity = plan.isIdentity();
         if (identity) {
             return;
         }
         plan.perm(permHost);
         plan.denseRows(denseRowsHost);
-        transfers.upload(permHost, permPacked, plan.batch());
-        transfers.upload(denseRowsHost, denseRowsPacked, plan.total());
+        device.upload(permHost, permPacked, plan.batch());
+        device.upload(denseRowsHost, denseRowsPacked, plan.total());
     }
 
     /** The device perm of the plan built last ([B] int). */
@@ -159,20 +160,20 @@ final class CudaLayerBuffers implements AutoCloseable {
     // ---------------------------------------------------------------- graphs
 
     /** The graph captured for {@code key}, or null. */
-    CudaGraph graph(GraphKey key) {
+    LayerDevice.Graph graph(GraphKey key) {
         return graphs.get(key);
     }
 
     /** Keeps {@code g} for {@code key}, destroying the least recently used graph beyond {@link #MAX_GRAPHS}. */
-    void keep(GraphKey key, CudaGraph g) {
+    void keep(GraphKey key, LayerDevice.Graph g) {
         failedCaptures = 0;
-        CudaGraph old = graphs.put(key, g);
+        LayerDevice.Graph old = graphs.put(key, g);
         if (old != null) {
             old.close();
         }
         if (graphs.size() > MAX_GRAPHS) {
-            Iterator<CudaGraph> eldest = graphs.values().iterator();
-            CudaGraph dropped = eldest.next();
+            Iterator<LayerDevice.Graph> eldest = graphs.values().iterator();
+            LayerDevice.Graph dropped = eldest.next();
             eldest.remove();
             dropped.close();
         }
@@ -210,15 +211,15 @@ final class CudaLayerBuffers implements AutoCloseable {
         if (graphs.isEmpty()) {
             return;
         }
-        if (backend.isClosed()) {
+        if (device.isClosed()) {
             // The backend destroys every open direction's graphs before its context goes
             // (CudaLayer.close), so there is nothing left to destroy here.
             graphs.clear();
             return;
         }
-        backend.context().makeCurrent();
+        device.enter("close graphs");
         RuntimeException first = null;
-        for (CudaGraph g : graphs.values()) {
+        for (LayerDevice.Graph g : graphs.values()) {
             try {
                 g.close();
             } catch (RuntimeException e) {
@@ -240,11 +241,11 @@ final class CudaLayerBuffers implements AutoCloseable {
     }
 
     private long floats(long count, String what) {
-        return ws.allocateFloats(count, tag + " " + what);
+        return memory.allocate(Float.BYTES * count, tag + " " + what);
     }
 
     private long ints(long count, String what) {
-        return ws.allocate(4 * count, tag + " " + what);
+        return memory.allocate(Integer.BYTES * count, tag + " " + what);
     }
 
     /**
