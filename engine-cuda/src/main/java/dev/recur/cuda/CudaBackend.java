@@ -212,7 +212,7 @@ public final class CudaBackend extends Backend {
 
     /**
      * How the time loops of the most recent layer and cell calls ran, oldest first (at most
-     * {@value CudaLayer#MAX_PATHS} records): for every forward and backward, one {@link LayerPath}
+     * 256 records): for every forward and backward, one {@link LayerPath}
      * per direction saying whether its loop was captured into a CUDA graph, replayed from one, or
      * run stepwise, and why stepwise. Graphs are on unless {@code -Drecur.cuda.graphs=false}.
      */
@@ -350,7 +350,7 @@ public final class CudaBackend extends Backend {
                 (long) m * n, batch);
     }
 
-    // ---------------------------------------------------------------- phase 2: ops
+    // ---------------------------------------------------------------- phase 2: ops, layers, cells
 
     @Override
     public TensorOps tensorOps() {
