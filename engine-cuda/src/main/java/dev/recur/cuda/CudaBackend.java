@@ -43,6 +43,11 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
  * Ops from several threads at once are enqueued on the same streams in whatever order the
  * threads reach them; callers that need an order impose it.
  *
+ * <h2>Layers</h2>
+ * The whole-sequence layer ops and the per-step cell ops run in {@link CudaLayer} (the time loop
+ * as a CUDA graph where it can, see its Note [Graphs of the time loop]), with their memory in the
+ * {@link CudaWorkspace}; {@link #layerPaths()} reports how each call's loops ran.
+ *
  * <h2>Determinism</h2>
  * Nothing here uses floating-point atomics. cuBLAS runs with one handle and one workspace per
  * stream, no TF32 unless asked for ({@link CudaOptions#tf32()}), and atomics disallowed, which is
@@ -59,11 +64,15 @@ public final class CudaBackend extends Backend {
     private final CudaStream secondStream;
     private final CudaStream.Event mainReached;
     private final CudaStream.Event secondReached;
+    /** Private streams the layers' time loops are captured on (null when graphs are off); see {@link #captureStreamFor}. */
+    private final CudaStream mainCapture;
+    private final CudaStream secondCapture;
     private final CachingAllocator allocator;
     private final HostTransfers transfers;
     private final Cublas.Library cublas;
     private final CudaGemm blas;
     private final CudaKernels kernels;
+    private final CudaLayer layer;
     /** [1] int, then {@link CudaKernels#firstNonFiniteScratchBytes()}: the finiteness check's result and partials. */
     private final DeviceBlock finiteScratch;
     private final int[] finiteResult = new int[1];
@@ -103,10 +112,17 @@ public final class CudaBackend extends Backend {
             secondStream = keep(new CudaStream("second"));
             mainReached = keep(new CudaStream.Event());
             secondReached = keep(new CudaStream.Event());
+            mainCapture = options.graphs() ? keep(new CudaStream("main-capture")) : null;
+            secondCapture = options.graphs() ? keep(new CudaStream("second-capture")) : null;
             DriverDeviceMemory raw = new DriverDeviceMemory(context);
             allocator = keep(new CachingAllocator(raw, options.recordAllocationSites(), System.err::println));
             transfers = keep(new HostTransfers(context, mainStream));
-            blas = keep(new CudaGemm(context, cublas, raw, List.of(mainStream, secondStream), options.tf32()));
+            // A cuBLAS handle (and workspace) per stream, the capture streams' included: a graph's
+            // GEMMs keep using the workspace of the handle they were captured with.
+            List<CudaStream> gemmStreams = options.graphs()
+                    ? List.of(mainStream, secondStream, mainCapture, secondCapture)
+                    : List.of(mainStream, secondStream);
+            blas = keep(new CudaGemm(context, cublas, raw, gemmStreams, options.tf32()));
             // The fused kernels are loaded here and nowhere else, with this context current.
             kernels = keep(CudaKernels.load());
             finiteScratch = allocator.allocate(Integer.BYTES + CudaKernels.firstNonFiniteScratchBytes(),
@@ -117,6 +133,7 @@ public final class CudaBackend extends Backend {
             tensorOps = keep(new CudaTensorOps(this));
             lossOps = keep(new CudaLossOps(this));
             optimizerOps = new CudaOptimizerOps(this);
+            layer = new CudaLayer(new LayerView(), options.graphs());
         } catch (RuntimeException e) {
             try {
                 closeResources();
@@ -178,6 +195,38 @@ public final class CudaBackend extends Backend {
         enter("mainWaitsForSecond");
         secondReached.record(secondStream);
         mainStream.waitFor(secondReached);
+    }
+
+    /**
+     * The private stream on which the time loops of work meant for {@code stream} (main or second)
+     * are captured into CUDA graphs. Nothing else is ever enqueued on it, so a capture holds only
+     * the loop, whatever other threads do meanwhile; it has its own cuBLAS handle and workspace,
+     * which the captured GEMMs keep using when the graph is launched on {@code stream}.
+     *
+     * @throws IllegalStateException when graphs are off ({@link CudaOptions#graphs()})
+     */
+    CudaStream captureStreamFor(CudaStream stream) {
+        if (mainCapture == null) {
+            throw new IllegalStateException("captureStreamFor: CUDA graphs are off (-D" + CudaOptions.GRAPHS_PROPERTY
+                    + "=false)");
+        }
+        if (stream == mainStream) {
+            return mainCapture;
+        }
+        if (stream == secondStream) {
+            return secondCapture;
+        }
+        throw new IllegalArgumentException("captureStreamFor: " + stream.name() + " is neither the main nor the second stream");
+    }
+
+    /**
+     * How the time loops of the most recent layer and cell calls ran, oldest first (at most
+     * 256 records): for every forward and backward, one {@link LayerPath}
+     * per direction saying whether its loop was captured into a CUDA graph, replayed from one, or
+     * run stepwise, and why stepwise. Graphs are on unless {@code -Drecur.cuda.graphs=false}.
+     */
+    public List<LayerPath> layerPaths() {
+        return layer.paths();
     }
 
     /** Blocks until both streams are idle. */
@@ -245,7 +294,8 @@ public final class CudaBackend extends Backend {
         return ((CudaIndexTensor) t).address();
     }
 
-    private void enter(String op) {
+    /** Refuses a closed backend, then makes its context current on this thread (every op's first step). */
+    void enter(String op) {
         if (closed) {
             throw new IllegalStateException(op + ": the " + NAME + " backend is closed");
         }
@@ -309,7 +359,7 @@ public final class CudaBackend extends Backend {
                 (long) m * n, batch);
     }
 
-    // ---------------------------------------------------------------- phase 2: ops, layers, cells
+    // ---------------------------------------------------------------- ops, layers, cells
 
     /** Element-wise, embedding, bias, dropout, transpose and clipping ops on this device (one instance). */
     @Override
@@ -329,24 +379,36 @@ public final class CudaBackend extends Backend {
         return optimizerOps;
     }
 
+    // ---------------------------------------------------------------- layers
+
     @Override
     protected void layerForwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths, State init,
                                     LayerParams params, Tensor y, State fin, Workspace ws) {
-        throw new UnsupportedOperationException("written in phase 2");
+        layer.forward("layerForward", cell, direction, d.steps(), d.batch(), address(x), lengths,
+                forward(init, params, fin), address(y), d.hidden(), 0, buffers(ws, direction));
     }
 
     @Override
     protected void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
                                      LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit,
                                      LayerParams grads) {
-        throw new UnsupportedOperationException("written in phase 2");
+        layer.backward("layerBackward", cell, d.steps(), d.batch(), address(x), buffers(ws, direction),
+                dy == null ? 0 : address(dy), d.hidden(), 0, backward(params, dFin, dInit, grads),
+                dx == null ? 0 : address(dx));
     }
 
     @Override
     protected void bidirectionalForwardImpl(Cell cell, LayerDims d, Tensor x, int[] lengths, PerDirection<State> init,
                                             PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                             Workspace ws) {
-        throw new UnsupportedOperationException("written in phase 2");
+        CudaLayer.Forward[] dirs = new CudaLayer.Forward[2];
+        for (Direction dir : Direction.values()) {
+            dirs[dir.ordinal()] = forward(init == null ? null : init.get(dir), params.get(dir),
+                    fin == null ? null : fin.get(dir));
+        }
+        layer.bidirectionalForward("bidirectionalForward", cell, d.steps(), d.batch(), address(x), lengths,
+                dirs[Direction.FORWARD.ordinal()], dirs[Direction.REVERSE.ordinal()], address(y),
+                buffers(ws, Direction.FORWARD), buffers(ws, Direction.REVERSE));
     }
 
     @Override
@@ -354,19 +416,130 @@ public final class CudaBackend extends Backend {
                                              PerDirection<LayerParams> params, Workspace ws, Tensor dy,
                                              PerDirection<State> dFin, Tensor dx, PerDirection<State> dInit,
                                              PerDirection<LayerParams> grads) {
-        throw new UnsupportedOperationException("written in phase 2");
+        CudaLayer.Backward[] dirs = new CudaLayer.Backward[2];
+        for (Direction dir : Direction.values()) {
+            dirs[dir.ordinal()] = backward(params.get(dir), dFin == null ? null : dFin.get(dir),
+                    dInit == null ? null : dInit.get(dir), grads.get(dir));
+        }
+        layer.bidirectionalBackward("bidirectionalBackward", cell, d.steps(), d.batch(), address(x),
+                dy == null ? 0 : address(dy), dx == null ? 0 : address(dx), dirs[Direction.FORWARD.ordinal()],
+                dirs[Direction.REVERSE.ordinal()], buffers(ws, Direction.FORWARD), buffers(ws, Direction.REVERSE));
     }
+
+    // ---------------------------------------------------------------- single steps
 
     @Override
     protected void cellForwardImpl(Cell cell, LayerDims d, Tensor x, State prev, LayerParams params, State next,
                                    Workspace ws) {
-        throw new UnsupportedOperationException("written in phase 2");
+        // One step is a layer of T = 1 whose output is the new h.
+        layer.forward("cellForward", cell, Direction.FORWARD, 1, d.batch(), address(x), null,
+                new CudaLayer.Forward(h(prev), c(prev), addresses(params), 0, c(next)), address(next.h()),
+                d.hidden(), 0, buffers(ws, Direction.FORWARD));
     }
 
     @Override
     protected void cellBackwardImpl(Cell cell, LayerDims d, Tensor x, LayerParams params, Workspace ws, State dNext,
                                     Tensor dx, State dPrev, LayerParams grads) {
-        throw new UnsupportedOperationException("written in phase 2");
+        layer.backward("cellBackward", cell, 1, d.batch(), address(x), buffers(ws, Direction.FORWARD), h(dNext),
+                d.hidden(), 0, new CudaLayer.Backward(addresses(params), 0, c(dNext), h(dPrev), c(dPrev),
+                        addresses(grads)), dx == null ? 0 : address(dx));
+    }
+
+    // ---------------------------------------------------------------- layer helpers
+
+    /** This backend as the layer code sees it ({@link LayerDevice}): every call goes to the members above. */
+    private final class LayerView implements LayerDevice {
+
+        @Override
+        public void enter(String op) {
+            CudaBackend.this.enter(op);
+        }
+
+        @Override
+        public boolean isClosed() {
+            return closed;
+        }
+
+        @Override
+        public CudaKernels kernels() {
+            return kernels;
+        }
+
+        @Override
+        public CudaStream mainStream() {
+            return mainStream;
+        }
+
+        @Override
+        public CudaStream secondStream() {
+            return secondStream;
+        }
+
+        @Override
+        public void secondWaitsForMain() {
+            CudaBackend.this.secondWaitsForMain();
+        }
+
+        @Override
+        public void mainWaitsForSecond() {
+            CudaBackend.this.mainWaitsForSecond();
+        }
+
+        @Override
+        public void gemm(CudaStream stream, boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+                         int lda, long b, int ldb, float beta, long c, int ldc) {
+            blas.gemm(stream, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+
+        @Override
+        public void copy(long dst, long src, long bytes, CudaStream stream) {
+            copyOnDevice(dst, src, bytes, stream);
+        }
+
+        @Override
+        public void memsetD32(long dst, int bits, long count, CudaStream stream) {
+            CudaBackend.this.memsetD32(dst, bits, count, stream);
+        }
+
+        @Override
+        public void upload(int[] src, long dst, int count) {
+            transfers.upload(src, dst, count);
+        }
+
+        @Override
+        public CudaStream captureStreamFor(CudaStream stream) {
+            return CudaBackend.this.captureStreamFor(stream);
+        }
+
+        @Override
+        public Graph capture(CudaStream stream, Runnable body) throws CudaGraph.CaptureFailedException {
+            return CudaGraph.capture(stream, body);
+        }
+    }
+
+    private static long h(State s) {
+        return s == null || s.h() == null ? 0 : address(s.h());
+    }
+
+    private static long c(State s) {
+        return s == null || s.c() == null ? 0 : address(s.c());
+    }
+
+    private static CudaLayer.Params addresses(LayerParams p) {
+        return new CudaLayer.Params(address(p.weightIh()), address(p.weightHh()), address(p.biasIh()),
+                address(p.biasHh()), p.peephole() == null ? 0 : address(p.peephole()));
+    }
+
+    private static CudaLayer.Forward forward(State init, LayerParams params, State fin) {
+        return new CudaLayer.Forward(h(init), c(init), addresses(params), h(fin), c(fin));
+    }
+
+    private static CudaLayer.Backward backward(LayerParams params, State dFin, State dInit, LayerParams grads) {
+        return new CudaLayer.Backward(addresses(params), h(dFin), c(dFin), h(dInit), c(dInit), addresses(grads));
+    }
+
+    private CudaLayerBuffers buffers(Workspace ws, Direction d) {
+        return layer.buffers((CudaWorkspace) ws, d);
     }
 
     // ---------------------------------------------------------------- closing
@@ -388,6 +561,15 @@ public final class CudaBackend extends Backend {
             secondStream.synchronize();
         } catch (RuntimeException e) {
             first = e; // a failed kernel surfaces here; free what we can anyway
+        }
+        try {
+            layer.close(); // the workspaces' CUDA graphs, while the context is still there
+        } catch (RuntimeException e) {
+            if (first == null) {
+                first = e;
+            } else {
+                first.addSuppressed(e);
+            }
         }
         closed = true;
         try {

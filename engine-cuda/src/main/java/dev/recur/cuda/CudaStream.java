@@ -26,12 +26,31 @@ final class CudaStream implements AutoCloseable {
 
     private final String name;
     private final Handle handle = new Handle();
+    /** False for {@link #unbacked} streams, which have no driver stream. */
+    private final boolean backed;
     private boolean closed;
 
     /** A new stream; {@code name} appears in messages ("main", "second"). */
     CudaStream(String name) {
         this.name = name;
+        this.backed = true;
         CudaDriver.check(cuStreamCreate(handle, CU_STREAM_NON_BLOCKING), "cuStreamCreate(" + name + ")");
+    }
+
+    private CudaStream(String name, boolean backed) {
+        this.name = name;
+        this.backed = backed;
+    }
+
+    /**
+     * A stream object with no driver stream behind it, for host tests of code that only passes
+     * streams along (the layer code on a simulated {@link LayerDevice}): its {@link #handle()} is
+     * a JCuda object of its own holding no pointer, so a simulated device can tell streams apart;
+     * {@link #synchronize()} and {@link #waitFor} refuse; closing only marks it closed. Touches no
+     * native code.
+     */
+    static CudaStream unbacked(String name) {
+        return new CudaStream(name, false);
     }
 
     /** JCuda's handle, for driver calls (copies, memsets, kernel launches). */
@@ -52,11 +71,13 @@ final class CudaStream implements AutoCloseable {
 
     /** Blocks until all work enqueued so far has finished. */
     void synchronize() {
+        requireBacked("synchronize");
         CudaDriver.check(cuStreamSynchronize(handle()), "cuStreamSynchronize(" + name + ")");
     }
 
     /** Work enqueued on this stream after this call waits until {@code event} has happened. */
     void waitFor(Event event) {
+        requireBacked("waitFor");
         CudaDriver.check(cuStreamWaitEvent(handle(), event.handle(), 0), "cuStreamWaitEvent(" + name + ")");
     }
 
@@ -66,12 +87,21 @@ final class CudaStream implements AutoCloseable {
             return;
         }
         closed = true;
+        if (!backed) {
+            return;
+        }
         // Destroying a stream with work in flight is allowed (the driver finishes it), but the
         // memory that work uses is freed right after, so wait for it first.
         int sync = cuStreamSynchronize(handle);
         int destroy = cuStreamDestroy(handle);
         CudaDriver.check(sync, "cuStreamSynchronize(" + name + ") on close");
         CudaDriver.check(destroy, "cuStreamDestroy(" + name + ")");
+    }
+
+    private void requireBacked(String op) {
+        if (!backed) {
+            throw new IllegalStateException(op + ": stream " + name + " has no driver stream (unbacked)");
+        }
     }
 
     private void requireOpen() {

@@ -14,7 +14,8 @@ import java.util.List;
  * layer code keeps the object that describes its buffers for that direction.
  *
  * <p>A one-direction workspace has one slot, which serves either direction (as on the CPU). Not
- * thread-safe: a workspace is used by one op at a time. Closing twice is harmless.
+ * thread-safe: a workspace is used by one op at a time. Closing closes what the slots hold when
+ * it is {@link AutoCloseable}, then frees the blocks; closing twice is harmless.
  */
 final class CudaWorkspace extends Workspace {
 
@@ -97,17 +98,38 @@ final class CudaWorkspace extends Workspace {
         return closed || backend.isClosed();
     }
 
+    /**
+     * Closes what the slots hold when it is {@link AutoCloseable} (the layer code's CUDA graphs),
+     * then returns the blocks to the allocator. Idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        RuntimeException first = null;
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] instanceof AutoCloseable c && (i == 0 || slots[i] != slots[0])) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+                    if (first == null) {
+                        first = r;
+                    } else {
+                        first.addSuppressed(r);
+                    }
+                }
+            }
+            slots[i] = null;
+        }
         for (DeviceBlock b : blocks) {
             backend.release(b);
         }
         blocks.clear();
-        slots[0] = null;
-        slots[slots.length - 1] = null;
+        if (first != null) {
+            throw first;
+        }
     }
 }

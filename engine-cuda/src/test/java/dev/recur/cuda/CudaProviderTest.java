@@ -119,6 +119,22 @@ class CudaProviderTest {
         assertThrows(IllegalArgumentException.class, () -> new CudaOptions(-1, false, false));
     }
 
+    @Test
+    void graphsAreOnUnlessTurnedOff() {
+        assertTrue(CudaOptions.defaults().graphs());
+        assertTrue(new CudaOptions(1, false, false).graphs(), "the three-setting constructor keeps graphs on");
+        withProperty(CudaOptions.GRAPHS_PROPERTY, null, () -> assertTrue(CudaOptions.fromSystemProperties().graphs()));
+        withProperty(CudaOptions.GRAPHS_PROPERTY, "false", () -> assertEquals(CudaOptions.defaults().withGraphs(false),
+                CudaOptions.fromSystemProperties()));
+        withProperty(CudaOptions.GRAPHS_PROPERTY, "TRUE", () -> assertTrue(CudaOptions.fromSystemProperties().graphs()));
+        withProperty(CudaOptions.GRAPHS_PROPERTY, "off", () -> {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, CudaOptions::fromSystemProperties);
+            assertEquals("recur.cuda.graphs must be true or false, got 'off'", e.getMessage());
+        });
+        CudaOptions off = new CudaOptions(2, true, true, false);
+        assertEquals(new CudaOptions(2, true, true, true), off.withGraphs(true));
+    }
+
     /** Runs {@code body} with system property {@code key} set to {@code value} (null: cleared), then restores it. */
     static void withProperty(String key, String value, Runnable body) {
         String old = System.getProperty(key);
