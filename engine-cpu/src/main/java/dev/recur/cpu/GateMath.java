@@ -293,7 +293,11 @@ final class GateMath {
             int sj = j * hs;
             activate(TANH, cNext, sr, dG, g + oCol, hs);
             lstmBackwardCellRow(hs, g + oCol, sj, gates, peep, dh, dc, dG);
-            lstmBackwardGatesRow(coupled, hs, g, sr, sj, gates, peep, cPrev, dc, dG);
+            if (coupled) {
+                lstmCoupledBackwardGatesRow(hs, g, sr, sj, gates, cPrev, dc, dG);
+            } else {
+                lstmBackwardGatesRow(hs, g, sr, sj, gates, peep, cPrev, dc, dG);
+            }
         }
     }
 
@@ -318,37 +322,45 @@ final class GateMath {
         }
     }
 
-    /** From {@code dc_t} in {@code dc[sj..]}: {@code da_i, da_f, da_g} (coupled: {@code da_f, da_g}); {@code dc} becomes dc_{t-1}. */
-    private static void lstmBackwardGatesRow(boolean coupled, int hs, int g, int sr, int sj, float[] gates,
-                                             float[] peep, float[] cPrev, float[] dc, float[] dG) {
+    /** From {@code dc_t} in {@code dc[sj..]}: {@code da_i, da_f, da_g}, and {@code dc} becomes dc_{t-1}. */
+    private static void lstmBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] peep,
+                                             float[] cPrev, float[] dc, float[] dG) {
         for (int u = 0; u < hs; u += L) {
             VectorMask<Float> m = SP.indexInRange(u, hs);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector dct = fromArray(SP, dc, sj + u, m);
-            if (coupled) {
-                FloatVector fv = fromArray(SP, gates, gu, m);
-                FloatVector gv = fromArray(SP, gates, gu + hs, m);
-                FloatVector iv = fv.neg().add(1f);
-                dct.mul(cp.sub(gv)).mul(fv.mul(fv.neg().add(1f))).intoArray(dG, gu, m);
-                dct.mul(iv).mul(gv.neg().fma(gv, ONE)).intoArray(dG, gu + hs, m);
-                dct.mul(fv).intoArray(dc, sj + u, m);
-            } else {
-                FloatVector iv = fromArray(SP, gates, gu, m);
-                FloatVector fv = fromArray(SP, gates, gu + hs, m);
-                FloatVector gv = fromArray(SP, gates, gu + 2 * hs, m);
-                FloatVector dai = dct.mul(gv).mul(iv.mul(iv.neg().add(1f)));
-                FloatVector daf = dct.mul(cp).mul(fv.mul(fv.neg().add(1f)));
-                FloatVector dcp = dct.mul(fv);
-                if (peep != null) {
-                    dcp = dai.fma(fromArray(SP, peep, u, m), dcp);
-                    dcp = daf.fma(fromArray(SP, peep, u + hs, m), dcp);
-                }
-                dai.intoArray(dG, gu, m);
-                daf.intoArray(dG, gu + hs, m);
-                dct.mul(iv).mul(gv.neg().fma(gv, ONE)).intoArray(dG, gu + 2 * hs, m);
-                dcp.intoArray(dc, sj + u, m);
+            FloatVector iv = fromArray(SP, gates, gu, m);
+            FloatVector fv = fromArray(SP, gates, gu + hs, m);
+            FloatVector gv = fromArray(SP, gates, gu + 2 * hs, m);
+            FloatVector dai = dct.mul(gv).mul(iv.mul(iv.neg().add(1f)));     // σ'(i) = i(1 - i)
+            FloatVector daf = dct.mul(cp).mul(fv.mul(fv.neg().add(1f)));
+            FloatVector dcp = dct.mul(fv);
+            if (peep != null) {
+                dcp = dai.fma(fromArray(SP, peep, u, m), dcp);
+                dcp = daf.fma(fromArray(SP, peep, u + hs, m), dcp);
             }
+            dai.intoArray(dG, gu, m);
+            daf.intoArray(dG, gu + hs, m);
+            dct.mul(iv).mul(gv.neg().fma(gv, ONE)).intoArray(dG, gu + 2 * hs, m);   // tanh'(g) = 1 - g²
+            dcp.intoArray(dc, sj + u, m);
+        }
+    }
+
+    /** The coupled cell's {@link #lstmBackwardGatesRow}: {@code da_f} (through f and i = 1 - f) and {@code da_g}. */
+    private static void lstmCoupledBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] cPrev,
+                                                    float[] dc, float[] dG) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            int gu = g + u;
+            FloatVector cp = fromArray(SP, cPrev, sr + u, m);
+            FloatVector dct = fromArray(SP, dc, sj + u, m);
+            FloatVector fv = fromArray(SP, gates, gu, m);
+            FloatVector gv = fromArray(SP, gates, gu + hs, m);
+            FloatVector iv = fv.neg().add(1f);
+            dct.mul(cp.sub(gv)).mul(fv.mul(fv.neg().add(1f))).intoArray(dG, gu, m);
+            dct.mul(iv).mul(gv.neg().fma(gv, ONE)).intoArray(dG, gu + hs, m);
+            dct.mul(fv).intoArray(dc, sj + u, m);
         }
     }
 
