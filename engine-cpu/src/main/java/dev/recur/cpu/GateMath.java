@@ -102,14 +102,18 @@ final class GateMath {
     //   and exp/sigmoid/tanh themselves, were left out of line that way in the middle of inlined
     //   gate loops (seen: 420 MB allocated per backward of 100 steps of 64 x 512, 65-80 ms where
     //   a few ms do). Only the API's own @ForceInline methods are still inlined past it.
-    // - C1 inlines @ForceInline methods too, and gave up ("out of virtual registers") on a loop
-    //   whose every load had a masked and an unmasked path; the method then stayed slow for long.
+    // - C1 inlines @ForceInline methods too, and gives up ("out of virtual registers") on a
+    //   method with too many vector operations: seen on a loop whose every load had a masked and
+    //   an unmasked path, and on one LSTM backward loop serving the coupled and the standard cell
+    //   (444 bytes). Such a method never reaches C2 and runs as slow tier-2 code for good.
     // So every loop body here calls the Vector API only, never a method of ours that takes or
     // returns a vector; masks come from indexInRange in the loop (one path for whole and partial
-    // vectors); a transcendental is evaluated only by activate, which has exp written out; and the
-    // row functions only sequence passes that exchange arrays and indices. Whatever the JIT then
-    // inlines or not, no vector crosses a call. exp, sigmoid and tanh above remain the reference
-    // for the formulas; GateMathTest checks activate against them bit for bit.
+    // vectors); a transcendental is evaluated only by activate, which has exp written out; loop
+    // methods stay small, one cell variant each where the bodies are long; and the row functions
+    // only sequence passes that exchange arrays and indices. Whatever the JIT then inlines or not,
+    // no vector crosses a call. exp, sigmoid and tanh above remain the reference for the
+    // formulas; GateMathTest checks activate against them bit for bit, and
+    // SteadyStateAllocationTest checks that compiled layers allocate (box) nothing.
 
     /** Selects the function of {@link #activate}. */
     static final boolean SIGMOID = false;
