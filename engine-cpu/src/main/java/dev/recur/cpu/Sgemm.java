@@ -64,6 +64,8 @@ final class Sgemm implements Workers.Task {
     private int bOff;
     private int ldb;
     private float beta;
+    /** When not null, C starts as this row repeated instead of beta·C (see gemmPlusRow). */
+    private float[] rowInit;
     private float[] c;
     private int cOff;
     private int ldc;
@@ -135,6 +137,24 @@ final class Sgemm implements Workers.Task {
         }
     }
 
+    /**
+     * {@code C = alpha·op(A)·op(B) + r}, the row vector {@code r [n]} added to every row of C: a
+     * bias. Each task writes r into its tile just before summing into it, which saves a separate
+     * pass over C; the bits are those of filling C with r and calling {@link #gemm} with beta 1.
+     */
+    synchronized void gemmPlusRow(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float[] r, float[] c, int cOff, int ldc) {
+        this.packed = null;
+        this.rowInit = r;
+        try {
+            call(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 1f, c, cOff, ldc);
+        } finally {
+            this.packed = null;
+            this.rowInit = null;
+        }
+    }
+
     /** {@link #gemm} with {@code op(B)} taken from {@code pb} (made by {@link #pack}). */
     synchronized void gemm(boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb,
                            float beta, float[] c, int cOff, int ldc) {
@@ -192,6 +212,9 @@ final class Sgemm implements Workers.Task {
         // K in phases of whole K blocks, one after the other over all of C: see phaseLength.
         for (int k0 = 0; k0 < k; k0 += phase) {
             packed = null; // the previous phase left its own packing of op(B) here
+            if (k0 > 0) {
+                rowInit = null; // C was initialised by the first phase
+            }
             callPhase(transA, transB, m, n, Math.min(phase, k - k0), alpha,
                     a, aOff + (transA ? k0 * lda : k0), lda, b, bOff + (transB ? k0 : k0 * ldb), ldb,
                     k0 == 0 ? beta : 1f, c, cOff, ldc);
@@ -291,10 +314,13 @@ final class Sgemm implements Workers.Task {
         int j0 = (tile % tilesN) * tileCols;
         int mc = Math.min(MC, m - i0);
         int nc = Math.min(tileCols, n - j0);
-        // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak).
+        // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak),
+        // or C tile = the initial row.
         for (int i = 0; i < mc; i++) {
             int row = cOff + (i0 + i) * ldc + j0;
-            if (beta == 0f) {
+            if (rowInit != null) {
+                System.arraycopy(rowInit, j0, c, row, nc);
+            } else if (beta == 0f) {
                 Arrays.fill(c, row, row + nc, 0f);
             } else if (beta != 1f) {
                 for (int j = 0; j < nc; j++) {

@@ -122,6 +122,37 @@ class GemmTest {
     }
 
     @Test
+    void plusRowMatchesBetaOneOnRepeatedRowExactly() {
+        // gemmPlusRow writes the row into each tile instead of C being filled first; with K in
+        // two phases the row must be written once, before the first. NaN in C must not leak.
+        Random r = new Random(17);
+        try (Workers workers = new Workers(3)) {
+            Sgemm sgemm = new Sgemm(workers);
+            for (int[] s : new int[][] {{50, 1030, 700}, {70, 300, 260}, {3, 5, 7}, {5, 9, 0}}) {
+                int m = s[0];
+                int n = s[1];
+                int k = s[2];
+                for (boolean ta : new boolean[] {false, true}) {
+                    for (boolean tb : new boolean[] {false, true}) {
+                        float[] a = ints(r, m * k);
+                        float[] b = ints(r, k * n);
+                        float[] row = ints(r, n);
+                        float[] filled = new float[m * n];
+                        for (int i = 0; i < m; i++) {
+                            System.arraycopy(row, 0, filled, i * n, n);
+                        }
+                        float[] c = new float[m * n];
+                        java.util.Arrays.fill(c, Float.NaN);
+                        sgemm.gemmPlusRow(ta, tb, m, n, k, 2f, a, 0, ta ? m : k, b, 0, tb ? k : n, row, c, 0, n);
+                        assertExact(reference(ta, tb, m, n, k, 2f, a, b, 1f, filled), c,
+                                "gemmPlusRow m=" + m + " n=" + n + " k=" + k + " transA=" + ta + " transB=" + tb);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void betaZeroIgnoresNaNInC() {
         // BLAS semantics: with beta = 0, C is written without being read.
         try (Tensor a = backend.tensor(new float[] {1, 2, 3, 4}, 2, 2);
