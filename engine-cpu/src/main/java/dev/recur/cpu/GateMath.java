@@ -5,6 +5,8 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import static jdk.incubator.vector.FloatVector.fromArray;
+
 /**
  * The fused element-wise part of each cell, forward and backward, for the rows of one step,
  * vectorised over hidden units with the Vector API.
@@ -16,10 +18,11 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code gates[r]} with the activated gates, which is what the backward reads. The formulas are
  * those of {@link dev.recur.api.Cell}; each backward below is their derivative, written out.
  *
- * <p>Each loop walks the units of a row in whole vectors, then one masked vector for the rest of
- * H, through the same body, so every unit is computed by the same instructions whatever H is;
- * the result for a row never depends on the other rows (a packed batch and a single sequence give
- * the same bits).
+ * <p>Each loop walks the units of a row in vectors under a mask that is whole except for the
+ * last vector of a row whose H is not a multiple of the lanes, through one body, so every unit is
+ * computed by the same instructions whatever H is; the result for a row never depends on the
+ * other rows (a packed batch and a single sequence give the same bits). How the code is cut into
+ * methods follows Note [Passes].
  */
 final class GateMath {
 
@@ -29,20 +32,6 @@ final class GateMath {
     private static final FloatVector TWO = FloatVector.broadcast(SP, 2f);
 
     private GateMath() {
-    }
-
-    // ---------------------------------------------------------------- vector helpers
-
-    private static FloatVector ld(float[] a, int off, VectorMask<Float> m) {
-        return m == null ? FloatVector.fromArray(SP, a, off) : FloatVector.fromArray(SP, a, off, m);
-    }
-
-    private static void st(FloatVector v, float[] a, int off, VectorMask<Float> m) {
-        if (m == null) {
-            v.intoArray(a, off);
-        } else {
-            v.intoArray(a, off, m);
-        }
     }
 
     /*
@@ -102,70 +91,130 @@ final class GateMath {
                 .blend(small, a.compare(VectorOperators.LT, 0.625f));
     }
 
-    /** {@code 1 - v⊙v}: the derivative of tanh at its output v. */
-    private static FloatVector oneMinusSquare(FloatVector v) {
-        return v.neg().fma(v, ONE);
+
+    // ---------------------------------------------------------------- passes over one row
+    //
+    // Note [Passes]: what keeps this code compiled well by the JIT (JDK 25, measured here).
+    // - A Vector API value that crosses a call the JIT does not inline is boxed and the API's Java
+    //   fallbacks run: several times slower, with an allocation per vector operation.
+    // - C2 stops inlining ordinary methods once a compilation grows past a node budget, and
+    //   transcendentals cost many nodes. The helpers that used to load, store and square vectors,
+    //   and exp/sigmoid/tanh themselves, were left out of line that way in the middle of inlined
+    //   gate loops (seen: 420 MB allocated per backward of 100 steps of 64 x 512, 65-80 ms where
+    //   a few ms do). Only the API's own @ForceInline methods are still inlined past it.
+    // - C1 inlines @ForceInline methods too, and gives up ("out of virtual registers") on a
+    //   method with too many vector operations: seen on a loop whose every load had a masked and
+    //   an unmasked path, and on one LSTM backward loop serving the coupled and the standard cell
+    //   (444 bytes). Such a method never reaches C2 and runs as slow tier-2 code for good.
+    // So every loop body here calls the Vector API only, never a method of ours that takes or
+    // returns a vector; masks come from indexInRange in the loop (one path for whole and partial
+    // vectors); a transcendental is evaluated only by activate, which has exp written out; loop
+    // methods stay small, one cell variant each where the bodies are long; and the row functions
+    // only sequence passes that exchange arrays and indices. Whatever the JIT then inlines or not,
+    // no vector crosses a call. exp, sigmoid and tanh above remain the reference for the
+    // formulas; GateMathTest checks activate against them bit for bit, and
+    // SteadyStateAllocationTest checks that compiled layers allocate (box) nothing.
+
+    /** Selects the function of {@link #activate}. */
+    static final boolean SIGMOID = false;
+    static final boolean TANH = true;
+
+    /**
+     * {@code dst[d..d+n) = f(src[s..s+n))} with f = {@link #tanh} or {@link #sigmoid}, exactly
+     * their operations (exp written out, see Note [Passes]); in place when the ranges are the same.
+     */
+    static void activate(boolean tanh, float[] src, int s, float[] dst, int d, int n) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
+            FloatVector v = fromArray(SP, src, s + u, m);
+            FloatVector a = v.abs();
+            // exp(x) of e^{2|v|} (tanh) or e^{-v} (σ), clamped as tanh() and sigmoid() clamp it
+            FloatVector x = tanh ? a.add(a).min(80f) : v.neg().max(-80f).min(80f);
+            FloatVector k = x.fma(LOG2E, ROUNDER).sub(ROUNDER);
+            FloatVector r = k.fma(NEG_LN2_HI, x).add(k.mul(NEG_LN2_LO));
+            FloatVector p = r.fma(E1, E2).fma(r, E3).fma(r, E4).fma(r, E5).fma(r, E6);
+            p = p.fma(r.mul(r), r).add(ONE);
+            FloatVector e = p.mul(k.convert(VectorOperators.F2I, 0).reinterpretAsInts().add(127)
+                    .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+            FloatVector y;
+            if (tanh) {
+                FloatVector big = ONE.sub(TWO.div(e.add(ONE)));
+                FloatVector z = v.mul(v);
+                FloatVector small = z.fma(T1, T2).fma(z, T3).fma(z, T4).fma(z, T5).mul(z).fma(v, v);
+                y = big.blend(big.neg(), v.compare(VectorOperators.LT, 0f))
+                        .blend(small, a.compare(VectorOperators.LT, 0.625f));
+            } else {
+                y = ONE.div(e.add(ONE));
+            }
+            y.intoArray(dst, d + u, m);
+        }
     }
 
-    /** {@code v⊙(1 - v)}: the derivative of the sigmoid at its output v. */
-    private static FloatVector sigmoidSlope(FloatVector v) {
-        return v.mul(v.neg().add(1f));
+    /** {@code a[ao..ao+n) += b[bo..] + v[vo..]}. */
+    private static void addRow(float[] a, int ao, float[] b, int bo, float[] v, int vo, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = SP.indexInRange(i, n);
+            fromArray(SP, a, ao + i, m).add(fromArray(SP, b, bo + i, m)).add(fromArray(SP, v, vo + i, m))
+                    .intoArray(a, ao + i, m);
+        }
     }
 
-    /** The mask for the last, partial vector of a row of {@code hs} units, or null if none. */
-    private static VectorMask<Float> tail(int hs) {
-        int full = SP.loopBound(hs);
-        return full == hs ? null : SP.indexInRange(full, hs);
+    /** {@code a[ao..ao+n) += p[po..] ⊙ x[xo..]}. */
+    private static void fmaRow(float[] a, int ao, float[] p, int po, float[] x, int xo, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = SP.indexInRange(i, n);
+            fromArray(SP, p, po + i, m).fma(fromArray(SP, x, xo + i, m), fromArray(SP, a, ao + i, m))
+                    .intoArray(a, ao + i, m);
+        }
+    }
+
+    /** {@code dst[d..d+n) = a[ao..] ⊙ b[bo..]}; in place when dst and a are the same range. */
+    private static void mulRow(float[] a, int ao, float[] b, int bo, float[] dst, int d, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = SP.indexInRange(i, n);
+            fromArray(SP, a, ao + i, m).mul(fromArray(SP, b, bo + i, m)).intoArray(dst, d + i, m);
+        }
     }
 
     // ---------------------------------------------------------------- vanilla RNN (G = 1)
 
     static void rnnForward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                            float[] h) {
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * hs;
             int q = j * hs;
-            for (int u = 0; u < full; u += L) {
-                rnnForward(relu, g + u, q + u, u, gates, hg, bhh, h, null);
+            addRow(gates, g, hg, q, bhh, 0, hs);     // a = gates + hg + b_hh
+            if (relu) {
+                reluRow(gates, g, hs);
+            } else {
+                activate(TANH, gates, g, gates, g, hs);
             }
-            if (last != null) {
-                rnnForward(relu, g + full, q + full, full, gates, hg, bhh, h, last);
-            }
+            System.arraycopy(gates, g, h, q, hs);
         }
     }
 
-    private static void rnnForward(boolean relu, int g, int q, int u, float[] gates, float[] hg, float[] bhh,
-                                   float[] h, VectorMask<Float> m) {
-        FloatVector a = ld(gates, g, m).add(ld(hg, q, m)).add(ld(bhh, u, m));
-        FloatVector v = relu ? a.max(0f) : tanh(a);
-        st(v, gates, g, m);
-        st(v, h, q, m);
+    /** max(a, 0) in place over {@code a[o..o+n)}. */
+    private static void reluRow(float[] a, int o, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = SP.indexInRange(i, n);
+            fromArray(SP, a, o + i, m).max(0f).intoArray(a, o + i, m);
+        }
     }
 
     /** {@code dG = dh ⊙ act'(a)}, from the saved activation. */
     static void rnnBackward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] dh, float[] dG) {
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * hs;
             int q = j * hs;
-            for (int u = 0; u < full; u += L) {
-                rnnBackward(relu, g + u, q + u, gates, dh, dG, null);
-            }
-            if (last != null) {
-                rnnBackward(relu, g + full, q + full, gates, dh, dG, last);
+            for (int u = 0; u < hs; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, hs);
+                FloatVector v = fromArray(SP, gates, g + u, m);
+                FloatVector d = fromArray(SP, dh, q + u, m);
+                FloatVector da = relu ? d.blend(0f, v.compare(VectorOperators.LE, 0f))
+                        : d.mul(v.neg().fma(v, ONE));               // dh ⊙ (1 - v²)
+                da.intoArray(dG, g + u, m);
             }
         }
-    }
-
-    private static void rnnBackward(boolean relu, int g, int q, float[] gates, float[] dh, float[] dG,
-                                    VectorMask<Float> m) {
-        FloatVector v = ld(gates, g, m);
-        FloatVector d = ld(dh, q, m);
-        FloatVector da = relu ? d.blend(0f, v.compare(VectorOperators.LE, 0f)) : d.mul(oneMinusSquare(v));
-        st(da, dG, g, m);
     }
 
     // ---------------------------------------------------------------- LSTM family
@@ -175,115 +224,57 @@ final class GateMath {
      * {@code i = 1 - f}. Writes the activated gates, {@code c[j]}, {@code h[j]} and {@code cNext[r]};
      * reads {@code c_{t-1}} from {@code cPrev[r]}. {@code peep} is {@code [3H]} or null.
      *
-     * <p>Each row runs as a few simple passes (add the biases, squash the gates, update the cell)
-     * rather than one loop doing everything: a loop body with five inlined exponentials grows too
-     * large for the JIT to keep the vectors in registers, and it fell back to boxed vectors, about
-     * five times slower (measured here: 1.6 ms against 0.35 ms for 64 rows of H = 512).
+     * <p>Each row runs as a few passes: add the biases, squash the gates, update the cell, squash
+     * o, then {@code h = tanh(c) ⊙ o} (Note [Passes]).
      */
     static void lstmForward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                             float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
         int gh = (coupled ? 3 : 4) * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            addRow(gates, g, hg, j * gh, bhh, gh);
+            addRow(gates, g, hg, j * gh, bhh, 0, gh);
             if (coupled) {
-                sigmoidRow(gates, g, hs);            // f
-                tanhRow(gates, g + hs, hs);          // g
+                activate(SIGMOID, gates, g, gates, g, hs);               // f
+                activate(TANH, gates, g + hs, gates, g + hs, hs);        // g
             } else {
                 if (peep != null) {
                     fmaRow(gates, g, peep, 0, cPrev, sr, hs);       // a_i += p_i ⊙ c_{t-1}
                     fmaRow(gates, g + hs, peep, hs, cPrev, sr, hs); // a_f += p_f ⊙ c_{t-1}
                 }
-                sigmoidRow(gates, g, 2 * hs);        // i, f
-                tanhRow(gates, g + 2 * hs, hs);      // g
+                activate(SIGMOID, gates, g, gates, g, 2 * hs);               // i, f
+                activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, hs);    // g
             }
-            for (int u = 0; u < full; u += L) {
-                lstmCellState(coupled, hs, g + u, sr + u, sj + u, u, gates, peep, cPrev, cNext, c, null);
-            }
-            if (last != null) {
-                lstmCellState(coupled, hs, g + full, sr + full, sj + full, full, gates, peep, cPrev, cNext, c, last);
-            }
+            lstmCellStateRow(coupled, hs, g, sr, sj, gates, peep, cPrev, cNext, c);
             int oAt = g + (coupled ? 2 : 3) * hs;
-            sigmoidRow(gates, oAt, hs);              // o, after the peephole has read c_t
-            for (int u = 0; u < full; u += L) {
-                st(ld(gates, oAt + u, null).mul(tanh(ld(c, sj + u, null))), h, sj + u, null);
-            }
-            if (last != null) {
-                st(ld(gates, oAt + full, last).mul(tanh(ld(c, sj + full, last))), h, sj + full, last);
-            }
+            activate(SIGMOID, gates, oAt, gates, oAt, hs);   // o, after the peephole has read c_t
+            activate(TANH, c, sj, h, sj, hs);
+            mulRow(h, sj, gates, oAt, h, sj, hs);
         }
     }
 
     /** {@code c = f⊙c_{t-1} + i⊙g} (i = 1 - f when coupled), and the peephole's {@code a_o += p_o⊙c}. */
-    private static void lstmCellState(boolean coupled, int hs, int g, int sr, int sj, int u, float[] gates,
-                                      float[] peep, float[] cPrev, float[] cNext, float[] c, VectorMask<Float> m) {
-        FloatVector cp = ld(cPrev, sr, m);
-        FloatVector cv;
-        if (coupled) {
-            FloatVector fv = ld(gates, g, m);
-            cv = fv.mul(cp).add(fv.neg().add(1f).mul(ld(gates, g + hs, m)));
-        } else {
-            cv = ld(gates, g + hs, m).mul(cp).add(ld(gates, g, m).mul(ld(gates, g + 2 * hs, m)));
-        }
-        if (peep != null) {
-            int oAt = g + 3 * hs;
-            st(ld(peep, u + 2 * hs, m).fma(cv, ld(gates, oAt, m)), gates, oAt, m);
-        }
-        st(cv, cNext, sr, m);
-        st(cv, c, sj, m);
-    }
-
-    /** {@code a[ao..ao+n) += b[bo..] + v[0..n)}. */
-    private static void addRow(float[] a, int ao, float[] b, int bo, float[] v, int n) {
-        int full = SP.loopBound(n);
-        for (int i = 0; i < full; i += L) {
-            FloatVector.fromArray(SP, a, ao + i).add(FloatVector.fromArray(SP, b, bo + i))
-                    .add(FloatVector.fromArray(SP, v, i)).intoArray(a, ao + i);
-        }
-        if (full < n) {
-            VectorMask<Float> m = SP.indexInRange(full, n);
-            ld(a, ao + full, m).add(ld(b, bo + full, m)).add(ld(v, full, m)).intoArray(a, ao + full, m);
-        }
-    }
-
-    /** {@code a[ao..ao+n) += p[po..] ⊙ x[xo..]}. */
-    private static void fmaRow(float[] a, int ao, float[] p, int po, float[] x, int xo, int n) {
-        int full = SP.loopBound(n);
-        for (int i = 0; i < full; i += L) {
-            FloatVector.fromArray(SP, p, po + i).fma(FloatVector.fromArray(SP, x, xo + i),
-                    FloatVector.fromArray(SP, a, ao + i)).intoArray(a, ao + i);
-        }
-        if (full < n) {
-            VectorMask<Float> m = SP.indexInRange(full, n);
-            ld(p, po + full, m).fma(ld(x, xo + full, m), ld(a, ao + full, m)).intoArray(a, ao + full, m);
-        }
-    }
-
-    /** σ in place over {@code a[o..o+n)}. */
-    private static void sigmoidRow(float[] a, int o, int n) {
-        int full = SP.loopBound(n);
-        for (int i = 0; i < full; i += L) {
-            sigmoid(FloatVector.fromArray(SP, a, o + i)).intoArray(a, o + i);
-        }
-        if (full < n) {
-            VectorMask<Float> m = SP.indexInRange(full, n);
-            sigmoid(ld(a, o + full, m)).intoArray(a, o + full, m);
-        }
-    }
-
-    /** tanh in place over {@code a[o..o+n)}. */
-    private static void tanhRow(float[] a, int o, int n) {
-        int full = SP.loopBound(n);
-        for (int i = 0; i < full; i += L) {
-            tanh(FloatVector.fromArray(SP, a, o + i)).intoArray(a, o + i);
-        }
-        if (full < n) {
-            VectorMask<Float> m = SP.indexInRange(full, n);
-            tanh(ld(a, o + full, m)).intoArray(a, o + full, m);
+    private static void lstmCellStateRow(boolean coupled, int hs, int g, int sr, int sj, float[] gates, float[] peep,
+                                         float[] cPrev, float[] cNext, float[] c) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            int gu = g + u;
+            FloatVector cp = fromArray(SP, cPrev, sr + u, m);
+            FloatVector cv;
+            if (coupled) {
+                FloatVector fv = fromArray(SP, gates, gu, m);
+                cv = fv.mul(cp).add(fv.neg().add(1f).mul(fromArray(SP, gates, gu + hs, m)));
+            } else {
+                cv = fromArray(SP, gates, gu + hs, m).mul(cp)
+                        .add(fromArray(SP, gates, gu, m).mul(fromArray(SP, gates, gu + 2 * hs, m)));
+            }
+            if (peep != null) {
+                int oAt = gu + 3 * hs;
+                fromArray(SP, peep, u + 2 * hs, m).fma(cv, fromArray(SP, gates, oAt, m)).intoArray(gates, oAt, m);
+            }
+            cv.intoArray(cNext, sr + u, m);
+            cv.intoArray(c, sj + u, m);
         }
     }
 
@@ -291,71 +282,90 @@ final class GateMath {
      * LSTM backward of one step: from {@code dh[j]} (all that reaches {@code h_t}) and {@code dc[j]}
      * (what reaches {@code c_t} from step t+1), the pre-activation gradients {@code dG[r]}; then
      * {@code dc[j]} becomes the gradient reaching {@code c_{t-1}}.
+     *
+     * <p>Three passes per row (Note [Passes]): {@code tanh(c_t)} into the o block of {@code dG[r]};
+     * {@code da_o} over it, with {@code dc[j]} becoming {@code dc_t}, all that reaches {@code c_t};
+     * then the other gates, with {@code dc[j]} becoming what reaches {@code c_{t-1}}.
      */
     static void lstmBackward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] peep, float[] cPrev,
                              float[] cNext, float[] dh, float[] dc, float[] dG) {
         int gh = (coupled ? 3 : 4) * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
+        int oCol = (coupled ? 2 : 3) * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < full; u += L) {
-                lstmBackward(coupled, hs, g + u, sr + u, sj + u, u, gates, peep, cPrev, cNext, dh, dc, dG, null);
-            }
-            if (last != null) {
-                lstmBackward(coupled, hs, g + full, sr + full, sj + full, full, gates, peep, cPrev, cNext, dh, dc, dG,
-                        last);
+            activate(TANH, cNext, sr, dG, g + oCol, hs);
+            lstmBackwardCellRow(hs, g + oCol, sj, gates, peep, dh, dc, dG);
+            if (coupled) {
+                lstmCoupledBackwardGatesRow(hs, g, sr, sj, gates, cPrev, dc, dG);
+            } else {
+                lstmBackwardGatesRow(hs, g, sr, sj, gates, peep, cPrev, dc, dG);
             }
         }
     }
 
-    private static void lstmBackward(boolean coupled, int hs, int g, int sr, int sj, int u, float[] gates,
-                                     float[] peep, float[] cPrev, float[] cNext, float[] dh, float[] dc, float[] dG,
-                                     VectorMask<Float> m) {
-        FloatVector cp = ld(cPrev, sr, m);
-        FloatVector tc = tanh(ld(cNext, sr, m));
-        FloatVector dhv = ld(dh, sj, m);
-        FloatVector iv;
-        FloatVector fv;
-        FloatVector gv;
-        FloatVector ov;
-        if (coupled) {
-            fv = ld(gates, g, m);
-            gv = ld(gates, g + hs, m);
-            ov = ld(gates, g + 2 * hs, m);
-            iv = fv.neg().add(1f);
-        } else {
-            iv = ld(gates, g, m);
-            fv = ld(gates, g + hs, m);
-            gv = ld(gates, g + 2 * hs, m);
-            ov = ld(gates, g + 3 * hs, m);
-        }
-        FloatVector dao = dhv.mul(tc).mul(sigmoidSlope(ov));
-        FloatVector dct = ld(dc, sj, m).add(dhv.mul(ov).mul(oneMinusSquare(tc)));
-        if (peep != null) {
-            dct = dao.fma(ld(peep, u + 2 * hs, m), dct);
-        }
-        FloatVector dag = dct.mul(iv).mul(oneMinusSquare(gv));
-        FloatVector dcp = dct.mul(fv);
-        if (coupled) {
-            st(dct.mul(cp.sub(gv)).mul(sigmoidSlope(fv)), dG, g, m);
-            st(dag, dG, g + hs, m);
-            st(dao, dG, g + 2 * hs, m);
-        } else {
-            FloatVector dai = dct.mul(gv).mul(sigmoidSlope(iv));
-            FloatVector daf = dct.mul(cp).mul(sigmoidSlope(fv));
+    /**
+     * {@code da_o = dh⊙tanh(c_t)⊙σ'(o)} over {@code tanh(c_t)}, which {@code dG[oAt..]} holds on
+     * entry; {@code dc[sj..] = dc_t = dc + dh⊙o⊙tanh'(c_t)} (+ {@code da_o⊙p_o} with peepholes).
+     */
+    private static void lstmBackwardCellRow(int hs, int oAt, int sj, float[] gates, float[] peep, float[] dh,
+                                            float[] dc, float[] dG) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            FloatVector tc = fromArray(SP, dG, oAt + u, m);
+            FloatVector ov = fromArray(SP, gates, oAt + u, m);
+            FloatVector dhv = fromArray(SP, dh, sj + u, m);
+            FloatVector dao = dhv.mul(tc).mul(ov.mul(ov.neg().add(1f)));                   // σ'(o) = o(1 - o)
+            FloatVector dct = fromArray(SP, dc, sj + u, m).add(dhv.mul(ov).mul(tc.neg().fma(tc, ONE)));
             if (peep != null) {
-                dcp = dai.fma(ld(peep, u, m), dcp);
-                dcp = daf.fma(ld(peep, u + hs, m), dcp);
+                dct = dao.fma(fromArray(SP, peep, u + 2 * hs, m), dct);
             }
-            st(dai, dG, g, m);
-            st(daf, dG, g + hs, m);
-            st(dag, dG, g + 2 * hs, m);
-            st(dao, dG, g + 3 * hs, m);
+            dao.intoArray(dG, oAt + u, m);
+            dct.intoArray(dc, sj + u, m);
         }
-        st(dcp, dc, sj, m);
+    }
+
+    /** From {@code dc_t} in {@code dc[sj..]}: {@code da_i, da_f, da_g}, and {@code dc} becomes dc_{t-1}. */
+    private static void lstmBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] peep,
+                                             float[] cPrev, float[] dc, float[] dG) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            int gu = g + u;
+            FloatVector cp = fromArray(SP, cPrev, sr + u, m);
+            FloatVector dct = fromArray(SP, dc, sj + u, m);
+            FloatVector iv = fromArray(SP, gates, gu, m);
+            FloatVector fv = fromArray(SP, gates, gu + hs, m);
+            FloatVector gv = fromArray(SP, gates, gu + 2 * hs, m);
+            FloatVector dai = dct.mul(gv).mul(iv.mul(iv.neg().add(1f)));     // σ'(i) = i(1 - i)
+            FloatVector daf = dct.mul(cp).mul(fv.mul(fv.neg().add(1f)));
+            FloatVector dcp = dct.mul(fv);
+            if (peep != null) {
+                dcp = dai.fma(fromArray(SP, peep, u, m), dcp);
+                dcp = daf.fma(fromArray(SP, peep, u + hs, m), dcp);
+            }
+            dai.intoArray(dG, gu, m);
+            daf.intoArray(dG, gu + hs, m);
+            dct.mul(iv).mul(gv.neg().fma(gv, ONE)).intoArray(dG, gu + 2 * hs, m);   // tanh'(g) = 1 - g²
+            dcp.intoArray(dc, sj + u, m);
+        }
+    }
+
+    /** The coupled cell's {@link #lstmBackwardGatesRow}: {@code da_f} (through f and i = 1 - f) and {@code da_g}. */
+    private static void lstmCoupledBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] cPrev,
+                                                    float[] dc, float[] dG) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            int gu = g + u;
+            FloatVector cp = fromArray(SP, cPrev, sr + u, m);
+            FloatVector dct = fromArray(SP, dc, sj + u, m);
+            FloatVector fv = fromArray(SP, gates, gu, m);
+            FloatVector gv = fromArray(SP, gates, gu + hs, m);
+            FloatVector iv = fv.neg().add(1f);
+            dct.mul(cp.sub(gv)).mul(fv.mul(fv.neg().add(1f))).intoArray(dG, gu, m);
+            dct.mul(iv).mul(gv.neg().fma(gv, ONE)).intoArray(dG, gu + hs, m);
+            dct.mul(fv).intoArray(dc, sj + u, m);
+        }
     }
 
     // ---------------------------------------------------------------- GRU, cuDNN/PyTorch form
@@ -364,34 +374,38 @@ final class GateMath {
     static void gruForward(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                            float[] hn, float[] h) {
         int gh = 3 * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
             int sr = (off + j) * hs;
-            int sj = j * hs;
-            addRow(gates, g, hg, q, bhh, 2 * hs);   // r, z pre-activations (see lstmForward on splitting)
-            sigmoidRow(gates, g, 2 * hs);
-            for (int u = 0; u < full; u += L) {
-                gruCandidate(hs, g + u, q + u, sr + u, sj + u, u, gates, hg, bhh, hPrev, hn, h, null);
-            }
-            if (last != null) {
-                gruCandidate(hs, g + full, q + full, sr + full, sj + full, full, gates, hg, bhh, hPrev, hn, h, last);
-            }
+            addRow(gates, g, hg, q, bhh, 0, 2 * hs);                  // r, z pre-activations
+            activate(SIGMOID, gates, g, gates, g, 2 * hs);
+            gruCandidateInputRow(hs, g, q, sr, gates, hg, bhh, hn);
+            activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, hs);  // n
+            gruOutputRow(hs, g, sr, j * hs, gates, hPrev, h);
         }
     }
 
-    private static void gruCandidate(int hs, int g, int q, int sr, int sj, int u, float[] gates, float[] hg,
-                                     float[] bhh, float[] hPrev, float[] hn, float[] h, VectorMask<Float> m) {
-        FloatVector r = ld(gates, g, m);
-        FloatVector z = ld(gates, g + hs, m);
-        FloatVector hnv = ld(hg, q + 2 * hs, m).add(ld(bhh, u + 2 * hs, m));
-        FloatVector n = tanh(r.fma(hnv, ld(gates, g + 2 * hs, m)));
-        st(n, gates, g + 2 * hs, m);
-        st(hnv, hn, sr, m);
-        // h = (1 - z)⊙n + z⊙h_{t-1} = n + z⊙(h_{t-1} - n)
-        st(z.fma(ld(hPrev, sr, m).sub(n), n), h, sj, m);
+    /** {@code hn[sr..] = W_hn h + b_hn}, and the n block's pre-activation {@code x·W_inᵀ + b_in + r⊙hn} in place. */
+    private static void gruCandidateInputRow(int hs, int g, int q, int sr, float[] gates, float[] hg, float[] bhh,
+                                             float[] hn) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            int nAt = g + 2 * hs + u;
+            FloatVector hnv = fromArray(SP, hg, q + 2 * hs + u, m).add(fromArray(SP, bhh, u + 2 * hs, m));
+            fromArray(SP, gates, g + u, m).fma(hnv, fromArray(SP, gates, nAt, m)).intoArray(gates, nAt, m);
+            hnv.intoArray(hn, sr + u, m);
+        }
+    }
+
+    /** {@code h = (1 - z)⊙n + z⊙h_{t-1} = n + z⊙(h_{t-1} - n)}, z and n activated in {@code gates[g..]}. */
+    private static void gruOutputRow(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] h) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            FloatVector z = fromArray(SP, gates, g + hs + u, m);
+            FloatVector n = fromArray(SP, gates, g + 2 * hs + u, m);
+            z.fma(fromArray(SP, hPrev, sr + u, m).sub(n), n).intoArray(h, sj + u, m);
+        }
     }
 
     /**
@@ -403,37 +417,31 @@ final class GateMath {
     static void gruBackward(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] hn, float[] dh,
                             float[] dGx, float[] dGh) {
         int gh = 3 * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int sr = (off + j) * hs;
-            int sj = j * hs;
-            for (int u = 0; u < full; u += L) {
-                gruBackward(hs, g + u, sr + u, sj + u, gates, hPrev, hn, dh, dGx, dGh, null);
-            }
-            if (last != null) {
-                gruBackward(hs, g + full, sr + full, sj + full, gates, hPrev, hn, dh, dGx, dGh, last);
-            }
+            gruBackwardRow(hs, (off + j) * gh, (off + j) * hs, j * hs, gates, hPrev, hn, dh, dGx, dGh);
         }
     }
 
-    private static void gruBackward(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] hn,
-                                    float[] dh, float[] dGx, float[] dGh, VectorMask<Float> m) {
-        FloatVector r = ld(gates, g, m);
-        FloatVector z = ld(gates, g + hs, m);
-        FloatVector n = ld(gates, g + 2 * hs, m);
-        FloatVector dhv = ld(dh, sj, m);
-        FloatVector dan = dhv.mul(z.neg().add(1f)).mul(oneMinusSquare(n));
-        FloatVector dar = dan.mul(ld(hn, sr, m)).mul(sigmoidSlope(r));
-        FloatVector daz = dhv.mul(ld(hPrev, sr, m).sub(n)).mul(sigmoidSlope(z));
-        st(dar, dGx, g, m);
-        st(daz, dGx, g + hs, m);
-        st(dan, dGx, g + 2 * hs, m);
-        st(dar, dGh, g, m);
-        st(daz, dGh, g + hs, m);
-        st(dan.mul(r), dGh, g + 2 * hs, m);
-        st(dhv.mul(z), dh, sj, m);
+    private static void gruBackwardRow(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] hn,
+                                       float[] dh, float[] dGx, float[] dGh) {
+        for (int u = 0; u < hs; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, hs);
+            int gu = g + u;
+            FloatVector r = fromArray(SP, gates, gu, m);
+            FloatVector z = fromArray(SP, gates, gu + hs, m);
+            FloatVector n = fromArray(SP, gates, gu + 2 * hs, m);
+            FloatVector dhv = fromArray(SP, dh, sj + u, m);
+            FloatVector dan = dhv.mul(z.neg().add(1f)).mul(n.neg().fma(n, ONE));
+            FloatVector dar = dan.mul(fromArray(SP, hn, sr + u, m)).mul(r.mul(r.neg().add(1f)));
+            FloatVector daz = dhv.mul(fromArray(SP, hPrev, sr + u, m).sub(n)).mul(z.mul(z.neg().add(1f)));
+            dar.intoArray(dGx, gu, m);
+            daz.intoArray(dGx, gu + hs, m);
+            dan.intoArray(dGx, gu + 2 * hs, m);
+            dar.intoArray(dGh, gu, m);
+            daz.intoArray(dGh, gu + hs, m);
+            dan.mul(r).intoArray(dGh, gu + 2 * hs, m);
+            dhv.mul(z).intoArray(dh, sj + u, m);
+        }
     }
 
     // ---------------------------------------------------------------- GRU, original form
@@ -442,19 +450,12 @@ final class GateMath {
     static void gruOriginalGates(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                                  float[] hPrev, float[] rh) {
         int gh = 3 * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
-            addRow(gates, g, hg, j * gh, bhh, 2 * hs);
-            sigmoidRow(gates, g, 2 * hs);
-            for (int u = 0; u < full; u += L) {
-                st(ld(gates, g + u, null).mul(ld(hPrev, sr + u, null)), rh, sr + u, null);
-            }
-            if (last != null) {
-                st(ld(gates, g + full, last).mul(ld(hPrev, sr + full, last)), rh, sr + full, last);
-            }
+            addRow(gates, g, hg, j * gh, bhh, 0, 2 * hs);
+            activate(SIGMOID, gates, g, gates, g, 2 * hs);
+            mulRow(gates, g, hPrev, sr, rh, sr, hs);
         }
     }
 
@@ -462,57 +463,34 @@ final class GateMath {
     static void gruOriginalOutput(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
                                   float[] h) {
         int gh = 3 * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
-            int q = j * gh;
-            int sr = (off + j) * hs;
-            int sj = j * hs;
-            for (int u = 0; u < full; u += L) {
-                gruOriginalOutput(hs, g + u, q + u, sr + u, sj + u, u, gates, hg, bhh, hPrev, h, null);
-            }
-            if (last != null) {
-                gruOriginalOutput(hs, g + full, q + full, sr + full, sj + full, full, gates, hg, bhh, hPrev, h, last);
-            }
+            int nAt = g + 2 * hs;
+            addRow(gates, nAt, hg, j * gh + 2 * hs, bhh, 2 * hs, hs);   // n pre-activation
+            activate(TANH, gates, nAt, gates, nAt, hs);
+            gruOutputRow(hs, g, (off + j) * hs, j * hs, gates, hPrev, h);
         }
-    }
-
-    private static void gruOriginalOutput(int hs, int g, int q, int sr, int sj, int u, float[] gates, float[] hg,
-                                          float[] bhh, float[] hPrev, float[] h, VectorMask<Float> m) {
-        FloatVector z = ld(gates, g + hs, m);
-        FloatVector n = tanh(ld(gates, g + 2 * hs, m).add(ld(hg, q + 2 * hs, m)).add(ld(bhh, u + 2 * hs, m)));
-        st(n, gates, g + 2 * hs, m);
-        st(z.fma(ld(hPrev, sr, m).sub(n), n), h, sj, m);
     }
 
     /** Backward, first half: {@code da_z}, {@code da_n}; {@code dh[j]} becomes {@code z⊙dh}. */
     static void gruOriginalBackwardOutput(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] dh,
                                           float[] dG) {
         int gh = 3 * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < full; u += L) {
-                gruOriginalBackwardOutput(hs, g + u, sr + u, sj + u, gates, hPrev, dh, dG, null);
-            }
-            if (last != null) {
-                gruOriginalBackwardOutput(hs, g + full, sr + full, sj + full, gates, hPrev, dh, dG, last);
+            for (int u = 0; u < hs; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, hs);
+                int gu = g + u;
+                FloatVector z = fromArray(SP, gates, gu + hs, m);
+                FloatVector n = fromArray(SP, gates, gu + 2 * hs, m);
+                FloatVector dhv = fromArray(SP, dh, sj + u, m);
+                dhv.mul(fromArray(SP, hPrev, sr + u, m).sub(n)).mul(z.mul(z.neg().add(1f))).intoArray(dG, gu + hs, m);
+                dhv.mul(z.neg().add(1f)).mul(n.neg().fma(n, ONE)).intoArray(dG, gu + 2 * hs, m);
+                dhv.mul(z).intoArray(dh, sj + u, m);
             }
         }
-    }
-
-    private static void gruOriginalBackwardOutput(int hs, int g, int sr, int sj, float[] gates, float[] hPrev,
-                                                  float[] dh, float[] dG, VectorMask<Float> m) {
-        FloatVector z = ld(gates, g + hs, m);
-        FloatVector n = ld(gates, g + 2 * hs, m);
-        FloatVector dhv = ld(dh, sj, m);
-        st(dhv.mul(ld(hPrev, sr, m).sub(n)).mul(sigmoidSlope(z)), dG, g + hs, m);
-        st(dhv.mul(z.neg().add(1f)).mul(oneMinusSquare(n)), dG, g + 2 * hs, m);
-        st(dhv.mul(z), dh, sj, m);
     }
 
     /**
@@ -522,26 +500,17 @@ final class GateMath {
     static void gruOriginalBackwardGates(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] dRh,
                                          float[] dh, float[] dG) {
         int gh = 3 * hs;
-        int full = SP.loopBound(hs);
-        VectorMask<Float> last = tail(hs);
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int sr = (off + j) * hs;
             int sj = j * hs;
-            for (int u = 0; u < full; u += L) {
-                gruOriginalBackwardGates(g + u, sr + u, sj + u, gates, hPrev, dRh, dh, dG, null);
-            }
-            if (last != null) {
-                gruOriginalBackwardGates(g + full, sr + full, sj + full, gates, hPrev, dRh, dh, dG, last);
+            for (int u = 0; u < hs; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, hs);
+                FloatVector r = fromArray(SP, gates, g + u, m);
+                FloatVector drh = fromArray(SP, dRh, sj + u, m);
+                drh.mul(fromArray(SP, hPrev, sr + u, m)).mul(r.mul(r.neg().add(1f))).intoArray(dG, g + u, m);
+                drh.fma(r, fromArray(SP, dh, sj + u, m)).intoArray(dh, sj + u, m);
             }
         }
-    }
-
-    private static void gruOriginalBackwardGates(int g, int sr, int sj, float[] gates, float[] hPrev, float[] dRh,
-                                                 float[] dh, float[] dG, VectorMask<Float> m) {
-        FloatVector r = ld(gates, g, m);
-        FloatVector drh = ld(dRh, sj, m);
-        st(drh.mul(ld(hPrev, sr, m)).mul(sigmoidSlope(r)), dG, g, m);
-        st(drh.fma(r, ld(dh, sj, m)), dh, sj, m);
     }
 }

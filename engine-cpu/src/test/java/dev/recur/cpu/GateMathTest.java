@@ -61,4 +61,46 @@ class GateMathTest {
         GateMath.sigmoid(FloatVector.broadcast(FloatVector.SPECIES_PREFERRED, 1e4f)).intoArray(out, 0);
         assertEquals(1f, out[0]);
     }
+
+    @Test
+    void activateGivesTheBitsOfSigmoidAndTanh() {
+        // activate writes exp out (see GateMath's Note [Passes]); it must stay the same function as
+        // the reference sigmoid and tanh, to the bit, also in the masked last vector of a row.
+        int lanes = FloatVector.SPECIES_PREFERRED.length();
+        int n = 40_000 + 3; // not a multiple of the lanes
+        float[] in = new float[n];
+        for (int i = 0; i < n; i++) {
+            in[i] = -30f + 60f * i / n;
+        }
+        in[0] = 0f;
+        in[1] = -0f;
+        in[2] = 1e-30f;
+        in[3] = 0.625f;
+        in[4] = -0.625f;
+        in[5] = 1e4f;
+        in[6] = -1e4f;
+        for (boolean tanh : new boolean[] {GateMath.SIGMOID, GateMath.TANH}) {
+            float[] out = new float[n + 5];
+            GateMath.activate(tanh, in, 0, out, 5, n);
+            float[] inPlace = in.clone();
+            GateMath.activate(tanh, inPlace, 0, inPlace, 0, n);
+            float[] v = new float[lanes];
+            float[] want = new float[lanes];
+            for (int i = 0; i < n; i += lanes) {
+                java.util.Arrays.fill(v, 0f);
+                System.arraycopy(in, i, v, 0, Math.min(lanes, n - i));
+                FloatVector x = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, v, 0);
+                (tanh ? GateMath.tanh(x) : GateMath.sigmoid(x)).intoArray(want, 0);
+                for (int l = 0; l < lanes && i + l < n; l++) {
+                    String what = (tanh ? "tanh" : "sigmoid") + "(" + in[i + l] + ")";
+                    assertEquals(Float.floatToRawIntBits(want[l]), Float.floatToRawIntBits(out[5 + i + l]), what);
+                    assertEquals(Float.floatToRawIntBits(want[l]), Float.floatToRawIntBits(inPlace[i + l]),
+                            what + " in place");
+                }
+            }
+            for (int i = 0; i < 5; i++) {
+                assertEquals(0f, out[i], "activate wrote before its range");
+            }
+        }
+    }
 }

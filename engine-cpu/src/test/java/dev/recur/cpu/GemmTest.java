@@ -96,6 +96,63 @@ class GemmTest {
     }
 
     @Test
+    void longKInPhasesMatchesExactly() {
+        // op(B) packed whole would pass Sgemm's 2 MB phase budget (K = 700, N = 1030: about 2.9 MB),
+        // so K runs in two passes over C; beta must be applied once, and the integer sums exactly.
+        int m = 50;
+        int n = 1030;
+        int k = 700;
+        Random r = new Random(13);
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                for (float[] ab : new float[][] {{1, 0}, {2, -3}}) {
+                    float[] a = ints(r, m * k);
+                    float[] b = ints(r, k * n);
+                    float[] c = ints(r, m * n);
+                    try (Tensor tA = backend.tensor(a, ta ? k : m, ta ? m : k);
+                         Tensor tB = backend.tensor(b, tb ? n : k, tb ? k : n);
+                         Tensor tC = backend.tensor(c, m, n)) {
+                        backend.gemm(ta, tb, ab[0], tA, tB, ab[1], tC);
+                        assertExact(reference(ta, tb, m, n, k, ab[0], a, b, ab[1], c), tC.toArray(),
+                                "gemm in phases transA=" + ta + " transB=" + tb + " alpha=" + ab[0] + " beta=" + ab[1]);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void plusRowMatchesBetaOneOnRepeatedRowExactly() {
+        // gemmPlusRow writes the row into each tile instead of C being filled first; with K in
+        // two phases the row must be written once, before the first. NaN in C must not leak.
+        Random r = new Random(17);
+        try (Workers workers = new Workers(3)) {
+            Sgemm sgemm = new Sgemm(workers);
+            for (int[] s : new int[][] {{50, 1030, 700}, {70, 300, 260}, {3, 5, 7}, {5, 9, 0}}) {
+                int m = s[0];
+                int n = s[1];
+                int k = s[2];
+                for (boolean ta : new boolean[] {false, true}) {
+                    for (boolean tb : new boolean[] {false, true}) {
+                        float[] a = ints(r, m * k);
+                        float[] b = ints(r, k * n);
+                        float[] row = ints(r, n);
+                        float[] filled = new float[m * n];
+                        for (int i = 0; i < m; i++) {
+                            System.arraycopy(row, 0, filled, i * n, n);
+                        }
+                        float[] c = new float[m * n];
+                        java.util.Arrays.fill(c, Float.NaN);
+                        sgemm.gemmPlusRow(ta, tb, m, n, k, 2f, a, 0, ta ? m : k, b, 0, tb ? k : n, row, c, 0, n);
+                        assertExact(reference(ta, tb, m, n, k, 2f, a, b, 1f, filled), c,
+                                "gemmPlusRow m=" + m + " n=" + n + " k=" + k + " transA=" + ta + " transB=" + tb);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void betaZeroIgnoresNaNInC() {
         // BLAS semantics: with beta = 0, C is written without being read.
         try (Tensor a = backend.tensor(new float[] {1, 2, 3, 4}, 2, 2);
