@@ -116,6 +116,7 @@ public final class RecurWorkloads {
 
         public void run() {
             backend.gemm(false, transB, 1f, a, b, 0f, c);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
         /** The product, to check it. */
@@ -160,11 +161,13 @@ public final class RecurWorkloads {
 
         public void forward() {
             backend.cellForward(cell, x, prev, params, next, ws);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
         public void forwardBackward() {
             forward();
             backend.cellBackward(cell, x, params, ws, dNext, dx, dPrev, grads);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
         public State next() {
@@ -204,12 +207,14 @@ public final class RecurWorkloads {
         /** {@code layerForward}: fills {@code y} and the workspace. */
         public void forward() {
             backend.layerForward(cell, Direction.FORWARD, x, null, null, params, y, null, ws);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
         /** {@code layerForward}, then {@code layerBackward} (gradients accumulate). */
         public void forwardBackward() {
             forward();
             backend.layerBackward(cell, Direction.FORWARD, x, null, params, ws, dy, null, dx, null, grads);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
         /**
@@ -219,6 +224,7 @@ public final class RecurWorkloads {
         public void trainStep() {
             grads.zero();
             forwardBackward();
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
         public Tensor y() {

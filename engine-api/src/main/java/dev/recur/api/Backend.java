@@ -34,6 +34,15 @@ public abstract class Backend implements AutoCloseable {
     /** Short lower-case name, the same as its provider's. */
     public abstract String name();
 
+    /**
+     * Blocks until every op issued so far has finished. Ops of an asynchronous engine (CUDA)
+     * return once their work is queued; a benchmark that times ops, or code that reads a clock,
+     * calls this before reading it. Reading a tensor's contents needs no call: copies wait by
+     * themselves. The CPU engine runs ops to completion, so this does nothing there.
+     */
+    public void synchronize() {
+    }
+
     // ---------------------------------------------------------------- tensors and workspaces
 
     /** A new zero-filled tensor of the given shape. */

@@ -230,7 +230,8 @@ public final class CudaBackend extends Backend {
     }
 
     /** Blocks until both streams are idle. */
-    void synchronize() {
+    @Override
+    public void synchronize() {
         enter("synchronize");
         mainStream.synchronize();
         secondStream.synchronize();
