@@ -107,6 +107,9 @@ final class TrainLmCommand implements Subcommand {
                 positive(o, "--sample-length", 200), o.floatValue("--temperature", 0.8f),
                 o.intValue("--stop-after", 0));
         try (Backend be = Backends.best()) {
+            // Made before training, so a checkpoint folder that cannot exist fails at once, not
+            // after the run (a fresh clone has no runs/ folder).
+            CommandPaths.createParent(run.checkpoint());
             out.println("recur train-lm: " + corpus + " on the " + be.name() + " backend");
             out.println("  " + model);
             out.println("  batch " + run.batch() + ", window " + run.window() + ", steps " + steps + ", "
