@@ -55,7 +55,10 @@ public final class BenchCommand implements Subcommand {
                 Measures a Recur engine and prints one JSON line per measurement on stdout. Every time is the
                 median of --iters timed runs after --warmup untimed ones; GFLOP/s count FLOPs as DESIGN.md does
                 (layer forward 2*G*H*(I+H)*B*T, training step 3x that; GEMM 2*M*N*K), and peak_share divides
-                them by this machine's FMA peak (measured first, about a second, unless --peak is given).
+                them by this machine's FMA peak (measured first: the best of 5 passes in about half a second,
+                unless --peak is given). When it is measured, a 50 ms FMA pass also follows each timed run,
+                and peak_share_paired is the median of each run's share of the pass after it: the share of
+                what a shared machine offered at that moment.
 
                   lstm | gru | rnn     one layer, one direction, time-major, zero initial state: training step
                                        (layerForward + layerBackward, dx included) and forward alone
@@ -131,7 +134,8 @@ public final class BenchCommand implements Subcommand {
             return Recur.EXIT_FAILED; // said before measuring, not after minutes of it
         }
         try (Backend backend = backend(o)) {
-            double peak = Double.isNaN(given) ? FmaPeak.measure().gflops() : given;
+            Measurements.Peak peak = Double.isNaN(given)
+                    ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(given);
             out.println(Measurements.recurLayer(backend, shape, runs, peak));
             out.flush();
             if (peer) {
@@ -164,7 +168,8 @@ public final class BenchCommand implements Subcommand {
             return Recur.EXIT_FAILED;
         }
         try (Backend backend = backend(o)) {
-            double peak = Double.isNaN(given) ? FmaPeak.measure().gflops() : given;
+            Measurements.Peak peak = Double.isNaN(given)
+                    ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(given);
             out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
             out.flush();
             if (peer) {

@@ -3,6 +3,8 @@ package dev.recur.bench;
 import dev.recur.api.Backend;
 import dev.recur.api.Cell;
 
+import java.util.function.DoubleSupplier;
+
 /**
  * The measurements of {@code recur bench}, each returned as the {@link JsonLine} it prints.
  * Every one times its work with {@link Timing} (warm-up runs, then the median of timed runs) and
@@ -11,7 +13,10 @@ import dev.recur.api.Cell;
  * <p>Field names: {@code engine} (an engine name, or {@code dl4j}), the shape in the letters of
  * DESIGN.md ({@code B, I, H, T}; {@code M, N, K} for a GEMM), times in milliseconds
  * ({@code *_ms}), {@code gflops} (of the training step for a layer), {@code peak_share}
- * ({@code gflops} over {@code peak_gflops}; null when the peak was not measured).
+ * ({@code gflops} over {@code peak_gflops}, the best of the FMA peak's passes or {@code --peak}),
+ * and, when the peak is measured, {@code peak_share_paired}: the median over the timed runs of each
+ * run's GFLOP/s over a short FMA peak pass taken right after it ({@code paired_peak_gflops} is the
+ * median of those passes), which sets each run against what a shared machine offered just then.
  */
 public final class Measurements {
 
@@ -40,6 +45,34 @@ public final class Measurements {
         }
     }
 
+    /**
+     * The FMA peak the shares are of.
+     *
+     * @param gflops the peak: the best of {@link FmaPeak#measure}'s passes, or a given number
+     * @param probe  short passes to take after each timed run, or null (a given peak)
+     */
+    public record Peak(double gflops, FmaPeak.Probe probe) {
+
+        /** Seconds of one paired pass: short beside a timed run, long enough to time. */
+        static final double PAIRED_PASS_SECONDS = 0.05;
+        /** Pause before a paired pass, for the measured work's threads to go idle (see FmaPeak.Probe). */
+        static final long PAIRED_SETTLE_MILLIS = 150;
+
+        /** A peak given by the user: no paired passes. */
+        public static Peak given(double gflops) {
+            return new Peak(gflops, null);
+        }
+
+        /** A measured peak, with paired passes of {@value #PAIRED_PASS_SECONDS} s. */
+        public static Peak measured(FmaPeak.Result r) {
+            return new Peak(r.gflops(), FmaPeak.Probe.of(r, PAIRED_PASS_SECONDS, PAIRED_SETTLE_MILLIS));
+        }
+
+        DoubleSupplier after() {
+            return probe == null ? null : probe::gflops;
+        }
+    }
+
     /** How many runs: {@code warmup} untimed, then {@code iters} timed. */
     public record Runs(int warmup, int iters) {
         public Runs {
@@ -50,28 +83,28 @@ public final class Measurements {
     }
 
     /** A Recur engine's training step ({@code layerForward} + {@code layerBackward}) and forward. */
-    public static JsonLine recurLayer(Backend backend, LayerShape s, Runs runs, double peakGflops) throws Exception {
+    public static JsonLine recurLayer(Backend backend, LayerShape s, Runs runs, Peak peak) throws Exception {
         try (RecurWorkloads.Layer layer = new RecurWorkloads.Layer(backend, s.cell(), s.batch(), s.input(), s.hidden(),
                 s.steps(), SEED)) {
-            Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep);
+            Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep, peak.after());
             Timing.Result forward = Timing.measure(runs.warmup(), runs.iters(), layer::forward);
-            return layerLine(backend.name(), s, train, forward, runs, peakGflops);
+            return layerLine(backend.name(), s, train, forward, runs, peak);
         }
     }
 
     /** DL4J's training step ({@code computeGradientAndScore}) and forward ({@code output}) on the same shape. */
-    public static JsonLine dl4jLayer(LayerShape s, Runs runs, double peakGflops) throws Exception {
+    public static JsonLine dl4jLayer(LayerShape s, Runs runs, Peak peak) throws Exception {
         Dl4jPeer.LayerWorkload layer = new Dl4jPeer.LayerWorkload(s.cell(), s.batch(), s.input(), s.hidden(), s.steps(),
                 SEED);
-        Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep);
+        Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep, peak.after());
         Timing.Result forward = Timing.measure(runs.warmup(), runs.iters(), layer::forward);
-        return layerLine(Dl4jPeer.NAME, s, train, forward, runs, peakGflops);
+        return layerLine(Dl4jPeer.NAME, s, train, forward, runs, peak);
     }
 
     private static JsonLine layerLine(String engine, LayerShape s, Timing.Result train, Timing.Result forward, Runs runs,
-                                      double peakGflops) {
+                                      Peak peak) {
         double gflops = Flops.gflops(s.trainFlops(), train.medianMs());
-        return new JsonLine()
+        JsonLine line = new JsonLine()
                 .put("engine", engine)
                 .put("cell", s.cell().id())
                 .put("B", s.batch())
@@ -81,34 +114,35 @@ public final class Measurements {
                 .put("train_step_ms", train.medianMs())
                 .put("forward_ms", forward.medianMs())
                 .put("gflops", gflops)
-                .put("peak_share", gflops / peakGflops)
+                .put("peak_share", gflops / peak.gflops())
                 .put("forward_gflops", Flops.gflops(s.forwardFlops(), forward.medianMs()))
-                .put("peak_gflops", peakGflops)
+                .put("peak_gflops", peak.gflops())
                 .put("train_step_min_ms", train.minMs())
                 .put("warmup", runs.warmup())
                 .put("iters", runs.iters());
+        return paired(line, train, s.trainFlops());
     }
 
     /** A Recur engine's {@code gemm}: {@code C[M, N] = A[M, K] · op(B)}. */
-    public static JsonLine recurGemm(Backend backend, int m, int n, int k, boolean transB, Runs runs, double peakGflops)
+    public static JsonLine recurGemm(Backend backend, int m, int n, int k, boolean transB, Runs runs, Peak peak)
             throws Exception {
         try (RecurWorkloads.Gemm gemm = new RecurWorkloads.Gemm(backend, m, n, k, transB, SEED)) {
-            return gemmLine(backend.name(), m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run), runs,
-                    peakGflops);
+            return gemmLine(backend.name(), m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after()), runs,
+                    peak);
         }
     }
 
     /** ND4J's {@code gemm} (OpenBLAS sgemm) on the same shape. */
-    public static JsonLine nd4jGemm(int m, int n, int k, boolean transB, Runs runs, double peakGflops) throws Exception {
+    public static JsonLine nd4jGemm(int m, int n, int k, boolean transB, Runs runs, Peak peak) throws Exception {
         Dl4jPeer.GemmWorkload gemm = new Dl4jPeer.GemmWorkload(m, n, k, transB, SEED);
-        return gemmLine(Dl4jPeer.NAME, m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run), runs,
-                peakGflops);
+        return gemmLine(Dl4jPeer.NAME, m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after()), runs,
+                peak);
     }
 
     private static JsonLine gemmLine(String engine, int m, int n, int k, boolean transB, Timing.Result t, Runs runs,
-                                     double peakGflops) {
+                                     Peak peak) {
         double gflops = Flops.gflops(Flops.gemm(m, n, k), t.medianMs());
-        return new JsonLine()
+        JsonLine line = new JsonLine()
                 .put("engine", engine)
                 .put("op", "sgemm")
                 .put("M", m)
@@ -117,11 +151,22 @@ public final class Measurements {
                 .put("trans_b", transB)
                 .put("ms", t.medianMs())
                 .put("gflops", gflops)
-                .put("peak_share", gflops / peakGflops)
-                .put("peak_gflops", peakGflops)
+                .put("peak_share", gflops / peak.gflops())
+                .put("peak_gflops", peak.gflops())
                 .put("min_ms", t.minMs())
                 .put("warmup", runs.warmup())
                 .put("iters", runs.iters());
+        return paired(line, t, Flops.gemm(m, n, k));
+    }
+
+    /** Adds {@code peak_share_paired} and {@code paired_peak_gflops} when the runs were paired with peak passes. */
+    private static JsonLine paired(JsonLine line, Timing.Result t, long flops) {
+        if (t.after().length == 0) {
+            return line;
+        }
+        // flops / ms / 1e6 is GFLOP/s, so the work in MFLOP over ms over GFLOP/s is the share.
+        return line.put("peak_share_paired", t.medianShare(flops / 1e6))
+                .put("paired_peak_gflops", t.medianAfter());
     }
 
     /** The FMA peak ({@link FmaPeak}) as a line. */
@@ -132,6 +177,7 @@ public final class Measurements {
                 .put("vector_bits", p.vectorBits())
                 .put("lanes", p.lanes())
                 .put("chains", FmaPeak.CHAINS)
+                .put("passes", p.passes())
                 .put("seconds", p.seconds())
                 .put("gflops", p.gflops());
     }

@@ -69,7 +69,7 @@ public final class Report {
             FmaPeak.Result peakResult = FmaPeak.measure(machine.cores(), c.peakSeconds());
             JsonLine peak = Measurements.peakLine(peakResult);
             print(out, peak);
-            double peakGflops = peakResult.gflops();
+            Measurements.Peak peakOf = Measurements.Peak.measured(peakResult);
 
             Availability peer = c.peer() ? Dl4jPeer.probe() : Availability.no("not run (--no-peer)");
             if (c.peer() && !peer.available()) {
@@ -80,12 +80,12 @@ public final class Report {
             for (Cell cell : List.of(Cell.LSTM, Cell.GRU, Cell.RNN_TANH)) {
                 Measurements.LayerShape s = new Measurements.LayerShape(cell, c.batch(), c.input(), c.hidden(), c.steps());
                 err.println("recur bench report: " + s.label() + " on " + backend.name());
-                JsonLine mine = print(out, Measurements.recurLayer(backend, s, c.runs(), peakGflops));
+                JsonLine mine = print(out, Measurements.recurLayer(backend, s, c.runs(), peakOf));
                 JsonLine theirs = null;
                 String absent = peer.available() ? Dl4jPeer.unsupportedReason(cell) : peer.reason();
                 if (absent == null) {
                     err.println("recur bench report: " + s.label() + " on dl4j");
-                    theirs = print(out, Measurements.dl4jLayer(s, c.runs(), peakGflops));
+                    theirs = print(out, Measurements.dl4jLayer(s, c.runs(), peakOf));
                 }
                 rows.add(new Row(layerLabel(s), mine, theirs, absent));
             }
@@ -96,11 +96,11 @@ public final class Report {
             Measurements.Runs gemmRuns = new Measurements.Runs(Math.max(20, c.runs().warmup()),
                     Math.max(20, c.runs().iters()));
             err.println("recur bench report: sgemm " + g + " on " + backend.name());
-            JsonLine mine = print(out, Measurements.recurGemm(backend, g, g, g, false, gemmRuns, peakGflops));
+            JsonLine mine = print(out, Measurements.recurGemm(backend, g, g, g, false, gemmRuns, peakOf));
             JsonLine theirs = null;
             if (peer.available()) {
                 err.println("recur bench report: sgemm " + g + " on ND4J");
-                theirs = print(out, Measurements.nd4jGemm(g, g, g, false, gemmRuns, peakGflops));
+                theirs = print(out, Measurements.nd4jGemm(g, g, g, false, gemmRuns, peakOf));
             }
             rows.add(new Row("SGEMM " + g + "×" + g + "×" + g, mine, theirs, peer.available() ? null : peer.reason()));
 

@@ -26,8 +26,10 @@ final class ReportMarkdown {
         row(sb, "commit", "`" + m.commit() + "`");
         row(sb, "machine", m.cpuModel() + ", " + m.cores() + " cores (available processors), " + m.os().strip());
         row(sb, "JDK", m.jdk());
-        row(sb, "FMA peak", fmt(d.peak().number("gflops"), 1) + " GFLOP/s: " + d.peak().get("threads")
-                + " threads × " + FmaPeak.CHAINS + " chains of " + d.peak().get("vector_bits") + "-bit FloatVector FMA");
+        row(sb, "FMA peak", fmt(d.peak().number("gflops"), 1) + " GFLOP/s: the best of " + d.peak().get("passes")
+                + " passes of " + d.peak().get("threads") + " threads × " + FmaPeak.CHAINS + " chains of "
+                + d.peak().get("vector_bits") + "-bit FloatVector FMA; a 50 ms pass also follows every timed run "
+                + "(the paired peak)");
         row(sb, "Recur engine", "`" + d.engine() + "`, every available processor");
         row(sb, "peer", d.peer().available()
                 ? "Deeplearning4j 1.0.0-M2.1, ND4J nd4j-native (linux-x86_64, OpenBLAS): " + d.peer().reason()
@@ -43,8 +45,12 @@ final class ReportMarkdown {
                 .append("3 × 2·G·H·(I+H)·B·T for a training step, 2·M·N·K for SGEMM; the same count for both ")
                 .append("engines, so the GFLOP/s ratio is the inverse time ratio.\n\n");
 
-        sb.append("| shape | Recur ms | DL4J ms | DL4J / Recur | Recur GFLOP/s | share of peak | DL4J GFLOP/s |\n");
-        sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        sb.append("Share of peak: the median run's GFLOP/s over the best FMA pass. Share of paired peak: the ")
+                .append("median over the timed runs of each run's GFLOP/s over the FMA pass right after it, so ")
+                .append("that a run slowed by a busy machine is set against a pass slowed alike.\n\n");
+        sb.append("| shape | Recur ms | DL4J ms | DL4J / Recur | Recur GFLOP/s | share of peak | share of paired peak ")
+                .append("| DL4J GFLOP/s |\n");
+        sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (Report.Row r : d.rows()) {
             double mine = ms(r.recur());
             double theirs = r.peer() == null ? Double.NaN : ms(r.peer());
@@ -54,6 +60,8 @@ final class ReportMarkdown {
                     .append(" | ").append(r.peer() == null ? "—" : fmt(theirs / mine, 2) + "×")
                     .append(" | ").append(fmt(r.recur().number("gflops"), 1))
                     .append(" | ").append(percent(r.recur().number("peak_share")))
+                    .append(" | ").append(r.recur().get("peak_share_paired") == null ? "—"
+                            : percent(r.recur().number("peak_share_paired")))
                     .append(" | ").append(r.peer() == null ? "—" : fmt(r.peer().number("gflops"), 1))
                     .append(" |\n");
         }

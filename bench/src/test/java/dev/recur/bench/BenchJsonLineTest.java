@@ -72,16 +72,35 @@ class BenchJsonLineTest {
         assertTrue((double) f.get("ms") >= (double) f.get("min_ms"), s::toString);
     }
 
+    /** Without --peak the peak is measured, and every timed run is followed by a paired FMA pass. */
+    @Test
+    void gemmLineWithMeasuredPeakHasPairedShare() {
+        Streams s = Streams.recur("bench", "gemm", "--m", "64", "--n", "64", "--k", "64", "--iters", "3",
+                "--warmup", "1");
+        assertEquals(Recur.EXIT_OK, s.status, s::toString);
+        Map<String, Object> f = FlatJson.parse(s.outLines().get(0));
+        assertEquals(List.of("engine", "op", "M", "N", "K", "trans_b", "ms", "gflops", "peak_share", "peak_gflops",
+                "min_ms", "warmup", "iters", "peak_share_paired", "paired_peak_gflops"), List.copyOf(f.keySet()));
+        double paired = (double) f.get("paired_peak_gflops");
+        double share = (double) f.get("peak_share_paired");
+        assertTrue(paired > 0 && share > 0, s::toString);
+        // The median run's GFLOP/s over the median paired pass is close to the median of the ratios
+        // (not equal: the medians of a ratio and of its parts differ), and never off by 10x.
+        double approx = (double) f.get("gflops") / paired;
+        assertTrue(share > approx / 10 && share < approx * 10, s::toString);
+    }
+
     @Test
     void peakLine() {
         Streams s = Streams.recur("bench", "peak", "--threads", "1", "--seconds", "0.05");
         assertEquals(Recur.EXIT_OK, s.status, s::toString);
         assertEquals(1, s.outLines().size(), s::toString);
         Map<String, Object> f = FlatJson.parse(s.outLines().get(0));
-        assertEquals(List.of("op", "threads", "vector_bits", "lanes", "chains", "seconds", "gflops"),
+        assertEquals(List.of("op", "threads", "vector_bits", "lanes", "chains", "passes", "seconds", "gflops"),
                 List.copyOf(f.keySet()));
         assertEquals("fma_peak", f.get("op"));
         assertEquals(1.0, f.get("threads"));
+        assertEquals((double) FmaPeak.PASSES, f.get("passes"));
         assertEquals((double) FmaPeak.lanes(), f.get("lanes"));
         assertEquals(32.0 * FmaPeak.lanes(), f.get("vector_bits"));
         assertTrue((double) f.get("gflops") > 0, s::toString);

@@ -3,6 +3,8 @@ package dev.recur.bench;
 import dev.recur.api.Cell;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -47,5 +49,29 @@ class TimingAndPeakTest {
         assertEquals(1, r.threads());
         assertEquals(FmaPeak.lanes() * 32, r.vectorBits());
         assertThrows(IllegalArgumentException.class, () -> FmaPeak.measure(0, 1));
+        assertEquals(FmaPeak.PASSES, r.passes());
+        assertTrue(r.iterationsPerSecond() > 0, r.toString());
+        double probe = FmaPeak.Probe.of(r, 0.01, 0).gflops();
+        assertTrue(probe > 0, "probe pass " + probe);
+        assertThrows(IllegalArgumentException.class, () -> FmaPeak.Probe.of(r, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> FmaPeak.Probe.of(r, 1, -1));
+    }
+
+    @Test
+    void pairedReadingsGiveTheMedianShare() throws Exception {
+        // Runs of 2, 4 and 1 ms of 100 MFLOP: 50, 25 and 100 GFLOP/s; passes after them of 100,
+        // 50 and 400 GFLOP/s: shares 0.5, 0.5 and 0.25, median 0.5. The median run alone (2 ms,
+        // 50 GFLOP/s) over the median pass (100) is also 0.5, but over the best pass (400) 0.125.
+        Timing.Result r = new Timing.Result(new double[] {2, 4, 1}, new double[] {100, 50, 400});
+        assertEquals(0.5, r.medianShare(100), 1e-12);
+        assertEquals(100, r.medianAfter(), 1e-12);
+        assertTrue(Double.isNaN(new Timing.Result(new double[] {1}).medianShare(1)));
+        assertThrows(IllegalArgumentException.class, () -> new Timing.Result(new double[] {1, 2}, new double[] {1}));
+
+        double[] next = {7, 8};
+        int[] i = {0};
+        Timing.Result measured = Timing.measure(1, 2, () -> { }, () -> next[i[0]++]);
+        assertEquals(List.of(7.0, 8.0), Arrays.stream(measured.after()).boxed().toList(),
+                "one reading after each timed run, none after the warm-up");
     }
 }
