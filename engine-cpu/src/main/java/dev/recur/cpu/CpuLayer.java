@@ -2,6 +2,7 @@ package dev.recur.cpu;
 
 import dev.recur.api.Cell;
 import dev.recur.api.Direction;
+import dev.recur.api.StepPlan;
 
 import java.util.Arrays;
 
@@ -73,10 +74,11 @@ final class CpuLayer {
         int in = buf.inputSize;
         int hs = buf.hidden;
         int gh = buf.gh;
-        int n = plan.total;
+        int n = plan.total();
+        int walked = plan.steps();
 
         float[] xs = x;
-        if (!plan.identity) {
+        if (!plan.isIdentity()) {
             gatherRows(plan, x, in, buf.xPacked);
             xs = buf.xPacked;
         }
@@ -93,9 +95,9 @@ final class CpuLayer {
         } else {
             sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
         }
-        for (int s = 0; s < plan.steps; s++) {
-            int rows = plan.batchSizes[s];
-            int off = plan.offsets[s];
+        for (int s = 0; s < walked; s++) {
+            int rows = plan.batchSize(s);
+            int off = plan.offset(s);
             System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
             if (buf.c != null) {
                 System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
@@ -147,7 +149,8 @@ final class CpuLayer {
         int in = buf.inputSize;
         int hs = buf.hidden;
         int gh = buf.gh;
-        int n = plan.total;
+        int n = plan.total();
+        boolean identity = plan.isIdentity();
         float[] dG = buf.dGx;
 
         if (cell == Cell.GRU_ORIGINAL) {
@@ -160,9 +163,9 @@ final class CpuLayer {
         if (buf.dc != null) {
             loadState(plan, dcT, buf.dc, hs);
         }
-        for (int s = plan.steps - 1; s >= 0; s--) {
-            int rows = plan.batchSizes[s];
-            int off = plan.offsets[s];
+        for (int s = plan.steps() - 1; s >= 0; s--) {
+            int rows = plan.batchSize(s);
+            int off = plan.offset(s);
             if (dy != null) {
                 for (int j = 0; j < rows; j++) {
                     int src = plan.denseRow(s, j) * dyStride + dyCol;
@@ -199,7 +202,7 @@ final class CpuLayer {
         }
 
         // Weight gradients over all real steps at once.
-        float[] xs = plan.identity ? x : buf.xPacked;
+        float[] xs = identity ? x : buf.xPacked;
         sgemm.gemm(true, false, gh, in, n, 1f, dG, 0, gh, xs, 0, in, 1f, g.wIh(), 0, in);
         if (cell == Cell.GRU_ORIGINAL) {
             sgemm.gemm(true, false, 2 * hs, hs, n, 1f, dG, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
@@ -221,7 +224,7 @@ final class CpuLayer {
         }
 
         if (dx != null) {
-            if (plan.identity) {
+            if (identity) {
                 sgemm.gemm(false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx, 0, in);
             } else {
                 sgemm.gemm(false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, 0f, buf.dxPacked, 0, in);
@@ -302,18 +305,22 @@ final class CpuLayer {
 
     /** Packs {@code src [T*B, width]} rows into {@code dst [N, width]} in step order. */
     private static void gatherRows(StepPlan plan, float[] src, int width, float[] dst) {
-        for (int s = 0; s < plan.steps; s++) {
-            int off = plan.offsets[s];
-            for (int j = 0; j < plan.batchSizes[s]; j++) {
+        int walked = plan.steps();
+        for (int s = 0; s < walked; s++) {
+            int off = plan.offset(s);
+            int rows = plan.batchSize(s);
+            for (int j = 0; j < rows; j++) {
                 System.arraycopy(src, plan.denseRow(s, j) * width, dst, (off + j) * width, width);
             }
         }
     }
 
     private static void scatterAddRows(StepPlan plan, float[] src, int width, float[] dst) {
-        for (int s = 0; s < plan.steps; s++) {
-            int off = plan.offsets[s];
-            for (int j = 0; j < plan.batchSizes[s]; j++) {
+        int walked = plan.steps();
+        for (int s = 0; s < walked; s++) {
+            int off = plan.offset(s);
+            int rows = plan.batchSize(s);
+            for (int j = 0; j < rows; j++) {
                 int d = plan.denseRow(s, j) * width;
                 int r = (off + j) * width;
                 for (int u = 0; u < width; u++) {
@@ -323,13 +330,14 @@ final class CpuLayer {
         }
     }
 
-    /** {@code packed[j] = state[perm[j]]}, or zeros when {@code state} is null. */
+    /** {@code packed[j] = state[perm(j)]}, or zeros when {@code state} is null. */
     private static void loadState(StepPlan plan, float[] state, float[] packed, int hs) {
-        for (int j = 0; j < plan.batch; j++) {
+        int batch = plan.batch();
+        for (int j = 0; j < batch; j++) {
             if (state == null) {
                 Arrays.fill(packed, j * hs, (j + 1) * hs, 0f);
             } else {
-                System.arraycopy(state, plan.perm[j] * hs, packed, j * hs, hs);
+                System.arraycopy(state, plan.perm(j) * hs, packed, j * hs, hs);
             }
         }
     }
@@ -338,8 +346,9 @@ final class CpuLayer {
         if (state == null) {
             return;
         }
-        for (int j = 0; j < plan.batch; j++) {
-            System.arraycopy(packed, j * hs, state, plan.perm[j] * hs, hs);
+        int batch = plan.batch();
+        for (int j = 0; j < batch; j++) {
+            System.arraycopy(packed, j * hs, state, plan.perm(j) * hs, hs);
         }
     }
 

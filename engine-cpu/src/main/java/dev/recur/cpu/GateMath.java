@@ -12,7 +12,7 @@ import static jdk.incubator.vector.FloatVector.fromArray;
  * vectorised over hidden units with the Vector API.
  *
  * <p>Legend: H hidden units, G gate blocks; packed row {@code r = off + j} for running row
- * {@code j} of the step (see {@link StepPlan}); each method handles rows {@code from <= j < to},
+ * {@code j} of the step (see {@link dev.recur.api.StepPlan}); each method handles rows {@code from <= j < to},
  * so that a step's rows can be shared among threads. Gate pre-activations are
  * {@code a = gates[r] (x·W_ihᵀ + b_ih) + hg[j] (h_{t-1}·W_hhᵀ) + b_hh}; the forward overwrites
  * {@code gates[r]} with the activated gates, which is what the backward reads. The formulas are

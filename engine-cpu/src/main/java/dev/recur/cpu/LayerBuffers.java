@@ -1,6 +1,7 @@
 package dev.recur.cpu;
 
 import dev.recur.api.Cell;
+import dev.recur.api.StepPlan;
 
 /**
  * The memory of one direction of one layer: what the forward saves for the backward and the

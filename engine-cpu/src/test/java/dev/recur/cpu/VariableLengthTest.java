@@ -2,6 +2,7 @@ package dev.recur.cpu;
 
 import dev.recur.api.Cell;
 import dev.recur.api.Direction;
+import dev.recur.api.StepPlan;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,16 +37,22 @@ class VariableLengthTest {
     void planPacksRealStepsOnly() {
         StepPlan plan = new StepPlan(5, 4);
         plan.build(Direction.FORWARD, 5, 4, new int[] {3, 5, 1, 5});
-        assertArrayEquals(new int[] {1, 3, 0, 2}, plan.perm, "longest first, stable");
-        assertArrayEquals(new int[] {4, 3, 3, 2, 2}, Arrays.copyOf(plan.batchSizes, 5));
-        assertEquals(14, plan.total, "packed rows = sum of lengths, not T*B = 20");
-        assertEquals(false, plan.identity);
+        int[] perm = new int[4];
+        plan.perm(perm);
+        assertArrayEquals(new int[] {1, 3, 0, 2}, perm, "longest first, stable");
+        int[] batchSizes = new int[plan.steps()];
+        for (int s = 0; s < batchSizes.length; s++) {
+            batchSizes[s] = plan.batchSize(s);
+        }
+        assertArrayEquals(new int[] {4, 3, 3, 2, 2}, batchSizes);
+        assertEquals(14, plan.total(), "packed rows = sum of lengths, not T*B = 20");
+        assertEquals(false, plan.isIdentity());
         assertEquals(2 * 4 + 0, plan.denseRow(2, 2), "step 2 of sequence 0 is row t*B + b");
         plan.build(Direction.REVERSE, 5, 4, new int[] {3, 5, 1, 5});
         assertEquals((2 - 2) * 4 + 0, plan.denseRow(2, 2), "reverse: step 2 of a length-3 sequence is t = 0");
         plan.build(Direction.FORWARD, 5, 4, null);
-        assertEquals(true, plan.identity);
-        assertEquals(20, plan.total);
+        assertEquals(true, plan.isIdentity());
+        assertEquals(20, plan.total());
     }
 
     @ParameterizedTest
