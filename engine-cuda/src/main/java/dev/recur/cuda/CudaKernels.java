@@ -877,6 +877,15 @@ public final class CudaKernels implements AutoCloseable {
     }
 
     /**
+     * Blocks of the sort's Counts and Scatter kernels: one thread per tile, so ceil(tiles/32),
+     * not capped like {@link #blocks}: those kernels do not grid-stride, and a capped grid would
+     * leave the tiles past 8192·32 (n above 8,388,608) uncounted and unscattered.
+     */
+    private static int sortBlocks(int n) {
+        return (sortTiles(n) + SORT_THREADS - 1) / SORT_THREADS;
+    }
+
+    /**
      * Scratch bytes {@link #embeddingBackward} needs for n positions: keys and values twice
      * (4n ints) and the digit counts (256 per tile of 32 positions, 8n ints): about 48n bytes.
      */
@@ -950,8 +959,7 @@ public final class CudaKernels implements AutoCloseable {
         if (n == 0) {
             return;
         }
-        launch(k, stream, blocks(sortTiles(n), SORT_THREADS), SORT_THREADS,
-                new CudaKernelArgs().i(n).i(shift).p(keys).p(counts));
+        launch(k, stream, sortBlocks(n), SORT_THREADS, new CudaKernelArgs().i(n).i(shift).p(keys).p(counts));
     }
 
     /** Sort pass, step 2: exclusive scan of counts [total] in place. Launch: one block of exactly 1024. */
@@ -975,7 +983,7 @@ public final class CudaKernels implements AutoCloseable {
         if (n == 0) {
             return;
         }
-        launch(k, stream, blocks(sortTiles(n), SORT_THREADS), SORT_THREADS,
+        launch(k, stream, sortBlocks(n), SORT_THREADS,
                 new CudaKernelArgs().i(n).i(shift).p(keysIn).p(valsIn).p(offsets).p(keysOut).p(valsOut));
     }
 

@@ -56,6 +56,21 @@ class KernelLaunchChecksTest {
     }
 
     @Test
+    void embeddingSortLaunchesOneThreadPerTileHoweverManyIds() {
+        // Counts and Scatter do not grid-stride: one thread per tile of 32 positions, so the grid
+        // must cover every tile, past the 8192-block cap of the grid-stride kernels.
+        int n = 9_000_000;
+        int tiles = (n + 31) / 32;
+        k.embeddingBackward(null, n, 100, 8, 0xA000, 0xB000, 0xC000, 0x100000, 0);
+        for (Recorder.Launch l : rec.launches) {
+            if (l.kernel().equals("embeddingBackwardCounts") || l.kernel().equals("embeddingBackwardScatter")) {
+                assertEquals(32, l.block(), l.kernel());
+                assertEquals((tiles + 31) / 32, l.grid(), l.kernel() + ": one thread per tile");
+            }
+        }
+    }
+
+    @Test
     void clipGlobalNormSumsEveryTensorThenScalesEach() {
         long scratch = 0x100000;
         k.clipGlobalNorm(null, new long[] {0xA000, 0xB000, 0xC000}, new int[] {10, 0, 7}, 1f, 0xD000, scratch);
