@@ -151,8 +151,8 @@ final class Cublas implements ColumnMajorSgemm, AutoCloseable {
         return sb.toString();
     }
 
-    /** Loads one candidate and binds the functions Recur calls. */
-    private static Library bind(CublasLocator.Candidate c) {
+    /** Loads one candidate and binds the functions Recur calls (package-private for CublasBindingTest). */
+    static Library bind(CublasLocator.Candidate c) {
         Arena forever = Arena.global(); // the library stays loaded for the life of the process
         SymbolLookup lookup;
         if (c.file() == null) {
@@ -178,9 +178,11 @@ final class Cublas implements ColumnMajorSgemm, AutoCloseable {
                         "cublasSetWorkspace"),
                 b.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cublasSetMathMode"),
                 b.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cublasSetAtomicsMode"),
+                // Only the _v2 name: libcublas also exports "cublasSgemm", the legacy API (char
+                // transposes, alpha and beta by value, no handle), which this descriptor would misuse.
                 b.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                         ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT),
-                        "cublasSgemm_v2", "cublasSgemm"),
+                        "cublasSgemm_v2"),
                 b.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                         ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT,
                         JAVA_LONG, JAVA_INT), "cublasSgemmStridedBatched"),
