@@ -76,6 +76,8 @@ public final class CudaKernels implements AutoCloseable {
     private static final int SORT_DIGITS = 256;
     private static final int SORT_THREADS = 32;
     private static final int SCAN_THREADS = 1024;
+    /** Most positions embeddingBackward sorts: its scan's int count, 256 per tile of 32, must fit an int. */
+    static final int MAX_SORT_POSITIONS = Integer.MAX_VALUE / SORT_DIGITS * SORT_TILE;
 
     /** A kernel of the module: its parameter kinds (see {@link CudaKernelArgs}) and, when the
      *  kernel is written for one block size ({@code __launch_bounds__}), that size, else 0. */
@@ -873,7 +875,7 @@ public final class CudaKernels implements AutoCloseable {
 
     /** Tiles of the embedding sort for n positions. */
     private static int sortTiles(int n) {
-        return (n + SORT_TILE - 1) / SORT_TILE;
+        return (int) (((long) n + SORT_TILE - 1) / SORT_TILE);
     }
 
     /**
@@ -915,6 +917,11 @@ public final class CudaKernels implements AutoCloseable {
         need(k, "scratch", scratch);
         if (n == 0 || dim == 0) {
             return;
+        }
+        if (n > MAX_SORT_POSITIONS) {
+            throw new IllegalArgumentException(k + ": n = " + n + " positions need " + (long) SORT_DIGITS * sortTiles(n)
+                    + " digit counts, more than the int range of the sort's scan; at most " + MAX_SORT_POSITIONS
+                    + " positions");
         }
         long keysA = scratch;
         long valsA = keysA + 4L * n;

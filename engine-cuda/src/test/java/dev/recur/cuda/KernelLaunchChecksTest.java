@@ -71,6 +71,31 @@ class KernelLaunchChecksTest {
     }
 
     @Test
+    void embeddingSortScansEveryDigitCountUpToTheIntLimitAndRefusesMore() {
+        // The scan's count is 256 digit counts per tile of 32 positions, an int: it must not wrap.
+        int dim = 1;   // n·dim must fit an int too; dim 1 lets n reach the scan's own limit
+        for (int n : new int[] {8_388_609, CudaKernels.MAX_SORT_POSITIONS}) {
+            rec.launches.clear();
+            k.embeddingBackward(null, n, 100, dim, 0xA000, 0xB000, 0xC000, 0x100000, 0);
+            long tiles = (n + 31L) / 32;
+            for (Recorder.Launch l : rec.launches) {
+                if (l.kernel().equals("embeddingBackwardOffsets")) {
+                    assertEquals(256 * tiles, l.integer(0), "the scan covers every digit count, n = " + n);
+                }
+                if (l.kernel().equals("embeddingBackwardCounts") || l.kernel().equals("embeddingBackwardScatter")) {
+                    assertTrue((long) l.grid() * l.block() >= tiles, l.kernel() + ": every tile has a thread");
+                }
+            }
+        }
+        // Past it 256·tiles wraps (negative up to 536M positions, positive and wrong beyond): refused.
+        for (int n : new int[] {CudaKernels.MAX_SORT_POSITIONS + 1, 600_000_000, Integer.MAX_VALUE}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> k.embeddingBackward(null, n, 100, dim, 0xA000, 0xB000, 0xC000, 0x100000, 0));
+            assertTrue(e.getMessage().contains("int range of the sort's scan"), e.getMessage());
+        }
+    }
+
+    @Test
     void clipGlobalNormSumsEveryTensorThenScalesEach() {
         long scratch = 0x100000;
         k.clipGlobalNorm(null, new long[] {0xA000, 0xB000, 0xC000}, new int[] {10, 0, 7}, 1f, 0xD000, scratch);
