@@ -71,7 +71,19 @@ public final class Measurements {
         DoubleSupplier after() {
             return probe == null ? null : probe::gflops;
         }
+
+        /**
+         * This peak for the engine named {@code engine}: paired passes only on the CPU engine. On any
+         * other engine the work runs on another device, so a CPU pass beside it says nothing of what
+         * that device offered (and its threads would take the cores that drive the device).
+         */
+        Peak forEngine(String engine) {
+            return probe == null || CPU_ENGINE.equals(engine) ? this : new Peak(gflops, null);
+        }
     }
+
+    /** The name of the CPU engine, the only one whose runs are paired with FMA passes. */
+    static final String CPU_ENGINE = "cpu";
 
     /** How many runs: {@code warmup} untimed, then {@code iters} timed. */
     public record Runs(int warmup, int iters) {
@@ -83,7 +95,8 @@ public final class Measurements {
     }
 
     /** A Recur engine's training step ({@code layerForward} + {@code layerBackward}) and forward. */
-    public static JsonLine recurLayer(Backend backend, LayerShape s, Runs runs, Peak peak) throws Exception {
+    public static JsonLine recurLayer(Backend backend, LayerShape s, Runs runs, Peak given) throws Exception {
+        Peak peak = given.forEngine(backend.name());
         try (RecurWorkloads.Layer layer = new RecurWorkloads.Layer(backend, s.cell(), s.batch(), s.input(), s.hidden(),
                 s.steps(), SEED)) {
             Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep, peak.after());
@@ -124,8 +137,9 @@ public final class Measurements {
     }
 
     /** A Recur engine's {@code gemm}: {@code C[M, N] = A[M, K] · op(B)}. */
-    public static JsonLine recurGemm(Backend backend, int m, int n, int k, boolean transB, Runs runs, Peak peak)
+    public static JsonLine recurGemm(Backend backend, int m, int n, int k, boolean transB, Runs runs, Peak given)
             throws Exception {
+        Peak peak = given.forEngine(backend.name());
         try (RecurWorkloads.Gemm gemm = new RecurWorkloads.Gemm(backend, m, n, k, transB, SEED)) {
             return gemmLine(backend.name(), m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after()), runs,
                     peak);

@@ -58,6 +58,16 @@ class TimingAndPeakTest {
     }
 
     @Test
+    void onlyTheCpuEngineIsPairedWithFmaPasses() {
+        FmaPeak.Result r = new FmaPeak.Result(100, 2, 8, 256, 0.5, FmaPeak.PASSES, 1e9);
+        Measurements.Peak measured = Measurements.Peak.measured(r);
+        assertTrue(measured.forEngine("cpu").probe() != null);
+        assertEquals(null, measured.forEngine("cuda").probe(), "a GPU engine's runs say nothing of the CPU's peak");
+        assertEquals(100, measured.forEngine("cuda").gflops());
+        assertEquals(null, Measurements.Peak.given(5).forEngine("cpu").probe(), "a given peak has no passes");
+    }
+
+    @Test
     void pairedReadingsGiveTheMedianShare() throws Exception {
         // Runs of 2, 4 and 1 ms of 100 MFLOP: 50, 25 and 100 GFLOP/s; passes after them of 100,
         // 50 and 400 GFLOP/s: shares 0.5, 0.5 and 0.25, median 0.5. The median run alone (2 ms,
