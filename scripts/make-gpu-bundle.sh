@@ -11,7 +11,7 @@
 #   lib/       the jars of the recur command line and of `recur bench` (engines, kernels with the
 #              fatbin, JCuda, Jackson, JMH, JFreeChart); not the DL4J peer (CPU hosts only)
 #   test-lib/  engine-cuda's tests jar and JUnit's console launcher
-#   bin/       recur, cuda-tests, gpu-bench;  python/  the PyTorch peer;  README.txt, BUILD.txt
+#   bin/       recur, cuda-tests, gpu-bench, verify-gpu;  python/  the PyTorch peer;  README.txt, BUILD.txt
 # Finds a JDK 25 by itself (scripts/find-jdk.sh); it needs javac for the build, jlink and jdeps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -191,7 +191,8 @@ if [ ! -x "$bundle/runtime/bin/java" ]; then
 fi
 
 # ---------------------------------------------------------------- scripts, notes, archive
-cp scripts/gpu-bundle/bin/recur scripts/gpu-bundle/bin/cuda-tests scripts/gpu-bundle/bin/gpu-bench "$bundle"/bin/
+cp scripts/gpu-bundle/bin/recur scripts/gpu-bundle/bin/cuda-tests scripts/gpu-bundle/bin/gpu-bench \
+  scripts/gpu-bundle/bin/verify-gpu "$bundle"/bin/
 chmod +x "$bundle"/bin/*
 cp bench/python/torch_rnn_bench.py "$bundle"/python/
 cp scripts/gpu-bundle/README.txt "$bundle"/README.txt
