@@ -95,6 +95,43 @@ class GemmTest {
         }
     }
 
+    /**
+     * GEMMs on op(B) packed once (the per-step recurrent ones), on 2 threads, for row counts around
+     * those where each thread takes an equal share of the rows and all the columns (Sgemm's
+     * fewRowsTile: 48 < M <= 96 on 2 threads) and on either side of them: exact, and the same bits
+     * as on 1 thread.
+     */
+    @Test
+    void packedBOnFewRowsMatchesExactlyAtAnyThreadCount() {
+        Random r = new Random(11);
+        int k = 300;
+        int n = 530;
+        float[] b = ints(r, k * n);
+        try (Workers one = new Workers(1); Workers two = new Workers(2)) {
+            Sgemm serial = new Sgemm(one);
+            Sgemm parallel = new Sgemm(two);
+            Sgemm.PackedB pb1 = new Sgemm.PackedB();
+            Sgemm.PackedB pb2 = new Sgemm.PackedB();
+            serial.pack(false, k, n, b, 0, n, pb1);
+            parallel.pack(false, k, n, b, 0, n, pb2);
+            for (int m : new int[] {5, 13, 48, 49, 64, 70, 95, 96, 97, 200}) {
+                float[] a = ints(r, m * k);
+                float[] c = ints(r, m * n);
+                float[] want = reference(false, false, m, n, k, 1f, a, b, 1f, c);
+                float[] c1 = c.clone();
+                float[] c2 = c.clone();
+                serial.gemm(false, m, 1f, a, 0, k, pb1, 1f, c1, 0, n);
+                parallel.gemm(false, m, 1f, a, 0, k, pb2, 1f, c2, 0, n);
+                assertExact(want, c2, "packed gemm m=" + m + " on 2 threads");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(c1, c2, "m=" + m + ": 2 threads vs 1, bitwise");
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(36, Sgemm.fewRowsTile(64, true, 2), "64 rows on 2 threads");
+        org.junit.jupiter.api.Assertions.assertEquals(Sgemm.MC, Sgemm.fewRowsTile(64, false, 2), "B not packed");
+        org.junit.jupiter.api.Assertions.assertEquals(Sgemm.MC, Sgemm.fewRowsTile(64, true, 4), "shares under 4 strips");
+        org.junit.jupiter.api.Assertions.assertEquals(Sgemm.MC, Sgemm.fewRowsTile(200, true, 2), "more rows than 2 tiles");
+    }
+
     @Test
     void longKInPhasesMatchesExactly() {
         // op(B) packed whole would pass Sgemm's 2 MB phase budget (K = 700, N = 1030: about 2.9 MB),
