@@ -134,8 +134,7 @@ public final class BenchCommand implements Subcommand {
             return Recur.EXIT_FAILED; // said before measuring, not after minutes of it
         }
         try (Backend backend = backend(o)) {
-            Measurements.Peak peak = Double.isNaN(given)
-                    ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(given);
+            Measurements.Peak peak = peakFor(given);
             out.println(Measurements.recurLayer(backend, shape, runs, peak));
             out.flush();
             if (peer) {
@@ -168,8 +167,7 @@ public final class BenchCommand implements Subcommand {
             return Recur.EXIT_FAILED;
         }
         try (Backend backend = backend(o)) {
-            Measurements.Peak peak = Double.isNaN(given)
-                    ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(given);
+            Measurements.Peak peak = peakFor(given);
             out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
             out.flush();
             if (peer) {
@@ -289,6 +287,11 @@ public final class BenchCommand implements Subcommand {
             throw new UsageException("option '" + name + "' must be a number > 0, got '" + s + "'");
         }
         return v;
+    }
+
+    /** The peak given by {@code --peak}, or, when that is NaN (not given), the one measured now. */
+    private static Measurements.Peak peakFor(double given) {
+        return Double.isNaN(given) ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(given);
     }
 
     /** {@code --peak}, or NaN when it was not given (then it is measured). */

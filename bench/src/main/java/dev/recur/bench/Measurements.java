@@ -141,16 +141,16 @@ public final class Measurements {
             throws Exception {
         Peak peak = given.forEngine(backend.name());
         try (RecurWorkloads.Gemm gemm = new RecurWorkloads.Gemm(backend, m, n, k, transB, SEED)) {
-            return gemmLine(backend.name(), m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after()), runs,
-                    peak);
+            Timing.Result t = Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after());
+            return gemmLine(backend.name(), m, n, k, transB, t, runs, peak);
         }
     }
 
     /** ND4J's {@code gemm} (OpenBLAS sgemm) on the same shape. */
     public static JsonLine nd4jGemm(int m, int n, int k, boolean transB, Runs runs, Peak peak) throws Exception {
         Dl4jPeer.GemmWorkload gemm = new Dl4jPeer.GemmWorkload(m, n, k, transB, SEED);
-        return gemmLine(Dl4jPeer.NAME, m, n, k, transB, Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after()), runs,
-                peak);
+        Timing.Result t = Timing.measure(runs.warmup(), runs.iters(), gemm::run, peak.after());
+        return gemmLine(Dl4jPeer.NAME, m, n, k, transB, t, runs, peak);
     }
 
     private static JsonLine gemmLine(String engine, int m, int n, int k, boolean transB, Timing.Result t, Runs runs,
