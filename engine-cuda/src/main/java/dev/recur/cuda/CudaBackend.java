@@ -251,6 +251,17 @@ public final class CudaBackend extends Backend {
         return kernels;
     }
 
+    /** The fused kernels with this backend's context made current on this thread (the ops' launches). */
+    CudaKernels currentKernels() {
+        context.makeCurrent();
+        return kernels;
+    }
+
+    /** The main stream's driver handle, which the ops' kernel launches take. */
+    jcuda.driver.CUstream mainStreamHandle() {
+        return mainStream.handle();
+    }
+
     HostTransfers transfers() {
         return transfers;
     }

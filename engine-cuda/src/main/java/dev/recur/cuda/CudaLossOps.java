@@ -33,24 +33,15 @@ final class CudaLossOps extends LossOps implements AutoCloseable {
         this.partials = new DeviceScratch(backend.allocator(), "loss partials");
     }
 
-    private CudaKernels kernels() {
-        cuda.context().makeCurrent();
-        return cuda.kernels();
-    }
-
-    private jcuda.driver.CUstream stream() {
-        return cuda.mainStream().handle();
-    }
-
     @Override
     protected synchronized void softmaxCrossEntropyImpl(Tensor logits, IndexTensor targets, int ignoreIndex,
                                                         Tensor loss, Tensor dLogits, int n, int c) {
         requireTargets(targets, c, ignoreIndex);
-        CudaKernels k = kernels();
+        CudaKernels k = cuda.currentKernels();
         long scratch = partials.reserve(CudaKernels.softmaxCrossEntropyScratchBytes(n));
         // error = 0: the targets were checked above, so the kernel's report is not needed.
-        k.softmaxCrossEntropy(stream(), n, c, ignoreIndex, address(logits), address(targets), address(loss),
-                dLogits == null ? 0L : address(dLogits), scratch, 0L);
+        k.softmaxCrossEntropy(cuda.mainStreamHandle(), n, c, ignoreIndex, address(logits), address(targets),
+                address(loss), dLogits == null ? 0L : address(dLogits), scratch, 0L);
     }
 
     /** Throws the CPU engine's exception when a target is neither in {@code [0, c)} nor the ignore index. */
@@ -71,18 +62,18 @@ final class CudaLossOps extends LossOps implements AutoCloseable {
 
     @Override
     protected synchronized void meanSquaredErrorImpl(Tensor pred, Tensor target, Tensor loss, Tensor dPred) {
-        CudaKernels k = kernels();
+        CudaKernels k = cuda.currentKernels();
         long scratch = partials.reserve(CudaKernels.meanLossScratchBytes());
-        k.meanSquaredError(stream(), pred.shape().size(), address(pred), address(target), address(loss),
+        k.meanSquaredError(cuda.mainStreamHandle(), pred.shape().size(), address(pred), address(target), address(loss),
                 dPred == null ? 0L : address(dPred), scratch);
     }
 
     @Override
     protected synchronized void binaryCrossEntropyWithLogitsImpl(Tensor logits, Tensor target, Tensor loss,
                                                                  Tensor dLogits) {
-        CudaKernels k = kernels();
+        CudaKernels k = cuda.currentKernels();
         long scratch = partials.reserve(CudaKernels.meanLossScratchBytes());
-        k.binaryCrossEntropyWithLogits(stream(), logits.shape().size(), address(logits), address(target),
+        k.binaryCrossEntropyWithLogits(cuda.mainStreamHandle(), logits.shape().size(), address(logits), address(target),
                 address(loss), dLogits == null ? 0L : address(dLogits), scratch);
     }
 

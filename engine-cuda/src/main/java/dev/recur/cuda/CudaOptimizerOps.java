@@ -22,33 +22,24 @@ final class CudaOptimizerOps extends OptimizerOps {
         this.cuda = backend;
     }
 
-    private CudaKernels kernels() {
-        cuda.context().makeCurrent();
-        return cuda.kernels();
-    }
-
-    private jcuda.driver.CUstream stream() {
-        return cuda.mainStream().handle();
-    }
-
     @Override
     protected void sgdImpl(Tensor param, Tensor grad, Tensor velocity, float lr, float momentum, float weightDecay,
                            boolean nesterov) {
-        kernels().sgd(stream(), param.shape().size(), lr, momentum, weightDecay, nesterov, address(param),
-                address(grad), velocity == null ? 0L : address(velocity));
+        cuda.currentKernels().sgd(cuda.mainStreamHandle(), param.shape().size(), lr, momentum, weightDecay, nesterov,
+                address(param), address(grad), velocity == null ? 0L : address(velocity));
     }
 
     @Override
     protected void rmspropImpl(Tensor param, Tensor grad, Tensor squareAvg, float lr, float alpha, float eps,
                                float weightDecay) {
-        kernels().rmsprop(stream(), param.shape().size(), lr, alpha, eps, weightDecay, address(param), address(grad),
-                address(squareAvg));
+        cuda.currentKernels().rmsprop(cuda.mainStreamHandle(), param.shape().size(), lr, alpha, eps, weightDecay,
+                address(param), address(grad), address(squareAvg));
     }
 
     @Override
     protected void adamImpl(Tensor param, Tensor grad, Tensor m, Tensor v, int step, float lr, float beta1,
                             float beta2, float eps, float weightDecay, boolean decoupledWeightDecay) {
-        kernels().adam(stream(), param.shape().size(), step, lr, beta1, beta2, eps, weightDecay, decoupledWeightDecay,
-                address(param), address(grad), address(m), address(v));
+        cuda.currentKernels().adam(cuda.mainStreamHandle(), param.shape().size(), step, lr, beta1, beta2, eps,
+                weightDecay, decoupledWeightDecay, address(param), address(grad), address(m), address(v));
     }
 }

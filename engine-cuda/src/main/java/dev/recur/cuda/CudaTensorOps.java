@@ -42,16 +42,6 @@ final class CudaTensorOps extends TensorOps implements AutoCloseable {
         this.sortScratch = new DeviceScratch(backend.allocator(), "embeddingBackward sort");
     }
 
-    /** The kernels, with the backend's context made current on this thread. */
-    private CudaKernels kernels() {
-        cuda.context().makeCurrent();
-        return cuda.kernels();
-    }
-
-    private jcuda.driver.CUstream stream() {
-        return cuda.mainStream().handle();
-    }
-
     @Override
     protected void copyImpl(Tensor src, Tensor dst) {
         long from = address(src);
@@ -64,43 +54,45 @@ final class CudaTensorOps extends TensorOps implements AutoCloseable {
 
     @Override
     protected void axpyImpl(float alpha, Tensor x, Tensor y) {
-        kernels().axpy(stream(), x.shape().size(), alpha, address(x), address(y));
+        cuda.currentKernels().axpy(cuda.mainStreamHandle(), x.shape().size(), alpha, address(x), address(y));
     }
 
     @Override
     protected void scaleImpl(Tensor x, float alpha) {
-        kernels().scale(stream(), x.shape().size(), alpha, address(x));
+        cuda.currentKernels().scale(cuda.mainStreamHandle(), x.shape().size(), alpha, address(x));
     }
 
     @Override
     protected void multiplyImpl(Tensor a, Tensor b, Tensor out) {
-        kernels().multiply(stream(), a.shape().size(), address(a), address(b), address(out));
+        cuda.currentKernels().multiply(cuda.mainStreamHandle(), a.shape().size(), address(a), address(b), address(out));
     }
 
     @Override
     protected void addRowVectorImpl(Tensor x, Tensor v, int rows, int cols) {
-        kernels().addRowVector(stream(), rows, cols, address(x), address(v));
+        cuda.currentKernels().addRowVector(cuda.mainStreamHandle(), rows, cols, address(x), address(v));
     }
 
     @Override
     protected void addColumnSumsImpl(Tensor x, Tensor out, int rows, int cols) {
-        kernels().addColumnSums(stream(), rows, cols, address(x), address(out), 0L);
+        cuda.currentKernels().addColumnSums(cuda.mainStreamHandle(), rows, cols, address(x), address(out), 0L);
     }
 
     @Override
     protected void embeddingForwardImpl(Tensor table, IndexTensor ids, Tensor out, int n, int vocab, int dim) {
         requireIds("embeddingForward", ids, vocab);
         // error = 0: the ids were checked above, so the kernel's report is not needed.
-        kernels().embeddingForward(stream(), n, vocab, dim, address(table), address(ids), address(out), 0L);
+        cuda.currentKernels().embeddingForward(cuda.mainStreamHandle(), n, vocab, dim, address(table), address(ids),
+                address(out), 0L);
     }
 
     @Override
     protected synchronized void embeddingBackwardImpl(IndexTensor ids, Tensor dOut, Tensor dTable, int n, int vocab,
                                                       int dim) {
         requireIds("embeddingBackward", ids, vocab);
-        CudaKernels k = kernels();
+        CudaKernels k = cuda.currentKernels();
         long scratch = sortScratch.reserve(CudaKernels.embeddingBackwardScratchBytes(n));
-        k.embeddingBackward(stream(), n, vocab, dim, address(ids), address(dOut), address(dTable), scratch, 0L);
+        k.embeddingBackward(cuda.mainStreamHandle(), n, vocab, dim, address(ids), address(dOut), address(dTable),
+                scratch, 0L);
     }
 
     /** Throws the CPU engine's exception when an id lies outside {@code [0, vocab)}. */
@@ -121,17 +113,19 @@ final class CudaTensorOps extends TensorOps implements AutoCloseable {
 
     @Override
     protected void copyColumnsImpl(Tensor narrow, Tensor wide, int n, int a, int w, int offset, boolean intoWide) {
-        kernels().copyColumns(stream(), n, a, w, offset, intoWide, address(narrow), address(wide));
+        cuda.currentKernels().copyColumns(cuda.mainStreamHandle(), n, a, w, offset, intoWide, address(narrow),
+                address(wide));
     }
 
     @Override
     protected void transpose01Impl(Tensor x, Tensor out, int a, int b, int f) {
-        kernels().transpose01(stream(), a, b, f, address(x), address(out));
+        cuda.currentKernels().transpose01(cuda.mainStreamHandle(), a, b, f, address(x), address(out));
     }
 
     @Override
     protected void dropoutImpl(Tensor x, Tensor y, Tensor mask, float p, long seed, long counter) {
-        kernels().dropout(stream(), x.shape().size(), p, seed, counter, address(x), address(y), address(mask));
+        cuda.currentKernels().dropout(cuda.mainStreamHandle(), x.shape().size(), p, seed, counter, address(x),
+                address(y), address(mask));
     }
 
     /**
@@ -149,9 +143,9 @@ final class CudaTensorOps extends TensorOps implements AutoCloseable {
             addresses[i] = address(grads.get(i));
             sizes[i] = grads.get(i).shape().size();
         }
-        CudaKernels k = kernels();
+        CudaKernels k = cuda.currentKernels();
         long scratch = clipPartials.reserve(CudaKernels.clipGlobalNormScratchBytes(count));
-        k.clipGlobalNorm(stream(), addresses, sizes, maxNorm, address(norm), scratch);
+        k.clipGlobalNorm(cuda.mainStreamHandle(), addresses, sizes, maxNorm, address(norm), scratch);
     }
 
     /** Bytes of scratch memory held now (for tests of the no-allocation promise). */
