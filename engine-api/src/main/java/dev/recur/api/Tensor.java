@@ -21,6 +21,22 @@ public interface Tensor extends AutoCloseable {
     /** Copies this tensor into {@code dst}, which must hold at least {@code shape().size()} floats. */
     void copyTo(float[] dst);
 
+    /**
+     * {@link #copyFrom}'s argument check, for engines: throws {@link IllegalArgumentException}
+     * unless {@code src} holds at least {@code shape.size()} floats.
+     */
+    static void checkCopyFrom(float[] src, Shape shape) {
+        HostCopy.check(false, src == null, src == null ? 0 : src.length, "tensor", shape);
+    }
+
+    /**
+     * {@link #copyTo}'s argument check, for engines: throws {@link IllegalArgumentException}
+     * unless {@code dst} holds at least {@code shape.size()} floats.
+     */
+    static void checkCopyTo(float[] dst, Shape shape) {
+        HostCopy.check(true, dst == null, dst == null ? 0 : dst.length, "tensor", shape);
+    }
+
     /** A new host array with this tensor's elements. */
     default float[] toArray() {
         float[] out = new float[shape().size()];

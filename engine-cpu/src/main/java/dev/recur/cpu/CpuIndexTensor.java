@@ -37,21 +37,15 @@ final class CpuIndexTensor implements IndexTensor {
 
     @Override
     public void copyFrom(int[] src) {
+        IndexTensor.checkCopyFrom(src, shape);
         int n = shape.size();
-        if (src == null || src.length < n) {
-            throw new IllegalArgumentException("copyFrom: source has " + (src == null ? "no array" : src.length + " elements")
-                    + ", index tensor " + shape + " needs " + n);
-        }
         System.arraycopy(src, 0, data(), 0, n);
     }
 
     @Override
     public void copyTo(int[] dst) {
+        IndexTensor.checkCopyTo(dst, shape);
         int n = shape.size();
-        if (dst == null || dst.length < n) {
-            throw new IllegalArgumentException("copyTo: destination has " + (dst == null ? "no array" : dst.length
-                    + " elements") + ", index tensor " + shape + " holds " + n);
-        }
         System.arraycopy(data(), 0, dst, 0, n);
     }
 

@@ -60,21 +60,15 @@ final class CpuTensor implements Tensor {
 
     @Override
     public void copyFrom(float[] src) {
+        Tensor.checkCopyFrom(src, shape);
         int n = shape.size();
-        if (src == null || src.length < n) {
-            throw new IllegalArgumentException("copyFrom: source has " + (src == null ? "no array" : src.length + " elements")
-                    + ", tensor " + shape + " needs " + n);
-        }
         System.arraycopy(src, 0, data(), 0, n);
     }
 
     @Override
     public void copyTo(float[] dst) {
+        Tensor.checkCopyTo(dst, shape);
         int n = shape.size();
-        if (dst == null || dst.length < n) {
-            throw new IllegalArgumentException("copyTo: destination has " + (dst == null ? "no array" : dst.length + " elements")
-                    + ", tensor " + shape + " holds " + n);
-        }
         System.arraycopy(data(), 0, dst, 0, n);
     }
 

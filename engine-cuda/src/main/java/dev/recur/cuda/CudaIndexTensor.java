@@ -49,11 +49,8 @@ final class CudaIndexTensor implements IndexTensor {
 
     @Override
     public void copyFrom(int[] src) {
+        IndexTensor.checkCopyFrom(src, shape);
         int n = shape.size();
-        if (src == null || src.length < n) {
-            throw new IllegalArgumentException("copyFrom: source has " + (src == null ? "no array" : src.length
-                    + " elements") + ", index tensor " + shape + " needs " + n);
-        }
         IndexBounds b = IndexBounds.of(src, n);
         backend.transfers().upload(src, address(), n);
         bounds = b;
@@ -66,11 +63,8 @@ final class CudaIndexTensor implements IndexTensor {
 
     @Override
     public void copyTo(int[] dst) {
+        IndexTensor.checkCopyTo(dst, shape);
         int n = shape.size();
-        if (dst == null || dst.length < n) {
-            throw new IllegalArgumentException("copyTo: destination has " + (dst == null ? "no array" : dst.length
-                    + " elements") + ", index tensor " + shape + " holds " + n);
-        }
         backend.transfers().download(address(), dst, n);
     }
 

@@ -67,21 +67,15 @@ final class CudaTensor implements Tensor {
 
     @Override
     public void copyFrom(float[] src) {
+        Tensor.checkCopyFrom(src, shape);
         int n = shape.size();
-        if (src == null || src.length < n) {
-            throw new IllegalArgumentException("copyFrom: source has " + (src == null ? "no array" : src.length
-                    + " elements") + ", tensor " + shape + " needs " + n);
-        }
         backend.transfers().upload(src, address(), n);
     }
 
     @Override
     public void copyTo(float[] dst) {
+        Tensor.checkCopyTo(dst, shape);
         int n = shape.size();
-        if (dst == null || dst.length < n) {
-            throw new IllegalArgumentException("copyTo: destination has " + (dst == null ? "no array" : dst.length
-                    + " elements") + ", tensor " + shape + " holds " + n);
-        }
         backend.transfers().download(address(), dst, n);
     }
 
