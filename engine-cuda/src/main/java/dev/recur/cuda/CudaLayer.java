@@ -160,18 +160,8 @@ final class CudaLayer {
         prepare(bufF, Direction.FORWARD, steps, batch, lengths);
         prepare(bufR, Direction.REVERSE, steps, batch, lengths);
         boolean together = !shareOutputs(new long[] {fwd.hT(), fwd.cT()}, new long[] {rev.hT(), rev.cT()});
-        CudaStream reverseStream = together ? device.secondStream() : device.mainStream();
-        if (together) {
-            device.secondWaitsForMain();
-        }
-        try {
-            runForward(op, cell, x, fwd, y, 2 * hs, 0, bufF, device.mainStream());
-            runForward(op, cell, x, rev, y, 2 * hs, hs, bufR, reverseStream);
-        } finally {
-            if (together) {
-                device.mainWaitsForSecond();
-            }
-        }
+        bothDirections(together, s -> runForward(op, cell, x, fwd, y, 2 * hs, 0, bufF, s),
+                s -> runForward(op, cell, x, rev, y, 2 * hs, hs, bufR, s));
     }
 
     /**
@@ -186,22 +176,33 @@ final class CudaLayer {
         bufF.ensureBackward();
         bufR.ensureBackward();
         boolean together = !shareOutputs(outputs(fwd), outputs(rev));
+        bothDirections(together, s -> runBackward(op, cell, steps, batch, x, bufF, dy, 2 * hs, 0, fwd, dx, false, s),
+                s -> runBackward(op, cell, steps, batch, x, bufR, dy, 2 * hs, hs, rev, dx, true, s));
+        if (dx != 0) {
+            // dx = dx_forward (written above), then += dx_reverse: a fixed order, no atomics.
+            device.kernels().scatterAddRows(device.mainStream().handle(), bufR.plan.total(), bufR.inputSize,
+                    bufR.denseRows(), bufR.dxPacked, dx);
+        }
+    }
+
+    /**
+     * Runs {@code forward} (the forward direction) on the main stream and {@code reverse} on the
+     * second stream when {@code together}, with the second stream waiting for the main stream's
+     * work before it and the main stream for the second's after it; otherwise both on the main
+     * stream, one after the other.
+     */
+    private void bothDirections(boolean together, Consumer<CudaStream> forward, Consumer<CudaStream> reverse) {
         CudaStream reverseStream = together ? device.secondStream() : device.mainStream();
         if (together) {
             device.secondWaitsForMain();
         }
         try {
-            runBackward(op, cell, steps, batch, x, bufF, dy, 2 * hs, 0, fwd, dx, false, device.mainStream());
-            runBackward(op, cell, steps, batch, x, bufR, dy, 2 * hs, hs, rev, dx, true, reverseStream);
+            forward.accept(device.mainStream());
+            reverse.accept(reverseStream);
         } finally {
             if (together) {
                 device.mainWaitsForSecond();
             }
-        }
-        if (dx != 0) {
-            // dx = dx_forward (written above), then += dx_reverse: a fixed order, no atomics.
-            device.kernels().scatterAddRows(device.mainStream().handle(), bufR.plan.total(), bufR.inputSize,
-                    bufR.denseRows(), bufR.dxPacked, dx);
         }
     }
 
@@ -220,7 +221,6 @@ final class CudaLayer {
                 CUstream cs = stream.handle();
         Params p = f.params();
         int in = buf.inputSize;
-        int hs = buf.hidden;
         int gh = buf.gh;
         int n = plan.total();
 
@@ -233,15 +233,30 @@ final class CudaLayer {
         k.broadcastRows(cs, n, gh, p.bIh(), buf.gates);
         device.gemm(stream, false, true, n, gh, in, 1f, xs, in, p.wIh(), in, 1f, buf.gates, gh);
 
-        k.loadState(cs, plan.batch(), hs, buf.perm(), f.h0(), buf.h);
-        if (buf.c != 0) {
-            k.loadState(cs, plan.batch(), hs, buf.perm(), f.c0(), buf.c);
-        }
+        loadState(k, cs, buf, f.h0(), f.c0(), buf.h, buf.c);
         runLoop(op, cell, buf, stream, forwardKey(cell, p, y, yStride, yCol, buf, stream),
                 s -> forwardSteps(cell, p, y, yStride, yCol, buf, s));
-        k.storeState(cs, plan.batch(), hs, buf.perm(), buf.h, f.hT());
-        if (buf.c != 0) {
-            k.storeState(cs, plan.batch(), hs, buf.perm(), buf.c, f.cT());
+        storeState(k, cs, buf, buf.h, buf.c, f.hT(), f.cT());
+    }
+
+    /**
+     * Loads the state the time loop starts from ({@code h}, and {@code c} when {@code cBuf} is not
+     * 0) into {@code hBuf} and {@code cBuf}, in the plan's batch order.
+     */
+    private static void loadState(CudaKernels k, CUstream cs, CudaLayerBuffers buf, long h, long c, long hBuf,
+                                  long cBuf) {
+        k.loadState(cs, buf.plan.batch(), buf.hidden, buf.perm(), h, hBuf);
+        if (cBuf != 0) {
+            k.loadState(cs, buf.plan.batch(), buf.hidden, buf.perm(), c, cBuf);
+        }
+    }
+
+    /** Stores the state the time loop ended with, {@link #loadState}'s inverse (into {@code h} and {@code c}). */
+    private static void storeState(CudaKernels k, CUstream cs, CudaLayerBuffers buf, long hBuf, long cBuf, long h,
+                                   long c) {
+        k.storeState(cs, buf.plan.batch(), buf.hidden, buf.perm(), hBuf, h);
+        if (cBuf != 0) {
+            k.storeState(cs, buf.plan.batch(), buf.hidden, buf.perm(), cBuf, c);
         }
     }
 
@@ -313,16 +328,10 @@ final class CudaLayer {
         int n = plan.total();
         long dG = buf.dGx;
 
-        k.loadState(cs, plan.batch(), hs, buf.perm(), b.dhT(), buf.dh);
-        if (buf.dc != 0) {
-            k.loadState(cs, plan.batch(), hs, buf.perm(), b.dcT(), buf.dc);
-        }
+        loadState(k, cs, buf, b.dhT(), b.dcT(), buf.dh, buf.dc);
         runLoop(op, cell, buf, stream, backwardKey(cell, p, dy, dyStride, dyCol, buf, stream),
                 s -> backwardSteps(cell, p, dy, dyStride, dyCol, buf, s));
-        k.storeState(cs, plan.batch(), hs, buf.perm(), buf.dh, b.dh0());
-        if (buf.dc != 0) {
-            k.storeState(cs, plan.batch(), hs, buf.perm(), buf.dc, b.dc0());
-        }
+        storeState(k, cs, buf, buf.dh, buf.dc, b.dh0(), b.dc0());
 
         // Weight gradients over all real steps at once.
         long xs = plan.isIdentity() ? x : buf.xPacked;
