@@ -33,74 +33,46 @@ __device__ __forceinline__ unsigned recur_stride() {
 }
 
 /**
- * Sum of v over the block in a fixed tree; every thread gets the result. blockDim.x must be a
- * power of two <= RECUR_MAX_THREADS and every thread of the block must call it.
+ * v combined over the block in a fixed tree (shared memory, halving strides): op(a, b) folds b
+ * into a in place. Every thread gets the result. blockDim.x must be a power of two <=
+ * RECUR_MAX_THREADS and every thread of the block must call it. Each caller below passes its own
+ * lambda, so each has its own shared array.
  */
-__device__ double recur_block_sum(double v) {
-    __shared__ double s[RECUR_MAX_THREADS];
+template <typename T, typename Op>
+__device__ __forceinline__ T recur_block_reduce(T v, Op op) {
+    __shared__ T s[RECUR_MAX_THREADS];
     unsigned t = threadIdx.x;
     s[t] = v;
     __syncthreads();
     for (unsigned half = blockDim.x / 2; half > 0; half >>= 1) {
         if (t < half) {
-            s[t] += s[t + half];
+            op(s[t], s[t + half]);
         }
         __syncthreads();
     }
-    double total = s[0];
+    T r = s[0];
     __syncthreads();   // s may be reused by the next call
-    return total;
+    return r;
+}
+
+/** Sum of v over the block in a fixed tree (recur_block_reduce); every thread gets the result. */
+__device__ double recur_block_sum(double v) {
+    return recur_block_reduce(v, [](double& a, double b) { a += b; });
 }
 
 /** Integer sum over the block (exact, so any order would do; the same tree for simplicity). */
 __device__ int recur_block_sum_int(int v) {
-    __shared__ int s[RECUR_MAX_THREADS];
-    unsigned t = threadIdx.x;
-    s[t] = v;
-    __syncthreads();
-    for (unsigned half = blockDim.x / 2; half > 0; half >>= 1) {
-        if (t < half) {
-            s[t] += s[t + half];
-        }
-        __syncthreads();
-    }
-    int total = s[0];
-    __syncthreads();
-    return total;
+    return recur_block_reduce(v, [](int& a, int b) { a += b; });
 }
 
 /** Minimum over the block; every thread gets it. */
 __device__ int recur_block_min_int(int v) {
-    __shared__ int s[RECUR_MAX_THREADS];
-    unsigned t = threadIdx.x;
-    s[t] = v;
-    __syncthreads();
-    for (unsigned half = blockDim.x / 2; half > 0; half >>= 1) {
-        if (t < half) {
-            s[t] = min(s[t], s[t + half]);
-        }
-        __syncthreads();
-    }
-    int m = s[0];
-    __syncthreads();
-    return m;
+    return recur_block_reduce(v, [](int& a, int b) { a = min(a, b); });
 }
 
 /** Maximum over the block; NaN-free inputs (the losses check finiteness first). */
 __device__ float recur_block_max(float v) {
-    __shared__ float s[RECUR_MAX_THREADS];
-    unsigned t = threadIdx.x;
-    s[t] = v;
-    __syncthreads();
-    for (unsigned half = blockDim.x / 2; half > 0; half >>= 1) {
-        if (t < half) {
-            s[t] = fmaxf(s[t], s[t + half]);
-        }
-        __syncthreads();
-    }
-    float m = s[0];
-    __syncthreads();
-    return m;
+    return recur_block_reduce(v, [](float& a, float b) { a = fmaxf(a, b); });
 }
 
 /**
