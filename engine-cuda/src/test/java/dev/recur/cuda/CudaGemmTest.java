@@ -2,10 +2,9 @@ package dev.recur.cuda;
 
 import dev.recur.api.Tensor;
 import dev.recur.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -25,28 +24,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaGemmTest {
 
     private static final int[] SIZES = {1, 7, 33, 65};
+    /** CPU engine (2 threads), CUDA engine (default options) where a GPU is; each test skipped without one. */
+    @RegisterExtension
+    static final CudaTestEngines engines = new CudaTestEngines(2, CudaOptions.defaults());
     private static CudaBackend gpu;
     private static CpuBackend cpu;
 
     @BeforeAll
     static void start() {
-        cpu = new CpuBackend(2);
-        if (CudaTestSupport.gpuPresent()) {
-            gpu = new CudaBackend(CudaOptions.defaults());
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-        if (gpu != null) {
-            gpu.close();
-        }
-    }
-
-    @BeforeEach
-    void needGpu() {
-        CudaTestSupport.assumeGpu();
+        cpu = engines.cpu();
+        gpu = engines.gpu();
     }
 
     @Test

@@ -6,10 +6,9 @@ import dev.recur.cpu.CpuBackend;
 import dev.recur.cuda.LayerRuns.Harness;
 import dev.recur.cuda.LayerRuns.Inputs;
 import dev.recur.cuda.LayerRuns.Shape;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -36,33 +35,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaLayerTest {
 
+    /** CPU engine (2 threads), CUDA engine (default options) where a GPU is; each test skipped without one. */
+    @RegisterExtension
+    static final CudaTestEngines engines = new CudaTestEngines(2, CudaOptions.defaults());
     private static CpuBackend cpu;
     private static CudaBackend gpu;
     private static CudaBackend stepwise;
 
     @BeforeAll
     static void start() {
-        cpu = new CpuBackend(2);
-        if (CudaTestSupport.gpuPresent()) {
-            gpu = new CudaBackend(CudaOptions.defaults());
-            stepwise = new CudaBackend(CudaOptions.defaults().withGraphs(false));
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-        if (gpu != null) {
-            gpu.close();
-        }
-        if (stepwise != null) {
-            stepwise.close();
-        }
-    }
-
-    @BeforeEach
-    void needGpu() {
-        CudaTestSupport.assumeGpu();
+        cpu = engines.cpu();
+        gpu = engines.gpu();
+        stepwise = engines.alsoGpu(CudaOptions.defaults().withGraphs(false));
     }
 
     // ---------------------------------------------------------------- against the CPU engine

@@ -4,14 +4,12 @@ import dev.recur.api.Backend;
 import dev.recur.api.LossOps;
 import dev.recur.api.Tensor;
 import dev.recur.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.Arrays;
 import java.util.Random;
-import java.util.function.Consumer;
 
 import static dev.recur.cuda.Twins.assertClose;
 import static dev.recur.cuda.Twins.assertSameBits;
@@ -31,33 +29,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaLossOpsTest {
 
     private static final int[] SIZES = {1, 33, 1000, 70_000};
+    /** CPU engine (2 threads), CUDA engine (default options) where a GPU is; each test skipped without one. */
+    @RegisterExtension
+    static final CudaTestEngines engines = new CudaTestEngines(2, CudaOptions.defaults());
     private static CpuBackend cpu;
     private static CudaBackend gpu;
 
     @BeforeAll
     static void start() {
-        cpu = new CpuBackend(2);
-        if (CudaTestSupport.gpuPresent()) {
-            gpu = new CudaBackend(CudaOptions.defaults());
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-        if (gpu != null) {
-            gpu.close();
-        }
-    }
-
-    @BeforeEach
-    void needGpu() {
-        CudaTestSupport.assumeGpu();
-    }
-
-    private static void both(Consumer<Backend> op) {
-        op.accept(cpu);
-        op.accept(gpu);
+        cpu = engines.cpu();
+        gpu = engines.gpu();
     }
 
     @Test
@@ -97,8 +78,8 @@ class CudaLossOpsTest {
                     Twins.Ids targets = tw.indices(t, n);
                     Twins.Pair loss = tw.zeros(1);
                     Twins.Pair d = tw.tensor(gaussian(r, n * c, 1), n, c); // stale values must be overwritten
-                    both(be -> be.lossOps().softmaxCrossEntropy(logits.on(be), targets.on(be), ignore, loss.on(be),
-                            d.on(be)));
+                    engines.both(be -> be.lossOps().softmaxCrossEntropy(logits.on(be), targets.on(be), ignore,
+                            loss.on(be), d.on(be)));
                     // The GPU takes each e^{x - max} in float32 (expf, within 2 ulp) where the CPU
                     // takes it in float64; both sum in float64. So log Σ differs by at most about
                     // 2.4e-7, the mean loss likewise, plus float32 rounding: 1e-6 leaves a margin of 3.
@@ -132,7 +113,7 @@ class CudaLossOpsTest {
                 Twins.Ids targets = tw.indices(t, n);
                 Twins.Pair loss = tw.tensor(new float[] {42f}, 1);
                 Twins.Pair d = tw.tensor(gaussian(r, n * c, 1), n, c);
-                both(be -> be.lossOps().softmaxCrossEntropy(logits.on(be), targets.on(be), -100, loss.on(be),
+                engines.both(be -> be.lossOps().softmaxCrossEntropy(logits.on(be), targets.on(be), -100, loss.on(be),
                         d.on(be)));
                 // Exact: with no counted row the loss is 0 and the gradient is zero on both engines.
                 assertSameBits(new float[] {0f}, loss.gpuValues(), "loss, n=" + n);
@@ -162,7 +143,7 @@ class CudaLossOpsTest {
                     () -> gpu.lossOps().softmaxCrossEntropy(logits.g(), targets.g(), -100, loss.g(), null));
             assertTrue(x.getMessage().contains("targets[1] = -1"), x.getMessage());
             targets.copyFrom(new int[] {0, -1, 2, 2});
-            both(be -> be.lossOps().softmaxCrossEntropy(logits.on(be), targets.on(be), -1, loss.on(be), null));
+            engines.both(be -> be.lossOps().softmaxCrossEntropy(logits.on(be), targets.on(be), -1, loss.on(be), null));
             // ln 3 for uniform logits; the CPU and GPU values agree as in the test above.
             assertClose(loss.cpuValues(), loss.gpuValues(), 1e-6, 1e-6, "after a good upload");
         }
@@ -196,7 +177,8 @@ class CudaLossOpsTest {
                     Twins.Pair target = tw.tensor(gaussian(r, n, 1), shape);
                     Twins.Pair loss = tw.zeros(1);
                     Twins.Pair d = tw.tensor(gaussian(r, n, 1), shape);
-                    both(be -> be.lossOps().meanSquaredError(pred.on(be), target.on(be), loss.on(be), d.on(be)));
+                    engines.both(be -> be.lossOps().meanSquaredError(pred.on(be), target.on(be), loss.on(be),
+                            d.on(be)));
                     String what = "meanSquaredError n=" + n + " shape " + Arrays.toString(shape);
                     // Non-negative float64 terms (exact squares of float32 differences) summed in
                     // two orders differ relatively by about n·2^-53: the float32 means are equal or
@@ -226,7 +208,7 @@ class CudaLossOpsTest {
                 Twins.Pair target = tw.tensor(t, n);
                 Twins.Pair loss = tw.zeros(1);
                 Twins.Pair d = tw.tensor(gaussian(r, n, 1), n);
-                both(be -> be.lossOps().binaryCrossEntropyWithLogits(logits.on(be), target.on(be), loss.on(be),
+                engines.both(be -> be.lossOps().binaryCrossEntropyWithLogits(logits.on(be), target.on(be), loss.on(be),
                         d.on(be)));
                 String what = "binaryCrossEntropyWithLogits n=" + n;
                 // Each term is non-negative and computed in float64 on both engines (exp and log1p

@@ -3,10 +3,9 @@ package dev.recur.cuda;
 import dev.recur.api.Backend;
 import dev.recur.api.OptimizerOps;
 import dev.recur.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.Random;
 
@@ -28,28 +27,16 @@ class CudaOptimizerOpsTest {
 
     private static final int[] SIZES = {1, 33, 1000, 70_000};
     private static final int STEPS = 5;
+    /** CPU engine (2 threads), CUDA engine (default options) where a GPU is; each test skipped without one. */
+    @RegisterExtension
+    static final CudaTestEngines engines = new CudaTestEngines(2, CudaOptions.defaults());
     private static CpuBackend cpu;
     private static CudaBackend gpu;
 
     @BeforeAll
     static void start() {
-        cpu = new CpuBackend(2);
-        if (CudaTestSupport.gpuPresent()) {
-            gpu = new CudaBackend(CudaOptions.defaults());
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-        if (gpu != null) {
-            gpu.close();
-        }
-    }
-
-    @BeforeEach
-    void needGpu() {
-        CudaTestSupport.assumeGpu();
+        cpu = engines.cpu();
+        gpu = engines.gpu();
     }
 
     @Test

@@ -5,10 +5,9 @@ import dev.recur.api.IndexTensor;
 import dev.recur.api.Tensor;
 import dev.recur.api.TensorOps;
 import dev.recur.cpu.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.Random;
@@ -33,34 +32,16 @@ class CudaTensorOpsTest {
 
     /** Odd sizes: one element, just past a warp, not a multiple of a block, past a grid-stride wrap. */
     private static final int[] SIZES = {1, 33, 1000, 70_000};
+    /** CPU engine (2 threads), CUDA engine (default options) where a GPU is; each test skipped without one. */
+    @RegisterExtension
+    static final CudaTestEngines engines = new CudaTestEngines(2, CudaOptions.defaults());
     private static CpuBackend cpu;
     private static CudaBackend gpu;
 
     @BeforeAll
     static void start() {
-        cpu = new CpuBackend(2);
-        if (CudaTestSupport.gpuPresent()) {
-            gpu = new CudaBackend(CudaOptions.defaults());
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        cpu.close();
-        if (gpu != null) {
-            gpu.close();
-        }
-    }
-
-    @BeforeEach
-    void needGpu() {
-        CudaTestSupport.assumeGpu();
-    }
-
-    /** Runs {@code op} on the CPU engine, then on the GPU. */
-    private static void both(Consumer<Backend> op) {
-        op.accept(cpu);
-        op.accept(gpu);
+        cpu = engines.cpu();
+        gpu = engines.gpu();
     }
 
     @Test
@@ -79,16 +60,16 @@ class CudaTensorOpsTest {
                 Twins.Pair z = t.zeros(n);
                 // Exact: each element is one float32 product then one sum, rounded as Java rounds
                 // them (the kernels are built with -fmad=false, so no fused multiply-add).
-                both(be -> be.tensorOps().axpy(0.37f, x.on(be), y.on(be)));
+                engines.both(be -> be.tensorOps().axpy(0.37f, x.on(be), y.on(be)));
                 assertSameBits(y.cpuValues(), y.gpuValues(), "axpy n=" + n);
-                both(be -> be.tensorOps().scale(y.on(be), -1.7f));
+                engines.both(be -> be.tensorOps().scale(y.on(be), -1.7f));
                 assertSameBits(y.cpuValues(), y.gpuValues(), "scale n=" + n);
-                both(be -> be.tensorOps().multiply(x.on(be), y.on(be), z.on(be)));
+                engines.both(be -> be.tensorOps().multiply(x.on(be), y.on(be), z.on(be)));
                 assertSameBits(z.cpuValues(), z.gpuValues(), "multiply n=" + n);
-                both(be -> be.tensorOps().multiply(x.on(be), y.on(be), x.on(be))); // out is a
+                engines.both(be -> be.tensorOps().multiply(x.on(be), y.on(be), x.on(be))); // out is a
                 assertSameBits(x.cpuValues(), x.gpuValues(), "multiply in place n=" + n);
                 // Exact: a copy.
-                both(be -> be.tensorOps().copy(y.on(be), z.on(be)));
+                engines.both(be -> be.tensorOps().copy(y.on(be), z.on(be)));
                 assertSameBits(y.gpuValues(), z.gpuValues(), "copy n=" + n);
                 float[] before = z.gpuValues();
                 gpu.tensorOps().copy(z.g(), z.g());
@@ -111,7 +92,7 @@ class CudaTensorOpsTest {
                 Twins.Pair x = t.tensor(gaussian(r, size, 1), shape);
                 Twins.Pair v = t.tensor(gaussian(r, f, 1), f);
                 // Exact: one float32 sum per element, as on the CPU.
-                both(be -> be.tensorOps().addRowVector(x.on(be), v.on(be)));
+                engines.both(be -> be.tensorOps().addRowVector(x.on(be), v.on(be)));
                 assertSameBits(x.cpuValues(), x.gpuValues(), "addRowVector " + java.util.Arrays.toString(shape));
             }
         }
@@ -133,7 +114,7 @@ class CudaTensorOpsTest {
             try (Twins t = new Twins(cpu, gpu)) {
                 Twins.Pair x = t.tensor(xs, shape);
                 Twins.Pair out = t.tensor(start, cols);
-                both(be -> be.tensorOps().addColumnSums(x.on(be), out.on(be)));
+                engines.both(be -> be.tensorOps().addColumnSums(x.on(be), out.on(be)));
                 // The CPU adds rows in order, the GPU in 8 row lanes then the lanes; each float32
                 // sum of m terms is within (m - 1)·2^-24·Σ|terms| of the exact sum, so the two
                 // differ by at most (2·rows + 10)·2^-24·(Σ_r |x[r, c]| + |out[c]|) (rows + 1 terms
@@ -176,7 +157,7 @@ class CudaTensorOpsTest {
                 Twins.Pair table = t.tensor(gaussian(r, vocab * dim, 1), vocab, dim);
                 Twins.Ids ids = t.indices(ids(r, steps * batch, vocab), steps, batch);
                 Twins.Pair out = t.zeros(steps, batch, dim);
-                both(be -> be.tensorOps().embeddingForward(table.on(be), ids.on(be), out.on(be)));
+                engines.both(be -> be.tensorOps().embeddingForward(table.on(be), ids.on(be), out.on(be)));
                 // Exact: a gather of table rows.
                 assertSameBits(out.cpuValues(), out.gpuValues(), "embeddingForward " + java.util.Arrays.toString(e));
             }
@@ -197,7 +178,7 @@ class CudaTensorOpsTest {
                 Twins.Ids ids = t.indices(ids(r, n, vocab), steps, batch);
                 Twins.Pair dOut = t.tensor(gaussian(r, n * dim, 1), steps, batch, dim);
                 Twins.Pair dTable = t.tensor(start, vocab, dim);
-                both(be -> be.tensorOps().embeddingBackward(ids.on(be), dOut.on(be), dTable.on(be)));
+                engines.both(be -> be.tensorOps().embeddingBackward(ids.on(be), dOut.on(be), dTable.on(be)));
                 // Exact: the GPU sorts the positions stably by id and adds each id's rows in
                 // ascending position onto the existing gradient, the CPU engine's float32 sums in
                 // the CPU engine's order.
@@ -236,7 +217,7 @@ class CudaTensorOpsTest {
             assertEquals("embeddingForward: ids[5] = -7 is outside the vocabulary [0, 3)", negative.getMessage());
             // Good ids uploaded over bad ones are accepted: the bounds follow the last upload.
             ids.copyFrom(new int[] {0, 2, 1, 1, 2, 0});
-            both(be -> be.tensorOps().embeddingForward(table.on(be), ids.on(be), out.on(be)));
+            engines.both(be -> be.tensorOps().embeddingForward(table.on(be), ids.on(be), out.on(be)));
             assertSameBits(out.cpuValues(), out.gpuValues(), "after a good upload");
         }
         try (IndexTensor zeros = gpu.indices(4); Tensor table = gpu.tensor(1, 3); Tensor out = gpu.tensor(4, 3)) {
@@ -259,9 +240,9 @@ class CudaTensorOpsTest {
                 Twins.Pair wide = t.tensor(gaussian(r, rows * w, 1), rows, w);
                 Twins.Pair back = t.zeros(rows, a);
                 // Exact: copies.
-                both(be -> be.tensorOps().copyIntoColumns(narrow.on(be), wide.on(be), offset));
+                engines.both(be -> be.tensorOps().copyIntoColumns(narrow.on(be), wide.on(be), offset));
                 assertSameBits(wide.cpuValues(), wide.gpuValues(), "copyIntoColumns " + java.util.Arrays.toString(k));
-                both(be -> be.tensorOps().copyFromColumns(wide.on(be), offset, back.on(be)));
+                engines.both(be -> be.tensorOps().copyFromColumns(wide.on(be), offset, back.on(be)));
                 assertSameBits(back.cpuValues(), back.gpuValues(), "copyFromColumns " + java.util.Arrays.toString(k));
                 assertSameBits(narrow.gpuValues(), back.gpuValues(), "into and back " + java.util.Arrays.toString(k));
             }
@@ -271,7 +252,7 @@ class CudaTensorOpsTest {
             try (Twins t = new Twins(cpu, gpu)) {
                 Twins.Pair x = t.tensor(gaussian(r, s[0] * s[1] * s[2], 1), s);
                 Twins.Pair out = t.zeros(s[1], s[0], s[2]);
-                both(be -> be.tensorOps().transpose01(x.on(be), out.on(be)));
+                engines.both(be -> be.tensorOps().transpose01(x.on(be), out.on(be)));
                 assertSameBits(out.cpuValues(), out.gpuValues(), "transpose01 " + java.util.Arrays.toString(s));
             }
         }
@@ -288,7 +269,7 @@ class CudaTensorOpsTest {
                         Twins.Pair x = t.tensor(gaussian(r, n, 1), n);
                         Twins.Pair y = t.zeros(n);
                         Twins.Pair mask = t.zeros(n);
-                        both(be -> be.tensorOps().dropout(x.on(be), y.on(be), mask.on(be), p, s[0], s[1]));
+                        engines.both(be -> be.tensorOps().dropout(x.on(be), y.on(be), mask.on(be), p, s[0], s[1]));
                         // Exact: the same SplitMix64 numbers, the same 1/(1-p), one float32 product.
                         String what = "dropout n=" + n + " p=" + p + " seed=" + s[0] + " counter=" + s[1];
                         assertSameBits(mask.cpuValues(), mask.gpuValues(), what + " mask");
@@ -315,7 +296,7 @@ class CudaTensorOpsTest {
                         before[i] = grads[i].gpuValues();
                     }
                     Twins.Pair norm = t.tensor(new float[] {-1f}, 1);
-                    both(be -> {
+                    engines.both(be -> {
                         List<Tensor> list = new java.util.ArrayList<>();
                         for (Twins.Pair g : grads) {
                             list.add(g.on(be));
