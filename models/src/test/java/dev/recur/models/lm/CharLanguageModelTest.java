@@ -44,15 +44,24 @@ class CharLanguageModelTest {
 
     /** Trains {@code steps} windows of T = 10 over B = 4 stripes; returns the losses. */
     static float[] train(long seed, int steps, CharLanguageModel model) {
+        return train(be, model, steps, 5f);
+    }
+
+    /**
+     * Trains {@code model} on {@code backend} for {@code steps} windows of T = 10 over B = 4 stripes
+     * of {@link #ids} text, with Adam (default settings), learning rate 0.02 and gradients clipped
+     * to norm {@code clip}; returns the losses. Shared with {@link CudaTrainingTest}.
+     */
+    static float[] train(Backend backend, CharLanguageModel model, int steps, float clip) {
         int t = 10;
         int b = 4;
         int[] text = ids(4000);
         int stripe = text.length / b;
         float[] losses = new float[steps];
-        try (Optimizer opt = new Optimizer(be, OptimizerConfig.builder(Optimizer.Kind.ADAM).build(),
+        try (Optimizer opt = new Optimizer(backend, OptimizerConfig.builder(Optimizer.Kind.ADAM).build(),
                 model.parameters());
-             IndexTensor in = be.indices(t, b);
-             IndexTensor target = be.indices(t * b)) {
+             IndexTensor in = backend.indices(t, b);
+             IndexTensor target = backend.indices(t * b)) {
             int[] x = new int[t * b];
             int[] y = new int[t * b];
             for (int s = 0; s < steps; s++) {
@@ -65,7 +74,7 @@ class CharLanguageModelTest {
                 }
                 in.copyFrom(x);
                 target.copyFrom(y);
-                losses[s] = model.trainStep(in, target, opt, 0.02f, 5f);
+                losses[s] = model.trainStep(in, target, opt, 0.02f, clip);
             }
         }
         return losses;

@@ -104,32 +104,9 @@ class CudaTrainingTest {
     /** A two-layer LSTM char-LM with dropout and clipping, on "the cat sat. " text, T = 10, B = 4. */
     private static float[] trainCharLm(Backend be, int steps) {
         CharModelConfig cfg = new CharModelConfig(8, 8, Cell.LSTM, 32, 2, 0.1f);
-        int t = 10;
-        int b = 4;
-        int[] text = CharLanguageModelTest.ids(4000);
-        int stripe = text.length / b;
-        float[] losses = new float[steps];
-        try (CharLanguageModel model = new CharLanguageModel(be, cfg, 1);
-             Optimizer opt = new Optimizer(be, OptimizerConfig.builder(Optimizer.Kind.ADAM).build(),
-                     model.parameters());
-             IndexTensor in = be.indices(t, b);
-             IndexTensor target = be.indices(t * b)) {
-            int[] x = new int[t * b];
-            int[] y = new int[t * b];
-            for (int s = 0; s < steps; s++) {
-                int pos = (s * t) % (stripe - t - 1);
-                for (int i = 0; i < t; i++) {
-                    for (int j = 0; j < b; j++) {
-                        x[i * b + j] = text[j * stripe + pos + i];
-                        y[i * b + j] = text[j * stripe + pos + i + 1];
-                    }
-                }
-                in.copyFrom(x);
-                target.copyFrom(y);
-                losses[s] = model.trainStep(in, target, opt, 0.02f, 1f);
-            }
+        try (CharLanguageModel model = new CharLanguageModel(be, cfg, 1)) {
+            return CharLanguageModelTest.train(be, model, steps, 1f);
         }
-        return losses;
     }
 
     @Test
