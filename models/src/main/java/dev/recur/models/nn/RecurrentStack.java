@@ -179,11 +179,32 @@ public final class RecurrentStack implements AutoCloseable {
      * @return the gradient with respect to the input, owned by the stack
      */
     public Tensor backward(Tensor dOutput, State[] dFinal) {
+        return backward(dOutput, dFinal, null);
+    }
+
+    /**
+     * {@link #backward(Tensor, State[])} that also gives the gradients with respect to the
+     * initial states, as {@code h0.grad} and {@code c0.grad} in PyTorch: what an encoder needs
+     * back from a decoder that started from its final states.
+     *
+     * @param dInit receives (overwrites) the gradient with respect to each initial state,
+     *              {@code layers*directions} of them indexed as {@code h_n} (entries, or a null
+     *              {@code c}, may be null when not wanted), each {@code [B, H]}; or null
+     */
+    public Tensor backward(Tensor dOutput, State[] dFinal, State[] dInit) {
         if (lastInput == null || !lastTraining) {
             throw new IllegalStateException("recurrent stack: backward needs a training forward first");
         }
         int layers = cfg.numLayers();
         int dirs = cfg.directions();
+        if (dFinal != null && dFinal.length != layers * dirs) {
+            throw new IllegalArgumentException("recurrent stack: dFinal has " + dFinal.length
+                    + " states, expected layers*directions = " + layers * dirs);
+        }
+        if (dInit != null && dInit.length != layers * dirs) {
+            throw new IllegalArgumentException("recurrent stack: dInit has " + dInit.length
+                    + " states, expected layers*directions = " + layers * dirs);
+        }
         Cell cell = cfg.cell();
         Tensor dy = dOutput;
         if (cfg.batchFirst() && dOutput != null) {
@@ -195,11 +216,12 @@ public final class RecurrentStack implements AutoCloseable {
                     : (cfg.dropout() > 0f ? dropped[l - 1] : out[l - 1]);
             if (dirs == 2) {
                 be.bidirectionalBackward(cell, input, lastLengths, new PerDirection<>(params[l][0], params[l][1]),
-                        ws[l], dy, new PerDirection<>(state(dFinal, l, 0), state(dFinal, l, 1)), dIn[l], null,
+                        ws[l], dy, new PerDirection<>(state(dFinal, l, 0), state(dFinal, l, 1)), dIn[l],
+                        dInit == null ? null : new PerDirection<>(state(dInit, l, 0), state(dInit, l, 1)),
                         new PerDirection<>(grads[l][0], grads[l][1]));
             } else {
                 be.layerBackward(cell, Direction.FORWARD, input, lastLengths, params[l][0], ws[l], dy,
-                        state(dFinal, l, 0), dIn[l], null, grads[l][0]);
+                        state(dFinal, l, 0), dIn[l], state(dInit, l, 0), grads[l][0]);
             }
             if (l > 0) {
                 if (cfg.dropout() > 0f) {

@@ -13,6 +13,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -62,6 +63,21 @@ class RecurrentStackGradientTest {
         check(RecurrentConfig.builder(Cell.LSTM_PEEPHOLE, 2, 3).build(), new int[] {2, 4, 3}, 4);
         check(RecurrentConfig.builder(Cell.GRU_ORIGINAL, 2, 3).bidirectional(true).dropout(0.5f).numLayers(2)
                 .build(), new int[] {3, 1, 4}, 5);
+    }
+
+    @Test
+    void stateArraysOfTheWrongLengthAreRefusedByName() {
+        RecurrentConfig cfg = RecurrentConfig.builder(Cell.LSTM, 2, 3).numLayers(2).bidirectional(true).build();
+        try (RecurrentStack stack = new RecurrentStack(be, "rnn.", cfg, new SplittableRandom(1));
+             Tensor x = be.tensor(3, 2, 2)) {
+            stack.forward(x, null, null, true);
+            State[] three = new State[3];
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> stack.backward(null, three, null));
+            assertEquals("recurrent stack: dFinal has 3 states, expected layers*directions = 4", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> stack.backward(null, null, three));
+            assertEquals("recurrent stack: dInit has 3 states, expected layers*directions = 4", e.getMessage());
+        }
     }
 
     static void check(RecurrentConfig cfg, int[] lengths, long seed) {
