@@ -28,8 +28,7 @@ final class ReportMarkdown {
         row(sb, "JDK", m.jdk());
         row(sb, "FMA peak", fmt(d.peak().number("gflops"), 1) + " GFLOP/s: the best of " + d.peak().get("passes")
                 + " passes of " + d.peak().get("threads") + " threads × " + FmaPeak.CHAINS + " chains of "
-                + d.peak().get("vector_bits") + "-bit FloatVector FMA; a 50 ms pass also follows every timed run "
-                + "(the paired peak)");
+                + d.peak().get("vector_bits") + "-bit FloatVector FMA; " + pairedPasses(d.engine()));
         row(sb, "Recur engine", "`" + d.engine() + "`, every available processor");
         row(sb, "peer", d.peer().available()
                 ? "Deeplearning4j 1.0.0-M2.1, ND4J nd4j-native (linux-x86_64, OpenBLAS): " + d.peer().reason()
@@ -110,6 +109,14 @@ final class ReportMarkdown {
     /** The time a row compares: the training step for a layer, the call for a GEMM. */
     static double ms(JsonLine line) {
         return line.get("train_step_ms") != null ? line.number("train_step_ms") : line.number("ms");
+    }
+
+    /** Which timed runs a paired FMA pass follows: only those on this CPU ({@link Measurements.Peak#forEngine}). */
+    static String pairedPasses(String engine) {
+        return Measurements.CPU_ENGINE.equals(engine)
+                ? "a 50 ms pass also follows every timed run (the paired peak)"
+                : "a 50 ms pass also follows every DL4J run (the paired peak); the " + engine
+                        + " engine's runs have none, as they run on another device";
     }
 
     private static void row(StringBuilder sb, String key, String value) {

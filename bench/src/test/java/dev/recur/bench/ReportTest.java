@@ -93,5 +93,7 @@ class ReportTest {
         assertTrue(md.contains("| FMA peak | 1,000.0 GFLOP/s: the best of 5 passes of 8 threads × 12 chains of 256-bit "
                 + "FloatVector FMA; a 50 ms pass also follows every timed run (the paired peak) |"), md);
         assertTrue(md.contains("| machine | Test CPU, 8 cores (available processors), Linux |"), md);
+        assertEquals("a 50 ms pass also follows every DL4J run (the paired peak); the cuda engine's runs have "
+                + "none, as they run on another device", ReportMarkdown.pairedPasses("cuda"));
     }
 }
