@@ -2,10 +2,8 @@ package dev.recur.models.data;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Random;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
@@ -95,7 +93,8 @@ public final class LabelledText {
             }
             int tab = line.lastIndexOf('\t');
             if (tab < 0) {
-                throw new DataException(source, i + 1, "expected text<TAB>label, found no TAB: " + abbreviate(line));
+                throw new DataException(source, i + 1, "expected text<TAB>label, found no TAB: "
+                        + TextFiles.abbreviate(line));
             }
             String text = line.substring(0, tab).strip();
             String label = line.substring(tab + 1).strip();
@@ -103,15 +102,10 @@ public final class LabelledText {
                 throw new DataException(source, i + 1, "no text before the TAB");
             }
             if (label.isEmpty()) {
-                throw new DataException(source, i + 1, "no label after the TAB: " + abbreviate(line));
+                throw new DataException(source, i + 1, "no label after the TAB: " + TextFiles.abbreviate(line));
             }
             into.add(new String[] {text, label});
         }
-    }
-
-    private static String abbreviate(String line) {
-        String s = line.strip();
-        return "'" + (s.length() > 60 ? s.substring(0, 57) + "..." : s) + "'";
     }
 
     private static LabelledText build(String source, List<String[]> raw) throws DataException {
@@ -164,26 +158,14 @@ public final class LabelledText {
     }
 
     /**
-     * A seeded random split: the examples are shuffled with {@code java.util.Random(seed)}
-     * (whose sequence the Java specification fixes, so a seed gives the same split on every
-     * JVM), then the first {@code round(n * testFraction)} become the test set and the rest the
-     * training set, both in shuffled order.
+     * A seeded random split, as {@link RandomSplit} describes.
      *
      * @param testFraction in {@code (0, 1)}
      * @throws DataException when either side would be empty
      */
     public Split split(double testFraction, long seed) throws DataException {
-        if (!(testFraction > 0 && testFraction < 1)) {
-            throw new IllegalArgumentException("testFraction must be in (0, 1), got " + testFraction);
-        }
-        List<Example> shuffled = new ArrayList<>(examples);
-        Collections.shuffle(shuffled, new Random(seed));
-        int test = (int) Math.round(shuffled.size() * testFraction);
-        if (test < 1 || test >= shuffled.size()) {
-            throw new DataException(source, shuffled.size() + " examples are too few to hold out " + testFraction
-                    + " of them for testing and keep some for training");
-        }
-        return new Split(List.copyOf(shuffled.subList(test, shuffled.size())), List.copyOf(shuffled.subList(0, test)));
+        RandomSplit<Example> s = RandomSplit.of(examples, testFraction, seed, source);
+        return new Split(s.train(), s.test());
     }
 
     @Override

@@ -64,4 +64,10 @@ final class TextFiles {
         String text = out.flip().toString();
         return text.startsWith("\uFEFF") ? text.substring(1) : text;
     }
+
+    /** A line for an error message: stripped, in quotes, cut to 60 characters. */
+    static String abbreviate(String line) {
+        String s = line.strip();
+        return "'" + (s.length() > 60 ? s.substring(0, 57) + "..." : s) + "'";
+    }
 }

@@ -35,6 +35,10 @@ public final class WordVocabulary {
     public static final int PAD_ID = 0;
     /** Id of {@link #UNK}. */
     public static final int UNK_ID = 1;
+    /** Beginning of a sequence: a decoder's first input (a reserved token, see {@link #build(Collection, int, List)}). */
+    public static final String BOS = "<bos>";
+    /** End of a sequence: what a decoder emits when its output is complete. */
+    public static final String EOS = "<eos>";
 
     private static final Pattern TOKEN = Pattern.compile("[\\p{L}\\p{N}]+(?:'[\\p{L}\\p{N}]+)*|[^\\s\\p{L}\\p{N}]");
 
@@ -68,6 +72,21 @@ public final class WordVocabulary {
      * @param minCount a word seen fewer times becomes {@link #UNK}; {@code >= 1}
      */
     public static WordVocabulary build(Collection<String> texts, int minCount) {
+        return build(texts, minCount, List.of());
+    }
+
+    /**
+     * {@link #build(Collection, int)} with reserved tokens after {@link #PAD} and {@link #UNK}
+     * (ids 2, 3, ... in the order given), such as {@link #BOS} and {@link #EOS} for a decoder.
+     * A reserved token must not be one that {@link #tokenize} can produce (so it can never be
+     * mistaken for a word): write it in angle brackets.
+     */
+    public static WordVocabulary build(Collection<String> texts, int minCount, List<String> reserved) {
+        for (String r : reserved) {
+            if (tokenize(r).equals(List.of(r)) || r.isBlank() || r.chars().anyMatch(Character::isWhitespace)) {
+                throw new IllegalArgumentException("reserved token '" + r + "' could be a word; use e.g. <" + r + ">");
+            }
+        }
         if (minCount < 1) {
             throw new IllegalArgumentException("minCount must be >= 1, got " + minCount);
         }
@@ -79,7 +98,7 @@ public final class WordVocabulary {
         }
         List<String> kept = new ArrayList<>();
         counts.forEach((w, c) -> {
-            if (c >= minCount && !w.equals(PAD) && !w.equals(UNK)) {
+            if (c >= minCount) {
                 kept.add(w);
             }
         });
@@ -87,9 +106,10 @@ public final class WordVocabulary {
             int byCount = Integer.compare(counts.get(b), counts.get(a));
             return byCount != 0 ? byCount : a.compareTo(b);
         });
-        List<String> words = new ArrayList<>(kept.size() + 2);
+        List<String> words = new ArrayList<>(kept.size() + 2 + reserved.size());
         words.add(PAD);
         words.add(UNK);
+        words.addAll(reserved);
         words.addAll(kept);
         return new WordVocabulary(words);
     }

@@ -1,0 +1,313 @@
+package dev.recur.models.seq2seq;
+
+import dev.recur.api.Backend;
+import dev.recur.api.IndexTensor;
+import dev.recur.api.Shape;
+import dev.recur.api.State;
+import dev.recur.api.Tensor;
+import dev.recur.models.nn.Embedding;
+import dev.recur.models.nn.Linear;
+import dev.recur.models.nn.Optimizer;
+import dev.recur.models.nn.Parameter;
+import dev.recur.models.nn.RecurrentConfig;
+import dev.recur.models.nn.RecurrentStack;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Sequence to sequence, the encoder-decoder of Sutskever et al. (2014) and Cho et al. (2014):
+ * an encoder reads the source sentence and its final states (each layer's state after each
+ * sentence's own last word) become the initial states of a decoder, which is trained with
+ * teacher forcing to predict the target sentence one word at a time from the words before it,
+ * and translates greedily, feeding each predicted word back in until it predicts EOS.
+ *
+ * <pre>
+ *   source [Ts, B] → encoder.embedding → encoder.rnn ──(h_n, c_n per layer)──┐
+ *   BOS y1 .. yn [Tt, B] → decoder.embedding → decoder.rnn (from those states) → decoder.head → y1 .. yn EOS
+ * </pre>
+ *
+ * <p>The gradient reaches the encoder only through the decoder's initial states:
+ * {@link RecurrentStack#backward(Tensor, State[], State[])} gives the decoder's, which are the
+ * encoder's final-state gradients. Parameter names follow a PyTorch module with attributes
+ * {@code encoder.embedding}, {@code encoder.rnn}, {@code decoder.embedding}, {@code decoder.rnn}
+ * and {@code decoder.head}.
+ *
+ * <p>Order of calls: {@link #trainStep} and {@link #loss} any number of times;
+ * {@link #translate} between them (it leaves the training buffers alone, though the recurrent
+ * stacks remake theirs when the shape changes).
+ */
+public final class Seq2SeqModel implements AutoCloseable {
+
+    private final Backend be;
+    private final Seq2SeqConfig cfg;
+    private final Embedding sourceEmbedding;
+    private final RecurrentStack encoder;
+    private final Embedding targetEmbedding;
+    private final RecurrentStack decoder;
+    private final Linear head;
+    private final List<Parameter> parameters;
+    private final List<Tensor> gradients; // the parameters' gradients, for clipping
+
+    // Training buffers for the current (Ts, Tt, B); remade when the shape changes.
+    private int sourceSteps = -1;
+    private int targetSteps = -1;
+    private int batch = -1;
+    private Tensor sourceEmbedded; // [Ts, B, E]
+    private Tensor targetEmbedded; // [Tt, B, E]
+    private Tensor logits;         // [Tt*B, V]
+    private Tensor dLogits;        // [Tt*B, V]
+    private Tensor dOutput;        // [Tt*B, H]
+    private State[] dStart;        // [layers]: gradients of the decoder's initial states = the encoder's final ones
+    private Tensor loss;           // [1]
+    private Tensor norm;           // [1]
+    private Tensor lastOutput;     // the decoder's output of the last forward, [Tt, B, H]
+
+    public Seq2SeqModel(Backend backend, Seq2SeqConfig config, long seed) {
+        this.be = backend;
+        this.cfg = config;
+        SplittableRandom random = new SplittableRandom(seed);
+        RecurrentConfig rnn = RecurrentConfig.builder(config.cell(), config.embedding(), config.hidden())
+                .numLayers(config.layers()).dropout(config.dropout()).build();
+        this.sourceEmbedding = new Embedding(backend, "encoder.embedding.", config.sourceVocabulary(),
+                config.embedding(), random);
+        this.encoder = new RecurrentStack(backend, "encoder.rnn.", rnn, random);
+        this.targetEmbedding = new Embedding(backend, "decoder.embedding.", config.targetVocabulary(),
+                config.embedding(), random);
+        this.decoder = new RecurrentStack(backend, "decoder.rnn.", rnn, random);
+        this.head = new Linear(backend, "decoder.head.", config.hidden(), config.targetVocabulary(), random);
+        List<Parameter> all = new ArrayList<>(sourceEmbedding.parameters());
+        all.addAll(encoder.parameters());
+        all.addAll(targetEmbedding.parameters());
+        all.addAll(decoder.parameters());
+        all.addAll(head.parameters());
+        this.parameters = Collections.unmodifiableList(all);
+        List<Tensor> grads = new ArrayList<>(all.size());
+        for (Parameter p : all) {
+            grads.add(p.grad());
+        }
+        this.gradients = Collections.unmodifiableList(grads);
+    }
+
+    public Seq2SeqConfig config() {
+        return cfg;
+    }
+
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    /**
+     * One teacher-forced training step: forward, the mean cross-entropy over the target words
+     * (EOS included), backward through decoder and encoder, clipping by global norm (when
+     * {@code clip > 0}) and an optimizer step with learning rate {@code lr}.
+     *
+     * @param source        source ids {@code [Ts, B]}, anything past each length
+     * @param sourceLengths {@code [B]}, each 1..Ts
+     * @param decoderInput  {@code [Tt, B]}: BOS, then the target's words
+     * @param targetLengths {@code [B]}, each 1..Tt: the target's words plus one
+     * @param decoderTarget {@code [Tt*B]} in the order of {@code decoderInput}: the target's
+     *                      words, then EOS, then {@code ignoreIndex} past each length
+     * @param ignoreIndex   the id that marks padding in {@code decoderTarget} (not a word's id)
+     * @return the step's mean loss (one float read back from the backend)
+     */
+    public float trainStep(IndexTensor source, int[] sourceLengths, IndexTensor decoderInput, int[] targetLengths,
+                           IndexTensor decoderTarget, int ignoreIndex, Optimizer optimizer, float lr, float clip) {
+        optimizer.zeroGrad();
+        forwardLoss(source, sourceLengths, decoderInput, targetLengths, decoderTarget, ignoreIndex, true);
+        head.backward(lastOutput.reshape(targetSteps * batch, cfg.hidden()), dLogits, dOutput);
+        Tensor dTargetEmbedded = decoder.backward(dOutput.reshape(targetSteps, batch, cfg.hidden()), null, dStart);
+        targetEmbedding.backward(decoderInput, dTargetEmbedded);
+        Tensor dSourceEmbedded = encoder.backward(null, dStart);
+        sourceEmbedding.backward(source, dSourceEmbedded);
+        if (clip > 0f) {
+            be.tensorOps().clipGlobalNorm(gradients, clip, norm);
+        }
+        optimizer.step(lr);
+        return loss.toArray()[0];
+    }
+
+    /** The mean loss of {@link #trainStep}'s arguments without training (no dropout, no update). */
+    public float loss(IndexTensor source, int[] sourceLengths, IndexTensor decoderInput, int[] targetLengths,
+                      IndexTensor decoderTarget, int ignoreIndex) {
+        forwardLoss(source, sourceLengths, decoderInput, targetLengths, decoderTarget, ignoreIndex, false);
+        return loss.toArray()[0];
+    }
+
+    private void forwardLoss(IndexTensor source, int[] sourceLengths, IndexTensor decoderInput, int[] targetLengths,
+                             IndexTensor decoderTarget, int ignoreIndex, boolean training) {
+        int ts = timeMajor("source", source).dim(0);
+        int b = source.shape().dim(1);
+        int tt = timeMajor("decoderInput", decoderInput).dim(0);
+        if (decoderInput.shape().dim(1) != b) {
+            throw new IllegalArgumentException("seq2seq: decoderInput has batch " + decoderInput.shape().dim(1)
+                    + ", source " + b);
+        }
+        if (decoderTarget.shape().rank() != 1 || decoderTarget.shape().dim(0) != tt * b) {
+            throw new IllegalArgumentException("seq2seq: decoderTarget must be [Tt*B] = [" + tt * b + "], got "
+                    + decoderTarget.shape());
+        }
+        ensureBuffers(ts, tt, b);
+        sourceEmbedding.forward(source, sourceEmbedded);
+        encoder.forward(sourceEmbedded, sourceLengths, null, training);
+        targetEmbedding.forward(decoderInput, targetEmbedded);
+        lastOutput = decoder.forward(targetEmbedded, targetLengths, encoder.finalStates(), training);
+        head.forward(lastOutput.reshape(tt * b, cfg.hidden()), logits);
+        be.lossOps().softmaxCrossEntropy(logits, decoderTarget, ignoreIndex, loss, training ? dLogits : null);
+    }
+
+    private static Shape timeMajor(String name, IndexTensor ids) {
+        if (ids.shape().rank() != 2) {
+            throw new IllegalArgumentException("seq2seq: " + name + " must be [T, B] ids, got " + ids.shape());
+        }
+        return ids.shape();
+    }
+
+    /**
+     * Greedy translation of a batch of source sentences: the decoder starts from BOS and each
+     * step feeds back its most likely word (the lowest id among equals), until every sentence
+     * has produced EOS or {@code maxLength} words.
+     *
+     * @param source        source ids {@code [Ts, B]}
+     * @param sourceLengths {@code [B]}, each 1..Ts
+     * @return for each sentence its words' ids, EOS not included
+     */
+    public int[][] translate(IndexTensor source, int[] sourceLengths, int bos, int eos, int maxLength) {
+        int ts = timeMajor("source", source).dim(0);
+        int b = source.shape().dim(1);
+        int v = cfg.targetVocabulary();
+        if (bos < 0 || bos >= v || eos < 0 || eos >= v) {
+            throw new IllegalArgumentException("seq2seq: bos " + bos + " and eos " + eos + " must be ids in [0, " + v
+                    + ")");
+        }
+        if (maxLength < 1) {
+            throw new IllegalArgumentException("seq2seq: maxLength must be >= 1, got " + maxLength);
+        }
+        int[][] words = new int[b][maxLength];
+        int[] count = new int[b];
+        boolean[] done = new boolean[b];
+        State[] held = new State[cfg.layers()];
+        try (Tensor embedded = be.tensor(ts, b, cfg.embedding());
+             Tensor step = be.tensor(1, b, cfg.embedding());
+             Tensor stepLogits = be.tensor(b, v);
+             IndexTensor previous = be.indices(1, b)) {
+            sourceEmbedding.forward(source, embedded);
+            encoder.forward(embedded, sourceLengths, null, false);
+            copyStates(encoder.finalStates(), held);
+            int[] next = new int[b];
+            Arrays.fill(next, bos);
+            int finished = 0;
+            for (int t = 0; t < maxLength && finished < b; t++) {
+                previous.copyFrom(next);
+                targetEmbedding.forward(previous, step);
+                Tensor y = decoder.forward(step, null, held, false);
+                copyStates(decoder.finalStates(), held);
+                head.forward(y.reshape(b, cfg.hidden()), stepLogits);
+                float[] l = stepLogits.toArray(); // [B, V]
+                for (int r = 0; r < b; r++) {
+                    int best = 0;
+                    for (int k = 1; k < v; k++) {
+                        if (l[r * v + k] > l[r * v + best]) {
+                            best = k;
+                        }
+                    }
+                    next[r] = best;
+                    if (!done[r]) {
+                        if (best == eos) {
+                            done[r] = true;
+                            finished++;
+                        } else {
+                            words[r][count[r]++] = best;
+                        }
+                    }
+                }
+            }
+        } finally {
+            for (State s : held) {
+                if (s != null) {
+                    closeState(s);
+                }
+            }
+        }
+        int[][] out = new int[b][];
+        for (int r = 0; r < b; r++) {
+            out[r] = Arrays.copyOf(words[r], count[r]);
+        }
+        return out;
+    }
+
+    /** Copies {@code from} into {@code to}, making {@code to}'s states on first use. */
+    private void copyStates(State[] from, State[] to) {
+        for (int i = 0; i < from.length; i++) {
+            if (to[i] == null) {
+                to[i] = State.zeros(be, cfg.cell(), from[i].h().shape().dim(0), cfg.hidden());
+            }
+            be.tensorOps().copy(from[i].h(), to[i].h());
+            if (from[i].c() != null) {
+                be.tensorOps().copy(from[i].c(), to[i].c());
+            }
+        }
+    }
+
+    private void ensureBuffers(int ts, int tt, int b) {
+        if (ts == sourceSteps && tt == targetSteps && b == batch) {
+            return;
+        }
+        closeBuffers();
+        int v = cfg.targetVocabulary();
+        sourceEmbedded = be.tensor(ts, b, cfg.embedding());
+        targetEmbedded = be.tensor(tt, b, cfg.embedding());
+        logits = be.tensor(tt * b, v);
+        dLogits = be.tensor(tt * b, v);
+        dOutput = be.tensor(tt * b, cfg.hidden());
+        loss = be.tensor(1);
+        norm = be.tensor(1);
+        dStart = new State[cfg.layers()];
+        for (int i = 0; i < dStart.length; i++) {
+            dStart[i] = State.zeros(be, cfg.cell(), b, cfg.hidden());
+        }
+        sourceSteps = ts;
+        targetSteps = tt;
+        batch = b;
+    }
+
+    private void closeBuffers() {
+        if (loss == null) {
+            return;
+        }
+        for (Tensor t : new Tensor[] {sourceEmbedded, targetEmbedded, logits, dLogits, dOutput, loss, norm}) {
+            t.close();
+        }
+        for (State s : dStart) {
+            closeState(s);
+        }
+        loss = null;
+        sourceSteps = -1;
+        targetSteps = -1;
+        batch = -1;
+    }
+
+    private static void closeState(State s) {
+        s.h().close();
+        if (s.c() != null) {
+            s.c().close();
+        }
+    }
+
+    @Override
+    public void close() {
+        closeBuffers();
+        encoder.close();
+        decoder.close();
+        List<Parameter> own = new ArrayList<>(sourceEmbedding.parameters());
+        own.addAll(targetEmbedding.parameters());
+        own.addAll(head.parameters());
+        for (Parameter p : own) {
+            p.value().close();
+            p.grad().close();
+        }
+    }
+}
