@@ -1,0 +1,421 @@
+package dev.recur.models.cli;
+
+import dev.recur.api.Backend;
+import dev.recur.api.Backends;
+import dev.recur.api.Cell;
+import dev.recur.api.IndexTensor;
+import dev.recur.models.data.TranslationPairs;
+import dev.recur.models.data.WordVocabulary;
+import dev.recur.models.io.Checkpoint;
+import dev.recur.models.nn.Optimizer;
+import dev.recur.models.nn.OptimizerConfig;
+import dev.recur.models.nn.Parameter;
+import dev.recur.models.seq2seq.Bleu;
+import dev.recur.models.seq2seq.Seq2SeqConfig;
+import dev.recur.models.seq2seq.Seq2SeqModel;
+import dev.recur.models.train.Progress;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * {@code recur translate}: a sequence-to-sequence translator (word embeddings, an encoder whose
+ * final states start a decoder, a linear layer over the target words) trained on
+ * {@code source<TAB>target} lines, reporting on held-out pairs the loss, corpus BLEU and the
+ * share of sentences translated exactly, with greedy decoding.
+ *
+ * <p>Shapes: every batch is {@code [Ts, B]} source ids and {@code [Tt, B]} decoder inputs, with
+ * Ts the longest source sentence kept and Tt one more than the longest target sentence, so the
+ * buffers are made once; the engines skip the steps past each sentence's own length. The last
+ * batch of an epoch is filled up to B with padding rows whose loss is ignored.
+ */
+final class TranslateCommand implements Subcommand {
+
+    /** The target id of padding positions; softmax cross-entropy skips them. */
+    static final int IGNORE = -1;
+
+    @Override
+    public String name() {
+        return "translate";
+    }
+
+    @Override
+    public String summary() {
+        return "train a sequence-to-sequence translator on source<TAB>target lines; report BLEU";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: recur translate --data FILE [options] [SENTENCE ...]
+
+                Trains an encoder-decoder (Sutskever et al. 2014): the encoder reads the source sentence,
+                its final states start the decoder, which learns to write the target sentence word by
+                word from the words before it (teacher forcing), on lines of source<TAB>target such as
+                Tatoeba's English-French pairs ("Go.<TAB>Va !"; further TAB-separated columns are
+                ignored). Pairs with more than --max-length words on either side are left out. The
+                pairs are shuffled with --seed and split into training and test parts; each language's
+                vocabulary comes from the training part only. Each epoch prints the training loss and
+                the test loss; the end prints, for the test part, corpus BLEU-4 and the share of
+                sentences translated exactly by greedy decoding (each step takes the most likely word,
+                until <eos>), then --examples test translations and a translation of each SENTENCE.
+
+                options (defaults in brackets):
+                  --data FILE            source<TAB>target lines (UTF-8) [required]
+                  --cell NAME            lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu [gru]
+                  --layers N             stacked layers in the encoder and in the decoder [1]
+                  --hidden N             hidden units per layer [256]
+                  --embedding N          word embedding size of both languages [128]
+                  --dropout P            dropout between layers while training [0]
+                  --epochs N             passes over the training part [10]
+                  --batch N              pairs per batch [64]
+                  --max-length N         longest sentence kept, in words [10]
+                  --min-count N          words seen fewer times in training become <unk> [1]
+                  --optimizer NAME       sgd, rmsprop, adam, adamw [adam]
+                  --lr X                 learning rate [0.003]
+                  --clip X               clip gradients to this global norm, 0 = off [5]
+                  --test-fraction X      share of the pairs held out for testing [0.1]
+                  --examples N           test translations to print at the end [5]
+                  --seed N               seed of the split, the shuffling and the initial weights [1]
+                  --checkpoint FILE      also save the model and both vocabularies there [no file]
+                """;
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        Options o = Options.declare()
+                .value("--data").value("--cell").value("--layers").value("--hidden").value("--embedding")
+                .value("--dropout").value("--epochs").value("--batch").value("--max-length").value("--min-count")
+                .value("--optimizer").value("--lr").value("--clip").value("--test-fraction").value("--examples")
+                .value("--seed").value("--checkpoint")
+                .parse(args);
+        if (!o.has("--data")) {
+            throw new UsageException("option '--data' is required: there is no built-in translation data;"
+                    + " give a file of source<TAB>target lines");
+        }
+        Path file = CommandPaths.path("--data", o.string("--data", ""));
+        Cell cell = TrainLmCommand.cell(o.string("--cell", "gru"));
+        Optimizer.Kind kind = TrainLmCommand.kind(o.string("--optimizer", "adam"));
+        int layers = TrainLmCommand.positive(o, "--layers", 1);
+        int hidden = TrainLmCommand.positive(o, "--hidden", 256);
+        int embedding = TrainLmCommand.positive(o, "--embedding", 128);
+        float dropout = o.floatValue("--dropout", 0f);
+        if (!(dropout >= 0f && dropout < 1f)) {
+            throw new UsageException("option '--dropout' must be in [0, 1), got " + dropout);
+        }
+        int epochs = TrainLmCommand.positive(o, "--epochs", 10);
+        int batch = TrainLmCommand.positive(o, "--batch", 64);
+        int maxLength = TrainLmCommand.positive(o, "--max-length", 10);
+        int minCount = TrainLmCommand.positive(o, "--min-count", 1);
+        float lr = o.floatValue("--lr", 0.003f);
+        if (!(lr > 0f)) {
+            throw new UsageException("option '--lr' must be > 0, got " + lr);
+        }
+        float clip = o.floatValue("--clip", 5f);
+        if (clip < 0f) {
+            throw new UsageException("option '--clip' must be >= 0, got " + clip);
+        }
+        double testFraction = ClassifyCommand.fraction(o, "--test-fraction", 0.1f);
+        int examples = o.intValue("--examples", 5);
+        if (examples < 0) {
+            throw new UsageException("option '--examples' must be >= 0, got " + examples);
+        }
+        long seed = o.longValue("--seed", 1);
+        Path checkpoint = o.has("--checkpoint") ? CommandPaths.path("--checkpoint", o.string("--checkpoint", "")) : null;
+        List<String> sentences = o.positional();
+
+        TranslationPairs all;
+        TranslationPairs kept;
+        TranslationPairs.Split split;
+        try {
+            all = TranslationPairs.read(file);
+            kept = all.shorterThan(maxLength);
+            if (kept.pairs().isEmpty()) {
+                err.println("recur translate: " + file + ": no pair has at most " + maxLength + " words on both"
+                        + " sides; raise --max-length");
+                return Recur.EXIT_FAILED;
+            }
+            split = kept.split(testFraction, seed);
+            if (checkpoint != null) {
+                CommandPaths.createParent(checkpoint);
+            }
+        } catch (IOException e) {
+            err.println("recur translate: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
+        List<String> sourceTexts = new ArrayList<>();
+        List<String> targetTexts = new ArrayList<>();
+        split.train().forEach(p -> {
+            sourceTexts.add(p.source());
+            targetTexts.add(p.target());
+        });
+        WordVocabulary sourceWords = WordVocabulary.build(sourceTexts, minCount);
+        WordVocabulary targetWords = WordVocabulary.build(targetTexts, minCount,
+                List.of(WordVocabulary.BOS, WordVocabulary.EOS));
+        Batcher.Shape shape = Batcher.Shape.of(kept.pairs(), batch);
+        Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
+                dropout);
+        OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
+        int batchesPerEpoch = (split.train().size() + batch - 1) / batch;
+
+        long started = System.nanoTime();
+        try (Backend be = Backends.best();
+             Seq2SeqModel model = new Seq2SeqModel(be, cfg, seed);
+             Optimizer optimizer = new Optimizer(be, optimizerConfig, model.parameters());
+             Batcher batcher = new Batcher(be, sourceWords, targetWords, shape)) {
+            out.println("recur translate: " + file + " on the " + be.name() + " backend");
+            out.printf(Locale.ROOT, "  %d pairs, %d with at most %d words on both sides; %d for training, %d for"
+                            + " testing%n", all.pairs().size(), kept.pairs().size(), maxLength, split.train().size(),
+                    split.test().size());
+            out.printf(Locale.ROOT, "  vocabularies (from the training part, min count %d): source %d words, target"
+                    + " %d words; %d source steps, %d target steps per batch%n", minCount, sourceWords.size(),
+                    targetWords.size(), shape.sourceSteps(), shape.targetSteps());
+            out.println("  " + cfg);
+            out.println("  batch " + batch + ", epochs " + epochs + ", " + optimizerConfig + ", lr " + lr + ", clip "
+                    + clip + ", seed " + seed);
+            Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * batchesPerEpoch, "pairs",
+                    batchesPerEpoch);
+            List<TranslationPairs.Pair> order = new ArrayList<>(split.train());
+            Random shuffle = new Random(seed + 1); // not the split's own sequence
+            long step = 0;
+            long done = 0;
+            for (int epoch = 1; epoch <= epochs; epoch++) {
+                Collections.shuffle(order, shuffle);
+                double lossSum = 0;
+                for (int from = 0; from < order.size(); from += batch) {
+                    List<TranslationPairs.Pair> chunk = order.subList(from, Math.min(order.size(), from + batch));
+                    batcher.load(chunk);
+                    float loss;
+                    String why;
+                    try {
+                        loss = batcher.trainStep(model, optimizer, lr, clip);
+                        why = "the loss is " + loss;
+                    } catch (IllegalArgumentException e) {
+                        why = ClassifyCommand.nonFinite(e);
+                        loss = Float.NaN;
+                    }
+                    step++;
+                    if (!Float.isFinite(loss)) {
+                        progress.finish();
+                        err.printf(Locale.ROOT, "recur translate: training diverged at step %d (epoch %d): %s; try a"
+                                + " lower --lr%n", step, epoch, why);
+                        return Recur.EXIT_FAILED;
+                    }
+                    lossSum += (double) loss * chunk.size();
+                    done += chunk.size();
+                    progress.update(epoch, step, loss, done);
+                }
+                progress.line(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f", epoch,
+                        epochs, lossSum / order.size(), testLoss(model, batcher, split.test())));
+            }
+            progress.finish();
+            List<int[]> translated = batcher.translate(model, sourcesOf(split.test()), maxLength + 1);
+            List<List<String>> candidates = new ArrayList<>();
+            List<List<String>> references = new ArrayList<>();
+            int exact = 0;
+            for (int i = 0; i < translated.size(); i++) {
+                List<String> cand = words(targetWords, translated.get(i));
+                List<String> ref = WordVocabulary.tokenize(split.test().get(i).target());
+                candidates.add(cand);
+                references.add(ref);
+                exact += cand.equals(ref) ? 1 : 0;
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            out.printf(Locale.ROOT, "test BLEU-4 %.2f, exact %.4f (%d/%d) by greedy decoding; %.1f s%n",
+                    100 * Bleu.corpus(candidates, references), (double) exact / translated.size(), exact,
+                    translated.size(), seconds);
+            for (int i = 0; i < Math.min(examples, translated.size()); i++) {
+                TranslationPairs.Pair p = split.test().get(i);
+                out.println("  " + p.source() + " => " + String.join(" ", candidates.get(i)) + "   (reference: "
+                        + p.target() + ")");
+            }
+            if (!sentences.isEmpty()) {
+                List<int[]> mine = batcher.translate(model, sentences, maxLength + 1);
+                for (int i = 0; i < sentences.size(); i++) {
+                    out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords, mine.get(i))));
+                }
+            }
+            if (checkpoint != null) {
+                save(model, cfg, optimizerConfig, sourceWords, targetWords, shape, step, seed, checkpoint);
+                out.println("checkpoint " + checkpoint);
+            }
+            return Recur.EXIT_OK;
+        } catch (IOException e) {
+            err.println("recur translate: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
+    }
+
+    private static List<String> sourcesOf(List<TranslationPairs.Pair> pairs) {
+        return pairs.stream().map(TranslationPairs.Pair::source).toList();
+    }
+
+    private static List<String> words(WordVocabulary vocabulary, int[] ids) {
+        List<String> w = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            w.add(vocabulary.word(id));
+        }
+        return w;
+    }
+
+    /** The mean loss over the test pairs, weighting each batch by its pairs. */
+    private static double testLoss(Seq2SeqModel model, Batcher batcher, List<TranslationPairs.Pair> test) {
+        double sum = 0;
+        int batch = batcher.shape.batch();
+        for (int from = 0; from < test.size(); from += batch) {
+            List<TranslationPairs.Pair> chunk = test.subList(from, Math.min(test.size(), from + batch));
+            batcher.load(chunk);
+            sum += (double) batcher.loss(model) * chunk.size();
+        }
+        return sum / test.size();
+    }
+
+    /**
+     * Fills the device's id buffers from at most B pairs, padding rows after them; one host
+     * array of each, reused. Sentences are cut to the shape's steps (only sentences given on the
+     * command line can be longer).
+     */
+    private static final class Batcher implements AutoCloseable {
+
+        /** Ts (longest source), Tt (longest target + 1) and B. */
+        record Shape(int sourceSteps, int targetSteps, int batch) {
+            static Shape of(List<TranslationPairs.Pair> pairs, int batch) {
+                int ts = 1;
+                int tt = 1;
+                for (TranslationPairs.Pair p : pairs) {
+                    ts = Math.max(ts, WordVocabulary.tokenize(p.source()).size());
+                    tt = Math.max(tt, WordVocabulary.tokenize(p.target()).size() + 1);
+                }
+                return new Shape(ts, tt, batch);
+            }
+        }
+
+        private final WordVocabulary sourceWords;
+        private final WordVocabulary targetWords;
+        private final Shape shape;
+        private final IndexTensor source;        // [Ts, B]
+        private final IndexTensor decoderInput;  // [Tt, B]
+        private final IndexTensor decoderTarget; // [Tt*B]
+        private final int[] sourceIds;
+        private final int[] inputIds;
+        private final int[] targetIds;
+        private int[] lengths;       // source lengths [B]
+        private int[] targetLengths; // [B]
+
+        Batcher(Backend be, WordVocabulary sourceWords, WordVocabulary targetWords, Shape shape) {
+            this.sourceWords = sourceWords;
+            this.targetWords = targetWords;
+            this.shape = shape;
+            int b = shape.batch();
+            this.source = be.indices(shape.sourceSteps(), b);
+            this.decoderInput = be.indices(shape.targetSteps(), b);
+            this.decoderTarget = be.indices(shape.targetSteps() * b);
+            this.sourceIds = new int[shape.sourceSteps() * b];
+            this.inputIds = new int[shape.targetSteps() * b];
+            this.targetIds = new int[shape.targetSteps() * b];
+        }
+
+        void load(List<TranslationPairs.Pair> pairs) {
+            int b = shape.batch();
+            loadSources(sourcesOf(pairs));
+            targetLengths = new int[b];
+            Arrays.fill(inputIds, WordVocabulary.PAD_ID);
+            Arrays.fill(targetIds, IGNORE);
+            int bos = targetWords.id(WordVocabulary.BOS);
+            int eos = targetWords.id(WordVocabulary.EOS);
+            for (int r = 0; r < b; r++) {
+                inputIds[r] = bos;
+                if (r >= pairs.size()) {
+                    targetLengths[r] = 1; // a padding row: BOS in, nothing to predict
+                    continue;
+                }
+                int[] words = cut(targetWords.encode(pairs.get(r).target()), shape.targetSteps() - 1);
+                for (int t = 0; t < words.length; t++) {
+                    targetIds[t * b + r] = words[t];
+                    inputIds[(t + 1) * b + r] = words[t];
+                }
+                targetIds[words.length * b + r] = eos;
+                targetLengths[r] = words.length + 1;
+            }
+            decoderInput.copyFrom(inputIds);
+            decoderTarget.copyFrom(targetIds);
+        }
+
+        /** Fills the source buffer and {@link #lengths} from at most B sentences. */
+        private void loadSources(List<String> sentences) {
+            int b = shape.batch();
+            lengths = new int[b];
+            Arrays.fill(sourceIds, WordVocabulary.PAD_ID);
+            for (int r = 0; r < b; r++) {
+                int[] words = r < sentences.size() ? cut(sourceWords.encode(sentences.get(r)), shape.sourceSteps())
+                        : new int[0];
+                if (words.length == 0) {
+                    words = new int[] {WordVocabulary.UNK_ID}; // a padding row, or a sentence with no words
+                }
+                for (int t = 0; t < words.length; t++) {
+                    sourceIds[t * b + r] = words[t];
+                }
+                lengths[r] = words.length;
+            }
+            source.copyFrom(sourceIds);
+        }
+
+        private static int[] cut(int[] ids, int most) {
+            return ids.length > most ? Arrays.copyOf(ids, most) : ids;
+        }
+
+        float trainStep(Seq2SeqModel model, Optimizer optimizer, float lr, float clip) {
+            return model.trainStep(source, lengths, decoderInput, targetLengths, decoderTarget, IGNORE, optimizer, lr,
+                    clip);
+        }
+
+        float loss(Seq2SeqModel model) {
+            return model.loss(source, lengths, decoderInput, targetLengths, decoderTarget, IGNORE);
+        }
+
+        /** Greedy translations of any number of sentences, B at a time: target ids, EOS left out. */
+        List<int[]> translate(Seq2SeqModel model, List<String> sentences, int maxWords) {
+            List<int[]> out = new ArrayList<>(sentences.size());
+            int bos = targetWords.id(WordVocabulary.BOS);
+            int eos = targetWords.id(WordVocabulary.EOS);
+            for (int from = 0; from < sentences.size(); from += shape.batch()) {
+                List<String> chunk = sentences.subList(from, Math.min(sentences.size(), from + shape.batch()));
+                loadSources(chunk);
+                int[][] ids = model.translate(source, lengths, bos, eos, maxWords);
+                out.addAll(Arrays.asList(ids).subList(0, chunk.size()));
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            source.close();
+            decoderInput.close();
+            decoderTarget.close();
+        }
+    }
+
+    private static void save(Seq2SeqModel model, Seq2SeqConfig cfg, OptimizerConfig optimizer,
+                             WordVocabulary sourceWords, WordVocabulary targetWords, Batcher.Shape shape, long step,
+                             long seed, Path file) throws IOException {
+        String json = String.format(Locale.ROOT, "{\"model\":\"seq2seq\",\"cell\":\"%s\",\"source_vocabulary\":%d,"
+                        + "\"target_vocabulary\":%d,\"embedding\":%d,\"hidden\":%d,\"layers\":%d,\"dropout\":%s,"
+                        + "\"source_steps\":%d,\"target_steps\":%d}", cfg.cell().id(), cfg.sourceVocabulary(),
+                cfg.targetVocabulary(), cfg.embedding(), cfg.hidden(), cfg.layers(), cfg.dropout(),
+                shape.sourceSteps(), shape.targetSteps());
+        Checkpoint.Builder b = Checkpoint.builder().modelConfig(json).optimizer(optimizer.toString()).step(step)
+                .seed(seed).metadata("source_vocabulary", sourceWords.toStorageString())
+                .metadata("target_vocabulary", targetWords.toStorageString());
+        for (Parameter p : model.parameters()) {
+            b.tensor(p.name(), p.value().shape().toArray(), p.value().toArray());
+        }
+        b.build().write(file);
+    }
+}

@@ -1,0 +1,160 @@
+package dev.recur.models.cli;
+
+import dev.recur.models.data.WordVocabulary;
+import dev.recur.models.io.Checkpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code recur translate} end to end, on pairs the tests write, through {@link Recur#run}. */
+class TranslateCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private static final String[] ENGLISH = {"zero", "one", "two", "three", "four", "five", "six", "seven"};
+    private static final String[] FRENCH = {"zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept"};
+
+    /**
+     * Number words read out in English and in French, 1 to 4 of them, word for word, with
+     * Tatoeba's third (attribution) column on every other line: a language pair a small model
+     * learns in a few epochs, where every target word depends on the source.
+     */
+    private static String pairs(Random r, int n) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            int words = 1 + r.nextInt(4);
+            StringBuilder en = new StringBuilder();
+            StringBuilder fr = new StringBuilder();
+            for (int w = 0; w < words; w++) {
+                int k = r.nextInt(ENGLISH.length);
+                en.append(w == 0 ? "" : " ").append(ENGLISH[k]);
+                fr.append(w == 0 ? "" : " ").append(FRENCH[k]);
+            }
+            sb.append(en).append(".\t").append(fr).append('.');
+            sb.append(i % 2 == 0 ? "\tCC-BY 2.0 (France) Attribution: test\n" : "\n");
+        }
+        return sb.toString();
+    }
+
+    private Path write(String name, String content) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, content, StandardCharsets.UTF_8);
+        return f;
+    }
+
+    private static double number(String out, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(out);
+        assertTrue(m.find(), "no match for " + regex + " in:\n" + out);
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Exit 1 and exactly one line on stderr, prefixed by the command, with no stack trace. */
+    private static void assertOneLineFailure(Streams s, String... fragments) {
+        assertEquals(Recur.EXIT_FAILED, s.status, s.err());
+        String[] lines = s.errLines();
+        assertEquals(2, lines.length, "expected one line on stderr:\n" + s.err());
+        assertTrue(lines[0].startsWith("recur translate: "), lines[0]);
+        for (String f : fragments) {
+            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
+        }
+        assertFalse(s.err().contains("Exception") || s.out().contains("\tat "), s.err());
+    }
+
+    @Test
+    void learnsAWordForWordPairAndSavesACheckpoint() throws IOException {
+        Path data = write("pairs.txt", pairs(new Random(3), 1000));
+        Path checkpoint = dir.resolve("out/translator.safetensors");
+        Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "64",
+                "--embedding", "16", "--epochs", "10", "--batch", "32", "--lr", "0.01", "--examples", "3",
+                "--checkpoint", checkpoint.toString(), "two seven one.");
+        assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
+        String out = s.out();
+        assertTrue(out.contains("1000 pairs, 1000 with at most 10 words on both sides; 900 for training, 100 for"
+                + " testing"), out);
+        assertTrue(out.contains("epoch 10/10: train loss "), out);
+        double bleu = number(out, "test BLEU-4 ([0-9.]+)");
+        double exact = number(out, "exact ([0-9.]+) \\(\\d+/100\\)");
+        // Word for word over 8 words (and a full stop). A decoder that ignored the encoder could only
+        // guess the words: BLEU near 0.
+        assertTrue(bleu >= 80, "BLEU " + bleu + "\n" + out);
+        assertTrue(exact >= 0.8, "exact " + exact + "\n" + out);
+        assertTrue(out.contains("  two seven one. => deux sept un ."), out);
+
+        Checkpoint c = Checkpoint.read(checkpoint);
+        WordVocabulary target = WordVocabulary.fromStorageString(c.metadata("target_vocabulary"));
+        assertEquals(2, target.id(WordVocabulary.BOS));
+        assertEquals(3, target.id(WordVocabulary.EOS));
+        assertTrue(target.id("quatre") > 3);
+        WordVocabulary source = WordVocabulary.fromStorageString(c.metadata("source_vocabulary"));
+        c.require("encoder.embedding.weight", source.size(), 16);
+        c.require("decoder.head.weight", target.size(), 64);
+        assertTrue(c.has("encoder.rnn.weight_hh_l0") && c.has("decoder.rnn.weight_hh_l0"), c.toString());
+        assertTrue(c.modelConfig().contains("\"model\":\"seq2seq\""), c.modelConfig());
+    }
+
+    @Test
+    void sameSeedSameResult() throws IOException {
+        Path data = write("pairs.txt", pairs(new Random(4), 60));
+        String[] args = {"translate", "--data", data.toString(), "--hidden", "8", "--embedding", "4", "--epochs", "2",
+            "--batch", "8"};
+        Streams first = Streams.run(Recur.standard(), args);
+        Streams second = Streams.run(Recur.standard(), args);
+        assertEquals(Recur.EXIT_OK, first.status, first.err());
+        String noTimes = "[0-9.]+k? pairs/s.*|; [0-9.]+ s";
+        assertEquals(first.out().replaceAll(noTimes, ""), second.out().replaceAll(noTimes, ""));
+    }
+
+    @Test
+    void badFilesAreOneLine() throws IOException {
+        Path missing = dir.resolve("missing.txt");
+        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", missing.toString()),
+                missing.toString(), "no such file");
+        Path empty = write("empty.txt", "\n \n");
+        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", empty.toString()), "no pairs");
+        Path bad = write("bad.txt", "one.\tun.\nno tab here\n");
+        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", bad.toString()), bad + ":2:",
+                "no TAB");
+        Path noTarget = write("no-target.txt", "one.\tun.\ntwo.\t \n");
+        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", noTarget.toString()),
+                noTarget + ":2:", "no target sentence");
+        Path longOnes = write("long.txt", "one two three\tun deux trois\n");
+        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", longOnes.toString(), "--max-length",
+                "2"), "no pair has at most 2 words", "--max-length");
+    }
+
+    @Test
+    void badArgumentsExitTwoWithOneLine() throws IOException {
+        Path data = write("pairs.txt", pairs(new Random(1), 10));
+        for (List<String> args : List.of(
+                List.of("translate"),
+                List.of("translate", "--data"),
+                List.of("translate", "--data", data.toString(), "--epochs", "x"),
+                List.of("translate", "--data", data.toString(), "--hidden", "0"),
+                List.of("translate", "--data", data.toString(), "--cell", "transformer"),
+                List.of("translate", "--data", data.toString(), "--examples", "-1"),
+                List.of("translate", "--data", data.toString(), "--test-fraction", "0"),
+                List.of("translate", "--data", data.toString(), "--lr", "0"),
+                List.of("translate", "--data", data.toString(), "--frobnicate"))) {
+            Streams s = Streams.run(Recur.standard(), args.toArray(String[]::new));
+            assertEquals(Recur.EXIT_USAGE, s.status, args + ": " + s.err());
+            assertEquals(2, s.errLines().length, args + ": " + s.err());
+            assertTrue(s.err().startsWith("recur translate: "), s.err());
+            assertEquals("", s.out(), args.toString());
+        }
+        Streams none = Streams.run(Recur.standard(), "translate");
+        assertTrue(none.err().contains("'--data' is required"), none.err());
+    }
+}
