@@ -60,12 +60,14 @@ final class TranslateCommand implements Subcommand {
                 its final states start the decoder, which learns to write the target sentence word by
                 word from the words before it (teacher forcing), on lines of source<TAB>target such as
                 Tatoeba's English-French pairs ("Go.<TAB>Va !"; further TAB-separated columns are
-                ignored). Pairs with more than --max-length words on either side are left out. The
-                pairs are shuffled with --seed and split into training and test parts; each language's
-                vocabulary comes from the training part only. Each epoch prints the training loss and
-                the test loss; the end prints, for the test part, corpus BLEU-4 and the share of
-                sentences translated exactly by greedy decoding (each step takes the most likely word,
-                until <eos>), then --examples test translations and a translation of each SENTENCE.
+                ignored). Pairs with more than --max-length tokens (words and punctuation marks) on
+                either side are left out. The pairs are shuffled with --seed and split into training and
+                test parts; each language's vocabulary comes from the training part only. Each epoch
+                prints the training and test loss (the mean cross-entropy per target token, <eos>
+                included); the end saves --checkpoint, then prints, for the test part, corpus BLEU-4 and
+                the share of sentences translated exactly by greedy decoding (each step takes the most
+                likely word, until <eos>), --examples test translations and a translation of each
+                SENTENCE.
 
                 options (defaults in brackets):
                   --data FILE            source<TAB>target lines (UTF-8) [required]
@@ -76,7 +78,7 @@ final class TranslateCommand implements Subcommand {
                   --dropout P            dropout between layers while training [0]
                   --epochs N             passes over the training part [10]
                   --batch N              pairs per batch [64]
-                  --max-length N         longest sentence kept, in words [10]
+                  --max-length N         longest sentence kept, in tokens [10]
                   --min-count N          words seen fewer times in training become <unk> [1]
                   --optimizer NAME       sgd, rmsprop, adam, adamw [adam]
                   --lr X                 learning rate [0.003]
@@ -136,9 +138,9 @@ final class TranslateCommand implements Subcommand {
         TranslationPairs.Split split;
         try {
             all = TranslationPairs.read(file);
-            kept = all.shorterThan(maxLength);
+            kept = all.atMost(maxLength);
             if (kept.pairs().isEmpty()) {
-                err.println("recur translate: " + file + ": no pair has at most " + maxLength + " words on both"
+                err.println("recur translate: " + file + ": no pair has at most " + maxLength + " tokens on both"
                         + " sides; raise --max-length");
                 return Recur.EXIT_FAILED;
             }
@@ -171,7 +173,7 @@ final class TranslateCommand implements Subcommand {
              Optimizer optimizer = new Optimizer(be, optimizerConfig, model.parameters());
              Batcher batcher = new Batcher(be, sourceWords, targetWords, shape)) {
             out.println("recur translate: " + file + " on the " + be.name() + " backend");
-            out.printf(Locale.ROOT, "  %d pairs, %d with at most %d words on both sides; %d for training, %d for"
+            out.printf(Locale.ROOT, "  %d pairs, %d with at most %d tokens on both sides; %d for training, %d for"
                             + " testing%n", all.pairs().size(), kept.pairs().size(), maxLength, split.train().size(),
                     split.test().size());
             out.printf(Locale.ROOT, "  vocabularies (from the training part, min count %d): source %d words, target"
@@ -189,9 +191,10 @@ final class TranslateCommand implements Subcommand {
             for (int epoch = 1; epoch <= epochs; epoch++) {
                 Collections.shuffle(order, shuffle);
                 double lossSum = 0;
+                long tokens = 0;
                 for (int from = 0; from < order.size(); from += batch) {
                     List<TranslationPairs.Pair> chunk = order.subList(from, Math.min(order.size(), from + batch));
-                    batcher.load(chunk);
+                    int counted = batcher.load(chunk);
                     float loss;
                     String why;
                     try {
@@ -208,15 +211,20 @@ final class TranslateCommand implements Subcommand {
                                 + " lower --lr%n", step, epoch, why);
                         return Recur.EXIT_FAILED;
                     }
-                    lossSum += (double) loss * chunk.size();
+                    lossSum += (double) loss * counted; // the batch's loss is a mean over its tokens
+                    tokens += counted;
                     done += chunk.size();
                     progress.update(epoch, step, loss, done);
                 }
                 progress.line(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f", epoch,
-                        epochs, lossSum / order.size(), testLoss(model, batcher, split.test())));
+                        epochs, lossSum / tokens, testLoss(model, batcher, split.test())));
             }
             progress.finish();
-            List<int[]> translated = batcher.translate(model, sourcesOf(split.test()), maxLength + 1);
+            if (checkpoint != null) { // before the evaluation, so nothing after training can lose it
+                save(model, cfg, optimizerConfig, sourceWords, targetWords, shape, step, seed, checkpoint);
+                out.println("checkpoint " + checkpoint);
+            }
+            List<int[]> translated = batcher.translate(model, sourcesOf(split.test()), shape.targetSteps());
             List<List<String>> candidates = new ArrayList<>();
             List<List<String>> references = new ArrayList<>();
             int exact = 0;
@@ -237,14 +245,13 @@ final class TranslateCommand implements Subcommand {
                         + p.target() + ")");
             }
             if (!sentences.isEmpty()) {
-                List<int[]> mine = batcher.translate(model, sentences, maxLength + 1);
+                // A sentence of n tokens gets up to 2n + 1 target words, and at least as many as the
+                // longest target in the data.
+                int longest = sentences.stream().mapToInt(t -> WordVocabulary.tokenize(t).size()).max().orElse(0);
+                List<int[]> mine = batcher.translate(model, sentences, Math.max(shape.targetSteps(), 2 * longest + 1));
                 for (int i = 0; i < sentences.size(); i++) {
                     out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords, mine.get(i))));
                 }
-            }
-            if (checkpoint != null) {
-                save(model, cfg, optimizerConfig, sourceWords, targetWords, shape, step, seed, checkpoint);
-                out.println("checkpoint " + checkpoint);
             }
             return Recur.EXIT_OK;
         } catch (IOException e) {
@@ -265,22 +272,23 @@ final class TranslateCommand implements Subcommand {
         return w;
     }
 
-    /** The mean loss over the test pairs, weighting each batch by its pairs. */
+    /** The mean loss per target token over the test pairs (each batch's loss is a mean over its tokens). */
     private static double testLoss(Seq2SeqModel model, Batcher batcher, List<TranslationPairs.Pair> test) {
         double sum = 0;
+        long tokens = 0;
         int batch = batcher.shape.batch();
         for (int from = 0; from < test.size(); from += batch) {
             List<TranslationPairs.Pair> chunk = test.subList(from, Math.min(test.size(), from + batch));
-            batcher.load(chunk);
-            sum += (double) batcher.loss(model) * chunk.size();
+            int counted = batcher.load(chunk);
+            sum += (double) batcher.loss(model) * counted;
+            tokens += counted;
         }
-        return sum / test.size();
+        return sum / tokens;
     }
 
     /**
-     * Fills the device's id buffers from at most B pairs, padding rows after them; one host
-     * array of each, reused. Sentences are cut to the shape's steps (only sentences given on the
-     * command line can be longer).
+     * Fills the device's training buffers from at most B pairs, padding rows after them; one
+     * host array of each, reused. Translation makes tensors of each chunk's own shape instead.
      */
     private static final class Batcher implements AutoCloseable {
 
@@ -297,6 +305,7 @@ final class TranslateCommand implements Subcommand {
             }
         }
 
+        private final Backend be;
         private final WordVocabulary sourceWords;
         private final WordVocabulary targetWords;
         private final Shape shape;
@@ -310,6 +319,7 @@ final class TranslateCommand implements Subcommand {
         private int[] targetLengths; // [B]
 
         Batcher(Backend be, WordVocabulary sourceWords, WordVocabulary targetWords, Shape shape) {
+            this.be = be;
             this.sourceWords = sourceWords;
             this.targetWords = targetWords;
             this.shape = shape;
@@ -322,53 +332,44 @@ final class TranslateCommand implements Subcommand {
             this.targetIds = new int[shape.targetSteps() * b];
         }
 
-        void load(List<TranslationPairs.Pair> pairs) {
-            int b = shape.batch();
-            loadSources(sourcesOf(pairs));
-            targetLengths = new int[b];
-            Arrays.fill(inputIds, WordVocabulary.PAD_ID);
-            Arrays.fill(targetIds, IGNORE);
-            int bos = targetWords.id(WordVocabulary.BOS);
-            int eos = targetWords.id(WordVocabulary.EOS);
-            for (int r = 0; r < b; r++) {
-                inputIds[r] = bos;
-                if (r >= pairs.size()) {
-                    targetLengths[r] = 1; // a padding row: BOS in, nothing to predict
-                    continue;
-                }
-                int[] words = cut(targetWords.encode(pairs.get(r).target()), shape.targetSteps() - 1);
-                for (int t = 0; t < words.length; t++) {
-                    targetIds[t * b + r] = words[t];
-                    inputIds[(t + 1) * b + r] = words[t];
-                }
-                targetIds[words.length * b + r] = eos;
-                targetLengths[r] = words.length + 1;
-            }
-            decoderInput.copyFrom(inputIds);
-            decoderTarget.copyFrom(targetIds);
-        }
-
-        /** Fills the source buffer and {@link #lengths} from at most B sentences. */
-        private void loadSources(List<String> sentences) {
+        /** Loads the pairs; returns the number of target tokens the loss counts (EOS included). */
+        int load(List<TranslationPairs.Pair> pairs) {
             int b = shape.batch();
             lengths = new int[b];
             Arrays.fill(sourceIds, WordVocabulary.PAD_ID);
             for (int r = 0; r < b; r++) {
-                int[] words = r < sentences.size() ? cut(sourceWords.encode(sentences.get(r)), shape.sourceSteps())
-                        : new int[0];
-                if (words.length == 0) {
-                    words = new int[] {WordVocabulary.UNK_ID}; // a padding row, or a sentence with no words
-                }
+                int[] words = r < pairs.size() ? sourceWords.encode(pairs.get(r).source()) : new int[0];
+                words = words.length == 0 ? new int[] {WordVocabulary.UNK_ID} : words; // padding row, or no words
                 for (int t = 0; t < words.length; t++) {
                     sourceIds[t * b + r] = words[t];
                 }
                 lengths[r] = words.length;
             }
             source.copyFrom(sourceIds);
-        }
-
-        private static int[] cut(int[] ids, int most) {
-            return ids.length > most ? Arrays.copyOf(ids, most) : ids;
+            targetLengths = new int[b];
+            Arrays.fill(inputIds, WordVocabulary.PAD_ID);
+            Arrays.fill(targetIds, IGNORE);
+            int bos = targetWords.id(WordVocabulary.BOS);
+            int eos = targetWords.id(WordVocabulary.EOS);
+            int counted = 0;
+            for (int r = 0; r < b; r++) {
+                inputIds[r] = bos;
+                if (r >= pairs.size()) {
+                    targetLengths[r] = 1; // a padding row: BOS in, nothing to predict
+                    continue;
+                }
+                int[] words = targetWords.encode(pairs.get(r).target());
+                for (int t = 0; t < words.length; t++) {
+                    targetIds[t * b + r] = words[t];
+                    inputIds[(t + 1) * b + r] = words[t];
+                }
+                targetIds[words.length * b + r] = eos;
+                targetLengths[r] = words.length + 1;
+                counted += targetLengths[r];
+            }
+            decoderInput.copyFrom(inputIds);
+            decoderTarget.copyFrom(targetIds);
+            return counted;
         }
 
         float trainStep(Seq2SeqModel model, Optimizer optimizer, float lr, float clip) {
@@ -380,16 +381,38 @@ final class TranslateCommand implements Subcommand {
             return model.loss(source, lengths, decoderInput, targetLengths, decoderTarget, IGNORE);
         }
 
-        /** Greedy translations of any number of sentences, B at a time: target ids, EOS left out. */
+        /**
+         * Greedy translations of any number of sentences, up to B at a time, each chunk in ids of
+         * its own shape {@code [longest, n]} (no sentence is cut, no padding row decoded): target
+         * ids, EOS left out, at most {@code maxWords} each.
+         */
         List<int[]> translate(Seq2SeqModel model, List<String> sentences, int maxWords) {
             List<int[]> out = new ArrayList<>(sentences.size());
             int bos = targetWords.id(WordVocabulary.BOS);
             int eos = targetWords.id(WordVocabulary.EOS);
             for (int from = 0; from < sentences.size(); from += shape.batch()) {
                 List<String> chunk = sentences.subList(from, Math.min(sentences.size(), from + shape.batch()));
-                loadSources(chunk);
-                int[][] ids = model.translate(source, lengths, bos, eos, maxWords);
-                out.addAll(Arrays.asList(ids).subList(0, chunk.size()));
+                int n = chunk.size();
+                int[][] encoded = new int[n][];
+                int longest = 1;
+                for (int r = 0; r < n; r++) {
+                    encoded[r] = sourceWords.encode(chunk.get(r));
+                    if (encoded[r].length == 0) {
+                        encoded[r] = new int[] {WordVocabulary.UNK_ID}; // a sentence with no words
+                    }
+                    longest = Math.max(longest, encoded[r].length);
+                }
+                int[] ids = new int[longest * n]; // [T, n], PAD past each length
+                int[] chunkLengths = new int[n];
+                for (int r = 0; r < n; r++) {
+                    for (int t = 0; t < encoded[r].length; t++) {
+                        ids[t * n + r] = encoded[r][t];
+                    }
+                    chunkLengths[r] = encoded[r].length;
+                }
+                try (IndexTensor chunkSource = be.indices(ids, longest, n)) {
+                    out.addAll(Arrays.asList(model.translate(chunkSource, chunkLengths, bos, eos, maxWords)));
+                }
             }
             return out;
         }

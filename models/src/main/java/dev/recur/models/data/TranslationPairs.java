@@ -91,10 +91,10 @@ public final class TranslationPairs {
     }
 
     /**
-     * The pairs whose source and target both have at most {@code maxTokens} tokens
-     * ({@link WordVocabulary#tokenize}), in file order.
+     * The pairs whose source and target both have at most {@code maxTokens} tokens (words and
+     * punctuation marks, as {@link WordVocabulary#tokenize} splits them), in file order.
      */
-    public TranslationPairs shorterThan(int maxTokens) {
+    public TranslationPairs atMost(int maxTokens) {
         List<Pair> kept = new ArrayList<>();
         for (Pair p : pairs) {
             if (WordVocabulary.tokenize(p.source()).size() <= maxTokens

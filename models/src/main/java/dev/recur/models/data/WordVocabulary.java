@@ -3,9 +3,11 @@ package dev.recur.models.data;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,11 +18,13 @@ import java.util.regex.Pattern;
  * <h2>Tokens</h2>
  * {@link #tokenize}: the text lower-cased ({@link Locale#ROOT}), then every run of letters and
  * digits (with inner apostrophes, so "don't" is one token) is a token, and so is every other
- * character that is not white space ("great!" is "great", "!").
+ * character that is not white space or a Unicode separator such as a no-break space ("great!"
+ * is "great", "!").
  *
  * <h2>Ids</h2>
  * {@value #PAD_ID} is {@value #PAD} (padding, never a real token), {@value #UNK_ID} is
  * {@value #UNK} (a word seen fewer than {@code minCount} times in the training texts, or never);
+ * then the reserved tokens, if any ({@link #BOS} and {@link #EOS} for a decoder: ids 2 and 3);
  * then the kept words by descending count, ties in alphabetical order, so the same texts always
  * give the same ids. Stored in a checkpoint's metadata as {@link #toStorageString()}: the words in
  * id order, one per line (tokens never contain white space). Immutable.
@@ -40,7 +44,9 @@ public final class WordVocabulary {
     /** End of a sequence: what a decoder emits when its output is complete. */
     public static final String EOS = "<eos>";
 
-    private static final Pattern TOKEN = Pattern.compile("[\\p{L}\\p{N}]+(?:'[\\p{L}\\p{N}]+)*|[^\\s\\p{L}\\p{N}]");
+    // \s is ASCII white space only; \p{Z} adds Unicode's separators, such as the no-break spaces
+    // (U+00A0, U+202F) that French puts before "!", "?" and ":".
+    private static final Pattern TOKEN = Pattern.compile("[\\p{L}\\p{N}]+(?:'[\\p{L}\\p{N}]+)*|[^\\s\\p{Z}\\p{L}\\p{N}]");
 
     private final List<String> words;       // id → word
     private final Map<String, Integer> ids; // word → id
@@ -82,9 +88,17 @@ public final class WordVocabulary {
      * mistaken for a word): write it in angle brackets.
      */
     public static WordVocabulary build(Collection<String> texts, int minCount, List<String> reserved) {
+        Set<String> seen = new HashSet<>(List.of(PAD, UNK));
         for (String r : reserved) {
-            if (tokenize(r).equals(List.of(r)) || r.isBlank() || r.chars().anyMatch(Character::isWhitespace)) {
+            if (r.isBlank() || r.chars().anyMatch(Character::isWhitespace)) {
+                throw new IllegalArgumentException("reserved token '" + r + "' is blank or holds white space");
+            }
+            if (tokenize(r).equals(List.of(r))) {
                 throw new IllegalArgumentException("reserved token '" + r + "' could be a word; use e.g. <" + r + ">");
+            }
+            if (!seen.add(r)) {
+                throw new IllegalArgumentException("reserved token '" + r + "' is " + PAD + ", " + UNK
+                        + " or listed twice");
             }
         }
         if (minCount < 1) {

@@ -186,7 +186,7 @@ public final class Seq2SeqModel implements AutoCloseable {
         if (maxLength < 1) {
             throw new IllegalArgumentException("seq2seq: maxLength must be >= 1, got " + maxLength);
         }
-        int[][] words = new int[b][maxLength];
+        int[][] words = new int[b][Math.min(maxLength, 16)]; // grown as needed
         int[] count = new int[b];
         boolean[] done = new boolean[b];
         State[] held = new State[cfg.layers()];
@@ -220,6 +220,9 @@ public final class Seq2SeqModel implements AutoCloseable {
                             done[r] = true;
                             finished++;
                         } else {
+                            if (count[r] == words[r].length) {
+                                words[r] = Arrays.copyOf(words[r], 2 * count[r]);
+                            }
                             words[r][count[r]++] = best;
                         }
                     }

@@ -82,7 +82,7 @@ class TranslateCommandTest {
                 "--checkpoint", checkpoint.toString(), "two seven one.");
         assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
         String out = s.out();
-        assertTrue(out.contains("1000 pairs, 1000 with at most 10 words on both sides; 900 for training, 100 for"
+        assertTrue(out.contains("1000 pairs, 1000 with at most 10 tokens on both sides; 900 for training, 100 for"
                 + " testing"), out);
         assertTrue(out.contains("epoch 10/10: train loss "), out);
         double bleu = number(out, "test BLEU-4 ([0-9.]+)");
@@ -132,7 +132,7 @@ class TranslateCommandTest {
                 noTarget + ":2:", "no target sentence");
         Path longOnes = write("long.txt", "one two three\tun deux trois\n");
         assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", longOnes.toString(), "--max-length",
-                "2"), "no pair has at most 2 words", "--max-length");
+                "2"), "no pair has at most 2 tokens", "--max-length");
     }
 
     @Test

@@ -16,8 +16,8 @@ class TranslationPairsTest {
         assertEquals(List.of(new TranslationPairs.Pair("Go.", "Va !", 1), new TranslationPairs.Pair("Hi.", "Salut !", 3),
                 new TranslationPairs.Pair("We must go home now.", "Nous devons rentrer maintenant.", 4)), p.pairs());
         // "we must go home now ." is 6 tokens, "nous devons rentrer maintenant ." 5.
-        assertEquals(2, p.shorterThan(5).pairs().size());
-        assertEquals(3, p.shorterThan(6).pairs().size());
+        assertEquals(2, p.atMost(5).pairs().size());
+        assertEquals(3, p.atMost(6).pairs().size());
     }
 
     @Test
@@ -40,5 +40,17 @@ class TranslationPairsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> WordVocabulary.build(List.of("a"), 1, List.of("bos")));
         assertEquals("reserved token 'bos' could be a word; use e.g. <bos>", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> WordVocabulary.build(List.of("a"), 1, List.of(WordVocabulary.EOS, WordVocabulary.EOS)));
+        assertEquals("reserved token '<eos>' is <pad>, <unk> or listed twice", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> WordVocabulary.build(List.of("a"), 1, List.of(" ")));
+        assertEquals("reserved token ' ' is blank or holds white space", e.getMessage());
+    }
+
+    @Test
+    void noBreakSpacesSeparateTokensAndAreNoneThemselves() {
+        // French puts a narrow no-break space (U+202F) or a no-break space (U+00A0) before "!" and "?".
+        assertEquals(List.of("va", "!"), WordVocabulary.tokenize("Va\u202F!"));
+        assertEquals(List.of("vraiment", "?"), WordVocabulary.tokenize("Vraiment\u00A0?"));
     }
 }

@@ -44,8 +44,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  *
  * <p>Tolerance: {@code |recur - torch| <= ATOL + RTOL·|torch|} per element. Inputs and weights
  * are float32 values, so the difference is Recur's float32 arithmetic alone: rounding of about
- * 2^-24 per operation, summed over dot products of up to 2H + I = 55 terms and carried through
- * at most 6 steps and 2 layers, gives relative errors of order 1e-6 on values of order 1 (the
+ * 2^-24 per operation, summed over dot products of up to G·H = 76 terms (an input gradient of
+ * the LSTM with H = 19; forward dot products have I + H = 36) and carried through at most 6
+ * steps and 2 layers, gives relative errors of order 1e-6 on values of order 1 (the
  * largest seen on the CPU engine, over all 42 fixtures, was 1.1e-6, in a weight gradient that
  * sums over all steps and sequences: 5% of the tolerance). RTOL = 1e-5 with ATOL = 1e-5 (for
  * elements near zero, where a relative bound means nothing) leaves room for cuBLAS's different
