@@ -117,6 +117,20 @@ class TranslateCommandTest {
         assertEquals(first.out().replaceAll(noTimes, ""), second.out().replaceAll(noTimes, ""));
     }
 
+    /** --max-length filters the data; it does not size the decoding (a huge value once ran out of memory). */
+    @Test
+    void aHugeMaxLengthOnlyFilters() throws IOException {
+        Path data = write("pairs.txt", pairs(new Random(2), 20));
+        Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "8",
+                "--embedding", "4", "--epochs", "1", "--max-length", String.valueOf(Integer.MAX_VALUE),
+                "one two three four five six seven one two three four five six seven.");
+        assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
+        String line = s.out().lines().filter(l -> l.startsWith("  one two three four five six seven one")).findFirst()
+                .orElseThrow(() -> new AssertionError(s.out()));
+        // 15 tokens in: at most 2 * 15 + 1 words out.
+        assertTrue(line.substring(line.indexOf("=>") + 2).strip().split(" ").length <= 31, line);
+    }
+
     @Test
     void badFilesAreOneLine() throws IOException {
         Path missing = dir.resolve("missing.txt");
