@@ -182,19 +182,12 @@ final class ClassifyCommand implements Subcommand {
                     List<LabelledText.Example> chunk = order.subList(from, Math.min(order.size(), from + batch));
                     int[] lengths = batcher.load(chunk, true);
                     float loss;
-                    String why;
                     try {
-                        loss = model.trainStep(ids, lengths, labels, optimizer, lr, clip);
-                        why = "the loss is " + loss;
-                    } catch (IllegalArgumentException e) {
-                        why = nonFinite(e);
-                        loss = Float.NaN;
-                    }
-                    step++;
-                    if (!Float.isFinite(loss)) {
+                        loss = CheckedStep.loss(() -> model.trainStep(ids, lengths, labels, optimizer, lr, clip),
+                                ++step, epoch);
+                    } catch (CheckedStep.Diverged e) {
                         progress.finish();
-                        err.printf(Locale.ROOT, "recur classify: training diverged at step %d (epoch %d): %s; try a"
-                                + " lower --lr%n", step, epoch, why);
+                        err.println("recur classify: " + e.getMessage());
                         return Recur.EXIT_FAILED;
                     }
                     lossSum += (double) loss * chunk.size();
@@ -377,21 +370,6 @@ final class ClassifyCommand implements Subcommand {
             }
         }
         return paths;
-    }
-
-    /**
-     * The message of an engine's finiteness check (an overflow inside a training step: {@code
-     * "layerBackward(gru): dFin.h holds Infinity at index [0, 0] (shape [16, 32])"}), which
-     * means that training diverged.
-     *
-     * @throws IllegalArgumentException {@code e} itself when it is any other failure
-     */
-    static String nonFinite(IllegalArgumentException e) {
-        String m = e.getMessage();
-        if (m == null || !m.matches("(?s).* holds (NaN|-?Infinity) at index .*")) {
-            throw e;
-        }
-        return m;
     }
 
     /** A value of the option in (0, 1). */

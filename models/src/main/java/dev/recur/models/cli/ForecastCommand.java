@@ -191,19 +191,12 @@ final class ForecastCommand implements Subcommand {
                     x.copyFrom(xHost);
                     y.copyFrom(yHost);
                     float loss;
-                    String why;
+                    float stepLr = schedule.at(step);
                     try {
-                        loss = model.trainStep(x, null, y, optimizer, schedule.at(step), clip);
-                        why = "the loss is " + loss;
-                    } catch (IllegalArgumentException e) {
-                        why = ClassifyCommand.nonFinite(e);
-                        loss = Float.NaN;
-                    }
-                    step++;
-                    if (!Float.isFinite(loss)) {
+                        loss = CheckedStep.loss(() -> model.trainStep(x, null, y, optimizer, stepLr, clip), ++step, epoch);
+                    } catch (CheckedStep.Diverged e) {
                         progress.finish();
-                        err.printf(Locale.ROOT, "recur forecast: training diverged at step %d (epoch %d): %s; try a"
-                                + " lower --lr%n", step, epoch, why);
+                        err.println("recur forecast: " + e.getMessage());
                         return Recur.EXIT_FAILED;
                     }
                     lossSum += loss;

@@ -196,19 +196,11 @@ final class TranslateCommand implements Subcommand {
                     List<TranslationPairs.Pair> chunk = order.subList(from, Math.min(order.size(), from + batch));
                     int counted = batcher.load(chunk);
                     float loss;
-                    String why;
                     try {
-                        loss = batcher.trainStep(model, optimizer, lr, clip);
-                        why = "the loss is " + loss;
-                    } catch (IllegalArgumentException e) {
-                        why = ClassifyCommand.nonFinite(e);
-                        loss = Float.NaN;
-                    }
-                    step++;
-                    if (!Float.isFinite(loss)) {
+                        loss = CheckedStep.loss(() -> batcher.trainStep(model, optimizer, lr, clip), ++step, epoch);
+                    } catch (CheckedStep.Diverged e) {
                         progress.finish();
-                        err.printf(Locale.ROOT, "recur translate: training diverged at step %d (epoch %d): %s; try a"
-                                + " lower --lr%n", step, epoch, why);
+                        err.println("recur translate: " + e.getMessage());
                         return Recur.EXIT_FAILED;
                     }
                     lossSum += (double) loss * counted; // the batch's loss is a mean over its tokens
