@@ -61,11 +61,7 @@ public final class CharLanguageModel implements AutoCloseable {
         all.addAll(rnn.parameters());
         all.addAll(head.parameters());
         this.parameters = Collections.unmodifiableList(all);
-        List<Tensor> grads = new ArrayList<>(all.size());
-        for (Parameter p : all) {
-            grads.add(p.grad());
-        }
-        this.gradients = Collections.unmodifiableList(grads);
+        this.gradients = Parameter.gradients(all);
     }
 
     public CharModelConfig config() {
@@ -303,13 +299,7 @@ public final class CharLanguageModel implements AutoCloseable {
     public void close() {
         closeBuffers();
         rnn.close();
-        for (Parameter p : embedding.parameters()) {
-            p.value().close();
-            p.grad().close();
-        }
-        for (Parameter p : head.parameters()) {
-            p.value().close();
-            p.grad().close();
-        }
+        Parameter.closeAll(embedding.parameters());
+        Parameter.closeAll(head.parameters());
     }
 }

@@ -2,6 +2,10 @@ package dev.recur.models.nn;
 
 import dev.recur.api.Tensor;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
 /**
  * A trainable tensor and its gradient, under PyTorch's parameter name (for example
  * {@code rnn.weight_ih_l0}), so that a checkpoint maps one to one onto a PyTorch state dict.
@@ -37,6 +41,23 @@ public final class Parameter {
 
     public void zeroGrad() {
         grad.fill(0f);
+    }
+
+    /** The gradients of these parameters, in their order (for clipping by global norm); unmodifiable. */
+    public static List<Tensor> gradients(List<Parameter> parameters) {
+        List<Tensor> grads = new ArrayList<>(parameters.size());
+        for (Parameter p : parameters) {
+            grads.add(p.grad());
+        }
+        return Collections.unmodifiableList(grads);
+    }
+
+    /** Closes the value and the gradient of each parameter (for models that own them). */
+    public static void closeAll(List<Parameter> parameters) {
+        for (Parameter p : parameters) {
+            p.value().close();
+            p.grad().close();
+        }
     }
 
     @Override

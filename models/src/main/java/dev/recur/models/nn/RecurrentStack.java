@@ -313,9 +313,6 @@ public final class RecurrentStack implements AutoCloseable {
     @Override
     public void close() {
         closeBuffers();
-        for (Parameter p : parameters) {
-            p.value().close();
-            p.grad().close();
-        }
+        Parameter.closeAll(parameters);
     }
 }

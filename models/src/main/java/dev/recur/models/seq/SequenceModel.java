@@ -60,11 +60,7 @@ public final class SequenceModel implements AutoCloseable {
         all.addAll(rnn.parameters());
         all.addAll(head.parameters());
         this.parameters = Collections.unmodifiableList(all);
-        List<Tensor> grads = new ArrayList<>(all.size());
-        for (Parameter p : all) {
-            grads.add(p.grad());
-        }
-        this.gradients = Collections.unmodifiableList(grads);
+        this.gradients = Parameter.gradients(all);
     }
 
     public SequenceModelConfig config() {
@@ -203,13 +199,9 @@ public final class SequenceModel implements AutoCloseable {
     public void close() {
         closeBuffers();
         rnn.close();
-        List<Parameter> own = new ArrayList<>(head.parameters());
+        Parameter.closeAll(head.parameters());
         if (embedding != null) {
-            own.addAll(embedding.parameters());
-        }
-        for (Parameter p : own) {
-            p.value().close();
-            p.grad().close();
+            Parameter.closeAll(embedding.parameters());
         }
     }
 }

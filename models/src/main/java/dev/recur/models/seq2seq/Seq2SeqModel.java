@@ -85,11 +85,7 @@ public final class Seq2SeqModel implements AutoCloseable {
         all.addAll(decoder.parameters());
         all.addAll(head.parameters());
         this.parameters = Collections.unmodifiableList(all);
-        List<Tensor> grads = new ArrayList<>(all.size());
-        for (Parameter p : all) {
-            grads.add(p.grad());
-        }
-        this.gradients = Collections.unmodifiableList(grads);
+        this.gradients = Parameter.gradients(all);
     }
 
     public Seq2SeqConfig config() {
@@ -305,12 +301,8 @@ public final class Seq2SeqModel implements AutoCloseable {
         closeBuffers();
         encoder.close();
         decoder.close();
-        List<Parameter> own = new ArrayList<>(sourceEmbedding.parameters());
-        own.addAll(targetEmbedding.parameters());
-        own.addAll(head.parameters());
-        for (Parameter p : own) {
-            p.value().close();
-            p.grad().close();
-        }
+        Parameter.closeAll(sourceEmbedding.parameters());
+        Parameter.closeAll(targetEmbedding.parameters());
+        Parameter.closeAll(head.parameters());
     }
 }

@@ -1,9 +1,9 @@
 package dev.recur.models.lm;
 
 import dev.recur.api.Backend;
-import dev.recur.api.Backends;
 import dev.recur.api.Cell;
 import dev.recur.api.IndexTensor;
+import dev.recur.models.CpuAndCuda;
 import dev.recur.models.data.TextCorpus;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.StoredTensor;
@@ -13,7 +13,6 @@ import dev.recur.models.nn.Parameter;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The model layer on the GPU: small models trained a few steps on the "cuda" engine and on the
  * "cpu" engine from the same seed lose the same, step by step, within rounding, and a checkpoint
  * written on one engine resumes on the other. The models find both engines at run time
- * ({@link Backends}), as every model does; without a usable CUDA engine each test is skipped and
+ * ({@link dev.recur.api.Backends}), as every model does; without a usable CUDA engine each test is skipped and
  * the probe's reason printed.
  *
  * <p>Tolerances. The two engines start from the same weights (initialised on the host from the
@@ -52,39 +51,25 @@ class CudaTrainingTest {
     private static final double FIRST_STEP_RTOL = 1e-4;
     private static final double LATER_STEP_RTOL = 2e-3;
 
+    private static CpuAndCuda engines;
     private static Backend cpu;
     private static Backend cuda;
-    private static String whyNoCuda;
 
     @BeforeAll
     static void start() {
-        cpu = Backends.named("cpu");
-        whyNoCuda = "no engine named cuda on the class path";
-        for (Backends.Found f : Backends.discover()) {
-            if (f.name().equals("cuda")) {
-                if (f.availability().available()) {
-                    cuda = f.provider().create();
-                } else {
-                    whyNoCuda = f.availability().reason();
-                }
-            }
-        }
+        engines = CpuAndCuda.open();
+        cpu = engines.cpu();
+        cuda = engines.cuda();
     }
 
     @AfterAll
     static void stop() {
-        cpu.close();
-        if (cuda != null) {
-            cuda.close();
-        }
+        engines.close();
     }
 
     @BeforeEach
     void needCuda() {
-        if (cuda == null) {
-            System.out.println("CUDA test skipped (models): " + whyNoCuda);
-            Assumptions.assumeTrue(false, "CUDA test skipped: " + whyNoCuda);
-        }
+        engines.assumeCuda();
     }
 
     /** Step-by-step agreement under the tolerances of the class comment. */

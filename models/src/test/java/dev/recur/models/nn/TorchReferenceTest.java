@@ -1,15 +1,14 @@
 package dev.recur.models.nn;
 
 import dev.recur.api.Backend;
-import dev.recur.api.Backends;
 import dev.recur.api.Cell;
 import dev.recur.api.State;
 import dev.recur.api.Tensor;
+import dev.recur.models.CpuAndCuda;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.io.SafeTensors;
 import dev.recur.models.io.StoredTensor;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,34 +60,19 @@ class TorchReferenceTest {
     static final double RTOL = 1e-5;
     static final String FOLDER = "/torch-reference/";
 
-    private static Backend cpu;
-    private static Backend cuda;
-    private static String whyNoCuda;
+    private static CpuAndCuda engines;
 
     @TempDir
     static Path tmp;
 
     @BeforeAll
     static void start() {
-        cpu = Backends.named("cpu");
-        whyNoCuda = "no engine named cuda on the class path";
-        for (Backends.Found f : Backends.discover()) {
-            if (f.name().equals("cuda")) {
-                if (f.availability().available()) {
-                    cuda = f.provider().create();
-                } else {
-                    whyNoCuda = f.availability().reason();
-                }
-            }
-        }
+        engines = CpuAndCuda.open();
     }
 
     @AfterAll
     static void stop() {
-        cpu.close();
-        if (cuda != null) {
-            cuda.close();
-        }
+        engines.close();
     }
 
     static List<String> fixtures() throws IOException {
@@ -118,14 +102,14 @@ class TorchReferenceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void cpuMatchesPyTorch(String fixture) throws Exception {
-        check(cpu, fixture);
+        check(engines.cpu(), fixture);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void cudaMatchesPyTorch(String fixture) throws Exception {
-        Assumptions.assumeTrue(cuda != null, () -> "CUDA engine unavailable: " + whyNoCuda);
-        check(cuda, fixture);
+        engines.assumeCuda();
+        check(engines.cuda(), fixture);
     }
 
     /** The largest error of one comparison, kept for the failure message. */
