@@ -11,15 +11,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code recur classify} end to end, on data the tests write, through {@link Recur#run}. */
 class ClassifyCommandTest {
+
+    /** How every failure of the command begins on stderr. */
+    static final String FAILS = "recur classify: ";
 
     @TempDir
     Path dir;
@@ -57,25 +57,6 @@ class ClassifyCommandTest {
         return f;
     }
 
-    private static double number(String out, String regex) {
-        Matcher m = Pattern.compile(regex).matcher(out);
-        assertTrue(m.find(), "no match for " + regex + " in:\n" + out);
-        return Double.parseDouble(m.group(1));
-    }
-
-    /** Exit 1 and exactly one line on stderr, prefixed by the command, with no stack trace. */
-    private static void assertOneLineFailure(Streams s, String... fragments) {
-        assertEquals(Recur.EXIT_FAILED, s.status, s.err());
-        String[] lines = s.errLines();
-        assertEquals(2, lines.length, "expected one line on stderr:\n" + s.err());
-        assertEquals("", lines[1]);
-        assertTrue(lines[0].startsWith("recur classify: "), lines[0]);
-        for (String f : fragments) {
-            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
-        }
-        assertFalse(s.err().contains("Exception") || s.out().contains("\tat "), s.err());
-    }
-
     @Test
     void learnsASeparableTaskWellAboveTheMajorityBaselineAndSavesACheckpoint() throws IOException {
         Random r = new Random(7);
@@ -91,8 +72,8 @@ class ClassifyCommandTest {
         assertTrue(out.contains("240 examples, classes [0, 1]"), out);
         assertTrue(out.contains("192 for training, 48 for testing"), out);
         assertTrue(out.contains("epoch 8/8: train loss "), out);
-        double accuracy = number(out, "test accuracy ([0-9.]+) \\(\\d+/48\\)");
-        double baseline = number(out, "majority-class baseline ([0-9.]+)");
+        double accuracy = s.number("test accuracy ([0-9.]+) \\(\\d+/48\\)");
+        double baseline = s.number("majority-class baseline ([0-9.]+)");
         // A token-level rule: a 16-unit GRU gets it all by epoch 6 here (0.92 after 3); the baseline is about 0.5.
         assertTrue(accuracy >= 0.9, "accuracy " + accuracy + "\n" + out);
         assertTrue(accuracy >= baseline + 0.3, "accuracy " + accuracy + " vs baseline " + baseline);
@@ -123,28 +104,29 @@ class ClassifyCommandTest {
     void missingFileIsOneLine() throws IOException {
         Path a = write("a.txt", sentences(new Random(1), 10));
         Path missing = dir.resolve("missing.txt");
-        assertOneLineFailure(Streams.run(Recur.standard(), "classify", "--data", a + "," + missing),
-                missing.toString(), "no such file");
+        Streams.run(Recur.standard(), "classify", "--data", a + "," + missing)
+                .assertOneLineFailure(FAILS, missing.toString(), "no such file");
     }
 
     @Test
     void emptyFileIsOneLine() throws IOException {
         Path empty = write("empty.txt", "\n\n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "classify", "--data", empty.toString()),
-                empty.toString(), "no examples");
+        Streams.run(Recur.standard(), "classify", "--data", empty.toString())
+                .assertOneLineFailure(FAILS, empty.toString(), "no examples");
     }
 
     @Test
     void malformedLineIsOneLineNamingTheLine() throws IOException {
         Path bad = write("bad.txt", "good food\t1\nno tab on this line\nbad food\t0\n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "classify", "--data", bad.toString()),
-                bad + ":2:", "no TAB");
+        Streams.run(Recur.standard(), "classify", "--data", bad.toString())
+                .assertOneLineFailure(FAILS, bad + ":2:", "no TAB");
     }
 
     @Test
     void oneClassIsOneLine() throws IOException {
         Path one = write("one.txt", "good food\t1\ngreat food\t1\n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "classify", "--data", one.toString()), "only one class");
+        Streams.run(Recur.standard(), "classify", "--data", one.toString())
+                .assertOneLineFailure(FAILS, "only one class");
     }
 
     @Test

@@ -16,12 +16,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code recur forecast} end to end, on series the tests write, through {@link Recur#run}. */
 class ForecastCommandTest {
+
+    /** How every failure of the command begins on stderr. */
+    static final String FAILS = "recur forecast: ";
 
     @TempDir
     Path dir;
@@ -49,19 +51,6 @@ class ForecastCommandTest {
         Path f = dir.resolve(name);
         Files.writeString(f, content, StandardCharsets.UTF_8);
         return f;
-    }
-
-    /** Exit 1 and exactly one line on stderr, prefixed by the command, with no stack trace. */
-    private static void assertOneLineFailure(Streams s, String... fragments) {
-        assertEquals(Recur.EXIT_FAILED, s.status, s.err());
-        String[] lines = s.errLines();
-        assertEquals(2, lines.length, "expected one line on stderr:\n" + s.err());
-        assertEquals("", lines[1]);
-        assertTrue(lines[0].startsWith("recur forecast: "), lines[0]);
-        for (String f : fragments) {
-            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
-        }
-        assertFalse(s.err().contains("Exception") || s.out().contains("\tat "), s.err());
     }
 
     @Test
@@ -105,42 +94,43 @@ class ForecastCommandTest {
     @Test
     void missingFileIsOneLine() {
         Path missing = dir.resolve("nope.csv");
-        assertOneLineFailure(Streams.run(Recur.standard(), "forecast", "--data", missing.toString()),
-                missing.toString(), "no such file");
+        Streams.run(Recur.standard(), "forecast", "--data", missing.toString())
+                .assertOneLineFailure(FAILS, missing.toString(), "no such file");
     }
 
     @Test
     void emptyFileIsOneLine() throws IOException {
         Path empty = write("empty.csv", "");
-        assertOneLineFailure(Streams.run(Recur.standard(), "forecast", "--data", empty.toString()), "empty");
+        Streams.run(Recur.standard(), "forecast", "--data", empty.toString())
+                .assertOneLineFailure(FAILS, "empty");
     }
 
     @Test
     void wrongColumnNameListsTheColumns() throws IOException {
         Path csv = sine(30);
-        assertOneLineFailure(Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--column", "temp"),
-                "column 'temp' not found", "'step', 'value'");
+        Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--column", "temp")
+                .assertOneLineFailure(FAILS, "column 'temp' not found", "'step', 'value'");
     }
 
     @Test
     void columnNumberBeyondTheRowIsOneLine() throws IOException {
         Path csv = sine(30);
-        assertOneLineFailure(Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--column", "5"),
-                "column 5", "'step', 'value'");
+        Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--column", "5")
+                .assertOneLineFailure(FAILS, "column 5", "'step', 'value'");
     }
 
     @Test
     void seriesTooShortForOneWindowIsOneLine() throws IOException {
         Path csv = sine(14); // 11 training values after holding out 3: no window of 12 and its target
-        assertOneLineFailure(Streams.run(Recur.standard(), "forecast", "--data", csv.toString()),
-                "too short for one window of 12");
+        Streams.run(Recur.standard(), "forecast", "--data", csv.toString())
+                .assertOneLineFailure(FAILS, "too short for one window of 12");
     }
 
     @Test
     void nonNumericValueIsOneLineNamingTheLine() throws IOException {
         Path csv = write("bad.csv", "month,passengers\n1,112\n2,11B\n3,132\n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "forecast", "--data", csv.toString()),
-                csv + ":3:", "'11B' is not a number");
+        Streams.run(Recur.standard(), "forecast", "--data", csv.toString())
+                .assertOneLineFailure(FAILS, csv + ":3:", "'11B' is not a number");
     }
 
     @Test
@@ -149,7 +139,7 @@ class ForecastCommandTest {
         Path blocker = write("file.txt", "a file, not a folder");
         Streams s = Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--epochs", "1", "--hidden",
                 "4", "--window", "4", "--plot", blocker.resolve("x.png").toString());
-        assertOneLineFailure(s, "x.png");
+        s.assertOneLineFailure(FAILS, "x.png");
     }
 
     @Test
@@ -158,7 +148,7 @@ class ForecastCommandTest {
         // Un-normalised values near 50 and an absurd rate: the weights overflow within two steps.
         Streams s = Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--normalize", "none", "--lr",
                 "1e30", "--hidden", "4", "--window", "4", "--plot", dir.resolve("p.png").toString());
-        assertOneLineFailure(s, "training diverged at step ", "try a lower --lr");
+        s.assertOneLineFailure(FAILS, "training diverged at step ", "try a lower --lr");
     }
 
     @Test

@@ -11,15 +11,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code recur translate} end to end, on pairs the tests write, through {@link Recur#run}. */
 class TranslateCommandTest {
+
+    /** How every failure of the command begins on stderr. */
+    static final String FAILS = "recur translate: ";
 
     @TempDir
     Path dir;
@@ -55,24 +55,6 @@ class TranslateCommandTest {
         return f;
     }
 
-    private static double number(String out, String regex) {
-        Matcher m = Pattern.compile(regex).matcher(out);
-        assertTrue(m.find(), "no match for " + regex + " in:\n" + out);
-        return Double.parseDouble(m.group(1));
-    }
-
-    /** Exit 1 and exactly one line on stderr, prefixed by the command, with no stack trace. */
-    private static void assertOneLineFailure(Streams s, String... fragments) {
-        assertEquals(Recur.EXIT_FAILED, s.status, s.err());
-        String[] lines = s.errLines();
-        assertEquals(2, lines.length, "expected one line on stderr:\n" + s.err());
-        assertTrue(lines[0].startsWith("recur translate: "), lines[0]);
-        for (String f : fragments) {
-            assertTrue(lines[0].contains(f), "'" + f + "' not in: " + lines[0]);
-        }
-        assertFalse(s.err().contains("Exception") || s.out().contains("\tat "), s.err());
-    }
-
     @Test
     void learnsAWordForWordPairAndSavesACheckpoint() throws IOException {
         Path data = write("pairs.txt", pairs(new Random(3), 1000));
@@ -85,8 +67,8 @@ class TranslateCommandTest {
         assertTrue(out.contains("1000 pairs, 1000 with at most 10 tokens on both sides; 900 for training, 100 for"
                 + " testing"), out);
         assertTrue(out.contains("epoch 10/10: train loss "), out);
-        double bleu = number(out, "test BLEU-4 ([0-9.]+)");
-        double exact = number(out, "exact ([0-9.]+) \\(\\d+/100\\)");
+        double bleu = s.number("test BLEU-4 ([0-9.]+)");
+        double exact = s.number("exact ([0-9.]+) \\(\\d+/100\\)");
         // Word for word over 8 words (and a full stop). A decoder that ignored the encoder could only
         // guess the words: BLEU near 0.
         assertTrue(bleu >= 80, "BLEU " + bleu + "\n" + out);
@@ -134,19 +116,20 @@ class TranslateCommandTest {
     @Test
     void badFilesAreOneLine() throws IOException {
         Path missing = dir.resolve("missing.txt");
-        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", missing.toString()),
-                missing.toString(), "no such file");
+        Streams.run(Recur.standard(), "translate", "--data", missing.toString())
+                .assertOneLineFailure(FAILS, missing.toString(), "no such file");
         Path empty = write("empty.txt", "\n \n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", empty.toString()), "no pairs");
+        Streams.run(Recur.standard(), "translate", "--data", empty.toString())
+                .assertOneLineFailure(FAILS, "no pairs");
         Path bad = write("bad.txt", "one.\tun.\nno tab here\n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", bad.toString()), bad + ":2:",
-                "no TAB");
+        Streams.run(Recur.standard(), "translate", "--data", bad.toString())
+                .assertOneLineFailure(FAILS, bad + ":2:", "no TAB");
         Path noTarget = write("no-target.txt", "one.\tun.\ntwo.\t \n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", noTarget.toString()),
-                noTarget + ":2:", "no target sentence");
+        Streams.run(Recur.standard(), "translate", "--data", noTarget.toString())
+                .assertOneLineFailure(FAILS, noTarget + ":2:", "no target sentence");
         Path longOnes = write("long.txt", "one two three\tun deux trois\n");
-        assertOneLineFailure(Streams.run(Recur.standard(), "translate", "--data", longOnes.toString(), "--max-length",
-                "2"), "no pair has at most 2 tokens", "--max-length");
+        Streams.run(Recur.standard(), "translate", "--data", longOnes.toString(), "--max-length", "2")
+                .assertOneLineFailure(FAILS, "no pair has at most 2 tokens", "--max-length");
     }
 
     @Test
