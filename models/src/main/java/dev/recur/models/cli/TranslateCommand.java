@@ -41,6 +41,11 @@ final class TranslateCommand implements Subcommand {
     /** The target id of padding positions; softmax cross-entropy skips them. */
     static final int IGNORE = -1;
 
+    /** Checkpoint metadata: the vocabularies, and the longest target of the training data plus one. */
+    static final String SOURCE_VOCABULARY = "source_vocabulary";
+    static final String TARGET_VOCABULARY = "target_vocabulary";
+    static final String TARGET_STEPS = "target_steps";
+
     @Override
     public String name() {
         return "translate";
@@ -55,6 +60,7 @@ final class TranslateCommand implements Subcommand {
     public String usage() {
         return """
                 usage: recur translate --data FILE [options] [SENTENCE ...]
+                       recur translate --from CHECKPOINT SENTENCE ...
 
                 Trains an encoder-decoder (Sutskever et al. 2014): the encoder reads the source sentence,
                 its final states start the decoder, which learns to write the target sentence word by
@@ -67,7 +73,8 @@ final class TranslateCommand implements Subcommand {
                 included); the end saves --checkpoint, then prints, for the test part, corpus BLEU-4 and
                 the share of sentences translated exactly by greedy decoding (each step takes the most
                 likely word, until <eos>), --examples test translations and a translation of each
-                SENTENCE.
+                SENTENCE. With --from, nothing is trained: the model of a checkpoint that --checkpoint
+                wrote translates each SENTENCE.
 
                 options (defaults in brackets):
                   --data FILE            source<TAB>target lines (UTF-8) [required]
@@ -87,6 +94,7 @@ final class TranslateCommand implements Subcommand {
                   --examples N           test translations to print at the end [5]
                   --seed N               seed of the split, the shuffling and the initial weights [1]
                   --checkpoint FILE      also save the model and both vocabularies there [no file]
+                  --from CHECKPOINT      translate the SENTENCEs with this saved model; no training
                 """;
     }
 
@@ -96,8 +104,11 @@ final class TranslateCommand implements Subcommand {
                 .value("--data").value("--cell").value("--layers").value("--hidden").value("--embedding")
                 .value("--dropout").value("--epochs").value("--batch").value("--max-length").value("--min-count")
                 .value("--optimizer").value("--lr").value("--clip").value("--test-fraction").value("--examples")
-                .value("--seed").value("--checkpoint")
+                .value("--seed").value("--checkpoint").value("--from")
                 .parse(args);
+        if (o.has("--from")) {
+            return translateFrom(o, out, err);
+        }
         if (!o.has("--data")) {
             throw new UsageException("option '--data' is required: there is no built-in translation data;"
                     + " give a file of source<TAB>target lines");
@@ -216,7 +227,8 @@ final class TranslateCommand implements Subcommand {
                 save(model, cfg, optimizerConfig, sourceWords, targetWords, shape, step, seed, checkpoint);
                 out.println("checkpoint " + checkpoint);
             }
-            List<int[]> translated = batcher.translate(model, sourcesOf(split.test()), shape.targetSteps());
+            List<int[]> translated = translate(be, model, sourceWords, targetWords, sourcesOf(split.test()), batch,
+                    shape.targetSteps());
             List<List<String>> candidates = new ArrayList<>();
             List<List<String>> references = new ArrayList<>();
             int exact = 0;
@@ -237,14 +249,68 @@ final class TranslateCommand implements Subcommand {
                         + p.target() + ")");
             }
             if (!sentences.isEmpty()) {
-                // A sentence of n tokens gets up to 2n + 1 target words, and at least as many as the
-                // longest target in the data.
-                int longest = sentences.stream().mapToInt(t -> WordVocabulary.tokenize(t).size()).max().orElse(0);
-                List<int[]> mine = batcher.translate(model, sentences, Math.max(shape.targetSteps(), 2 * longest + 1));
-                for (int i = 0; i < sentences.size(); i++) {
-                    out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords, mine.get(i))));
-                }
+                printTranslations(out, sentences, translate(be, model, sourceWords, targetWords, sentences, batch,
+                        maxWords(sentences, shape.targetSteps())), targetWords);
             }
+            return Recur.EXIT_OK;
+        } catch (IOException e) {
+            err.println("recur translate: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
+    }
+
+    /** {@code --from}: translates the positional sentences with a checkpoint's model. */
+    private static int translateFrom(Options o, PrintStream out, PrintStream err) {
+        for (String trainingOnly : List.of("--data", "--cell", "--layers", "--hidden", "--embedding", "--dropout",
+                "--epochs", "--batch", "--max-length", "--min-count", "--optimizer", "--lr", "--clip",
+                "--test-fraction", "--examples", "--seed", "--checkpoint")) {
+            if (o.has(trainingOnly)) {
+                throw new UsageException("option '" + trainingOnly + "' is for training; --from only translates");
+            }
+        }
+        List<String> sentences = o.positional();
+        if (sentences.isEmpty()) {
+            throw new UsageException("--from needs at least one SENTENCE to translate");
+        }
+        Path file = CommandPaths.path("--from", o.string("--from", ""));
+        Checkpoint c;
+        Seq2SeqConfig cfg;
+        WordVocabulary sourceWords;
+        WordVocabulary targetWords;
+        int targetSteps;
+        try {
+            c = Checkpoint.read(file);
+            String source = c.metadata(SOURCE_VOCABULARY);
+            String target = c.metadata(TARGET_VOCABULARY);
+            String steps = c.metadata(TARGET_STEPS);
+            if (c.modelConfig() == null || source == null || target == null || steps == null) {
+                err.println("recur translate: " + file + " is not a translate checkpoint (no model configuration,"
+                        + " vocabularies or target steps)");
+                return Recur.EXIT_FAILED;
+            }
+            cfg = Seq2SeqConfig.fromJson(c.modelConfig());
+            sourceWords = WordVocabulary.fromStorageString(source);
+            targetWords = WordVocabulary.fromStorageString(target);
+            targetSteps = Integer.parseInt(steps);
+            if (sourceWords.size() != cfg.sourceVocabulary() || targetWords.size() != cfg.targetVocabulary()) {
+                err.println("recur translate: " + file + ": the vocabularies (" + sourceWords.size() + ", "
+                        + targetWords.size() + " words) do not match the model configuration (" + cfg + ")");
+                return Recur.EXIT_FAILED;
+            }
+        } catch (IOException e) {
+            err.println("recur translate: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        } catch (IllegalArgumentException e) {
+            err.println("recur translate: " + file + ": " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
+        try (Backend be = Backends.best();
+             Seq2SeqModel model = new Seq2SeqModel(be, cfg, 0)) {
+            for (Parameter p : model.parameters()) {
+                p.value().copyFrom(c.require(p.name(), p.value().shape().toArray()).data());
+            }
+            printTranslations(out, sentences, translate(be, model, sourceWords, targetWords, sentences, 64,
+                    maxWords(sentences, targetSteps)), targetWords);
             return Recur.EXIT_OK;
         } catch (IOException e) {
             err.println("recur translate: " + e.getMessage());
@@ -297,7 +363,6 @@ final class TranslateCommand implements Subcommand {
             }
         }
 
-        private final Backend be;
         private final WordVocabulary sourceWords;
         private final WordVocabulary targetWords;
         private final Shape shape;
@@ -311,7 +376,6 @@ final class TranslateCommand implements Subcommand {
         private int[] targetLengths; // [B]
 
         Batcher(Backend be, WordVocabulary sourceWords, WordVocabulary targetWords, Shape shape) {
-            this.be = be;
             this.sourceWords = sourceWords;
             this.targetWords = targetWords;
             this.shape = shape;
@@ -373,42 +437,6 @@ final class TranslateCommand implements Subcommand {
             return model.loss(source, lengths, decoderInput, targetLengths, decoderTarget, IGNORE);
         }
 
-        /**
-         * Greedy translations of any number of sentences, up to B at a time, each chunk in ids of
-         * its own shape {@code [longest, n]} (no sentence is cut, no padding row decoded): target
-         * ids, EOS left out, at most {@code maxWords} each.
-         */
-        List<int[]> translate(Seq2SeqModel model, List<String> sentences, int maxWords) {
-            List<int[]> out = new ArrayList<>(sentences.size());
-            int bos = targetWords.id(WordVocabulary.BOS);
-            int eos = targetWords.id(WordVocabulary.EOS);
-            for (int from = 0; from < sentences.size(); from += shape.batch()) {
-                List<String> chunk = sentences.subList(from, Math.min(sentences.size(), from + shape.batch()));
-                int n = chunk.size();
-                int[][] encoded = new int[n][];
-                int longest = 1;
-                for (int r = 0; r < n; r++) {
-                    encoded[r] = sourceWords.encode(chunk.get(r));
-                    if (encoded[r].length == 0) {
-                        encoded[r] = new int[] {WordVocabulary.UNK_ID}; // a sentence with no words
-                    }
-                    longest = Math.max(longest, encoded[r].length);
-                }
-                int[] ids = new int[longest * n]; // [T, n], PAD past each length
-                int[] chunkLengths = new int[n];
-                for (int r = 0; r < n; r++) {
-                    for (int t = 0; t < encoded[r].length; t++) {
-                        ids[t * n + r] = encoded[r][t];
-                    }
-                    chunkLengths[r] = encoded[r].length;
-                }
-                try (IndexTensor chunkSource = be.indices(ids, longest, n)) {
-                    out.addAll(Arrays.asList(model.translate(chunkSource, chunkLengths, bos, eos, maxWords)));
-                }
-            }
-            return out;
-        }
-
         @Override
         public void close() {
             source.close();
@@ -417,17 +445,66 @@ final class TranslateCommand implements Subcommand {
         }
     }
 
+    /**
+     * Greedy translations of any number of sentences, up to {@code chunkSize} at a time, each
+     * chunk in ids of its own shape {@code [longest, n]} (no sentence is cut, no padding row
+     * decoded): target ids, EOS left out, at most {@code maxWords} each.
+     */
+    static List<int[]> translate(Backend be, Seq2SeqModel model, WordVocabulary sourceWords,
+                                 WordVocabulary targetWords, List<String> sentences, int chunkSize, int maxWords) {
+        List<int[]> out = new ArrayList<>(sentences.size());
+        int bos = targetWords.id(WordVocabulary.BOS);
+        int eos = targetWords.id(WordVocabulary.EOS);
+        for (int from = 0; from < sentences.size(); from += chunkSize) {
+            List<String> chunk = sentences.subList(from, Math.min(sentences.size(), from + chunkSize));
+            int n = chunk.size();
+            int[][] encoded = new int[n][];
+            int longest = 1;
+            for (int r = 0; r < n; r++) {
+                encoded[r] = sourceWords.encode(chunk.get(r));
+                if (encoded[r].length == 0) {
+                    encoded[r] = new int[] {WordVocabulary.UNK_ID}; // a sentence with no words
+                }
+                longest = Math.max(longest, encoded[r].length);
+            }
+            int[] ids = new int[longest * n]; // [T, n], PAD past each length
+            int[] lengths = new int[n];
+            for (int r = 0; r < n; r++) {
+                for (int t = 0; t < encoded[r].length; t++) {
+                    ids[t * n + r] = encoded[r][t];
+                }
+                lengths[r] = encoded[r].length;
+            }
+            try (IndexTensor source = be.indices(ids, longest, n)) {
+                out.addAll(Arrays.asList(model.translate(source, lengths, bos, eos, maxWords)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The most words a translation of these sentences may have: at least {@code dataTargetSteps}
+     * (the longest target of the training data, plus one), and 2n + 1 for a sentence of n tokens.
+     */
+    static int maxWords(List<String> sentences, int dataTargetSteps) {
+        int longest = sentences.stream().mapToInt(t -> WordVocabulary.tokenize(t).size()).max().orElse(0);
+        return Math.max(dataTargetSteps, 2 * longest + 1);
+    }
+
+    /** Prints "SENTENCE => translation" for each sentence. */
+    static void printTranslations(PrintStream out, List<String> sentences, List<int[]> ids, WordVocabulary targetWords) {
+        for (int i = 0; i < sentences.size(); i++) {
+            out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords, ids.get(i))));
+        }
+    }
+
     private static void save(Seq2SeqModel model, Seq2SeqConfig cfg, OptimizerConfig optimizer,
                              WordVocabulary sourceWords, WordVocabulary targetWords, Batcher.Shape shape, long step,
                              long seed, Path file) throws IOException {
-        String json = String.format(Locale.ROOT, "{\"model\":\"seq2seq\",\"cell\":\"%s\",\"source_vocabulary\":%d,"
-                        + "\"target_vocabulary\":%d,\"embedding\":%d,\"hidden\":%d,\"layers\":%d,\"dropout\":%s,"
-                        + "\"source_steps\":%d,\"target_steps\":%d}", cfg.cell().id(), cfg.sourceVocabulary(),
-                cfg.targetVocabulary(), cfg.embedding(), cfg.hidden(), cfg.layers(), cfg.dropout(),
-                shape.sourceSteps(), shape.targetSteps());
-        Checkpoint.Builder b = Checkpoint.builder().modelConfig(json).optimizer(optimizer.toString()).step(step)
-                .seed(seed).metadata("source_vocabulary", sourceWords.toStorageString())
-                .metadata("target_vocabulary", targetWords.toStorageString());
+        Checkpoint.Builder b = Checkpoint.builder().modelConfig(cfg.toJson()).optimizer(optimizer.toString())
+                .step(step).seed(seed).metadata(SOURCE_VOCABULARY, sourceWords.toStorageString())
+                .metadata(TARGET_VOCABULARY, targetWords.toStorageString())
+                .metadata(TARGET_STEPS, Integer.toString(shape.targetSteps()));
         for (Parameter p : model.parameters()) {
             b.tensor(p.name(), p.value().shape().toArray(), p.value().toArray());
         }

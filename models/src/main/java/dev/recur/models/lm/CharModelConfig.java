@@ -1,6 +1,7 @@
 package dev.recur.models.lm;
 
 import dev.recur.api.Cell;
+import dev.recur.models.io.FlatJson;
 
 /**
  * The shape of a {@link CharLanguageModel}. Immutable; {@code toString} shows every setting and

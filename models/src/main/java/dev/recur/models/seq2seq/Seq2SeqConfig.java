@@ -1,12 +1,14 @@
 package dev.recur.models.seq2seq;
 
 import dev.recur.api.Cell;
+import dev.recur.models.io.FlatJson;
 
 /**
  * The settings of an encoder-decoder ({@link Seq2SeqModel}): word embeddings of {@code embedding}
  * values for both vocabularies, and an encoder and a decoder of the same shape ({@code layers}
  * stacked, unidirectional, {@code hidden} units, the same cell), so that each encoder layer's
- * final state can start the same decoder layer. Immutable; checked when made.
+ * final state can start the same decoder layer. Immutable; checked when made;
+ * {@link #toJson()} / {@link #fromJson(String)} store it in checkpoints.
  *
  * @param sourceVocabulary ids of the source language, {@code >= 2}
  * @param targetVocabulary ids of the target language, including its BOS and EOS tokens, {@code >= 4}
@@ -33,6 +35,30 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         if (value < least) {
             throw new IllegalArgumentException("seq2seq: " + name + " must be >= " + least + ", got " + value);
         }
+    }
+
+    /** A flat JSON object of the settings, {@code "model":"seq2seq"} first. */
+    public String toJson() {
+        return "{\"model\":\"seq2seq\",\"cell\":\"" + cell.id() + "\",\"source_vocabulary\":" + sourceVocabulary
+                + ",\"target_vocabulary\":" + targetVocabulary + ",\"embedding\":" + embedding + ",\"hidden\":"
+                + hidden + ",\"layers\":" + layers + ",\"dropout\":" + dropout + "}";
+    }
+
+    /**
+     * The configuration {@link #toJson()} wrote.
+     *
+     * @throws IllegalArgumentException when it is not a seq2seq configuration, lacks a field or
+     *                                  holds a value out of range
+     */
+    public static Seq2SeqConfig fromJson(String json) {
+        String model = FlatJson.string(json, "model");
+        if (!model.equals("seq2seq")) {
+            throw new IllegalArgumentException("model configuration: a '" + model + "' model, not a seq2seq one");
+        }
+        return new Seq2SeqConfig(Cell.byId(FlatJson.string(json, "cell")), FlatJson.integer(json, "source_vocabulary"),
+                FlatJson.integer(json, "target_vocabulary"), FlatJson.integer(json, "embedding"),
+                FlatJson.integer(json, "hidden"), FlatJson.integer(json, "layers"),
+                (float) FlatJson.number(json, "dropout"));
     }
 
     @Override

@@ -85,6 +85,31 @@ class TranslateCommandTest {
         c.require("decoder.head.weight", target.size(), 64);
         assertTrue(c.has("encoder.rnn.weight_hh_l0") && c.has("decoder.rnn.weight_hh_l0"), c.toString());
         assertTrue(c.modelConfig().contains("\"model\":\"seq2seq\""), c.modelConfig());
+
+        // The saved model translates as the trained one did, without training.
+        Streams again = Streams.run(Recur.standard(), "translate", "--from", checkpoint.toString(), "two seven one.",
+                "five.");
+        assertEquals(Recur.EXIT_OK, again.status, again.err() + again.out());
+        assertEquals("  two seven one. => deux sept un .\n  five. => cinq .\n", again.out());
+    }
+
+    @Test
+    void fromRefusesWhatIsNotATranslateCheckpointAndTrainingOptions() throws IOException {
+        Path missing = dir.resolve("missing.safetensors");
+        Streams.run(Recur.standard(), "translate", "--from", missing.toString(), "one.")
+                .assertOneLineFailure(FAILS, missing.toString(), "no such file");
+        Path classifier = dir.resolve("classifier.safetensors");
+        Path labelled = write("labelled.txt", "good\t1\nbad\t0\ngreat\t1\nawful\t0\nfine\t1\n");
+        assertEquals(Recur.EXIT_OK, Streams.run(Recur.standard(), "classify", "--data", labelled.toString(), "--epochs",
+                "1", "--hidden", "4", "--embedding", "4", "--checkpoint", classifier.toString()).status);
+        Streams.run(Recur.standard(), "translate", "--from", classifier.toString(), "one.")
+                .assertOneLineFailure(FAILS, classifier.toString(), "not a translate checkpoint");
+        for (List<String> args : List.of(List.of("translate", "--from", classifier.toString()),
+                List.of("translate", "--from", classifier.toString(), "--epochs", "3", "one."))) {
+            Streams s = Streams.run(Recur.standard(), args.toArray(String[]::new));
+            assertEquals(Recur.EXIT_USAGE, s.status, args + ": " + s.err());
+            assertTrue(s.err().startsWith(FAILS), s.err());
+        }
     }
 
     @Test

@@ -216,6 +216,15 @@ class Seq2SeqModelTest {
     }
 
     @Test
+    void configRoundTripsThroughJson() {
+        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM_PEEPHOLE, 11, 13, 5, 7, 2, 0.25f);
+        assertEquals(cfg, Seq2SeqConfig.fromJson(cfg.toJson()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Seq2SeqConfig.fromJson("{\"model\":\"char-lm\",\"vocabulary\":3}"));
+        assertEquals("model configuration: a 'char-lm' model, not a seq2seq one", e.getMessage());
+    }
+
+    @Test
     void badArgumentsAreRefusedByName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new Seq2SeqConfig(Cell.GRU, 7, 3, 8, 8, 1, 0f));
