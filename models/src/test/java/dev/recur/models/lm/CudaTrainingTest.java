@@ -12,6 +12,8 @@ import dev.recur.models.nn.OptimizerConfig;
 import dev.recur.models.nn.Parameter;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
+import dev.recur.models.seq2seq.Seq2SeqConfig;
+import dev.recur.models.seq2seq.Seq2SeqModelTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -142,6 +144,18 @@ class CudaTrainingTest {
         float[] onCpu = trainClassifier(cpu, 8);
         float[] onCuda = trainClassifier(cuda, 8);
         assertSameTrajectory(onCpu, onCuda, "sequence classifier");
+    }
+
+    /**
+     * A two-layer LSTM encoder-decoder with dropout and clipping on the reversal task: the
+     * decoder's initial-state gradients (layerBackward's dInit) carry the whole gradient of the
+     * encoder, so a wrong one on the GPU shows here.
+     */
+    @Test
+    void aTranslatorTrainsTheSameOnCudaAsOnCpu() {
+        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM, 7, 9, 8, 16, 2, 0.1f);
+        assertSameTrajectory(Seq2SeqModelTest.trainLosses(cpu, cfg, 8), Seq2SeqModelTest.trainLosses(cuda, cfg, 8),
+                "seq2seq");
     }
 
     private static LmTraining.Options options(TextCorpus c, Path file, boolean resume, int stopAfter) {
