@@ -22,7 +22,7 @@ public abstract class LossOps {
      * @param logits  {@code [N, C]}
      * @param targets {@code [N]}, each in {@code [0, C)} or {@code ignoreIndex}
      * @param loss    {@code [1]}, receives the mean loss
-     * @param dLogits {@code [N, C]} or null
+     * @param dLogits {@code [N, C]} or null; not {@code logits} itself
      */
     public final void softmaxCrossEntropy(Tensor logits, IndexTensor targets, int ignoreIndex, Tensor loss,
                                           Tensor dLogits) {
@@ -38,6 +38,11 @@ public abstract class LossOps {
         Backend.expect(op, "loss", backend.owned(op, "loss", loss), new int[] {1}, "[1]");
         if (dLogits != null) {
             Backend.expect(op, "dLogits", backend.owned(op, "dLogits", dLogits), new int[] {n, c}, "[N, C]");
+            if (dLogits == logits) {
+                // An engine may write a row's gradient while another thread still reads the row.
+                throw new IllegalArgumentException(op + ": dLogits and logits are the same tensor; give the"
+                        + " gradient its own");
+            }
         }
         backend.finite(op, "logits", logits);
         softmaxCrossEntropyImpl(logits, targets, ignoreIndex, loss, dLogits, n, c);

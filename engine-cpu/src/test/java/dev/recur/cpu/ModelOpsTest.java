@@ -165,6 +165,11 @@ class ModelOpsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> losses.softmaxCrossEntropy(
                 be.tensor(x, n, c), be.indices(new int[] {0, 4, 0, 0, 0}, n), -100, loss, d));
         assertTrue(e.getMessage().contains("targets[1] = 4 is outside [0, 4)"), e.getMessage());
+        Tensor logits = be.tensor(x, n, c);
+        e = assertThrows(IllegalArgumentException.class, () -> losses.softmaxCrossEntropy(logits,
+                be.indices(t, n), -100, loss, logits));
+        assertEquals("softmaxCrossEntropy: dLogits and logits are the same tensor; give the gradient its own",
+                e.getMessage());
     }
 
     private static double ceLoss(float[] x, int[] t, int n, int c) {
