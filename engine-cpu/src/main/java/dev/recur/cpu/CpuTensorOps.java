@@ -98,9 +98,11 @@ final class CpuTensorOps extends TensorOps {
         int[] is = data(ids);
         float[] d = data(dOut);
         float[] t = data(dTable);
+        for (int i = 0; i < n; i++) { // every id first: a bad one leaves dTable as it was, as on the GPU
+            checkId(is, i, vocab, "embeddingBackward");
+        }
         for (int i = 0; i < n; i++) {
-            int id = checkId(is, i, vocab, "embeddingBackward");
-            int dst = id * dim;
+            int dst = is[i] * dim;
             int src = i * dim;
             for (int e = 0; e < dim; e++) {
                 t[dst + e] += d[src + e];

@@ -49,6 +49,12 @@ class ModelOpsTest {
         ops.embeddingBackward(ids, be.tensor(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 2, 2, 2), dTable);
         // id 2 gets rows 0 and 2, id 0 row 1, id 1 row 3; accumulated onto the ones already there
         assertArrayEquals(new float[] {1 + 3, 1 + 4, 1 + 7, 1 + 8, 1 + 1 + 5, 1 + 2 + 6}, dTable.toArray());
+        // A bad id anywhere leaves the gradient as it was (the CUDA engine checks them all first too).
+        float[] before = dTable.toArray();
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> ops.embeddingBackward(
+                be.indices(new int[] {0, 3}, 2), be.tensor(new float[] {9, 9, 9, 9}, 2, 2), dTable));
+        assertTrue(bad.getMessage().contains("ids[1] = 3 is outside the vocabulary [0, 3)"), bad.getMessage());
+        assertArrayEquals(before, dTable.toArray());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ops.embeddingForward(table, be.indices(new int[] {0, 3}, 2), be.tensor(2, 2)));
         assertTrue(e.getMessage().contains("ids[1] = 3 is outside the vocabulary [0, 3)"), e.getMessage());

@@ -12,14 +12,19 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
 /**
- * Copies between Java arrays and device memory, in the order of one stream, through two
- * page-locked ("pinned") host buffers.
+ * Copies between Java arrays and device memory, in the order of one stream, through
+ * {@value #SLOTS} page-locked ("pinned") host buffers.
  *
  * <p>Why staging: an asynchronous copy needs page-locked host memory, and a Java array is not
  * (the garbage collector may move it). So each copy goes array → pinned slot → device (or back)
- * in chunks of {@link #SLOT_BYTES}, alternating between two slots so that filling one overlaps
- * the DMA of the other. An event per slot says when its last copy has finished and it may be
- * reused.
+ * in chunks of {@link #SLOT_BYTES}. An event per slot says when its last copy has finished and
+ * it may be reused. Uploads take the slots in turn across calls, so that a slot is reused only
+ * {@value #SLOTS} chunks later: the small uploads of one training step (a batch's ids and
+ * targets, each layer's packing plan) then find their slot free instead of waiting for a copy
+ * queued behind the step before (with two slots taken from the first for every call, the second
+ * upload of a step waited for the whole queue to drain, and the host could not run ahead).
+ * Downloads alternate between the first two slots, so that draining one overlaps the DMA of
+ * the other.
  *
  * <p>Ordering: an upload is enqueued on the stream after all work already there and returns as
  * soon as the last chunk is in a slot (the caller may reuse its array at once); work enqueued
@@ -30,11 +35,14 @@ final class HostTransfers implements AutoCloseable {
 
     /** Bytes per pinned slot: big enough that per-chunk overheads vanish, small enough to pin cheaply. */
     static final int SLOT_BYTES = 4 << 20;
+    /** Pinned slots: 16 MiB of page-locked host memory in all. */
+    static final int SLOTS = 4;
     private static final int CU_MEMHOSTALLOC_PORTABLE = 1;
 
     private final CudaContext context;
     private final CudaStream stream;
-    private final Slot[] slots = new Slot[2];
+    private final Slot[] slots = new Slot[SLOTS];
+    private int nextUpload; // the slot the next upload chunk takes
     private boolean closed;
 
     HostTransfers(CudaContext context, CudaStream stream) {
@@ -82,10 +90,10 @@ final class HostTransfers implements AutoCloseable {
 
     private void upload(long dst, long total, HostCopy fill) {
         begin();
-        int chunk = 0;
-        for (long off = 0; off < total; off += SLOT_BYTES, chunk++) {
+        for (long off = 0; off < total; off += SLOT_BYTES) {
             int n = (int) Math.min(SLOT_BYTES, total - off);
-            Slot s = slots[chunk % 2];
+            Slot s = slots[nextUpload];
+            nextUpload = (nextUpload + 1) % SLOTS;
             s.done.synchronize(); // its previous copy has left the slot
             fill.copy(s.segment, (int) (off / 4), n / 4);
             CudaDriver.check(cuMemcpyHtoDAsync(DevicePointer.at(dst + off), s.pointer, n, stream.handle()),
