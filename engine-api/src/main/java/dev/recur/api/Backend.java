@@ -1,6 +1,7 @@
 package dev.recur.api;
 
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * An engine: it owns tensor memory and runs the ops the model layer needs.
@@ -266,6 +267,7 @@ public abstract class Backend implements AutoCloseable {
             checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
         }
         expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+        checkDirectionsApart(op, init, fin);
         bidirectionalForwardImpl(cell, d, x, lengths, init, params, y, fin, ws);
         ws.markFilled("bidirectionalForward", "both", d.steps(), d.batch(), lengths);
     }
@@ -526,6 +528,43 @@ public abstract class Backend implements AutoCloseable {
             throw new IllegalArgumentException(op + ": " + name + " is null; make it with LayerParams.zeros");
         }
         checkParams(op, name, cell, grads, d, false);
+        // Engines add into several gradients at once (the CUDA engine adds the bias sums into
+        // biasIh and biasHh in one kernel): each must be a tensor of its own.
+        Tensor[] all = {grads.weightIh(), grads.weightHh(), grads.biasIh(), grads.biasHh(), grads.peephole()};
+        String[] names = {"weightIh", "weightHh", "biasIh", "biasHh", "peephole"};
+        for (int i = 0; i < all.length; i++) {
+            for (int j = i + 1; j < all.length; j++) {
+                if (all[i] != null && all[i] == all[j]) {
+                    throw new IllegalArgumentException(op + ": " + name + "." + names[i] + " and " + name + "."
+                            + names[j] + " are the same tensor");
+                }
+            }
+        }
+    }
+
+    /**
+     * The two directions of a bidirectional layer may run at the same time: neither may write
+     * (its final state) what the other reads (its initial state).
+     */
+    private static void checkDirectionsApart(String op, PerDirection<State> init, PerDirection<State> fin) {
+        if (init == null || fin == null) {
+            return;
+        }
+        for (Direction w : Direction.values()) {
+            Direction r = w == Direction.FORWARD ? Direction.REVERSE : Direction.FORWARD;
+            State written = fin.get(w);
+            State read = init.get(r);
+            if (written == null || read == null) {
+                continue;
+            }
+            for (Tensor a : new Tensor[] {written.h(), written.c()}) {
+                if (a != null && (a == read.h() || a == read.c())) {
+                    throw new IllegalArgumentException(op + ": fin." + w.name().toLowerCase(Locale.ROOT)
+                            + " shares a tensor with init." + r.name().toLowerCase(Locale.ROOT)
+                            + "; the directions run at the same time, so give each its own");
+                }
+            }
+        }
     }
 
     IndexTensor owned(String op, String name, IndexTensor t) {

@@ -753,6 +753,24 @@ class BadInputTest {
     }
 
     @Test
+    void twoGradientsTheSameTensor() {
+        Args a = args(Cell.GRU).prepare(Op.LAYER_BACKWARD);
+        a.grads = new LayerParams(a.grads.weightIh(), a.grads.weightHh(), a.grads.biasIh(), a.grads.biasIh(), null);
+        badArg(() -> a.run(Op.LAYER_BACKWARD), "layerBackward(gru): grads.biasIh and grads.biasHh are the same tensor");
+    }
+
+    @Test
+    void oneDirectionsFinalStateIsTheOthersInitialState() {
+        Args a = args(Cell.LSTM);
+        a.finRev = new State(a.finRev.h(), a.init.c());
+        badArg(() -> a.run(Op.BI_FORWARD), "bidirectionalForward(lstm): fin.reverse shares a tensor with init.forward;"
+                + " the directions run at the same time, so give each its own");
+        Args b = args(Cell.RNN_TANH);
+        b.fin = State.of(b.initRev.h());
+        badArg(() -> b.run(Op.BI_FORWARD), "fin.forward shares a tensor with init.reverse");
+    }
+
+    @Test
     void anOutputStateWithoutH() {
         Args a = args(Cell.LSTM).prepare(Op.LAYER_BACKWARD);
         a.dInit = new State(null, backend.tensor(B, H));
