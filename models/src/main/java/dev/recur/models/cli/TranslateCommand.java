@@ -82,6 +82,8 @@ final class TranslateCommand implements Subcommand {
                   --layers N             stacked layers in the encoder and in the decoder [1]
                   --hidden N             hidden units per layer [256]
                   --embedding N          word embedding size of both languages [128]
+                  --bidirectional        the encoder reads each sentence both ways (each decoder layer
+                                         starts from the sum of its encoder layer's two final states)
                   --dropout P            dropout between layers while training [0]
                   --epochs N             passes over the training part [10]
                   --batch N              pairs per batch [64]
@@ -102,6 +104,7 @@ final class TranslateCommand implements Subcommand {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Options o = Options.declare()
                 .value("--data").value("--cell").value("--layers").value("--hidden").value("--embedding")
+                .flag("--bidirectional")
                 .value("--dropout").value("--epochs").value("--batch").value("--max-length").value("--min-count")
                 .value("--optimizer").value("--lr").value("--clip").value("--test-fraction").value("--examples")
                 .value("--seed").value("--checkpoint").value("--from")
@@ -174,7 +177,7 @@ final class TranslateCommand implements Subcommand {
                 List.of(WordVocabulary.BOS, WordVocabulary.EOS));
         Batcher.Shape shape = Batcher.Shape.of(kept.pairs(), batch);
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
-                dropout);
+                dropout, o.has("--bidirectional"));
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
         int batchesPerEpoch = (split.train().size() + batch - 1) / batch;
 
@@ -261,7 +264,8 @@ final class TranslateCommand implements Subcommand {
 
     /** {@code --from}: translates the positional sentences with a checkpoint's model. */
     private static int translateFrom(Options o, PrintStream out, PrintStream err) {
-        for (String trainingOnly : List.of("--data", "--cell", "--layers", "--hidden", "--embedding", "--dropout",
+        for (String trainingOnly : List.of("--data", "--cell", "--layers", "--hidden", "--embedding",
+                "--bidirectional", "--dropout",
                 "--epochs", "--batch", "--max-length", "--min-count", "--optimizer", "--lr", "--clip",
                 "--test-fraction", "--examples", "--seed", "--checkpoint")) {
             if (o.has(trainingOnly)) {

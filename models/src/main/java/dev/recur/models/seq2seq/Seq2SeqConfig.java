@@ -13,9 +13,17 @@ import dev.recur.models.io.FlatJson;
  * @param sourceVocabulary ids of the source language, {@code >= 2}
  * @param targetVocabulary ids of the target language, including its BOS and EOS tokens, {@code >= 4}
  * @param dropout          between stacked layers of both, while training; in {@code [0, 1)}
+ * @param bidirectionalEncoder the encoder reads each sentence both ways; each decoder layer
+ *                         then starts from the sum of that encoder layer's two final states
  */
 public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden,
-                            int layers, float dropout) {
+                            int layers, float dropout, boolean bidirectionalEncoder) {
+
+    /** A configuration with a one-directional encoder. */
+    public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
+                         float dropout) {
+        this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, false);
+    }
 
     public Seq2SeqConfig {
         if (cell == null) {
@@ -41,7 +49,8 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
     public String toJson() {
         return "{\"model\":\"seq2seq\",\"cell\":\"" + cell.id() + "\",\"source_vocabulary\":" + sourceVocabulary
                 + ",\"target_vocabulary\":" + targetVocabulary + ",\"embedding\":" + embedding + ",\"hidden\":"
-                + hidden + ",\"layers\":" + layers + ",\"dropout\":" + dropout + "}";
+                + hidden + ",\"layers\":" + layers + ",\"dropout\":" + dropout + ",\"bidirectional_encoder\":"
+                + (bidirectionalEncoder ? 1 : 0) + "}";
     }
 
     /**
@@ -58,13 +67,13 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         return new Seq2SeqConfig(Cell.byId(FlatJson.string(json, "cell")), FlatJson.integer(json, "source_vocabulary"),
                 FlatJson.integer(json, "target_vocabulary"), FlatJson.integer(json, "embedding"),
                 FlatJson.integer(json, "hidden"), FlatJson.integer(json, "layers"),
-                (float) FlatJson.number(json, "dropout"));
+                (float) FlatJson.number(json, "dropout"), FlatJson.integer(json, "bidirectional_encoder") == 1);
     }
 
     @Override
     public String toString() {
         return "Seq2SeqConfig{cell=" + cell.id() + ", sourceVocabulary=" + sourceVocabulary + ", targetVocabulary="
                 + targetVocabulary + ", embedding=" + embedding + ", hidden=" + hidden + ", layers=" + layers
-                + ", dropout=" + dropout + "}";
+                + ", dropout=" + dropout + ", bidirectionalEncoder=" + bidirectionalEncoder + "}";
     }
 }

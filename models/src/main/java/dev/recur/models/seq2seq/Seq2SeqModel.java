@@ -30,6 +30,10 @@ import java.util.SplittableRandom;
  *   BOS y1 .. yn [Tt, B] → decoder.embedding → decoder.rnn (from those states) → decoder.head → y1 .. yn EOS
  * </pre>
  *
+ * <p>With a bidirectional encoder, each decoder layer starts from the sum of the encoder layer's
+ * two final states (the forward direction's after each sentence's last word, the reverse
+ * direction's after its first), and both receive that sum's gradient.
+ *
  * <p>The gradient reaches the encoder only through the decoder's initial states:
  * {@link RecurrentStack#backward(Tensor, State[], State[])} gives the decoder's, which are the
  * encoder's final-state gradients. Parameter names follow a PyTorch module with attributes
@@ -61,7 +65,9 @@ public final class Seq2SeqModel implements AutoCloseable {
     private Tensor logits;         // [Tt*B, V]
     private Tensor dLogits;        // [Tt*B, V]
     private Tensor dOutput;        // [Tt*B, H]
-    private State[] dStart;        // [layers]: gradients of the decoder's initial states = the encoder's final ones
+    private State[] start;         // [layers]: the decoder's initial states, from the encoder's final ones
+    private State[] dStart;        // [layers]: their gradients
+    private State[] dEncoderFinal; // [layers*D]: the encoder's final-state gradients (dStart[l] for each direction)
     private Tensor loss;           // [1]
     private Tensor norm;           // [1]
     private Tensor lastOutput;     // the decoder's output of the last forward, [Tt, B, H]
@@ -74,7 +80,9 @@ public final class Seq2SeqModel implements AutoCloseable {
                 .numLayers(config.layers()).dropout(config.dropout()).build();
         this.sourceEmbedding = new Embedding(backend, "encoder.embedding.", config.sourceVocabulary(),
                 config.embedding(), random);
-        this.encoder = new RecurrentStack(backend, "encoder.rnn.", rnn, random);
+        this.encoder = new RecurrentStack(backend, "encoder.rnn.", RecurrentConfig.builder(config.cell(),
+                config.embedding(), config.hidden()).numLayers(config.layers()).dropout(config.dropout())
+                .bidirectional(config.bidirectionalEncoder()).build(), random);
         this.targetEmbedding = new Embedding(backend, "decoder.embedding.", config.targetVocabulary(),
                 config.embedding(), random);
         this.decoder = new RecurrentStack(backend, "decoder.rnn.", rnn, random);
@@ -117,7 +125,7 @@ public final class Seq2SeqModel implements AutoCloseable {
         head.backward(lastOutput.reshape(targetSteps * batch, cfg.hidden()), dLogits, dOutput);
         Tensor dTargetEmbedded = decoder.backward(dOutput.reshape(targetSteps, batch, cfg.hidden()), null, dStart);
         targetEmbedding.backward(decoderInput, dTargetEmbedded);
-        Tensor dSourceEmbedded = encoder.backward(null, dStart);
+        Tensor dSourceEmbedded = encoder.backward(null, dEncoderFinal);
         sourceEmbedding.backward(source, dSourceEmbedded);
         if (clip > 0f) {
             be.tensorOps().clipGlobalNorm(gradients, clip, norm);
@@ -150,7 +158,8 @@ public final class Seq2SeqModel implements AutoCloseable {
         sourceEmbedding.forward(source, sourceEmbedded);
         encoder.forward(sourceEmbedded, sourceLengths, null, training);
         targetEmbedding.forward(decoderInput, targetEmbedded);
-        lastOutput = decoder.forward(targetEmbedded, targetLengths, encoder.finalStates(), training);
+        startStates(encoder.finalStates(), start);
+        lastOutput = decoder.forward(targetEmbedded, targetLengths, start, training);
         head.forward(lastOutput.reshape(tt * b, cfg.hidden()), logits);
         be.lossOps().softmaxCrossEntropy(logits, decoderTarget, ignoreIndex, loss, training ? dLogits : null);
     }
@@ -192,7 +201,7 @@ public final class Seq2SeqModel implements AutoCloseable {
              IndexTensor previous = be.indices(1, b)) {
             sourceEmbedding.forward(source, embedded);
             encoder.forward(embedded, sourceLengths, null, false);
-            copyStates(encoder.finalStates(), held);
+            startStates(encoder.finalStates(), held);
             int[] next = new int[b];
             Arrays.fill(next, bos);
             int finished = 0;
@@ -238,6 +247,31 @@ public final class Seq2SeqModel implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The decoder's initial states from the encoder's final ones ({@code layers*D} of them): a
+     * copy, or with two directions their sum; {@code to}'s states are made on first use.
+     */
+    private void startStates(State[] encoderFinal, State[] to) {
+        int dirs = encoderFinal.length / to.length;
+        for (int l = 0; l < to.length; l++) {
+            State f = encoderFinal[l * dirs];
+            if (to[l] == null) {
+                to[l] = State.zeros(be, cfg.cell(), f.h().shape().dim(0), cfg.hidden());
+            }
+            be.tensorOps().copy(f.h(), to[l].h());
+            if (f.c() != null) {
+                be.tensorOps().copy(f.c(), to[l].c());
+            }
+            if (dirs == 2) {
+                State r = encoderFinal[l * 2 + 1];
+                be.tensorOps().axpy(1f, r.h(), to[l].h());
+                if (r.c() != null) {
+                    be.tensorOps().axpy(1f, r.c(), to[l].c());
+                }
+            }
+        }
+    }
+
     /** Copies {@code from} into {@code to}, making {@code to}'s states on first use. */
     private void copyStates(State[] from, State[] to) {
         for (int i = 0; i < from.length; i++) {
@@ -264,9 +298,16 @@ public final class Seq2SeqModel implements AutoCloseable {
         dOutput = be.tensor(tt * b, cfg.hidden());
         loss = be.tensor(1);
         norm = be.tensor(1);
+        start = new State[cfg.layers()];
         dStart = new State[cfg.layers()];
+        int dirs = cfg.bidirectionalEncoder() ? 2 : 1;
+        dEncoderFinal = new State[cfg.layers() * dirs];
         for (int i = 0; i < dStart.length; i++) {
+            start[i] = State.zeros(be, cfg.cell(), b, cfg.hidden());
             dStart[i] = State.zeros(be, cfg.cell(), b, cfg.hidden());
+            for (int d = 0; d < dirs; d++) {
+                dEncoderFinal[i * dirs + d] = dStart[i]; // the sum's gradient reaches both directions
+            }
         }
         sourceSteps = ts;
         targetSteps = tt;
@@ -281,6 +322,9 @@ public final class Seq2SeqModel implements AutoCloseable {
             t.close();
         }
         for (State s : dStart) {
+            closeState(s);
+        }
+        for (State s : start) {
             closeState(s);
         }
         loss = null;

@@ -147,13 +147,13 @@ class CudaTrainingTest {
     }
 
     /**
-     * A two-layer LSTM encoder-decoder with dropout and clipping on the reversal task: the
-     * decoder's initial-state gradients (layerBackward's dInit) carry the whole gradient of the
-     * encoder, so a wrong one on the GPU shows here.
+     * A two-layer LSTM encoder-decoder (bidirectional encoder) with dropout and clipping on the
+     * reversal task: the decoder's initial-state gradients (layerBackward's dInit) carry the whole
+     * gradient of the encoder, so a wrong one on the GPU shows here.
      */
     @Test
     void aTranslatorTrainsTheSameOnCudaAsOnCpu() {
-        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM, 7, 9, 8, 16, 2, 0.1f);
+        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM, 7, 9, 8, 16, 2, 0.1f, true);
         assertSameTrajectory(Seq2SeqModelTest.trainLosses(cpu, cfg, 8), Seq2SeqModelTest.trainLosses(cuda, cfg, 8),
                 "seq2seq");
     }

@@ -140,23 +140,26 @@ public class Seq2SeqModelTest {
 
     @Test
     void sameSeedsSameLossesBitForBit() {
-        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM, 2 + SYMBOLS, 4 + SYMBOLS, 8, 16, 2, 0.1f);
+        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM, 2 + SYMBOLS, 4 + SYMBOLS, 8, 16, 2, 0.1f, true);
         float[] first = trainLosses(be, cfg, 6);
         assertArrayEquals(first, trainLosses(be, cfg, 6));
         assertTrue(first[5] < first[0], Arrays.toString(first));
     }
 
     /**
-     * Trained for 400 steps of 32 examples, a GRU and an LSTM encoder-decoder translate at least
+     * Trained for 400 steps of 32 examples, a GRU and an LSTM encoder-decoder, and a GRU one with a
+     * bidirectional encoder, translate at least
      * 90% of 200 unseen examples exactly. Reversal needs the whole source in the encoder's
      * final state: a decoder that got nothing from the encoder could only guess, and would get
      * about (1/5)^n of the n-symbol sentences right (under 10% overall).
      */
     @Test
     void learnsToReverseThroughTheEncodersFinalStates() {
-        for (Cell cell : new Cell[] {Cell.GRU, Cell.LSTM}) {
+        for (Seq2SeqConfig cfg : new Seq2SeqConfig[] {config(Cell.GRU), config(Cell.LSTM),
+            new Seq2SeqConfig(Cell.GRU, 2 + SYMBOLS, 4 + SYMBOLS, 16, 48, 1, 0f, true)}) {
+            String cell = cfg.cell().id() + (cfg.bidirectionalEncoder() ? " (bidirectional encoder)" : "");
             Random r = new Random(7);
-            try (Seq2SeqModel model = new Seq2SeqModel(be, config(cell), 11);
+            try (Seq2SeqModel model = new Seq2SeqModel(be, cfg, 11);
                  Optimizer opt = new Optimizer(be, OptimizerConfig.builder(Optimizer.Kind.ADAM).build(),
                          model.parameters())) {
                 Batch held = Batch.random(new Random(99), 200);
@@ -177,7 +180,7 @@ public class Seq2SeqModelTest {
                         exact += Arrays.equals(out[i], want) ? 1 : 0;
                     }
                 }
-                System.out.printf("seq2seq %s: held-out loss %.4f -> %.4f, exact %d/200%n", cell.id(), before, after,
+                System.out.printf("seq2seq %s: held-out loss %.4f -> %.4f, exact %d/200%n", cell, before, after,
                         exact);
                 assertTrue(after < 0.2f * before, cell + ": held-out loss " + before + " -> " + after);
                 assertTrue(exact >= 180, cell + ": " + exact + "/200 exact translations");
@@ -195,8 +198,11 @@ public class Seq2SeqModelTest {
     @Test
     void encoderAndDecoderGradientsMatchFiniteDifferences() {
         Batch data = Batch.random(new Random(5), 3);
-        for (Cell cell : new Cell[] {Cell.LSTM, Cell.GRU}) {
-            Seq2SeqConfig cfg = new Seq2SeqConfig(cell, 2 + SYMBOLS, 4 + SYMBOLS, 3, 4, 2, 0f);
+        for (Seq2SeqConfig cfg : new Seq2SeqConfig[] {
+            new Seq2SeqConfig(Cell.LSTM, 2 + SYMBOLS, 4 + SYMBOLS, 3, 4, 2, 0f),
+            new Seq2SeqConfig(Cell.GRU, 2 + SYMBOLS, 4 + SYMBOLS, 3, 4, 2, 0f),
+            new Seq2SeqConfig(Cell.LSTM, 2 + SYMBOLS, 4 + SYMBOLS, 3, 4, 2, 0f, true)}) {
+            String cell = cfg.cell() + (cfg.bidirectionalEncoder() ? " (bidirectional encoder)" : "");
             try (Seq2SeqModel model = new Seq2SeqModel(be, cfg, 3);
                  Optimizer sgd = new Optimizer(be, OptimizerConfig.builder(Optimizer.Kind.SGD).build(),
                          model.parameters())) {
@@ -247,8 +253,10 @@ public class Seq2SeqModelTest {
 
     @Test
     void configRoundTripsThroughJson() {
-        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM_PEEPHOLE, 11, 13, 5, 7, 2, 0.25f);
-        assertEquals(cfg, Seq2SeqConfig.fromJson(cfg.toJson()));
+        for (boolean bi : new boolean[] {false, true}) {
+            Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM_PEEPHOLE, 11, 13, 5, 7, 2, 0.25f, bi);
+            assertEquals(cfg, Seq2SeqConfig.fromJson(cfg.toJson()));
+        }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Seq2SeqConfig.fromJson("{\"model\":\"char-lm\",\"vocabulary\":3}"));
         assertEquals("model configuration: a 'char-lm' model, not a seq2seq one", e.getMessage());
