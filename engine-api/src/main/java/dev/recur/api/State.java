@@ -11,6 +11,17 @@ public record State(Tensor h, Tensor c) {
         return new State(h, null);
     }
 
+    /**
+     * Copies {@code h}, and {@code c} where this state has one, into {@code dst} (same shapes,
+     * same backend), in that backend's order of work.
+     */
+    public void copyTo(State dst) {
+        h.backend().tensorOps().copy(h, dst.h());
+        if (c != null) {
+            c.backend().tensorOps().copy(c, dst.c());
+        }
+    }
+
     /** A zero state for {@code cell} on {@code backend}. */
     public static State zeros(Backend backend, Cell cell, int batch, int hiddenSize) {
         return new State(backend.tensor(batch, hiddenSize),

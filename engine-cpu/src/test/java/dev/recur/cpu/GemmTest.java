@@ -65,6 +65,23 @@ class GemmTest {
         }
     }
 
+    /**
+     * One {@code gemm} on small integers drawn from {@code r} (A, then B, then C), with
+     * {@code ab = {alpha, beta}}, against the reference, demanding equality.
+     */
+    private static void checkExact(Random r, int m, int n, int k, boolean ta, boolean tb, float[] ab, String what) {
+        float[] a = ints(r, m * k);
+        float[] b = ints(r, k * n);
+        float[] c = ints(r, m * n);
+        try (Tensor tA = backend.tensor(a, ta ? k : m, ta ? m : k);
+             Tensor tB = backend.tensor(b, tb ? n : k, tb ? k : n);
+             Tensor tC = backend.tensor(c, m, n)) {
+            backend.gemm(ta, tb, ab[0], tA, tB, ab[1], tC);
+            assertExact(reference(ta, tb, m, n, k, ab[0], a, b, ab[1], c), tC.toArray(),
+                    what + " transA=" + ta + " transB=" + tb + " alpha=" + ab[0] + " beta=" + ab[1]);
+        }
+    }
+
     @Test
     void everyTransposeAndOddSizesMatchExactly() {
         // Sizes that straddle the engine's tiles (64 x 256, K blocks of 256) and odd ones.
@@ -78,17 +95,7 @@ class GemmTest {
             for (boolean ta : new boolean[] {false, true}) {
                 for (boolean tb : new boolean[] {false, true}) {
                     for (float[] ab : scalars) {
-                        float[] a = ints(r, m * k);
-                        float[] b = ints(r, k * n);
-                        float[] c = ints(r, m * n);
-                        try (Tensor tA = backend.tensor(a, ta ? k : m, ta ? m : k);
-                             Tensor tB = backend.tensor(b, tb ? n : k, tb ? k : n);
-                             Tensor tC = backend.tensor(c, m, n)) {
-                            backend.gemm(ta, tb, ab[0], tA, tB, ab[1], tC);
-                            assertExact(reference(ta, tb, m, n, k, ab[0], a, b, ab[1], c), tC.toArray(),
-                                    "gemm m=" + m + " n=" + n + " k=" + k + " transA=" + ta + " transB=" + tb
-                                            + " alpha=" + ab[0] + " beta=" + ab[1]);
-                        }
+                        checkExact(r, m, n, k, ta, tb, ab, "gemm m=" + m + " n=" + n + " k=" + k);
                     }
                 }
             }
@@ -143,16 +150,7 @@ class GemmTest {
         for (boolean ta : new boolean[] {false, true}) {
             for (boolean tb : new boolean[] {false, true}) {
                 for (float[] ab : new float[][] {{1, 0}, {2, -3}}) {
-                    float[] a = ints(r, m * k);
-                    float[] b = ints(r, k * n);
-                    float[] c = ints(r, m * n);
-                    try (Tensor tA = backend.tensor(a, ta ? k : m, ta ? m : k);
-                         Tensor tB = backend.tensor(b, tb ? n : k, tb ? k : n);
-                         Tensor tC = backend.tensor(c, m, n)) {
-                        backend.gemm(ta, tb, ab[0], tA, tB, ab[1], tC);
-                        assertExact(reference(ta, tb, m, n, k, ab[0], a, b, ab[1], c), tC.toArray(),
-                                "gemm in phases transA=" + ta + " transB=" + tb + " alpha=" + ab[0] + " beta=" + ab[1]);
-                    }
+                    checkExact(r, m, n, k, ta, tb, ab, "gemm in phases");
                 }
             }
         }

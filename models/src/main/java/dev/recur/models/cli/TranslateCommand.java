@@ -175,7 +175,9 @@ final class TranslateCommand implements Subcommand {
         WordVocabulary sourceWords = WordVocabulary.build(sourceTexts, minCount);
         WordVocabulary targetWords = WordVocabulary.build(targetTexts, minCount,
                 List.of(WordVocabulary.BOS, WordVocabulary.EOS));
-        Batcher.Shape shape = Batcher.Shape.of(kept.pairs(), batch);
+        List<Encoded> train = Encoded.all(split.train(), sourceWords, targetWords); // tokenized once, not per epoch
+        List<Encoded> test = Encoded.all(split.test(), sourceWords, targetWords);
+        Batcher.Shape shape = Batcher.Shape.of(train, test, batch);
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
                 dropout, o.has("--bidirectional"));
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
@@ -185,7 +187,7 @@ final class TranslateCommand implements Subcommand {
         try (Backend be = Backends.best();
              Seq2SeqModel model = new Seq2SeqModel(be, cfg, seed);
              Optimizer optimizer = new Optimizer(be, optimizerConfig, model.parameters());
-             Batcher batcher = new Batcher(be, sourceWords, targetWords, shape)) {
+             Batcher batcher = new Batcher(be, targetWords, shape)) {
             out.println("recur translate: " + file + " on the " + be.name() + " backend");
             out.printf(Locale.ROOT, "  %d pairs, %d with at most %d tokens on both sides; %d for training, %d for"
                             + " testing%n", all.pairs().size(), kept.pairs().size(), maxLength, split.train().size(),
@@ -198,7 +200,7 @@ final class TranslateCommand implements Subcommand {
                     + clip + ", seed " + seed);
             Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * batchesPerEpoch, "pairs",
                     batchesPerEpoch);
-            List<TranslationPairs.Pair> order = new ArrayList<>(split.train());
+            List<Encoded> order = new ArrayList<>(train);
             Random shuffle = new Random(seed + 1); // not the split's own sequence
             long step = 0;
             long done = 0;
@@ -207,7 +209,7 @@ final class TranslateCommand implements Subcommand {
                 double lossSum = 0;
                 long tokens = 0;
                 for (int from = 0; from < order.size(); from += batch) {
-                    List<TranslationPairs.Pair> chunk = order.subList(from, Math.min(order.size(), from + batch));
+                    List<Encoded> chunk = order.subList(from, Math.min(order.size(), from + batch));
                     int counted = batcher.load(chunk);
                     float loss;
                     try {
@@ -223,7 +225,7 @@ final class TranslateCommand implements Subcommand {
                     progress.update(epoch, step, loss, done);
                 }
                 progress.line(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f", epoch,
-                        epochs, lossSum / tokens, testLoss(model, batcher, split.test())));
+                        epochs, lossSum / tokens, testLoss(model, batcher, test)));
             }
             progress.finish();
             if (checkpoint != null) { // before the evaluation, so nothing after training can lose it
@@ -335,17 +337,25 @@ final class TranslateCommand implements Subcommand {
     }
 
     /** The mean loss per target token over the test pairs (each batch's loss is a mean over its tokens). */
-    private static double testLoss(Seq2SeqModel model, Batcher batcher, List<TranslationPairs.Pair> test) {
+    private static double testLoss(Seq2SeqModel model, Batcher batcher, List<Encoded> test) {
         double sum = 0;
         long tokens = 0;
         int batch = batcher.shape.batch();
         for (int from = 0; from < test.size(); from += batch) {
-            List<TranslationPairs.Pair> chunk = test.subList(from, Math.min(test.size(), from + batch));
-            int counted = batcher.load(chunk);
+            int counted = batcher.load(test.subList(from, Math.min(test.size(), from + batch)));
             sum += (double) batcher.loss(model) * counted;
             tokens += counted;
         }
         return sum / tokens;
+    }
+
+    /** A pair as ids: the source's words and the target's words (no BOS or EOS). */
+    private record Encoded(int[] source, int[] target) {
+        static List<Encoded> all(List<TranslationPairs.Pair> pairs, WordVocabulary sourceWords,
+                                 WordVocabulary targetWords) {
+            return pairs.stream().map(p -> new Encoded(sourceWords.encode(p.source()), targetWords.encode(p.target())))
+                    .toList();
+        }
     }
 
     /**
@@ -356,19 +366,21 @@ final class TranslateCommand implements Subcommand {
 
         /** Ts (longest source), Tt (longest target + 1) and B. */
         record Shape(int sourceSteps, int targetSteps, int batch) {
-            static Shape of(List<TranslationPairs.Pair> pairs, int batch) {
+            static Shape of(List<Encoded> train, List<Encoded> test, int batch) {
                 int ts = 1;
                 int tt = 1;
-                for (TranslationPairs.Pair p : pairs) {
-                    ts = Math.max(ts, WordVocabulary.tokenize(p.source()).size());
-                    tt = Math.max(tt, WordVocabulary.tokenize(p.target()).size() + 1);
+                for (List<Encoded> part : List.of(train, test)) {
+                    for (Encoded p : part) {
+                        ts = Math.max(ts, p.source().length);
+                        tt = Math.max(tt, p.target().length + 1);
+                    }
                 }
                 return new Shape(ts, tt, batch);
             }
         }
 
-        private final WordVocabulary sourceWords;
-        private final WordVocabulary targetWords;
+        private final int bos;
+        private final int eos;
         private final Shape shape;
         private final IndexTensor source;        // [Ts, B]
         private final IndexTensor decoderInput;  // [Tt, B]
@@ -379,9 +391,9 @@ final class TranslateCommand implements Subcommand {
         private int[] lengths;       // source lengths [B]
         private int[] targetLengths; // [B]
 
-        Batcher(Backend be, WordVocabulary sourceWords, WordVocabulary targetWords, Shape shape) {
-            this.sourceWords = sourceWords;
-            this.targetWords = targetWords;
+        Batcher(Backend be, WordVocabulary targetWords, Shape shape) {
+            this.bos = targetWords.id(WordVocabulary.BOS);
+            this.eos = targetWords.id(WordVocabulary.EOS);
             this.shape = shape;
             int b = shape.batch();
             this.source = be.indices(shape.sourceSteps(), b);
@@ -393,12 +405,12 @@ final class TranslateCommand implements Subcommand {
         }
 
         /** Loads the pairs; returns the number of target tokens the loss counts (EOS included). */
-        int load(List<TranslationPairs.Pair> pairs) {
+        int load(List<Encoded> pairs) {
             int b = shape.batch();
             lengths = new int[b];
             Arrays.fill(sourceIds, WordVocabulary.PAD_ID);
             for (int r = 0; r < b; r++) {
-                int[] words = r < pairs.size() ? sourceWords.encode(pairs.get(r).source()) : new int[0];
+                int[] words = r < pairs.size() ? pairs.get(r).source() : new int[0];
                 words = words.length == 0 ? new int[] {WordVocabulary.UNK_ID} : words; // padding row, or no words
                 for (int t = 0; t < words.length; t++) {
                     sourceIds[t * b + r] = words[t];
@@ -409,8 +421,6 @@ final class TranslateCommand implements Subcommand {
             targetLengths = new int[b];
             Arrays.fill(inputIds, WordVocabulary.PAD_ID);
             Arrays.fill(targetIds, IGNORE);
-            int bos = targetWords.id(WordVocabulary.BOS);
-            int eos = targetWords.id(WordVocabulary.EOS);
             int counted = 0;
             for (int r = 0; r < b; r++) {
                 inputIds[r] = bos;
@@ -418,7 +428,7 @@ final class TranslateCommand implements Subcommand {
                     targetLengths[r] = 1; // a padding row: BOS in, nothing to predict
                     continue;
                 }
-                int[] words = targetWords.encode(pairs.get(r).target());
+                int[] words = pairs.get(r).target();
                 for (int t = 0; t < words.length; t++) {
                     targetIds[t * b + r] = words[t];
                     inputIds[(t + 1) * b + r] = words[t];

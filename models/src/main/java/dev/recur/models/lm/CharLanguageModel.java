@@ -173,10 +173,7 @@ public final class CharLanguageModel implements AutoCloseable {
     private void keepFinalStates() {
         State[] fin = rnn.finalStates();
         for (int i = 0; i < fin.length; i++) {
-            be.tensorOps().copy(fin[i].h(), carry[i].h());
-            if (fin[i].c() != null) {
-                be.tensorOps().copy(fin[i].c(), carry[i].c());
-            }
+            fin[i].copyTo(carry[i]);
         }
     }
 
@@ -251,10 +248,7 @@ public final class CharLanguageModel implements AutoCloseable {
                 Tensor y = rnn.forward(emb, null, state, false);
                 State[] fin = rnn.finalStates();
                 for (int s = 0; s < fin.length; s++) {
-                    be.tensorOps().copy(fin[s].h(), held[s].h());
-                    if (fin[s].c() != null) {
-                        be.tensorOps().copy(fin[s].c(), held[s].c());
-                    }
+                    fin[s].copyTo(held[s]);
                 }
                 state = held;
                 if (i >= prime.length - 1) {

@@ -76,16 +76,15 @@ public final class Seq2SeqModel implements AutoCloseable {
         this.be = backend;
         this.cfg = config;
         SplittableRandom random = new SplittableRandom(seed);
-        RecurrentConfig rnn = RecurrentConfig.builder(config.cell(), config.embedding(), config.hidden())
-                .numLayers(config.layers()).dropout(config.dropout()).build();
+        RecurrentConfig.Builder rnn = RecurrentConfig.builder(config.cell(), config.embedding(), config.hidden())
+                .numLayers(config.layers()).dropout(config.dropout());
         this.sourceEmbedding = new Embedding(backend, "encoder.embedding.", config.sourceVocabulary(),
                 config.embedding(), random);
-        this.encoder = new RecurrentStack(backend, "encoder.rnn.", RecurrentConfig.builder(config.cell(),
-                config.embedding(), config.hidden()).numLayers(config.layers()).dropout(config.dropout())
-                .bidirectional(config.bidirectionalEncoder()).build(), random);
+        this.encoder = new RecurrentStack(backend, "encoder.rnn.",
+                rnn.bidirectional(config.bidirectionalEncoder()).build(), random);
         this.targetEmbedding = new Embedding(backend, "decoder.embedding.", config.targetVocabulary(),
                 config.embedding(), random);
-        this.decoder = new RecurrentStack(backend, "decoder.rnn.", rnn, random);
+        this.decoder = new RecurrentStack(backend, "decoder.rnn.", rnn.bidirectional(false).build(), random);
         this.head = new Linear(backend, "decoder.head.", config.hidden(), config.targetVocabulary(), random);
         List<Parameter> all = new ArrayList<>(sourceEmbedding.parameters());
         all.addAll(encoder.parameters());
@@ -209,7 +208,10 @@ public final class Seq2SeqModel implements AutoCloseable {
                 previous.copyFrom(next);
                 targetEmbedding.forward(previous, step);
                 Tensor y = decoder.forward(step, null, held, false);
-                copyStates(decoder.finalStates(), held);
+                State[] fin = decoder.finalStates();
+                for (int l = 0; l < held.length; l++) {
+                    fin[l].copyTo(held[l]);
+                }
                 head.forward(y.reshape(b, cfg.hidden()), stepLogits);
                 float[] l = stepLogits.toArray(); // [B, V]
                 for (int r = 0; r < b; r++) {
@@ -258,29 +260,13 @@ public final class Seq2SeqModel implements AutoCloseable {
             if (to[l] == null) {
                 to[l] = State.zeros(be, cfg.cell(), f.h().shape().dim(0), cfg.hidden());
             }
-            be.tensorOps().copy(f.h(), to[l].h());
-            if (f.c() != null) {
-                be.tensorOps().copy(f.c(), to[l].c());
-            }
+            f.copyTo(to[l]);
             if (dirs == 2) {
                 State r = encoderFinal[l * 2 + 1];
                 be.tensorOps().axpy(1f, r.h(), to[l].h());
                 if (r.c() != null) {
                     be.tensorOps().axpy(1f, r.c(), to[l].c());
                 }
-            }
-        }
-    }
-
-    /** Copies {@code from} into {@code to}, making {@code to}'s states on first use. */
-    private void copyStates(State[] from, State[] to) {
-        for (int i = 0; i < from.length; i++) {
-            if (to[i] == null) {
-                to[i] = State.zeros(be, cfg.cell(), from[i].h().shape().dim(0), cfg.hidden());
-            }
-            be.tensorOps().copy(from[i].h(), to[i].h());
-            if (from[i].c() != null) {
-                be.tensorOps().copy(from[i].c(), to[i].c());
             }
         }
     }

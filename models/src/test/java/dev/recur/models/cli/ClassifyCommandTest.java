@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,18 +50,12 @@ class ClassifyCommandTest {
         return sb.toString();
     }
 
-    private Path write(String name, String content) throws IOException {
-        Path f = dir.resolve(name);
-        Files.writeString(f, content, StandardCharsets.UTF_8);
-        return f;
-    }
-
     @Test
     void learnsASeparableTaskWellAboveTheMajorityBaselineAndSavesACheckpoint() throws IOException {
         Random r = new Random(7);
         // Two files, one given with a repeated option and one with --data=, to check both forms.
-        Path a = write("a.txt", sentences(r, 160));
-        Path b = write("b.txt", sentences(r, 80));
+        Path a = TestFiles.write(dir, "a.txt", sentences(r, 160));
+        Path b = TestFiles.write(dir, "b.txt", sentences(r, 80));
         Path checkpoint = dir.resolve("out/classifier.safetensors");
         Streams s = Streams.run(Recur.standard(), "classify", "--data", a.toString(), "--data=" + b, "--hidden", "16",
                 "--embedding", "8", "--epochs", "8", "--batch", "16", "--lr", "0.01", "--checkpoint",
@@ -89,7 +82,7 @@ class ClassifyCommandTest {
 
     @Test
     void sameSeedSameResult() throws IOException {
-        Path a = write("a.txt", sentences(new Random(3), 60));
+        Path a = TestFiles.write(dir, "a.txt", sentences(new Random(3), 60));
         String[] args = {"classify", "--data", a.toString(), "--hidden", "8", "--embedding", "4", "--epochs", "2",
             "--batch", "8"};
         Streams first = Streams.run(Recur.standard(), args);
@@ -102,7 +95,7 @@ class ClassifyCommandTest {
 
     @Test
     void missingFileIsOneLine() throws IOException {
-        Path a = write("a.txt", sentences(new Random(1), 10));
+        Path a = TestFiles.write(dir, "a.txt", sentences(new Random(1), 10));
         Path missing = dir.resolve("missing.txt");
         Streams.run(Recur.standard(), "classify", "--data", a + "," + missing)
                 .assertOneLineFailure(FAILS, missing.toString(), "no such file");
@@ -110,28 +103,28 @@ class ClassifyCommandTest {
 
     @Test
     void emptyFileIsOneLine() throws IOException {
-        Path empty = write("empty.txt", "\n\n");
+        Path empty = TestFiles.write(dir, "empty.txt", "\n\n");
         Streams.run(Recur.standard(), "classify", "--data", empty.toString())
                 .assertOneLineFailure(FAILS, empty.toString(), "no examples");
     }
 
     @Test
     void malformedLineIsOneLineNamingTheLine() throws IOException {
-        Path bad = write("bad.txt", "good food\t1\nno tab on this line\nbad food\t0\n");
+        Path bad = TestFiles.write(dir, "bad.txt", "good food\t1\nno tab on this line\nbad food\t0\n");
         Streams.run(Recur.standard(), "classify", "--data", bad.toString())
                 .assertOneLineFailure(FAILS, bad + ":2:", "no TAB");
     }
 
     @Test
     void oneClassIsOneLine() throws IOException {
-        Path one = write("one.txt", "good food\t1\ngreat food\t1\n");
+        Path one = TestFiles.write(dir, "one.txt", "good food\t1\ngreat food\t1\n");
         Streams.run(Recur.standard(), "classify", "--data", one.toString())
                 .assertOneLineFailure(FAILS, "only one class");
     }
 
     @Test
     void badArgumentsExitTwoWithOneLine() throws IOException {
-        Path a = write("a.txt", sentences(new Random(1), 10));
+        Path a = TestFiles.write(dir, "a.txt", sentences(new Random(1), 10));
         for (List<String> args : List.of(
                 List.of("classify"),
                 List.of("classify", "--data"),

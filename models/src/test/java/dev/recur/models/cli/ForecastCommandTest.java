@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -44,13 +43,7 @@ class ForecastCommandTest {
             sb.append(i).append(',').append(String.format(Locale.ROOT, "%.4f",
                     50 + 10 * Math.sin(2 * Math.PI * i / 20) + r.nextGaussian())).append('\n');
         }
-        return write("sine.csv", sb.toString());
-    }
-
-    private Path write(String name, String content) throws IOException {
-        Path f = dir.resolve(name);
-        Files.writeString(f, content, StandardCharsets.UTF_8);
-        return f;
+        return TestFiles.write(dir, "sine.csv", sb.toString());
     }
 
     @Test
@@ -81,7 +74,7 @@ class ForecastCommandTest {
 
     @Test
     void selectsAColumnByNameOrNumber() throws IOException {
-        Path csv = write("two.csv", "\"a\",\"b\"\n" + "1,10\n2,20\n3,30\n4,40\n5,50\n6,60\n7,70\n8,80\n9,90\n10,100\n");
+        Path csv = TestFiles.write(dir, "two.csv", "\"a\",\"b\"\n" + "1,10\n2,20\n3,30\n4,40\n5,50\n6,60\n7,70\n8,80\n9,90\n10,100\n");
         for (String column : List.of("a", "A", "0")) {
             Streams s = Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--column", column,
                     "--window", "3", "--epochs", "1", "--hidden", "4", "--plot", dir.resolve("p.png").toString());
@@ -100,7 +93,7 @@ class ForecastCommandTest {
 
     @Test
     void emptyFileIsOneLine() throws IOException {
-        Path empty = write("empty.csv", "");
+        Path empty = TestFiles.write(dir, "empty.csv", "");
         Streams.run(Recur.standard(), "forecast", "--data", empty.toString())
                 .assertOneLineFailure(FAILS, "empty");
     }
@@ -128,7 +121,7 @@ class ForecastCommandTest {
 
     @Test
     void nonNumericValueIsOneLineNamingTheLine() throws IOException {
-        Path csv = write("bad.csv", "month,passengers\n1,112\n2,11B\n3,132\n");
+        Path csv = TestFiles.write(dir, "bad.csv", "month,passengers\n1,112\n2,11B\n3,132\n");
         Streams.run(Recur.standard(), "forecast", "--data", csv.toString())
                 .assertOneLineFailure(FAILS, csv + ":3:", "'11B' is not a number");
     }
@@ -136,7 +129,7 @@ class ForecastCommandTest {
     @Test
     void unwritablePlotIsOneLine() throws IOException {
         Path csv = sine(40);
-        Path blocker = write("file.txt", "a file, not a folder");
+        Path blocker = TestFiles.write(dir, "file.txt", "a file, not a folder");
         Streams s = Streams.run(Recur.standard(), "forecast", "--data", csv.toString(), "--epochs", "1", "--hidden",
                 "4", "--window", "4", "--plot", blocker.resolve("x.png").toString());
         s.assertOneLineFailure(FAILS, "x.png");

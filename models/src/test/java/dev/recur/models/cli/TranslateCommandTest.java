@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,15 +48,9 @@ class TranslateCommandTest {
         return sb.toString();
     }
 
-    private Path write(String name, String content) throws IOException {
-        Path f = dir.resolve(name);
-        Files.writeString(f, content, StandardCharsets.UTF_8);
-        return f;
-    }
-
     @Test
     void learnsAWordForWordPairAndSavesACheckpoint() throws IOException {
-        Path data = write("pairs.txt", pairs(new Random(3), 1000));
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(3), 1000));
         Path checkpoint = dir.resolve("out/translator.safetensors");
         Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "64",
                 "--embedding", "16", "--epochs", "10", "--batch", "32", "--lr", "0.01", "--examples", "3",
@@ -99,7 +92,7 @@ class TranslateCommandTest {
         Streams.run(Recur.standard(), "translate", "--from", missing.toString(), "one.")
                 .assertOneLineFailure(FAILS, missing.toString(), "no such file");
         Path classifier = dir.resolve("classifier.safetensors");
-        Path labelled = write("labelled.txt", "good\t1\nbad\t0\ngreat\t1\nawful\t0\nfine\t1\n");
+        Path labelled = TestFiles.write(dir, "labelled.txt", "good\t1\nbad\t0\ngreat\t1\nawful\t0\nfine\t1\n");
         assertEquals(Recur.EXIT_OK, Streams.run(Recur.standard(), "classify", "--data", labelled.toString(), "--epochs",
                 "1", "--hidden", "4", "--embedding", "4", "--checkpoint", classifier.toString()).status);
         Streams.run(Recur.standard(), "translate", "--from", classifier.toString(), "one.")
@@ -114,7 +107,7 @@ class TranslateCommandTest {
 
     @Test
     void sameSeedSameResult() throws IOException {
-        Path data = write("pairs.txt", pairs(new Random(4), 60));
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(4), 60));
         String[] args = {"translate", "--data", data.toString(), "--hidden", "8", "--embedding", "4", "--epochs", "2",
             "--batch", "8"};
         Streams first = Streams.run(Recur.standard(), args);
@@ -127,7 +120,7 @@ class TranslateCommandTest {
     /** --max-length filters the data; it does not size the decoding (a huge value once ran out of memory). */
     @Test
     void aHugeMaxLengthOnlyFilters() throws IOException {
-        Path data = write("pairs.txt", pairs(new Random(2), 20));
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(2), 20));
         Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "8",
                 "--embedding", "4", "--epochs", "1", "--max-length", String.valueOf(Integer.MAX_VALUE),
                 "one two three four five six seven one two three four five six seven.");
@@ -143,23 +136,23 @@ class TranslateCommandTest {
         Path missing = dir.resolve("missing.txt");
         Streams.run(Recur.standard(), "translate", "--data", missing.toString())
                 .assertOneLineFailure(FAILS, missing.toString(), "no such file");
-        Path empty = write("empty.txt", "\n \n");
+        Path empty = TestFiles.write(dir, "empty.txt", "\n \n");
         Streams.run(Recur.standard(), "translate", "--data", empty.toString())
                 .assertOneLineFailure(FAILS, "no pairs");
-        Path bad = write("bad.txt", "one.\tun.\nno tab here\n");
+        Path bad = TestFiles.write(dir, "bad.txt", "one.\tun.\nno tab here\n");
         Streams.run(Recur.standard(), "translate", "--data", bad.toString())
                 .assertOneLineFailure(FAILS, bad + ":2:", "no TAB");
-        Path noTarget = write("no-target.txt", "one.\tun.\ntwo.\t \n");
+        Path noTarget = TestFiles.write(dir, "no-target.txt", "one.\tun.\ntwo.\t \n");
         Streams.run(Recur.standard(), "translate", "--data", noTarget.toString())
                 .assertOneLineFailure(FAILS, noTarget + ":2:", "no target sentence");
-        Path longOnes = write("long.txt", "one two three\tun deux trois\n");
+        Path longOnes = TestFiles.write(dir, "long.txt", "one two three\tun deux trois\n");
         Streams.run(Recur.standard(), "translate", "--data", longOnes.toString(), "--max-length", "2")
                 .assertOneLineFailure(FAILS, "no pair has at most 2 tokens", "--max-length");
     }
 
     @Test
     void badArgumentsExitTwoWithOneLine() throws IOException {
-        Path data = write("pairs.txt", pairs(new Random(1), 10));
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(1), 10));
         for (List<String> args : List.of(
                 List.of("translate"),
                 List.of("translate", "--data"),
