@@ -83,17 +83,17 @@ final class CpuLayer {
             xs = buf.xPacked;
         }
         // Xg = X·W_ihᵀ + b_ih for every real step at once.
-        sgemm.gemmPlusRow(false, true, n, gh, in, 1f, xs, 0, in, p.wIh(), 0, in, p.bIh(), buf.gates, 0, gh);
+        sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, xs, 0, in, p.wIh(), 0, in, p.bIh(), buf.gates, 0, gh);
 
         loadState(plan, h0, buf.h, hs);
         if (buf.c != null) {
             loadState(plan, c0, buf.c, hs);
         }
         if (cell == Cell.GRU_ORIGINAL) {
-            sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, buf.recurrent);
-            sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
+            Sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, buf.recurrent);
+            Sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
-            sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
+            Sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
         }
         for (int s = 0; s < walked; s++) {
             int rows = plan.batchSize(s);
@@ -104,22 +104,22 @@ final class CpuLayer {
             }
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
-                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     runGates(FORWARD, cell, buf, p, rows, off);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     runGates(FORWARD, cell, buf, p, rows, off);
                 }
                 case GRU -> {
-                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     runGates(FORWARD, cell, buf, p, rows, off);
                 }
                 case GRU_ORIGINAL -> {
                     // [r, z] blocks from h_{t-1}, then the n block from r ⊙ h_{t-1}.
-                    sgemm.gemm(false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
                     runGates(GRU_ORIGINAL_GATES, cell, buf, p, rows, off);
-                    sgemm.gemm(false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
                     runGates(FORWARD, cell, buf, p, rows, off);
                 }
             }
@@ -154,10 +154,10 @@ final class CpuLayer {
         float[] dG = buf.dGx;
 
         if (cell == Cell.GRU_ORIGINAL) {
-            sgemm.pack(false, 2 * hs, hs, p.wHh(), 0, hs, buf.recurrent);
-            sgemm.pack(false, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
+            Sgemm.pack(false, 2 * hs, hs, p.wHh(), 0, hs, buf.recurrent);
+            Sgemm.pack(false, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
-            sgemm.pack(false, gh, hs, p.wHh(), 0, hs, buf.recurrent);
+            Sgemm.pack(false, gh, hs, p.wHh(), 0, hs, buf.recurrent);
         }
         loadState(plan, dhT, buf.dh, hs);
         if (buf.dc != null) {
@@ -178,21 +178,21 @@ final class CpuLayer {
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
                     runGates(BACKWARD, cell, buf, p, rows, off);
-                    sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     runGates(BACKWARD, cell, buf, p, rows, off);
-                    sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case GRU -> {
                     runGates(BACKWARD, cell, buf, p, rows, off);
-                    sgemm.gemm(false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
                 case GRU_ORIGINAL -> {
                     runGates(BACKWARD, cell, buf, p, rows, off);
-                    sgemm.gemm(false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
                     runGates(GRU_ORIGINAL_BACKWARD_GATES, cell, buf, p, rows, off);
-                    sgemm.gemm(false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
             }
         }
@@ -203,12 +203,12 @@ final class CpuLayer {
 
         // Weight gradients over all real steps at once.
         float[] xs = identity ? x : buf.xPacked;
-        sgemm.gemm(true, false, gh, in, n, 1f, dG, 0, gh, xs, 0, in, 1f, g.wIh(), 0, in);
+        sgemm.gemm(buf.gemm, true, false, gh, in, n, 1f, dG, 0, gh, xs, 0, in, 1f, g.wIh(), 0, in);
         if (cell == Cell.GRU_ORIGINAL) {
-            sgemm.gemm(true, false, 2 * hs, hs, n, 1f, dG, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
-            sgemm.gemm(true, false, hs, hs, n, 1f, dG, 2 * hs, gh, buf.extra, 0, hs, 1f, g.wHh(), 2 * hs * hs, hs);
+            sgemm.gemm(buf.gemm, true, false, 2 * hs, hs, n, 1f, dG, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
+            sgemm.gemm(buf.gemm, true, false, hs, hs, n, 1f, dG, 2 * hs, gh, buf.extra, 0, hs, 1f, g.wHh(), 2 * hs * hs, hs);
         } else {
-            sgemm.gemm(true, false, gh, hs, n, 1f, buf.dGh, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
+            sgemm.gemm(buf.gemm, true, false, gh, hs, n, 1f, buf.dGh, 0, gh, buf.hPrev, 0, hs, 1f, g.wHh(), 0, hs);
         }
         addColumnSums(dG, n, gh, buf.colSums, g.bIh());
         if (buf.dGh == dG) {
@@ -225,9 +225,9 @@ final class CpuLayer {
 
         if (dx != null) {
             if (identity) {
-                sgemm.gemm(false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx, 0, in);
+                sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx, 0, in);
             } else {
-                sgemm.gemm(false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, 0f, buf.dxPacked, 0, in);
+                sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, 0f, buf.dxPacked, 0, in);
                 if (!dxAccumulate) {
                     Arrays.fill(dx, 0, steps * batch * in, 0f);
                 }

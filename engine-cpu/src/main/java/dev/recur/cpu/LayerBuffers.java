@@ -30,6 +30,8 @@ final class LayerBuffers {
     final Sgemm.PackedB recurrent = new Sgemm.PackedB();
     /** The original GRU's n block of W_hh, packed separately (its GEMM reads r ⊙ h). */
     final Sgemm.PackedB recurrentN = new Sgemm.PackedB();
+    /** The GEMM in flight, reused by every GEMM of this layer so that the time loop allocates nothing. */
+    final Sgemm.Call gemm = new Sgemm.Call();
 
     float[] dGx;            // [Nmax, G*H]  pre-activation gradients, input side
     float[] dGh;            // [Nmax, G*H]  recurrent side (the same array except for GRU)

@@ -9,32 +9,50 @@ import java.util.Arrays;
  * Row-major single-precision GEMM, {@code C = alpha·op(A)·op(B) + beta·C}, with the Vector API
  * on {@link Workers}: packed panels, register and cache blocking, in the GotoBLAS manner.
  *
- * <p>C is cut into tiles of {@value #MC} rows x {@value #NC} columns, one task each (wider or
- * shorter tiles where the shape calls for it: see callPhase and fewRowsTile). A task
- * walks K in blocks of {@value #KC}; for each block it packs {@code alpha·op(A)} into strips of
- * {@value #MR} rows, each value already repeated across a vector's lanes, and {@code op(B)} into
- * strips of {@code NR = 2 x lanes} columns, then runs the register kernel: MR x NR accumulators
- * (12 vector registers), and per step of k two loads of B, six loads of A and twelve fused
- * multiply-adds. Repeating A in the panel costs memory but turns six broadcasts per step into
- * plain loads: measured here (AVX2), the kernel went from about 40 to 61 GFLOP/s on one core.
- * Panels are padded with zeros to whole strips, so edges run the same kernel.
+ * <p>C is cut into tiles of {@value #MC} rows x {@link #NC} columns, one task each (wider or
+ * shorter tiles where the shape calls for it: see {@link Call#phase} and {@link #fewRowsTile}).
+ * A task walks K in blocks of {@value #KC}; for each block it packs {@code alpha·op(A)} into
+ * strips of {@link #MR} rows ({@code [KC][MR]}, plain floats) and {@code op(B)} into strips of
+ * {@link #NR} columns ({@code [KC][NR]}), then runs a register kernel ({@link GemmKernels}) on
+ * each pair of strips: MR x NV vectors of C in registers, and per step of k NV loads of B, MR
+ * broadcasts of A straight from the panel and MR·NV fused multiply-adds.
+ *
+ * <p>The block is sized to the register file, chosen once from the preferred vector species: 8 x 3
+ * vectors (24 accumulators) where there are 32 vector registers (AVX-512, Arm), 6 x 2 (12) where
+ * there are 16 (AVX2, SSE). Measured on one core of the 2-core AMD EPYC VM (Zen 5, AVX-512),
+ * strips in L1, kc = 256: 8 x 3 broadcast 221 GFLOP/s at 512 bits (the core's FMA peak is about
+ * 220), 6 x 2 broadcast 218; the kernel this replaced (6 x 2 with A pre-broadcast into whole
+ * vectors in the panel, 16 times its size) 115; at 256 bits all three 101-109 (peak 110). The
+ * pre-broadcast panel also passed the L2 cache at 512 bits and halved the speed of large GEMMs.
+ * {@code -Drecur.cpu.gemm.block=8x2|6x2} overrides the choice.
+ *
+ * <p>Edges (rows or columns short of a strip) and GEMMs of few rows run the smallest kernel that
+ * covers them (1, 2, 4 or MR rows; 1..NV vectors): a B = 1 step runs the one-row kernel, not
+ * MR rows of padding. A kernel stores its block's partial sums, and the valid part is added into C
+ * (see GemmKernels for why the kernel does not add into C itself).
  *
  * <p>Determinism: each element of C gets, for each K block in ascending order, the partial sum of
  * that block accumulated from zero in ascending k and then added to C. That order depends on
- * neither the thread count nor where the element sits in its tile, so results are bitwise the
- * same at any thread count and for a row whatever the other rows of the batch.
+ * neither the thread count, nor where the element sits in its tile, nor the kernel that computes
+ * it, so results are bitwise the same at any thread count and for a row whatever the other rows
+ * of the batch.
  *
  * <p>Element {@code (i, k)} of A is {@code a[aOff + i*lda + k]}, or {@code a[aOff + k*lda + i]}
- * when {@code transA}; likewise B. One instance per backend; calls are serialized.
+ * when {@code transA}; likewise B. Every call's operands and tiling live in a {@link Call}, made
+ * per call or, by a caller that must not allocate (a layer's time loop), reused; the instance
+ * holds only its threads and packing scratch, and serializes calls.
  */
-final class Sgemm implements Workers.Task {
+final class Sgemm {
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     static final int LANES = SPECIES.length();
-    static final int MR = 6;           // packA unrolls the six rows of a strip
-    static final int NR = 2 * LANES;
-    static final int MC = 8 * MR;    // 48 rows of C per task
-    static final int NC = 256;       // a multiple of NR for every species up to 512 bits
+    /** 8 x 2 vectors of C in registers where there are 32 vector registers; else 6 x 2. */
+    static final boolean WIDE_BLOCK = wideBlock();
+    static final int MR = WIDE_BLOCK ? 8 : 6;
+    static final int NV = 2;
+    static final int NR = NV * LANES;
+    static final int MC = 48;        // rows of C per task: whole strips for MR = 6 and 8
+    static final int NC = NR * ((256 + NR - 1) / NR); // columns per task: whole strips, about 256
     static final int KC = 128;
     /** Most bytes of op(B) packed for one pass over C; see phaseLength. */
     private static final long PHASE_BYTES = 2L << 20;
@@ -43,68 +61,21 @@ final class Sgemm implements Workers.Task {
 
     /** Per-thread packing buffers, made once per thread. */
     private static final class Panels {
-        final float[] a = new float[MC * KC * LANES];  // [MC/MR strips][KC][MR][LANES]
-        final float[] b = new float[KC * NC];          // [NC/NR strips][KC][NR]
-        final float[] out = new float[MR * NR];        // one kernel's result
+        final float[] a = new float[MC * KC];   // [MC/MR strips][KC][MR]
+        final float[] b = new float[KC * NC];   // [NC/NR strips][KC][NR]
+        final float[] out = new float[MR * NR]; // one edge block's partial sums
     }
 
     private final Workers workers;
     private final ThreadLocal<Panels> panels = ThreadLocal.withInitial(Panels::new);
-
-    // The current call, read by run(int); written under the monitor before the workers start.
-    private boolean ta;
-    private boolean tb;
-    private int m;
-    private int n;
-    private int k;
-    private float alpha;
-    private float[] a;
-    private int aOff;
-    private int lda;
-    private float[] b;
-    private int bOff;
-    private int ldb;
-    private float beta;
-    /** When not null, C starts as this row repeated instead of beta·C (see gemmPlusRow). */
-    private float[] rowInit;
-    private float[] c;
-    private int cOff;
-    private int ldc;
-    private int tilesN;
-    private int tileCols;
-    /** Rows of C per tile: {@value #MC}, or fewer for a per-step GEMM of few rows (see callPhase). */
-    private int tileRows;
-    private PackedB packed;
-    /** op(B) of the current call packed whole, shared by every task, when M spans several tiles. */
+    /** op(B) packed whole for the call in flight, shared by its tasks, when M spans several tiles. */
     private final PackedB whole = new PackedB();
     /**
-     * alpha·op(A) of the current call packed whole ({@code [K/KC][M/MR strips][KC][MR][LANES]}),
-     * when more than two column tiles would otherwise each pack the same rows: the per-step GEMMs
-     * of a recurrence with few rows and many columns (the LSTM forward's h·W_hhᵀ, N = 4H).
-     * With two column tiles each task packs its own rows instead, into its cache-resident panel:
-     * the LSTM backward's dG_s·W_hh (K = 4H, N = H = 512) packed 4 MB per step into this shared
-     * array and read it back from the last-level cache; packing twice in L2 ran 15% faster
-     * (100 steps, 2 threads, 0.85 of the time in two interleaved runs of 11 rounds).
+     * alpha·op(A) packed whole for the call in flight ({@code [K/KC][M/MR strips][KC][MR]}), when
+     * more than two column tiles would otherwise each pack the same rows: the per-step GEMMs of a
+     * recurrence with few rows and many columns split by columns.
      */
     private float[] wholeA = new float[0];
-    private int wholeAStrips;
-    private boolean useWholeA;
-    /** Packs one (K block, row tile) of {@link #wholeA}; a task per pair. */
-    private final Workers.Task packABlock = task -> {
-        int tilesM = (m + MC - 1) / MC;
-        int q = task / tilesM;
-        int i0 = (task % tilesM) * MC;
-        int k0 = q * KC;
-        int mc = Math.min(MC, m - i0);
-        packA(wholeA, (q * wholeAStrips + i0 / MR) * KC * MR * LANES, i0, mc, (mc + MR - 1) / MR, k0,
-                Math.min(KC, k - k0));
-    };
-
-    /** Packs one K block of {@link #whole}; a task per block. */
-    private final Workers.Task packBlock = q -> {
-        int k0 = q * KC;
-        packB(whole.data, q * whole.strips * KC * NR, 0, whole.n, whole.strips, k0, Math.min(KC, whole.k - k0));
-    };
 
     /**
      * {@code op(B) [K, N]} packed once into the kernel's layout, for many GEMMs with the same B:
@@ -125,18 +96,236 @@ final class Sgemm implements Workers.Task {
         }
     }
 
+    /**
+     * One GEMM in flight: its operands, its tiling and what its tasks share. The worker threads
+     * read only this, never fields of the {@link Sgemm}. Reusable: every call sets all of it.
+     */
+    static final class Call implements Workers.Task {
+        private static final int TILES = 0;
+        private static final int PACK_B = 1;
+        private static final int PACK_A = 2;
+
+        private Sgemm owner;
+        private int mode;
+        private boolean ta;
+        private boolean tb;
+        private int m;
+        private int n;
+        private int k;
+        private float alpha;
+        private float[] a;
+        private int aOff;
+        private int lda;
+        private float[] b;
+        private int bOff;
+        private int ldb;
+        private float beta;
+        /** When not null, C starts as this row repeated instead of beta·C (see gemmPlusRow). */
+        private float[] rowInit;
+        private float[] c;
+        private int cOff;
+        private int ldc;
+        private int tileRows;
+        private int tileCols;
+        private int tilesN;
+        /** op(B) packed: by the caller, or whole by the call; null when each task packs its own. */
+        private PackedB packed;
+        /** alpha·op(A) packed whole, or null when each task packs its own rows. */
+        private float[] wholeA;
+        private int wholeAStrips;
+
+        @Override
+        public void run(int index) {
+            switch (mode) {
+                case TILES -> tile(index);
+                case PACK_B -> packBBlock(index);
+                case PACK_A -> packABlock(index);
+                default -> throw new IllegalStateException("unknown task mode " + mode);
+            }
+        }
+
+        /** Packs one K block of the whole op(B). */
+        private void packBBlock(int q) {
+            PackedB pb = packed;
+            int k0 = q * KC;
+            packB(tb, b, bOff, ldb, pb.data, q * pb.strips * KC * NR, 0, pb.n, pb.strips, k0, Math.min(KC, pb.k - k0));
+        }
+
+        /** Packs one (K block, row tile) of the whole alpha·op(A). */
+        private void packABlock(int task) {
+            int tilesM = (m + MC - 1) / MC;
+            int q = task / tilesM;
+            int i0 = (task % tilesM) * MC;
+            int k0 = q * KC;
+            int mc = Math.min(MC, m - i0);
+            packA(wholeA, (q * wholeAStrips + i0 / MR) * KC * MR, i0, mc, (mc + MR - 1) / MR, k0,
+                    Math.min(KC, k - k0));
+        }
+
+        private void tile(int tile) {
+            int i0 = (tile / tilesN) * tileRows;
+            int j0 = (tile % tilesN) * tileCols;
+            int mc = Math.min(tileRows, m - i0);
+            int nc = Math.min(tileCols, n - j0);
+            // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak),
+            // or C tile = the initial row.
+            for (int i = 0; i < mc; i++) {
+                int row = cOff + (i0 + i) * ldc + j0;
+                if (rowInit != null) {
+                    System.arraycopy(rowInit, j0, c, row, nc);
+                } else if (beta == 0f) {
+                    Arrays.fill(c, row, row + nc, 0f);
+                } else if (beta != 1f) {
+                    for (int j = 0; j < nc; j++) {
+                        c[row + j] *= beta;
+                    }
+                }
+            }
+            if (k == 0 || alpha == 0f) {
+                return;
+            }
+            Panels p = owner.panels.get();
+            int stripsM = (mc + MR - 1) / MR;
+            int stripsN = (nc + NR - 1) / NR;
+            PackedB pb = packed;
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                float[] aPanel;
+                int aBase;
+                if (wholeA != null) {
+                    aPanel = wholeA;
+                    aBase = ((k0 / KC) * wholeAStrips + i0 / MR) * KC * MR;
+                } else {
+                    packA(p.a, 0, i0, mc, stripsM, k0, kc);
+                    aPanel = p.a;
+                    aBase = 0;
+                }
+                float[] bPanel;
+                int bBase;
+                if (pb != null) {
+                    bPanel = pb.data;
+                    bBase = ((k0 / KC) * pb.strips + j0 / NR) * KC * NR;
+                } else {
+                    packB(tb, b, bOff, ldb, p.b, 0, j0, nc, stripsN, k0, kc);
+                    bPanel = p.b;
+                    bBase = 0;
+                }
+                // Columns in chunks of NC, so the chunk's B strips stay in cache while every A strip
+                // of the tile passes over them.
+                int chunk = NC / NR;
+                for (int sc = 0; sc < stripsN; sc += chunk) {
+                    int scEnd = Math.min(stripsN, sc + chunk);
+                    for (int sm = 0; sm < stripsM; sm++) {
+                        int rows = Math.min(MR, mc - sm * MR);
+                        int cRow = cOff + (i0 + sm * MR) * ldc + j0;
+                        for (int sn = sc; sn < scEnd; sn++) {
+                            int cols = Math.min(NR, nc - sn * NR);
+                            block(aPanel, aBase + sm * KC * MR, bPanel, bBase + sn * KC * NR, kc, rows, cols,
+                                    cRow + sn * NR, p.out);
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * {@code C[rows, cols] at cAt += A strip · B strip}: the smallest kernel that covers the
+         * block sums into {@code out}, whose valid part is then added into C.
+         */
+        private void block(float[] pa, int ao, float[] pb, int bo, int kc, int rows, int cols, int cAt, float[] out) {
+            int vecs = (cols + LANES - 1) / LANES;
+            int kernelRows = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : MR;
+            GemmKernels.run(kernelRows, vecs, pa, ao, pb, bo, kc, out);
+            float[] c = this.c;
+            int ldc = this.ldc;
+            int whole = cols / LANES * LANES;
+            for (int r = 0; r < rows; r++) {
+                int dst = cAt + r * ldc;
+                int src = r * NR;
+                int j = 0;
+                for (; j < whole; j += LANES) {
+                    FloatVector.fromArray(SPECIES, c, dst + j)
+                            .add(FloatVector.fromArray(SPECIES, out, src + j))
+                            .intoArray(c, dst + j);
+                }
+                for (; j < cols; j++) {
+                    c[dst + j] += out[src + j];
+                }
+            }
+        }
+
+        /**
+         * {@code dst[dstOff + (strip*KC + kk)*MR + r] = alpha·op(A)[i0 + strip*MR + r, k0 + kk]},
+         * zero past the last row. {@code (i, k)} of op(A) lies at {@code src + r*rowStep + kk*kStep}.
+         */
+        private void packA(float[] dst, int dstOff, int i0, int mc, int strips, int k0, int kc) {
+            float[] a = this.a;
+            float alpha = this.alpha;
+            int rowStep = ta ? 1 : lda;
+            int kStep = ta ? lda : 1;
+            for (int s = 0; s < strips; s++) {
+                int rows = Math.min(MR, mc - s * MR);
+                int src = aOff + (i0 + s * MR) * rowStep + k0 * kStep;
+                int d = dstOff + s * KC * MR;
+                for (int kk = 0; kk < kc; kk++, src += kStep, d += MR) {
+                    int r = 0;
+                    for (int at = src; r < rows; r++, at += rowStep) {
+                        dst[d + r] = alpha * a[at];
+                    }
+                    for (; r < MR; r++) {
+                        dst[d + r] = 0f;
+                    }
+                }
+            }
+        }
+
+        private void clear() {
+            a = null;
+            b = null;
+            c = null;
+            rowInit = null;
+            packed = null;
+            wholeA = null;
+            owner = null;
+        }
+    }
+
     Sgemm(Workers workers) {
         this.workers = workers;
     }
 
-    synchronized void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    /** The register block: {@code recur.cpu.gemm.block} when set, else from the vector width and architecture. */
+    private static boolean wideBlock() {
+        String forced = System.getProperty("recur.cpu.gemm.block");
+        if ("8x2".equals(forced)) {
+            return true;
+        }
+        if ("6x2".equals(forced)) {
+            return false;
+        }
+        if (forced != null) {
+            throw new IllegalArgumentException("recur.cpu.gemm.block must be 8x2 or 6x2, got '" + forced + "'");
+        }
+        // 512-bit vectors mean AVX-512 and its 32 registers; Arm's Advanced SIMD and SVE have 32 too.
+        String arch = System.getProperty("os.arch", "");
+        return LANES >= 16 || arch.equals("aarch64") || arch.equals("arm64");
+    }
+
+    /** {@code C = alpha·op(A)·op(B) + beta·C}, on a call of its own. */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+              float beta, float[] c, int cOff, int ldc) {
+        gemm(new Call(), transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** {@code C = alpha·op(A)·op(B) + beta·C} on {@code call}, which this sets up and clears. */
+    synchronized void gemm(Call call, boolean transA, boolean transB, int m, int n, int k, float alpha,
                            float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                            float beta, float[] c, int cOff, int ldc) {
-        this.packed = null;
         try {
-            call(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            run(call, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, null, null, c, cOff, ldc);
         } finally {
-            this.packed = null;
+            call.clear();
         }
     }
 
@@ -145,45 +334,33 @@ final class Sgemm implements Workers.Task {
      * bias. Each task writes r into its tile just before summing into it, which saves a separate
      * pass over C; the bits are those of filling C with r and calling {@link #gemm} with beta 1.
      */
-    synchronized void gemmPlusRow(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    synchronized void gemmPlusRow(Call call, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                   float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                                   float[] r, float[] c, int cOff, int ldc) {
-        this.packed = null;
-        this.rowInit = r;
         try {
-            call(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 1f, c, cOff, ldc);
+            run(call, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 1f, r, null, c, cOff, ldc);
         } finally {
-            this.packed = null;
-            this.rowInit = null;
+            call.clear();
         }
     }
 
     /** {@link #gemm} with {@code op(B)} taken from {@code pb} (made by {@link #pack}). */
-    synchronized void gemm(boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb,
+    synchronized void gemm(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb,
                            float beta, float[] c, int cOff, int ldc) {
-        this.packed = pb;
         try {
-            call(transA, false, m, pb.n, pb.k, alpha, a, aOff, lda, null, 0, 0, beta, c, cOff, ldc);
+            run(call, transA, false, m, pb.n, pb.k, alpha, a, aOff, lda, null, 0, 0, beta, null, pb, c, cOff, ldc);
         } finally {
-            this.packed = null;
+            call.clear();
         }
     }
 
     /** Packs {@code op(B) [k, n]} into {@code into}, growing it when needed. Allocates only then. */
-    synchronized void pack(boolean transB, int k, int n, float[] b, int bOff, int ldb, PackedB into) {
+    static void pack(boolean transB, int k, int n, float[] b, int bOff, int ldb, PackedB into) {
         int blocks = shape(into, k, n);
-        int strips = into.strips;
-        this.tb = transB;
-        this.b = b;
-        this.bOff = bOff;
-        this.ldb = ldb;
-        try {
-            for (int q = 0; q < blocks; q++) {
-                int k0 = q * KC;
-                packB(into.data, q * strips * KC * NR, 0, n, strips, k0, Math.min(KC, k - k0));
-            }
-        } finally {
-            this.b = null;
+        for (int q = 0; q < blocks; q++) {
+            int k0 = q * KC;
+            packB(transB, b, bOff, ldb, into.data, q * into.strips * KC * NR, 0, n, into.strips, k0,
+                    Math.min(KC, k - k0));
         }
     }
 
@@ -201,27 +378,41 @@ final class Sgemm implements Workers.Task {
         return blocks;
     }
 
-    private void call(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                      float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                      float beta, float[] c, int cOff, int ldc) {
+    private void run(Call call, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] rowInit,
+                     PackedB packed, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) {
             return;
         }
+        call.owner = this;
+        call.ta = transA;
+        call.tb = transB;
+        call.m = m;
+        call.n = n;
+        call.alpha = alpha;
+        call.lda = lda;
+        call.ldb = ldb;
+        call.c = c;
+        call.cOff = cOff;
+        call.ldc = ldc;
+        call.rowInit = rowInit;
         int phase = packed == null ? phaseLength(n) : k;
-        if (k <= phase) {
-            callPhase(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-            return;
-        }
         // K in phases of whole K blocks, one after the other over all of C: see phaseLength.
-        for (int k0 = 0; k0 < k; k0 += phase) {
-            packed = null; // the previous phase left its own packing of op(B) here
+        int k0 = 0;
+        do {
+            call.k = Math.min(phase, k - k0);
+            call.a = a;
+            call.aOff = aOff + (transA ? k0 * lda : k0);
+            call.b = b;
+            call.bOff = bOff + (transB ? k0 : k0 * ldb);
+            call.beta = k0 == 0 ? beta : 1f;
             if (k0 > 0) {
-                rowInit = null; // C was initialised by the first phase
+                call.rowInit = null; // C was initialised by the first phase
             }
-            callPhase(transA, transB, m, n, Math.min(phase, k - k0), alpha,
-                    a, aOff + (transA ? k0 * lda : k0), lda, b, bOff + (transB ? k0 : k0 * ldb), ldb,
-                    k0 == 0 ? beta : 1f, c, cOff, ldc);
-        }
+            call.packed = packed;
+            phase(call);
+            k0 += phase;
+        } while (k0 < k);
     }
 
     /**
@@ -239,96 +430,67 @@ final class Sgemm implements Workers.Task {
         return (int) Math.max(1, Math.min(blocks, Integer.MAX_VALUE / KC)) * KC;
     }
 
-    private void callPhase(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                           float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                           float beta, float[] c, int cOff, int ldc) {
-        this.ta = transA;
-        this.tb = transB;
-        this.m = m;
-        this.n = n;
-        this.k = k;
-        this.alpha = alpha;
-        this.a = a;
-        this.aOff = aOff;
-        this.lda = lda;
-        this.b = b;
-        this.bOff = bOff;
-        this.ldb = ldb;
-        this.beta = beta;
-        this.c = c;
-        this.cOff = cOff;
-        this.ldc = ldc;
+    /** One pass over C for the call's K range: picks the tiling, packs what the tasks share, runs the tiles. */
+    private void phase(Call call) {
+        int m = call.m;
+        int n = call.n;
+        int k = call.k;
         boolean parallel = (long) m * n * k >= PARALLEL_MIN_WORK;
-        tileRows = fewRowsTile(m, parallel && packed != null, workers.threads());
-        int tilesM = (m + tileRows - 1) / tileRows;
+        call.tileRows = fewRowsTile(m, parallel && call.packed != null, workers.threads());
+        int tilesM = (m + call.tileRows - 1) / call.tileRows;
         // Work split (none of it changes the order in which an element of C is summed):
         // - with several row tiles, op(B) is packed once, whole, and shared by all tasks; when
         //   there are enough row tiles to keep every thread busy, a task takes all columns of
-        //   its rows, so its (lane-repeated, hence costly) A panel is packed only once;
+        //   its rows, so its A panel is packed only once;
         // - with one row tile, tasks split the columns, and share one packing of A when there are
-        //   more than two column tiles (see wholeA);
+        //   more than two column tiles;
         // - a per-step recurrent GEMM of few rows (op(B) packed by the caller, at most MC rows per
         //   thread) gets one task per thread, each all columns of an equal share of the rows: see
         //   fewRowsTile.
-        boolean fewRows = tileRows != MC;
-        if (packed == null && tilesM > 1 && k > 0) {
-            int blocks = shape(whole, k, n);
-            if (parallel) {
-                workers.forEach(blocks, packBlock);
-            } else {
-                for (int q = 0; q < blocks; q++) {
-                    packBlock.run(q);
-                }
-            }
-            packed = whole;
+        boolean fewRows = call.tileRows != MC;
+        if (call.packed == null && tilesM > 1 && k > 0) {
+            call.packed = whole;
+            runTasks(call, Call.PACK_B, shape(whole, k, n), parallel);
         }
-        tileCols = fewRows || (packed != null && tilesM >= 4 * workers.threads()) ? n : NC;
-        tilesN = (n + tileCols - 1) / tileCols;
-        int tiles = tilesM * tilesN;
-        useWholeA = tilesN > 2 && k > 0;
-        if (useWholeA) {
-            wholeAStrips = (m + MR - 1) / MR;
+        call.tileCols = fewRows || (call.packed != null && tilesM >= 4 * workers.threads()) ? n : NC;
+        call.tilesN = (n + call.tileCols - 1) / call.tileCols;
+        call.wholeA = null;
+        if (call.tilesN > 2 && k > 0) {
+            call.wholeAStrips = (m + MR - 1) / MR;
             int blocks = (k + KC - 1) / KC;
-            int size = blocks * wholeAStrips * KC * MR * LANES;
+            int size = blocks * call.wholeAStrips * KC * MR;
             if (wholeA.length < size) {
                 wholeA = new float[size];
             }
-            if (parallel) {
-                workers.forEach(blocks * tilesM, packABlock);
-            } else {
-                for (int t = 0; t < blocks * tilesM; t++) {
-                    packABlock.run(t);
-                }
-            }
+            call.wholeA = wholeA;
+            runTasks(call, Call.PACK_A, blocks * tilesM, parallel);
         }
-        try {
-            if (!parallel) {
-                for (int t = 0; t < tiles; t++) {
-                    run(t);
-                }
-            } else {
-                workers.forEach(tiles, this);
+        runTasks(call, Call.TILES, tilesM * call.tilesN, parallel);
+    }
+
+    private void runTasks(Call call, int mode, int count, boolean parallel) {
+        call.mode = mode;
+        if (parallel) {
+            workers.forEach(count, call);
+        } else {
+            for (int t = 0; t < count; t++) {
+                call.run(t);
             }
-        } finally {
-            this.a = null;
-            this.b = null;
-            this.c = null;
         }
     }
 
     /**
      * The rows of C per tile: {@value #MC}, or, for a GEMM on op(B) packed by the caller (the
      * per-step recurrent GEMMs) whose rows fit in one tile per thread, an equal share of the rows
-     * per thread (whole strips of {@value #MR}), so that {@code threads} tasks each take all the
+     * per thread (whole strips of {@link #MR}), so that {@code threads} tasks each take all the
      * columns of their rows. Only where each share is at least 4 strips, so that whole strips
      * leave the tasks within a quarter of each other, and where that gives a task per thread.
      *
-     * <p>Measured on the LSTM's per-step GEMMs at B = 64 on 2 threads (the 2-core EPYC VM), five
-     * runs per shape of 40 interleaved rounds against the old tiling in one JVM, results bitwise
-     * the same: [64, 512] x [512, 2048] took 0.85-1.01 (median 0.96) of
-     * the time of the 48-row tiles split into 256-column tasks, [64, 2048] x [2048, 512] 0.86-1.00
-     * (median 0.94). Those split the columns, so each task packed the same rows of A again (or,
-     * with more than two column tiles, all packed it into wholeA in a pass of its own first).
+     * <p>Measured on the LSTM's per-step GEMMs at B = 64 on 2 threads (the 2-core EPYC VM, AVX2),
+     * five runs per shape of 40 interleaved rounds against 48-row tiles split into 256-column
+     * tasks, in one JVM, results bitwise the same: [64, 512] x [512, 2048] took 0.85-1.01 (median
+     * 0.96) of the time, [64, 2048] x [2048, 512] 0.86-1.00 (median 0.94). Those split the
+     * columns, so each task packed the same rows of A again.
      */
     static int fewRowsTile(int m, boolean packedB, int threads) {
         if (!packedB || threads < 2 || m > MC * threads) {
@@ -339,113 +501,9 @@ final class Sgemm implements Workers.Task {
         return enough ? Math.min(MC, rows) : MC;
     }
 
-    @Override
-    public void run(int tile) {
-        int i0 = (tile / tilesN) * tileRows;
-        int j0 = (tile % tilesN) * tileCols;
-        int mc = Math.min(tileRows, m - i0);
-        int nc = Math.min(tileCols, n - j0);
-        // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak),
-        // or C tile = the initial row.
-        for (int i = 0; i < mc; i++) {
-            int row = cOff + (i0 + i) * ldc + j0;
-            if (rowInit != null) {
-                System.arraycopy(rowInit, j0, c, row, nc);
-            } else if (beta == 0f) {
-                Arrays.fill(c, row, row + nc, 0f);
-            } else if (beta != 1f) {
-                for (int j = 0; j < nc; j++) {
-                    c[row + j] *= beta;
-                }
-            }
-        }
-        if (k == 0 || alpha == 0f) {
-            return;
-        }
-        Panels p = panels.get();
-        int stripsM = (mc + MR - 1) / MR;
-        int stripsN = (nc + NR - 1) / NR;
-        PackedB pb = packed;
-        for (int k0 = 0; k0 < k; k0 += KC) {
-            int kc = Math.min(KC, k - k0);
-            float[] aPanel;
-            int aBase;
-            if (useWholeA) {
-                aPanel = wholeA;
-                aBase = ((k0 / KC) * wholeAStrips + i0 / MR) * KC * MR * LANES;
-            } else {
-                packA(p.a, 0, i0, mc, stripsM, k0, kc);
-                aPanel = p.a;
-                aBase = 0;
-            }
-            float[] bPanel;
-            int bBase;
-            if (pb != null) {
-                bPanel = pb.data;
-                bBase = ((k0 / KC) * pb.strips + j0 / NR) * KC * NR;
-            } else {
-                packB(p.b, 0, j0, nc, stripsN, k0, kc);
-                bPanel = p.b;
-                bBase = 0;
-            }
-            // Columns in chunks of NC, so the chunk's B strips stay in cache while every A strip
-            // of the tile passes over them.
-            int chunk = NC / NR;
-            for (int sc = 0; sc < stripsN; sc += chunk) {
-                int scEnd = Math.min(stripsN, sc + chunk);
-                for (int sm = 0; sm < stripsM; sm++) {
-                    int rows = Math.min(MR, mc - sm * MR);
-                    for (int sn = sc; sn < scEnd; sn++) {
-                        int cols = Math.min(NR, nc - sn * NR);
-                        kernel(aPanel, aBase + sm * KC * MR * LANES, bPanel, bBase + sn * KC * NR, kc, p.out);
-                        addToC(p.out, i0 + sm * MR, rows, j0 + sn * NR, cols);
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * {@code dst[dstOff + (strip*KC + kk)*MR*LANES + r*LANES + lane] = alpha·op(A)[i0 + strip*MR + r, k0 + kk]} for every lane,
-     * zero past the last row.
-     *
-     * <p>The destination is written in order, a whole step of k (MR vectors) at a time, with the
-     * MR reads unrolled; {@code (i, k)} of op(A) lies at {@code src + r*rowStep + kk*kStep}.
-     * Measured on the dW GEMMs' transposed A (a 6400 x 2048 gate gradient), this is four times
-     * faster than walking each row of a strip down k, which wrote with a stride and, transposed,
-     * read a new page at every step.
-     */
-    private void packA(float[] dst, int dstOff, int i0, int mc, int strips, int k0, int kc) {
-        float[] a = this.a;
-        float alpha = this.alpha;
-        int rowStep = ta ? 1 : lda;
-        int kStep = ta ? lda : 1;
-        for (int s = 0; s < strips; s++) {
-            int rows = Math.min(MR, mc - s * MR);
-            int src = aOff + (i0 + s * MR) * rowStep + k0 * kStep;
-            int d = dstOff + s * KC * MR * LANES;
-            if (rows == MR) {
-                for (int kk = 0; kk < kc; kk++, src += kStep, d += MR * LANES) {
-                    FloatVector.broadcast(SPECIES, alpha * a[src]).intoArray(dst, d);
-                    FloatVector.broadcast(SPECIES, alpha * a[src + rowStep]).intoArray(dst, d + LANES);
-                    FloatVector.broadcast(SPECIES, alpha * a[src + 2 * rowStep]).intoArray(dst, d + 2 * LANES);
-                    FloatVector.broadcast(SPECIES, alpha * a[src + 3 * rowStep]).intoArray(dst, d + 3 * LANES);
-                    FloatVector.broadcast(SPECIES, alpha * a[src + 4 * rowStep]).intoArray(dst, d + 4 * LANES);
-                    FloatVector.broadcast(SPECIES, alpha * a[src + 5 * rowStep]).intoArray(dst, d + 5 * LANES);
-                }
-            } else {
-                for (int kk = 0; kk < kc; kk++, src += kStep, d += MR * LANES) {
-                    for (int r = 0; r < MR; r++) {
-                        float v = r < rows ? alpha * a[src + r * rowStep] : 0f;
-                        FloatVector.broadcast(SPECIES, v).intoArray(dst, d + r * LANES);
-                    }
-                }
-            }
-        }
-    }
-
     /** {@code dst[dstOff + strip*KC*NR + kk*NR + j] = op(B)[k0 + kk, j0 + strip*NR + j]}, zero past the last column. */
-    private void packB(float[] dst, int dstOff, int j0, int nc, int strips, int k0, int kc) {
+    private static void packB(boolean tb, float[] b, int bOff, int ldb, float[] dst, int dstOff, int j0, int nc,
+                              int strips, int k0, int kc) {
         for (int s = 0; s < strips; s++) {
             int base = dstOff + s * KC * NR;
             int cols = Math.min(NR, nc - s * NR);
@@ -470,78 +528,6 @@ final class Sgemm implements Workers.Task {
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /** {@code out[MR][NR] = Σ_kk pa[kk][r] · pb[kk][j]}, from zero, kk ascending; A pre-broadcast. */
-    private static void kernel(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
-        VectorSpecies<Float> sp = SPECIES;
-        FloatVector c00 = FloatVector.zero(sp);
-        FloatVector c01 = FloatVector.zero(sp);
-        FloatVector c10 = FloatVector.zero(sp);
-        FloatVector c11 = FloatVector.zero(sp);
-        FloatVector c20 = FloatVector.zero(sp);
-        FloatVector c21 = FloatVector.zero(sp);
-        FloatVector c30 = FloatVector.zero(sp);
-        FloatVector c31 = FloatVector.zero(sp);
-        FloatVector c40 = FloatVector.zero(sp);
-        FloatVector c41 = FloatVector.zero(sp);
-        FloatVector c50 = FloatVector.zero(sp);
-        FloatVector c51 = FloatVector.zero(sp);
-        int bi = bo;
-        int ai = ao;
-        for (int kk = 0; kk < kc; kk++, bi += NR, ai += MR * LANES) {
-            FloatVector b0 = FloatVector.fromArray(sp, pb, bi);
-            FloatVector b1 = FloatVector.fromArray(sp, pb, bi + LANES);
-            FloatVector a0 = FloatVector.fromArray(sp, pa, ai);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.fromArray(sp, pa, ai + LANES);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.fromArray(sp, pa, ai + 2 * LANES);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.fromArray(sp, pa, ai + 3 * LANES);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.fromArray(sp, pa, ai + 4 * LANES);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.fromArray(sp, pa, ai + 5 * LANES);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        c00.intoArray(out, 0);
-        c01.intoArray(out, LANES);
-        c10.intoArray(out, NR);
-        c11.intoArray(out, NR + LANES);
-        c20.intoArray(out, 2 * NR);
-        c21.intoArray(out, 2 * NR + LANES);
-        c30.intoArray(out, 3 * NR);
-        c31.intoArray(out, 3 * NR + LANES);
-        c40.intoArray(out, 4 * NR);
-        c41.intoArray(out, 4 * NR + LANES);
-        c50.intoArray(out, 5 * NR);
-        c51.intoArray(out, 5 * NR + LANES);
-    }
-
-    /** {@code C[i0.., j0..] += out} for the valid {@code rows x cols}. */
-    private void addToC(float[] out, int i0, int rows, int j0, int cols) {
-        for (int r = 0; r < rows; r++) {
-            int dst = cOff + (i0 + r) * ldc + j0;
-            int src = r * NR;
-            int j = 0;
-            if (cols == NR) {
-                for (; j < NR; j += LANES) {
-                    FloatVector.fromArray(SPECIES, c, dst + j)
-                            .add(FloatVector.fromArray(SPECIES, out, src + j))
-                            .intoArray(c, dst + j);
-                }
-            }
-            for (; j < cols; j++) {
-                c[dst + j] += out[src + j];
             }
         }
     }

@@ -119,24 +119,73 @@ class GemmTest {
             Sgemm parallel = new Sgemm(two);
             Sgemm.PackedB pb1 = new Sgemm.PackedB();
             Sgemm.PackedB pb2 = new Sgemm.PackedB();
-            serial.pack(false, k, n, b, 0, n, pb1);
-            parallel.pack(false, k, n, b, 0, n, pb2);
+            Sgemm.pack(false, k, n, b, 0, n, pb1);
+            Sgemm.pack(false, k, n, b, 0, n, pb2);
             for (int m : new int[] {5, 13, 48, 49, 64, 70, 95, 96, 97, 200}) {
                 float[] a = ints(r, m * k);
                 float[] c = ints(r, m * n);
                 float[] want = reference(false, false, m, n, k, 1f, a, b, 1f, c);
                 float[] c1 = c.clone();
                 float[] c2 = c.clone();
-                serial.gemm(false, m, 1f, a, 0, k, pb1, 1f, c1, 0, n);
-                parallel.gemm(false, m, 1f, a, 0, k, pb2, 1f, c2, 0, n);
+                serial.gemm(new Sgemm.Call(), false, m, 1f, a, 0, k, pb1, 1f, c1, 0, n);
+                parallel.gemm(new Sgemm.Call(), false, m, 1f, a, 0, k, pb2, 1f, c2, 0, n);
                 assertExact(want, c2, "packed gemm m=" + m + " on 2 threads");
                 org.junit.jupiter.api.Assertions.assertArrayEquals(c1, c2, "m=" + m + ": 2 threads vs 1, bitwise");
             }
         }
-        org.junit.jupiter.api.Assertions.assertEquals(36, Sgemm.fewRowsTile(64, true, 2), "64 rows on 2 threads");
+        org.junit.jupiter.api.Assertions.assertEquals((32 + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR, Sgemm.fewRowsTile(64, true, 2),
+                "64 rows on 2 threads: 32 each, rounded up to whole strips");
         org.junit.jupiter.api.Assertions.assertEquals(Sgemm.MC, Sgemm.fewRowsTile(64, false, 2), "B not packed");
         org.junit.jupiter.api.Assertions.assertEquals(Sgemm.MC, Sgemm.fewRowsTile(64, true, 4), "shares under 4 strips");
         org.junit.jupiter.api.Assertions.assertEquals(Sgemm.MC, Sgemm.fewRowsTile(200, true, 2), "more rows than 2 tiles");
+    }
+
+    /**
+     * Every kernel shape Sgemm runs (1, 2, 4 and MR rows, 1 and NV vectors, and the row counts
+     * between them, which round up to the next kernel): exact on small integers; and on random
+     * floats, where the sum order shows in the bits, each row of C is bitwise the same whether it is
+     * computed alone (the one-row kernel) or inside a batch (the MR-row kernel), at 1 and 2 threads.
+     */
+    @Test
+    void everyKernelShapeIsExactAndARowsBitsDoNotDependOnTheBatch() {
+        Random r = new Random(17);
+        int k = 2 * Sgemm.KC + 9;
+        try (Workers one = new Workers(1); Workers two = new Workers(2)) {
+            Sgemm serial = new Sgemm(one);
+            Sgemm parallel = new Sgemm(two);
+            for (int n : new int[] {1, Sgemm.LANES - 1, Sgemm.LANES, Sgemm.LANES + 3, Sgemm.NR, Sgemm.NR + 1,
+                    3 * Sgemm.NR + Sgemm.LANES + 2}) {
+                for (int m = 1; m <= 2 * Sgemm.MR + 1; m++) {
+                    float[] a = ints(r, m * k);
+                    float[] b = ints(r, k * n);
+                    float[] c = new float[m * n];
+                    serial.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+                    assertExact(reference(false, false, m, n, k, 1f, a, b, 0f, new float[m * n]), c,
+                            "m=" + m + " n=" + n);
+                }
+                int m = 4 * Sgemm.MR + 3;
+                float[] a = new float[m * k];
+                float[] b = new float[k * n];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) r.nextGaussian();
+                }
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) r.nextGaussian();
+                }
+                float[] batch1 = new float[m * n];
+                float[] batch2 = new float[m * n];
+                serial.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, batch1, 0, n);
+                parallel.gemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, batch2, 0, n);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(batch1, batch2, "n=" + n + ": 2 threads vs 1, bitwise");
+                for (int row = 0; row < m; row++) {
+                    float[] alone = new float[n];
+                    serial.gemm(false, false, 1, n, k, 1f, a, row * k, k, b, 0, n, 0f, alone, 0, n);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(
+                            java.util.Arrays.copyOfRange(batch1, row * n, (row + 1) * n), alone,
+                            "n=" + n + " row " + row + ": alone vs in a batch of " + m + ", bitwise");
+                }
+            }
+        }
     }
 
     @Test
@@ -178,7 +227,7 @@ class GemmTest {
                         }
                         float[] c = new float[m * n];
                         java.util.Arrays.fill(c, Float.NaN);
-                        sgemm.gemmPlusRow(ta, tb, m, n, k, 2f, a, 0, ta ? m : k, b, 0, tb ? k : n, row, c, 0, n);
+                        sgemm.gemmPlusRow(new Sgemm.Call(), ta, tb, m, n, k, 2f, a, 0, ta ? m : k, b, 0, tb ? k : n, row, c, 0, n);
                         assertExact(reference(ta, tb, m, n, k, 2f, a, b, 1f, filled), c,
                                 "gemmPlusRow m=" + m + " n=" + n + " k=" + k + " transA=" + ta + " transB=" + tb);
                     }

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Writes engine-cpu/src/main/java/dev/recur/cpu/GemmKernels.java: Sgemm's register kernels,
+unrolled by hand for every block shape it uses (the JIT keeps each accumulator in a register only
+when it is a local variable of its own). Run from the repository root after changing a shape:
+
+    python3 engine-cpu/scripts/gen-gemm-kernels.py
+"""
+
+# (rows, vectors) of each kernel: the full blocks 8x2 (32 vector registers) and 6x2 (16), and
+# the narrower and shorter blocks of the edges and of GEMMs with few rows (B = 1 generation).
+SHAPES = [(r, v) for r in (1, 2, 4, 6, 8) for v in (1, 2)]
+
+
+def kernel(rows, vecs):
+    name = f"k{rows}x{vecs}"
+    out = []
+    out.append(f"    /** {rows} rows x {vecs} vectors: {{@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}}. */")
+    out.append(f"    static void {name}(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {{")
+    names = [f"c{r}{v}" for r in range(rows) for v in range(vecs)]
+    # One declaration of every accumulator, from one zero; one reused broadcast register; the
+    # loads of B in one statement: the form whose compiled loop kept all 24 accumulators of 8 x 3
+    # in registers (see the class comment).
+    out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
+               + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
+    out.append("        for (int kk = 0; kk < kc; kk++) {")
+    out.append("            int bi = bo + kk * NR;")
+    out.append("            int ai = ao + kk * MR;")
+    loads = []
+    for v in range(vecs):
+        off = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+        loads.append(f"b{v} = FloatVector.fromArray(SPECIES, pb, bi{off})")
+    out.append("            FloatVector " + ", ".join(loads) + ";")
+    out.append("            FloatVector a;")
+    for r in range(rows):
+        idx = "ai" if r == 0 else f"ai + {r}"
+        out.append(f"            a = FloatVector.broadcast(SPECIES, pa[{idx}]);")
+        for v in range(vecs):
+            out.append(f"            c{r}{v} = a.fma(b{v}, c{r}{v});")
+    out.append("        }")
+    for r in range(rows):
+        row = "0" if r == 0 else ("NR" if r == 1 else f"{r} * NR")
+        for v in range(vecs):
+            col = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+            at = (row + col) if row != "0" else (col[3:] if col else "0")
+            out.append(f"        c{r}{v}.intoArray(out, {at});")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def dispatch():
+    out = []
+    out.append("    /**")
+    out.append("     * Runs the kernel of {@code rows x vecs} on {@code kc} steps into {@code out [rows][NR]}; false")
+    out.append("     * when there is none of that shape (the caller then rounds up to one that exists).")
+    out.append("     */")
+    out.append("    static boolean run(int rows, int vecs, float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {")
+    out.append("        switch (rows * 4 + vecs) {")
+    for r, v in SHAPES:
+        out.append(f"            case {r * 4 + v} -> k{r}x{v}(pa, ao, pb, bo, kc, out);")
+    out.append("            default -> {")
+    out.append("                return false;")
+    out.append("            }")
+    out.append("        }")
+    out.append("        return true;")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def main():
+    parts = [
+        "package dev.recur.cpu;",
+        "",
+        "import jdk.incubator.vector.FloatVector;",
+        "import jdk.incubator.vector.VectorSpecies;",
+        "",
+        "/**",
+        " * Sgemm's register kernels, one method per block shape ({@code rows x vectors} of C held in",
+        " * registers): written out by {@code engine-cpu/scripts/gen-gemm-kernels.py}; edit that, not this.",
+        " *",
+        " * <p>Each kernel keeps {@code rows x vecs} accumulators, starts them from zero, and per step of k",
+        " * loads {@code vecs} vectors of the packed B strip and broadcasts one value of the packed A strip",
+        " * per row (a broadcast from memory, which the load ports serve): {@code rows x vecs} fused",
+        " * multiply-adds for {@code vecs + rows} loads. At the end it stores the accumulators, the block's",
+        " * partial sums accumulated from zero in ascending k, for Sgemm to add into C: the order its",
+        " * determinism rests on, whatever the kernel's shape.",
+        " *",
+        " * <p>Why a store and not an add into C: the same kernel ending in 24 loads, adds and stores of C",
+        " * ran its loop at 165-174 GFLOP/s against 213-218 for plain stores (one core of the Zen 5 VM,",
+        " * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.",
+        " *",
+        " * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.",
+        " */",
+        "final class GemmKernels {",
+        "",
+        "    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;",
+        "    static final int LANES = SPECIES.length();",
+        "    static final int MR = Sgemm.MR;",
+        "    static final int NR = Sgemm.NR;",
+        "",
+        "    private GemmKernels() {",
+        "    }",
+        "",
+        dispatch(),
+        "",
+    ]
+    for r, v in SHAPES:
+        parts.append(kernel(r, v))
+        parts.append("")
+    parts[-1] = "}"
+    with open("engine-cpu/src/main/java/dev/recur/cpu/GemmKernels.java", "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    main()

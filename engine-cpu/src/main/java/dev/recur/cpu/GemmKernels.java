@@ -1,0 +1,333 @@
+package dev.recur.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Sgemm's register kernels, one method per block shape ({@code rows x vectors} of C held in
+ * registers): written out by {@code engine-cpu/scripts/gen-gemm-kernels.py}; edit that, not this.
+ *
+ * <p>Each kernel keeps {@code rows x vecs} accumulators, starts them from zero, and per step of k
+ * loads {@code vecs} vectors of the packed B strip and broadcasts one value of the packed A strip
+ * per row (a broadcast from memory, which the load ports serve): {@code rows x vecs} fused
+ * multiply-adds for {@code vecs + rows} loads. At the end it stores the accumulators, the block's
+ * partial sums accumulated from zero in ascending k, for Sgemm to add into C: the order its
+ * determinism rests on, whatever the kernel's shape.
+ *
+ * <p>Why a store and not an add into C: the same kernel ending in 24 loads, adds and stores of C
+ * ran its loop at 165-174 GFLOP/s against 213-218 for plain stores (one core of the Zen 5 VM,
+ * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.
+ *
+ * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.
+ */
+final class GemmKernels {
+
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = SPECIES.length();
+    static final int MR = Sgemm.MR;
+    static final int NR = Sgemm.NR;
+
+    private GemmKernels() {
+    }
+
+    /**
+     * Runs the kernel of {@code rows x vecs} on {@code kc} steps into {@code out [rows][NR]}; false
+     * when there is none of that shape (the caller then rounds up to one that exists).
+     */
+    static boolean run(int rows, int vecs, float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        switch (rows * 4 + vecs) {
+            case 5 -> k1x1(pa, ao, pb, bo, kc, out);
+            case 6 -> k1x2(pa, ao, pb, bo, kc, out);
+            case 9 -> k2x1(pa, ao, pb, bo, kc, out);
+            case 10 -> k2x2(pa, ao, pb, bo, kc, out);
+            case 17 -> k4x1(pa, ao, pb, bo, kc, out);
+            case 18 -> k4x2(pa, ao, pb, bo, kc, out);
+            case 25 -> k6x1(pa, ao, pb, bo, kc, out);
+            case 26 -> k6x2(pa, ao, pb, bo, kc, out);
+            case 33 -> k8x1(pa, ao, pb, bo, kc, out);
+            case 34 -> k8x2(pa, ao, pb, bo, kc, out);
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** 1 rows x 1 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k1x1(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+        }
+        c00.intoArray(out, 0);
+    }
+
+    /** 1 rows x 2 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k1x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+    }
+
+    /** 2 rows x 1 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k2x1(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+    }
+
+    /** 2 rows x 2 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k2x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+    }
+
+    /** 4 rows x 1 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k4x1(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00, c20 = c00, c30 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+        c20.intoArray(out, 2 * NR);
+        c30.intoArray(out, 3 * NR);
+    }
+
+    /** 4 rows x 2 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k4x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+    }
+
+    /** 6 rows x 1 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k6x1(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = a.fma(b0, c40);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = a.fma(b0, c50);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+        c20.intoArray(out, 2 * NR);
+        c30.intoArray(out, 3 * NR);
+        c40.intoArray(out, 4 * NR);
+        c50.intoArray(out, 5 * NR);
+    }
+
+    /** 6 rows x 2 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k6x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+        c40.intoArray(out, 4 * NR);
+        c41.intoArray(out, 4 * NR + LANES);
+        c50.intoArray(out, 5 * NR);
+        c51.intoArray(out, 5 * NR + LANES);
+    }
+
+    /** 8 rows x 1 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k8x1(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00, c60 = c00, c70 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = a.fma(b0, c40);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = a.fma(b0, c50);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 6]);
+            c60 = a.fma(b0, c60);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 7]);
+            c70 = a.fma(b0, c70);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+        c20.intoArray(out, 2 * NR);
+        c30.intoArray(out, 3 * NR);
+        c40.intoArray(out, 4 * NR);
+        c50.intoArray(out, 5 * NR);
+        c60.intoArray(out, 6 * NR);
+        c70.intoArray(out, 7 * NR);
+    }
+
+    /** 8 rows x 2 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void k8x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 6]);
+            c60 = a.fma(b0, c60);
+            c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 7]);
+            c70 = a.fma(b0, c70);
+            c71 = a.fma(b1, c71);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+        c40.intoArray(out, 4 * NR);
+        c41.intoArray(out, 4 * NR + LANES);
+        c50.intoArray(out, 5 * NR);
+        c51.intoArray(out, 5 * NR + LANES);
+        c60.intoArray(out, 6 * NR);
+        c61.intoArray(out, 6 * NR + LANES);
+        c70.intoArray(out, 7 * NR);
+        c71.intoArray(out, 7 * NR + LANES);
+    }
+}
