@@ -5,6 +5,7 @@ kernels) on the same shapes, timed the same way, printed as the same JSON lines.
     torch_rnn_bench.py --shape lstm:64:512:512:100 [--shape CELL:B:I:H:T ...]
                        [--iters 5] [--warmup 2] [--peak GFLOPS|auto] [--tf32] [--device cuda]
     torch_rnn_bench.py --print-peak
+    torch_rnn_bench.py --device cpu --threads N --gemm M:N:K[:T] --shape ...   (`recur bench --peer torch`)
 
 What is measured, per shape (one layer, one direction, time-major x [T, B, I], zero initial
 state, weights uniform in [-1/sqrt(H), 1/sqrt(H)) as PyTorch and Recur initialise them, inputs
@@ -12,7 +13,11 @@ and the output gradient dy [T, B, H] uniform in [-1, 1)), matching RecurWorkload
   train_step_ms  forward, then backward from dy to dx and every weight and bias gradient
                  (torch.autograd.grad, so nothing accumulates from run to run);
   forward_ms     the forward alone in training mode (with autograd on, so that cuDNN keeps what
-                 backward needs, as Recur's layerForward does with its workspace).
+                 backward needs, as Recur's layerForward does with its workspace);
+  inference_ms   the forward under torch.inference_mode(), which saves nothing for a backward.
+--gemm M:N:K[:T] times torch.mm of [M, K] by [K, N] (":T": B stored [N, K] and transposed, as
+weights are), "op":"sgemm" lines with the keys of `recur bench gemm`. --threads sets
+torch.set_num_threads (the CPU peer runs on as many threads as Recur's cpu engine).
 Every time is the median of --iters timed runs after --warmup untimed ones, each run between two
 CUDA events (--device cpu: PyTorch's CPU kernels between two perf_counter readings, which checks
 this script on a machine without a GPU and gives a CPU comparison; "engine":"torch-cpu"). GFLOP/s count FLOPs as DESIGN.md and bench's Flops.java do: forward
@@ -68,6 +73,20 @@ def shape(text):
     if min(b, i, h, t) < 1:
         raise argparse.ArgumentTypeError("B, I, H and T must be >= 1, got '%s'" % text)
     return parts[0], b, i, h, t
+
+
+def gemm_shape(text):
+    """M:N:K or M:N:K:T."""
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "T"):
+        raise argparse.ArgumentTypeError("a GEMM shape is M:N:K or M:N:K:T, got '%s'" % text)
+    try:
+        m, n, k = (int(p) for p in parts[:3])
+    except ValueError:
+        raise argparse.ArgumentTypeError("M, N and K must be integers, got '%s'" % text)
+    if min(m, n, k) < 1:
+        raise argparse.ArgumentTypeError("M, N and K must be >= 1, got '%s'" % text)
+    return m, n, k, len(parts) == 4
 
 
 def number(x):
@@ -195,8 +214,13 @@ def measure(torch, device, cell, b, i, h, t, warmup, iters, peak):
         y, _ = layer(x)  # [T, B, H]
         torch.autograd.grad(y, inputs, grad_outputs=dy)
 
+    def inference():
+        with torch.inference_mode():
+            layer(x)
+
     train = timed(torch, train_step, warmup, iters, on_gpu)
     fwd = timed(torch, forward, warmup, iters, on_gpu)
+    infer = timed(torch, inference, warmup, iters, on_gpu)
     forward_flops = 2 * GATES[cell] * h * (i + h) * b * t
     train_ms = statistics.median(train)
     forward_ms = statistics.median(fwd)
@@ -211,13 +235,41 @@ def measure(torch, device, cell, b, i, h, t, warmup, iters, peak):
         ("forward_gflops", number(forward_flops / (forward_ms * 1e6))),
         ("peak_gflops", number(peak) if peak else None),
         ("train_step_min_ms", number(min(train))),
+        ("inference_ms", number(statistics.median(infer))),
         ("warmup", warmup), ("iters", iters),
+    ])
+
+
+def measure_gemm(torch, device, m, n, k, trans_b, warmup, iters, peak):
+    dev = torch.device(device)
+    on_gpu = dev.type == "cuda"
+    torch.manual_seed(SEED)
+    a = torch.rand(m, k, device=dev) * 2 - 1                               # [M, K]
+    b = torch.rand(n, k, device=dev) * 2 - 1 if trans_b else torch.rand(k, n, device=dev) * 2 - 1
+    c = torch.empty(m, n, device=dev)                                      # [M, N]
+    bb = b.t() if trans_b else b
+
+    def work():
+        torch.mm(a, bb, out=c)
+
+    with torch.inference_mode():
+        times = timed(torch, work, warmup, iters, on_gpu)
+    ms = statistics.median(times)
+    gflops = 2.0 * m * n * k / (ms * 1e6)
+    return line([
+        ("engine", engine_name(torch, on_gpu)), ("op", "sgemm"), ("M", m), ("N", n), ("K", k),
+        ("trans_b", trans_b), ("ms", number(ms)), ("gflops", number(gflops)),
+        ("peak_share", number(gflops / peak) if peak else None),
+        ("peak_gflops", number(peak) if peak else None),
+        ("min_ms", number(min(times))), ("warmup", warmup), ("iters", iters),
     ])
 
 
 def main(argv):
     p = argparse.ArgumentParser(description="PyTorch (cuDNN) RNN layers on the shapes of `recur bench`.")
     p.add_argument("--shape", type=shape, action="append", default=[], metavar="CELL:B:I:H:T")
+    p.add_argument("--gemm", type=gemm_shape, action="append", default=[], metavar="M:N:K[:T]")
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--peak", default="auto", help="float32 peak in GFLOP/s, or auto")
@@ -228,8 +280,10 @@ def main(argv):
     a = p.parse_args(argv)
     if a.iters < 1 or a.warmup < 0:
         p.error("--iters must be >= 1 and --warmup >= 0, got %d and %d" % (a.iters, a.warmup))
-    if not a.print_peak and not a.shape:
-        p.error("give at least one --shape CELL:B:I:H:T")
+    if not a.print_peak and not a.shape and not a.gemm:
+        p.error("give at least one --shape CELL:B:I:H:T or --gemm M:N:K")
+    if a.threads < 0:
+        p.error("--threads must be >= 0, got %d" % a.threads)
     peak = None
     if a.peak != "auto":
         try:
@@ -244,6 +298,8 @@ def main(argv):
     except ImportError as e:
         fail("PyTorch is not installed: %s" % e)
     on_gpu = a.device == "cuda"
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     if on_gpu and not torch.cuda.is_available():
         fail("PyTorch %s sees no CUDA device (built for CUDA %s)" % (torch.__version__, torch.version.cuda))
     if not on_gpu:
@@ -274,6 +330,8 @@ def main(argv):
             print(measure(torch, a.device, cell, b, i, h, t, a.warmup, a.iters, peak), flush=True)
         except torch.cuda.OutOfMemoryError as e:
             fail("%s B=%d I=%d H=%d T=%d: out of GPU memory: %s" % (cell, b, i, h, t, e))
+    for m, n, k, trans_b in a.gemm:
+        print(measure_gemm(torch, a.device, m, n, k, trans_b, a.warmup, a.iters, peak), flush=True)
     return 0
 
 

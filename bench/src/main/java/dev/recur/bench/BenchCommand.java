@@ -77,6 +77,11 @@ public final class BenchCommand implements Subcommand {
 
                 Options of lstm, gru, rnn, gemm (and report where they apply):
                   --backend NAME   the Recur engine (default: the one recur would choose)
+                  --peer torch     also run the same shape on PyTorch's CPU kernels (bench/python/torch_rnn_bench.py
+                                   --device cpu, $RECUR_PYTHON or python3), on the engine's thread count and the
+                                   same runs: a second line with "engine":"torch-cpu" (for layers also
+                                   "inference_ms", the forward under torch.inference_mode), or, where PyTorch is
+                                   missing, "unavailable" with the reason
                   --peer dl4j      also run the same shape on Deeplearning4j 1.0.0-M2.1 (ND4J native CPU,
                                    OpenBLAS): a second line with "engine":"dl4j". DL4J has LSTM and SimpleRnn
                                    (rnn) layers but no GRU; for gru the peer is skipped with a note on stderr.
@@ -125,7 +130,8 @@ public final class BenchCommand implements Subcommand {
 
     private int layer(Cell cell, List<String> args, PrintStream out, PrintStream err) throws Exception {
         Options o = LAYER.parse(args).noPositional();
-        boolean peer = peer(o);
+        String peerName = peer(o);
+        boolean peer = Dl4jPeer.NAME.equals(peerName);
         Measurements.LayerShape shape = new Measurements.LayerShape(cell, positive(o, "--batch", 64),
                 positive(o, "--input", 512), positive(o, "--hidden", 512), positive(o, "--steps", 100));
         Measurements.Runs runs = runs(o);
@@ -137,6 +143,9 @@ public final class BenchCommand implements Subcommand {
             Measurements.Peak peak = peakFor(given);
             out.println(Measurements.recurLayer(backend, shape, runs, peak));
             out.flush();
+            if (TorchPeer.NAME.equals(peerName)) {
+                TorchPeer.layer(shape, runs, peak.gflops(), out, err);
+            }
             if (peer) {
                 String why = Dl4jPeer.unsupportedReason(cell);
                 if (why != null) {
@@ -156,7 +165,8 @@ public final class BenchCommand implements Subcommand {
 
     private int gemm(List<String> args, PrintStream out, PrintStream err) throws Exception {
         Options o = GEMM.parse(args).noPositional();
-        boolean peer = peer(o);
+        String peerName = peer(o);
+        boolean peer = Dl4jPeer.NAME.equals(peerName);
         int m = positive(o, "--m", 1024);
         int n = positive(o, "--n", 1024);
         int k = positive(o, "--k", 1024);
@@ -170,6 +180,9 @@ public final class BenchCommand implements Subcommand {
             Measurements.Peak peak = peakFor(given);
             out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
             out.flush();
+            if (TorchPeer.NAME.equals(peerName)) {
+                TorchPeer.gemm(m, n, k, transB, runs, peak.gflops(), out, err);
+            }
             if (peer) {
                 if (!dl4jAvailable(err)) {
                     return Recur.EXIT_FAILED;
@@ -227,15 +240,18 @@ public final class BenchCommand implements Subcommand {
         return name == null ? Backends.best() : Backends.named(name);
     }
 
-    private static boolean peer(Options o) {
+    /** {@code --peer}: {@value TorchPeer#NAME}, {@value Dl4jPeer#NAME}, or null when not given. */
+    private static String peer(Options o) {
         String p = o.string("--peer", null);
         if (p == null) {
-            return false;
+            return null;
         }
-        if (!p.equalsIgnoreCase(Dl4jPeer.NAME)) {
-            throw new UsageException("unknown peer '" + p + "' (the CPU peer is: " + Dl4jPeer.NAME + ")");
+        for (String known : new String[] {TorchPeer.NAME, Dl4jPeer.NAME}) {
+            if (p.equalsIgnoreCase(known)) {
+                return known;
+            }
         }
-        return true;
+        throw new UsageException("unknown peer '" + p + "' (the peers are: " + TorchPeer.NAME + ", " + Dl4jPeer.NAME + ")");
     }
 
     /** Whether DL4J's jars are on the class path (a cheap look, no native code); says why not on {@code err}. */

@@ -26,7 +26,7 @@ class BenchArgumentsTest {
             lstm --steps                    | option '--steps' needs a value
             lstm --layers 2                 | unknown option '--layers'
             lstm extra                      | unexpected argument 'extra'
-            lstm --peer torch               | unknown peer 'torch' (the CPU peer is: dl4j)
+            lstm --peer torhc               | unknown peer 'torhc' (the peers are: torch, dl4j)
             lstm --backend dl4j             | dl4j is a peer, not a Recur engine: use --peer dl4j
             lstm --peak 0                   | option '--peak' must be a number > 0, got '0'
             lstm --peak fast                | option '--peak' needs a number, got 'fast'
