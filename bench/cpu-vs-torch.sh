@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Recur's cpu engine beside PyTorch's CPU kernels on the rows of issue 13, in one session, one
+# process at a time, the same thread count and runs: `recur bench ... --peer torch` for each row.
+# Writes OUT.jsonl (every line) and OUT.md (the table). Needs PyTorch (pip install torch numpy).
+#   bench/cpu-vs-torch.sh [OUT]     (default bench/results/cpu-vs-torch-<date>)
+# Run it on a machine nothing else is using.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-bench/results/cpu-vs-torch-$(date +%F)}
+mkdir -p "$(dirname "$out")"
+: > "$out.jsonl"
+peak=$(./recur bench peak --seconds 1 2>/dev/null | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["gflops"])')
+echo "FMA peak: $peak GFLOP/s" >&2
+row() { # label, java opts, bench args...
+  local label=$1 opts=$2; shift 2
+  echo "== $label" >&2
+  RECUR_JAVA_OPTS="$opts" ./recur bench "$@" --peer torch --peak "$peak" 2>/dev/null \
+    | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2
+}
+row "LSTM B=64 I=H=512 T=100" "" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
+row "GRU B=64 I=H=512 T=100" "" gru --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
+row "RNN tanh B=64 I=H=512 T=100" "" rnn --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
+row "LSTM B=16 I=H=256 T=100" "" lstm --batch 16 --input 256 --hidden 256 --steps 100 --warmup 10 --iters 9
+row "LSTM B=128 I=H=1024 T=25" "" lstm --batch 128 --input 1024 --hidden 1024 --steps 25 --warmup 5 --iters 5
+row "LSTM B=1 I=H=512 T=100" "" lstm --batch 1 --input 512 --hidden 512 --steps 100 --warmup 10 --iters 9
+row "LSTM B=64 I=H=512 T=100, 256-bit" "-XX:MaxVectorSize=32" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
+row "SGEMM 1024^3" "" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
+row "SGEMM 1024^3, 256-bit" "-XX:MaxVectorSize=32" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
+python3 bench/python/cpu_vs_torch_table.py "$out" "$peak"

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""The table of bench/cpu-vs-torch.sh from its JSON lines: cpu_vs_torch_table.py OUT PEAK_GFLOPS
+(reads OUT.jsonl, writes OUT.md and prints it)."""
+import json, subprocess, sys
+out, peak = sys.argv[1], float(sys.argv[2])
+rows = {}
+for line in open(out + ".jsonl"):
+    d = json.loads(line)
+    rows.setdefault(d["row"], {})[d["engine"]] = d
+cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+date = subprocess.run(["date", "+%F"], capture_output=True, text=True).stdout.strip()
+flags = open("/proc/cpuinfo").read()
+width = "512-bit (AVX-512)" if "avx512f" in flags else "256-bit (AVX2)"
+md = ["# Recur cpu engine vs PyTorch CPU, %s" % date, "",
+      "Made by `bench/cpu-vs-torch.sh` at commit `%s`: CPU %s, %d cores, vector width %s (rows marked 256-bit "
+      "ran the JVM with `-XX:MaxVectorSize=32`; PyTorch keeps its own choice), FMA peak %.0f GFLOP/s "
+      "(`recur bench peak`, both cores). Both engines on %s threads; medians; times in ms; GFLOP/s by DESIGN.md's "
+      "counts (training step 3 x 2·G·H·(I+H)·B·T). Recur / PyTorch < 1 means Recur is faster." % (
+          commit, cpu, __import__("os").cpu_count(), width, peak, __import__("os").cpu_count()), "",
+      "| work | Recur ms | PyTorch ms | Recur / PyTorch time | Recur GFLOP/s | share of peak | PyTorch GFLOP/s |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+for label, r in rows.items():
+    rc, pt = r.get("cpu"), r.get("torch-cpu")
+    if rc is None or pt is None or "unavailable" in pt:
+        md.append("| %s | %s | unavailable | | | | |" % (label, rc and rc.get("train_step_ms", rc.get("ms"))))
+        continue
+    if "op" in rc:
+        md.append("| %s | %.2f | %.2f | %.2f | %.1f | %.0f%% | %.1f |" % (label, rc["ms"], pt["ms"], rc["ms"] / pt["ms"],
+                  rc["gflops"], 100 * rc["gflops"] / peak, pt["gflops"]))
+    else:
+        md.append("| %s, training step | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f |" % (label, rc["train_step_ms"],
+                  pt["train_step_ms"], rc["train_step_ms"] / pt["train_step_ms"], rc["gflops"], 100 * rc["gflops"] / peak,
+                  pt["gflops"]))
+        md.append("| %s, forward (both saving for a backward) | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f |" % (
+                  label, rc["forward_ms"], pt["forward_ms"], rc["forward_ms"] / pt["forward_ms"],
+                  rc["forward_gflops"], 100 * rc["forward_gflops"] / peak, pt["forward_gflops"]))
+        md.append("| %s, inference (PyTorch inference_mode; Recur has no inference path yet: its forward above) "
+                  "| %.1f | %.1f | %.2f | | | |" % (label, rc["forward_ms"], pt["inference_ms"],
+                  rc["forward_ms"] / pt["inference_ms"]))
+md += ["", "Raw lines: `%s.jsonl`." % out.split("/")[-1], ""]
+open(out + ".md", "w").write("\n".join(md))
+print("\n".join(md))
