@@ -18,8 +18,8 @@ def kernel(rows, vecs):
     out.append(f"    static void {name}(float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {{")
     names = [f"c{r}{v}" for r in range(rows) for v in range(vecs)]
     # One declaration of every accumulator, from one zero; one reused broadcast register; the
-    # loads of B in one statement: the form whose compiled loop kept all 24 accumulators of 8 x 3
-    # in registers (see the class comment).
+    # loads of B in one statement. C2 schedules the loop as it likes all the same: see Sgemm's
+    # class comment for why the wide block is 8 x 2 and not 8 x 3.
     out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
                + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
     out.append("        for (int kk = 0; kk < kc; kk++) {")

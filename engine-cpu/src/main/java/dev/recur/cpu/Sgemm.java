@@ -17,13 +17,14 @@ import java.util.Arrays;
  * each pair of strips: MR x NV vectors of C in registers, and per step of k NV loads of B, MR
  * broadcasts of A straight from the panel and MR·NV fused multiply-adds.
  *
- * <p>The block is sized to the register file, chosen once from the preferred vector species: 8 x 3
- * vectors (24 accumulators) where there are 32 vector registers (AVX-512, Arm), 6 x 2 (12) where
+ * <p>The block is sized to the register file, chosen once from the preferred vector species: 8 x 2
+ * vectors (16 accumulators) where there are 32 vector registers (AVX-512, Arm), 6 x 2 (12) where
  * there are 16 (AVX2, SSE). Measured on one core of the 2-core AMD EPYC VM (Zen 5, AVX-512),
- * strips in L1, kc = 256: 8 x 3 broadcast 221 GFLOP/s at 512 bits (the core's FMA peak is about
- * 220), 6 x 2 broadcast 218; the kernel this replaced (6 x 2 with A pre-broadcast into whole
- * vectors in the panel, 16 times its size) 115; at 256 bits all three 101-109 (peak 110). The
- * pre-broadcast panel also passed the L2 cache at 512 bits and halved the speed of large GEMMs.
+ * strips in L1: 8 x 2 broadcast 207-212 GFLOP/s at 512 bits (the core's FMA peak is about 220),
+ * the kernel this replaced (6 x 2 with A pre-broadcast into whole vectors in the panel, 16 times
+ * its size) 106-115; 6 x 2 at 256 bits 94-107 (peak 110). 8 x 3 (24 accumulators) ran at 217 in
+ * one harness but at 156-174 as compiled here: C2 hoisted six broadcasts above the FMAs and
+ * spilled two accumulators to the stack (read with hsdis); 8 x 2 leaves it room.
  * {@code -Drecur.cpu.gemm.block=8x2|6x2} overrides the choice.
  *
  * <p>Edges (rows or columns short of a strip) and GEMMs of few rows run the smallest kernel that
