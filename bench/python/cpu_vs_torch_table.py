@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The table of bench/cpu-vs-torch.sh from its JSON lines: cpu_vs_torch_table.py OUT PEAK_GFLOPS
 (reads OUT.jsonl, writes OUT.md and prints it)."""
-import json, subprocess, sys
+import json, os, subprocess, sys
 out, peak = sys.argv[1], float(sys.argv[2])
 rows = {}
 for line in open(out + ".jsonl"):
@@ -17,7 +17,7 @@ md = ["# Recur cpu engine vs PyTorch CPU, %s" % date, "",
       "ran the JVM with `-XX:MaxVectorSize=32`; PyTorch keeps its own choice), FMA peak %.0f GFLOP/s "
       "(`recur bench peak`, both cores). Both engines on %s threads; medians; times in ms; GFLOP/s by DESIGN.md's "
       "counts (training step 3 x 2·G·H·(I+H)·B·T). Recur / PyTorch < 1 means Recur is faster." % (
-          commit, cpu, __import__("os").cpu_count(), width, peak, __import__("os").cpu_count()), "",
+          commit, cpu, os.cpu_count(), width, peak, os.cpu_count()), "",
       "| work | Recur ms | PyTorch ms | Recur / PyTorch time | Recur GFLOP/s | share of peak | PyTorch GFLOP/s |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
 for label, r in rows.items():

@@ -50,18 +50,14 @@ def kernel(rows, vecs):
 def dispatch():
     out = []
     out.append("    /**")
-    out.append("     * Runs the kernel of {@code rows x vecs} on {@code kc} steps into {@code out [rows][NR]}; false")
-    out.append("     * when there is none of that shape (the caller then rounds up to one that exists).")
+    out.append("     * Runs the kernel of {@code rows x vecs} on {@code kc} steps into {@code out [rows][NR]}.")
     out.append("     */")
-    out.append("    static boolean run(int rows, int vecs, float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {")
+    out.append("    static void run(int rows, int vecs, float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {")
     out.append("        switch (rows * 4 + vecs) {")
     for r, v in SHAPES:
         out.append(f"            case {r * 4 + v} -> k{r}x{v}(pa, ao, pb, bo, kc, out);")
-    out.append("            default -> {")
-    out.append("                return false;")
-    out.append("            }")
+    out.append("            default -> throw new IllegalStateException(\"no kernel of \" + rows + \" rows x \" + vecs + \" vectors\");")
     out.append("        }")
-    out.append("        return true;")
     out.append("    }")
     return "\n".join(out)
 

@@ -1,7 +1,5 @@
 package dev.recur.bench;
 
-import dev.recur.api.Cell;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -139,8 +139,9 @@ public final class CpuBackend extends Backend {
         int ldb = b.shape().dim(2);
         int strideA = a.shape().dim(1) * lda;
         int strideB = b.shape().dim(1) * ldb;
+        Sgemm.Call call = new Sgemm.Call();
         for (int i = 0; i < batch; i++) {
-            sgemm.gemm(transA, transB, m, n, k, alpha, data(a), i * strideA, lda, data(b), i * strideB, ldb,
+            sgemm.gemm(call, transA, transB, m, n, k, alpha, data(a), i * strideA, lda, data(b), i * strideB, ldb,
                     beta, data(c), i * m * n, n);
         }
     }

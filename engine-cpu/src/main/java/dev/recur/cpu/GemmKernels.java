@@ -31,10 +31,9 @@ final class GemmKernels {
     }
 
     /**
-     * Runs the kernel of {@code rows x vecs} on {@code kc} steps into {@code out [rows][NR]}; false
-     * when there is none of that shape (the caller then rounds up to one that exists).
+     * Runs the kernel of {@code rows x vecs} on {@code kc} steps into {@code out [rows][NR]}.
      */
-    static boolean run(int rows, int vecs, float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
+    static void run(int rows, int vecs, float[] pa, int ao, float[] pb, int bo, int kc, float[] out) {
         switch (rows * 4 + vecs) {
             case 5 -> k1x1(pa, ao, pb, bo, kc, out);
             case 6 -> k1x2(pa, ao, pb, bo, kc, out);
@@ -46,11 +45,8 @@ final class GemmKernels {
             case 26 -> k6x2(pa, ao, pb, bo, kc, out);
             case 33 -> k8x1(pa, ao, pb, bo, kc, out);
             case 34 -> k8x2(pa, ao, pb, bo, kc, out);
-            default -> {
-                return false;
-            }
+            default -> throw new IllegalStateException("no kernel of " + rows + " rows x " + vecs + " vectors");
         }
-        return true;
     }
 
     /** 1 rows x 1 vectors: {@code out[r*NR + v*LANES ..] = Σ_kk pa[ao + kk*MR + r]·pb[bo + kk*NR + v*LANES ..]}. */
