@@ -623,7 +623,7 @@ public abstract class Backend implements AutoCloseable {
         int at = firstNonFinite(t);
         if (at >= 0) {
             float[] one = t.toArray();
-            throw new IllegalArgumentException(op + ": " + name + " holds " + one[at] + " at index "
+            throw new NonFiniteException(op, name, op + ": " + name + " holds " + one[at] + " at index "
                     + Arrays.toString(unravel(at, t.shape())) + " (shape " + t.shape() + ")");
         }
     }

@@ -121,7 +121,7 @@ final class TrainLmCommand implements Subcommand {
                     r.stoppedBecause(), r.trainLoss(), r.validationLoss(), run.checkpoint());
             out.println("sample: " + r.sample());
             return Recur.EXIT_OK;
-        } catch (IOException | LmTraining.DivergedException e) {
+        } catch (IOException | dev.recur.models.train.TrainingDivergedException e) {
             err.println("recur train-lm: " + e.getMessage());
             return Recur.EXIT_FAILED;
         }

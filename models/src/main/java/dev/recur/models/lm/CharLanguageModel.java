@@ -1,5 +1,10 @@
 package dev.recur.models.lm;
 
+import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.ModelKinds;
+import java.util.Map;
 import dev.recur.api.Backend;
 import dev.recur.api.Cell;
 import dev.recur.api.IndexTensor;
@@ -28,7 +33,11 @@ import java.util.SplittableRandom;
  * {@code head}: {@code embedding.weight}, {@code rnn.weight_ih_l0}, ..., {@code head.weight},
  * {@code head.bias}.
  */
-public final class CharLanguageModel implements AutoCloseable {
+public final class CharLanguageModel implements Model {
+
+    /** Extra-state key: the dropout stream's position. */
+    public static final String DROPOUT_COUNTER = "dropout_counter";
+
 
     private final Backend be;
     private final CharModelConfig cfg;
@@ -72,6 +81,7 @@ public final class CharLanguageModel implements AutoCloseable {
         return be;
     }
 
+    @Override
     public List<Parameter> parameters() {
         return parameters;
     }
@@ -287,6 +297,67 @@ public final class CharLanguageModel implements AutoCloseable {
             }
         }
         return p.length - 1;
+    }
+
+    private boolean trainingMode = true;
+
+    @Override
+    public String kind() {
+        return ModelKinds.CHAR_LM;
+    }
+
+    @Override
+    public String configJson() {
+        return cfg.toJson();
+    }
+
+    @Override
+    public boolean training() {
+        return trainingMode;
+    }
+
+    /** Eval mode turns dropout off in training steps too; {@code evaluate} and sampling never use it. */
+    @Override
+    public void train(boolean on) {
+        trainingMode = on;
+        rnn.train(on);
+    }
+
+    @Override
+    public Map<String, String> extraState() {
+        return Map.of(DROPOUT_COUNTER, Long.toString(rnn.dropoutCounter()));
+    }
+
+    @Override
+    public void loadExtraState(Map<String, String> state) {
+        String counter = state.get(DROPOUT_COUNTER);
+        if (counter != null) {
+            rnn.dropoutCounter(Long.parseLong(counter));
+        }
+    }
+
+    /**
+     * The model saved in {@code c} (by {@link #save} or a training checkpoint), on {@code backend}.
+     *
+     * @throws CheckpointException when {@code c} holds another kind of model, or a configuration or
+     *                             weights that do not fit
+     */
+    public static CharLanguageModel load(Backend backend, Checkpoint c) throws CheckpointException {
+        ModelKinds.require(c, ModelKinds.CHAR_LM);
+        CharModelConfig cfg;
+        try {
+            cfg = CharModelConfig.fromJson(c.modelConfig());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
+        }
+        CharLanguageModel model = new CharLanguageModel(backend, cfg, c.seed());
+        try {
+            model.loadWeights(c);
+            return model;
+        } catch (CheckpointException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     @Override

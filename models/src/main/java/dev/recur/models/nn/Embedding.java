@@ -8,9 +8,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /** A lookup table {@code weight [V, E]}: ids of any shape S give vectors {@code [S..., E]}. */
-public final class Embedding {
+public final class Embedding implements Module {
 
     private final Backend backend;
+    private boolean training = true;
     private final Parameter weight;
 
     public Embedding(Backend backend, String prefix, int vocabulary, int dim, SplittableRandom random) {
@@ -27,6 +28,7 @@ public final class Embedding {
         return weight.value().shape().dim(1);
     }
 
+    @Override
     public List<Parameter> parameters() {
         return List.of(weight);
     }
@@ -39,5 +41,21 @@ public final class Embedding {
     /** Accumulates {@code dOut} into the rows of the weight's gradient. */
     public void backward(IndexTensor ids, Tensor dOut) {
         backend.tensorOps().embeddingBackward(ids, dOut, weight.grad());
+    }
+
+    /** Nothing here differs between modes; kept for {@link Module}. */
+    @Override
+    public boolean training() {
+        return training;
+    }
+
+    @Override
+    public void train(boolean on) {
+        training = on;
+    }
+
+    @Override
+    public void close() {
+        Parameter.closeAll(parameters());
     }
 }

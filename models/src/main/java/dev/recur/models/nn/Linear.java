@@ -11,9 +11,10 @@ import java.util.SplittableRandom;
  * to every row of {@code x [N, I]}: over a sequence, pass {@code [T*B, I]} (a time-distributed
  * layer).
  */
-public final class Linear {
+public final class Linear implements Module {
 
     private final Backend backend;
+    private boolean training = true;
     private final Parameter weight;
     private final Parameter bias;
 
@@ -33,6 +34,7 @@ public final class Linear {
         return weight.value().shape().dim(0);
     }
 
+    @Override
     public List<Parameter> parameters() {
         return List.of(weight, bias);
     }
@@ -50,5 +52,21 @@ public final class Linear {
         if (dx != null) {
             backend.gemm(false, false, 1f, dy, weight.value(), 0f, dx);
         }
+    }
+
+    /** Nothing here differs between modes; kept for {@link Module}. */
+    @Override
+    public boolean training() {
+        return training;
+    }
+
+    @Override
+    public void train(boolean on) {
+        training = on;
+    }
+
+    @Override
+    public void close() {
+        Parameter.closeAll(parameters());
     }
 }

@@ -24,7 +24,7 @@ import java.util.SplittableRandom;
  * gradients accumulate until {@link #zeroGrad()}. States are indexed as PyTorch's {@code h_n}:
  * {@code layer * directions + direction}.
  */
-public final class RecurrentStack implements AutoCloseable {
+public final class RecurrentStack implements Module {
 
     private final Backend be;
     private final RecurrentConfig cfg;
@@ -52,6 +52,8 @@ public final class RecurrentStack implements AutoCloseable {
     private Tensor lastInput;
     private int[] lastLengths;
     private boolean lastTraining;
+    private boolean lastDropout;   // the last forward applied dropout between layers
+    private boolean trainingMode = true;
 
     public RecurrentStack(Backend backend, String prefix, RecurrentConfig config, SplittableRandom random) {
         this.be = backend;
@@ -140,6 +142,7 @@ public final class RecurrentStack implements AutoCloseable {
             input = xTimeMajor;
         }
         Cell cell = cfg.cell();
+        boolean dropout = training && trainingMode && cfg.dropout() > 0f;
         for (int l = 0; l < layers; l++) {
             if (dirs == 2) {
                 be.bidirectionalForward(cell, input, lengths, new PerDirection<>(state(init, l, 0), state(init, l, 1)),
@@ -150,7 +153,7 @@ public final class RecurrentStack implements AutoCloseable {
                         fin[l], ws[l]);
             }
             input = out[l];
-            if (l < layers - 1 && training && cfg.dropout() > 0f) {
+            if (l < layers - 1 && dropout) {
                 be.tensorOps().dropout(out[l], dropped[l], masks[l], cfg.dropout(), dropoutSeed, dropoutCounter);
                 dropoutCounter += out[l].shape().size();
                 input = dropped[l];
@@ -159,6 +162,7 @@ public final class RecurrentStack implements AutoCloseable {
         lastInput = x;
         lastLengths = lengths == null ? null : lengths.clone();
         lastTraining = training;
+        lastDropout = dropout;
         if (cfg.batchFirst()) {
             be.tensorOps().transpose01(out[layers - 1], yBatchFirst);
             return yBatchFirst;
@@ -213,7 +217,7 @@ public final class RecurrentStack implements AutoCloseable {
         }
         for (int l = layers - 1; l >= 0; l--) {
             Tensor input = l == 0 ? (cfg.batchFirst() ? xTimeMajor : lastInput)
-                    : (cfg.dropout() > 0f ? dropped[l - 1] : out[l - 1]);
+                    : (lastDropout ? dropped[l - 1] : out[l - 1]);
             if (dirs == 2) {
                 be.bidirectionalBackward(cell, input, lastLengths, new PerDirection<>(params[l][0], params[l][1]),
                         ws[l], dy, new PerDirection<>(state(dFinal, l, 0), state(dFinal, l, 1)), dIn[l],
@@ -224,7 +228,7 @@ public final class RecurrentStack implements AutoCloseable {
                         state(dFinal, l, 0), dIn[l], state(dInit, l, 0), grads[l][0]);
             }
             if (l > 0) {
-                if (cfg.dropout() > 0f) {
+                if (lastDropout) {
                     be.tensorOps().multiply(dIn[l], masks[l - 1], dOut[l - 1]);
                     dy = dOut[l - 1];
                 } else {
@@ -308,6 +312,17 @@ public final class RecurrentStack implements AutoCloseable {
                 t.close();
             }
         }
+    }
+
+    @Override
+    public boolean training() {
+        return trainingMode;
+    }
+
+    /** Training mode applies dropout between layers in a {@code forward(..., true)}; eval mode never does. */
+    @Override
+    public void train(boolean on) {
+        trainingMode = on;
     }
 
     @Override

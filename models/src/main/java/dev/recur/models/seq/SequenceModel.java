@@ -1,5 +1,10 @@
 package dev.recur.models.seq;
 
+import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.ModelKinds;
+import java.util.Map;
 import dev.recur.api.Backend;
 import dev.recur.api.IndexTensor;
 import dev.recur.api.State;
@@ -22,7 +27,11 @@ import java.util.SplittableRandom;
  * each sequence's own last step (so padding never reaches them), for the reverse direction the
  * state after step 0. Parameter names: {@code embedding.weight}, {@code rnn.*}, {@code head.*}.
  */
-public final class SequenceModel implements AutoCloseable {
+public final class SequenceModel implements Model {
+
+    /** Extra-state key: the dropout stream's position. */
+    public static final String DROPOUT_COUNTER = "dropout_counter";
+
 
     private final Backend be;
     private final SequenceModelConfig cfg;
@@ -67,6 +76,7 @@ public final class SequenceModel implements AutoCloseable {
         return cfg;
     }
 
+    @Override
     public List<Parameter> parameters() {
         return parameters;
     }
@@ -193,6 +203,67 @@ public final class SequenceModel implements AutoCloseable {
         features = null;
         steps = -1;
         batch = -1;
+    }
+
+    private boolean trainingMode = true;
+
+    @Override
+    public String kind() {
+        return cfg.classifies() ? ModelKinds.CLASSIFIER : ModelKinds.REGRESSOR;
+    }
+
+    @Override
+    public String configJson() {
+        return cfg.toJson();
+    }
+
+    @Override
+    public boolean training() {
+        return trainingMode;
+    }
+
+    /** Eval mode turns dropout off in training steps too; {@code evaluate} and sampling never use it. */
+    @Override
+    public void train(boolean on) {
+        trainingMode = on;
+        rnn.train(on);
+    }
+
+    @Override
+    public Map<String, String> extraState() {
+        return Map.of(DROPOUT_COUNTER, Long.toString(rnn.dropoutCounter()));
+    }
+
+    @Override
+    public void loadExtraState(Map<String, String> state) {
+        String counter = state.get(DROPOUT_COUNTER);
+        if (counter != null) {
+            rnn.dropoutCounter(Long.parseLong(counter));
+        }
+    }
+
+    /**
+     * The model saved in {@code c} (by {@link #save} or a training checkpoint), on {@code backend}.
+     *
+     * @throws CheckpointException when {@code c} holds another kind of model, or a configuration or
+     *                             weights that do not fit
+     */
+    public static SequenceModel load(Backend backend, Checkpoint c) throws CheckpointException {
+        ModelKinds.require(c, ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
+        SequenceModelConfig cfg;
+        try {
+            cfg = SequenceModelConfig.fromJson(c.modelConfig());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
+        }
+        SequenceModel model = new SequenceModel(backend, cfg, c.seed());
+        try {
+            model.loadWeights(c);
+            return model;
+        } catch (CheckpointException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
     }
 
     @Override

@@ -1,5 +1,11 @@
 package dev.recur.models.seq;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.recur.models.nn.ModelKinds;
+
 import dev.recur.api.Cell;
 
 /**
@@ -49,5 +55,59 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
     /** Width of the head's output: the number of classes, or of predicted numbers. */
     public int headSize() {
         return classes > 0 ? classes : outputs;
+    }
+
+    /** The kind written in {@link #toJson()}: {@code sequence-classifier} or {@code sequence-regressor}. */
+    public String kind() {
+        return classifies() ? ModelKinds.CLASSIFIER : ModelKinds.REGRESSOR;
+    }
+
+    /** One JSON object of the settings, {@code "model": kind()} first. */
+    public String toJson() {
+        ObjectNode o = JSON.createObjectNode().put("model", kind()).put("vocabulary", vocabulary)
+                .put("input_size", inputSize).put("cell", cell.id()).put("hidden", hidden).put("layers", layers)
+                .put("bidirectional", bidirectional).put("dropout", dropout).put("classes", classes)
+                .put("outputs", outputs);
+        return o.toString();
+    }
+
+    /**
+     * Reads what {@link #toJson()} wrote.
+     *
+     * @throws IllegalArgumentException naming a missing or malformed field, or another kind of model
+     */
+    public static SequenceModelConfig fromJson(String json) {
+        JsonNode o;
+        try {
+            o = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("sequence model configuration is not JSON: " + e.getOriginalMessage());
+        }
+        String kind = ModelKinds.of(json);
+        if (!ModelKinds.CLASSIFIER.equals(kind) && !ModelKinds.REGRESSOR.equals(kind)) {
+            throw new IllegalArgumentException("model configuration: a '" + kind + "' model, not a sequence model");
+        }
+        return new SequenceModelConfig(integer(o, "vocabulary"), integer(o, "input_size"),
+                Cell.byId(field(o, "cell").asText()), integer(o, "hidden"), integer(o, "layers"),
+                field(o, "bidirectional").asBoolean(), (float) field(o, "dropout").asDouble(), integer(o, "classes"),
+                integer(o, "outputs"));
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static JsonNode field(JsonNode o, String name) {
+        JsonNode v = o.get(name);
+        if (v == null || v.isNull()) {
+            throw new IllegalArgumentException("sequence model configuration lacks '" + name + "'");
+        }
+        return v;
+    }
+
+    private static int integer(JsonNode o, String name) {
+        JsonNode v = field(o, name);
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw new IllegalArgumentException("sequence model configuration: '" + name + "' is not an integer: " + v);
+        }
+        return v.asInt();
     }
 }

@@ -1,5 +1,10 @@
 package dev.recur.models.seq2seq;
 
+import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.ModelKinds;
+import java.util.Map;
 import dev.recur.api.Backend;
 import dev.recur.api.IndexTensor;
 import dev.recur.api.Shape;
@@ -44,7 +49,12 @@ import java.util.SplittableRandom;
  * {@link #translate} between them (it leaves the training buffers alone, though the recurrent
  * stacks remake theirs when the shape changes).
  */
-public final class Seq2SeqModel implements AutoCloseable {
+public final class Seq2SeqModel implements Model {
+
+    /** Extra-state keys: the dropout streams' positions. */
+    public static final String ENCODER_DROPOUT_COUNTER = "encoder_dropout_counter";
+    public static final String DECODER_DROPOUT_COUNTER = "decoder_dropout_counter";
+
 
     private final Backend be;
     private final Seq2SeqConfig cfg;
@@ -99,6 +109,7 @@ public final class Seq2SeqModel implements AutoCloseable {
         return cfg;
     }
 
+    @Override
     public List<Parameter> parameters() {
         return parameters;
     }
@@ -323,6 +334,73 @@ public final class Seq2SeqModel implements AutoCloseable {
         s.h().close();
         if (s.c() != null) {
             s.c().close();
+        }
+    }
+
+    private boolean trainingMode = true;
+
+    @Override
+    public String kind() {
+        return ModelKinds.SEQ2SEQ;
+    }
+
+    @Override
+    public String configJson() {
+        return cfg.toJson();
+    }
+
+    @Override
+    public boolean training() {
+        return trainingMode;
+    }
+
+    /** Eval mode turns dropout off in training steps too; {@code evaluate} and sampling never use it. */
+    @Override
+    public void train(boolean on) {
+        trainingMode = on;
+        encoder.train(on);
+        decoder.train(on);
+    }
+
+    @Override
+    public Map<String, String> extraState() {
+        return Map.of(ENCODER_DROPOUT_COUNTER, Long.toString(encoder.dropoutCounter()), DECODER_DROPOUT_COUNTER,
+                Long.toString(decoder.dropoutCounter()));
+    }
+
+    @Override
+    public void loadExtraState(Map<String, String> state) {
+        String e = state.get(ENCODER_DROPOUT_COUNTER);
+        String d = state.get(DECODER_DROPOUT_COUNTER);
+        if (e != null) {
+            encoder.dropoutCounter(Long.parseLong(e));
+        }
+        if (d != null) {
+            decoder.dropoutCounter(Long.parseLong(d));
+        }
+    }
+
+    /**
+     * The model saved in {@code c} (by {@link #save} or a training checkpoint), on {@code backend}.
+     *
+     * @throws CheckpointException when {@code c} holds another kind of model, or a configuration or
+     *                             weights that do not fit
+     */
+    public static Seq2SeqModel load(Backend backend, Checkpoint c) throws CheckpointException {
+        ModelKinds.require(c, ModelKinds.SEQ2SEQ);
+        Seq2SeqConfig cfg;
+        try {
+            cfg = Seq2SeqConfig.fromJson(c.modelConfig());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
+        }
+        Seq2SeqModel model = new Seq2SeqModel(backend, cfg, c.seed());
+        try {
+            model.loadWeights(c);
+            return model;
+        } catch (CheckpointException | RuntimeException e) {
+            model.close();
+            throw e;
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.recur.models.lm;
 
+import dev.recur.models.train.TrainingDivergedException;
+
 import dev.recur.api.Backend;
 import dev.recur.api.Backends;
 import dev.recur.api.Cell;
@@ -69,7 +71,7 @@ class LmTrainingTest {
         LmTraining.Result a = LmTraining.run(be, c, options(c, whole, false, 0, 0.01f), quiet());
         LmTraining.Result first = LmTraining.run(be, c, options(c, parts, false, 6, 0.01f), quiet());
         assertEquals(6, first.steps());
-        assertTrue(first.stoppedBecause().contains("stopped after 6 steps"), first.stoppedBecause());
+        assertTrue(first.stoppedBecause().contains("paused after 6 steps"), first.stoppedBecause());
         LmTraining.Result b = LmTraining.run(be, c, options(c, parts, true, 0, 0.01f), quiet());
         assertEquals(14, b.steps());
         assertEquals(a.trainLoss(), b.trainLoss(), "same last loss");
@@ -79,7 +81,6 @@ class LmTrainingTest {
         for (Map.Entry<String, StoredTensor> e : x.tensors().entrySet()) {
             assertArrayEquals(e.getValue().data(), y.tensors().get(e.getKey()).data(), e.getKey());
         }
-        assertEquals(x.dataPosition(), y.dataPosition());
         assertEquals(14, y.step());
     }
 
@@ -131,8 +132,8 @@ class LmTrainingTest {
                 "constant", OptimizerConfig.builder(Optimizer.Kind.SGD).build(), 0f, o.seed(), o.checkpoint(), 0, false,
                 0, 0, 0, 20, 0.8f, 0);
         RuntimeException e = assertThrows(RuntimeException.class, () -> LmTraining.run(be, c, noClip, quiet()));
-        assertTrue(e instanceof LmTraining.DivergedException, e.toString());
-        assertTrue(e.getMessage().matches("(?s).*(the loss became -?(NaN|Infinity) at step|diverged at step) [1-9].*"),
+        assertTrue(e instanceof TrainingDivergedException, e.toString());
+        assertTrue(e.getMessage().matches("(?s).*diverged at step [1-9].*"),
                 e.getMessage());
     }
 }

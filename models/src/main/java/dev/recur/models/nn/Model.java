@@ -1,0 +1,77 @@
+package dev.recur.models.nn;
+
+import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A whole model: a {@link Module} with a kind and a configuration, so that it saves and loads
+ * itself in one call (weights and configuration in a Recur checkpoint, see {@link Checkpoint}).
+ * Each model class has a static {@code load(Backend, Checkpoint)} that refuses a checkpoint of
+ * another kind, naming both.
+ */
+public interface Model extends Module {
+
+    /**
+     * What the model is, as written in its configuration's {@code "model"} field:
+     * {@code char-lm}, {@code sequence-classifier}, {@code sequence-regressor}, {@code seq2seq}.
+     */
+    String kind();
+
+    /** The configuration as one JSON object, {@code "model": kind()} among its fields. */
+    String configJson();
+
+    /**
+     * State that is not a parameter yet decides what training does next (a dropout stream's
+     * position), saved with a training checkpoint; PyTorch's {@code get_extra_state}.
+     */
+    default Map<String, String> extraState() {
+        return Map.of();
+    }
+
+    /** Restores what {@link #extraState()} returned. */
+    default void loadExtraState(Map<String, String> state) {
+    }
+
+    /** A checkpoint builder holding this model's configuration and weights. */
+    default Checkpoint.Builder checkpoint() {
+        Checkpoint.Builder b = Checkpoint.builder().modelConfig(configJson());
+        for (Parameter p : parameters()) {
+            b.tensor(p.name(), p.value().shape().toArray(), p.value().toArray());
+        }
+        return b;
+    }
+
+    /**
+     * Saves the configuration, the weights and {@code metadata} (a vocabulary, say) to
+     * {@code file}, atomically (see {@link Checkpoint#write}).
+     */
+    default void save(Path file, Map<String, String> metadata) throws IOException {
+        Checkpoint.Builder b = checkpoint();
+        metadata.forEach(b::metadata);
+        b.build().write(file);
+    }
+
+    /** {@link #save(Path, Map)} without metadata. */
+    default void save(Path file) throws IOException {
+        save(file, Map.of());
+    }
+
+    /**
+     * Copies a checkpoint's weights into this model.
+     *
+     * @throws CheckpointException when the checkpoint holds another kind of model or its weights
+     *                             do not fit this one
+     */
+    default void loadWeights(Checkpoint c) throws CheckpointException {
+        ModelKinds.require(c, kind());
+        try {
+            loadStateDict(c.tensors(), false);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), e.getMessage());
+        }
+    }
+}
