@@ -415,12 +415,18 @@ public final class Trainer {
     // ------------------------------------------------------------------ checkpoints
 
     /** {@code runs/a.safetensors} with {@code ".best"} gives {@code runs/a.best.safetensors}. */
-    static Path sibling(Path file, String infix) {
+    public static Path sibling(Path file, String infix) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return sibling(file, infix, dot > 0 ? name.substring(dot) : "");
+    }
+
+    /** {@code runs/a.safetensors} with {@code ".loss", ".png"} gives {@code runs/a.loss.png}. */
+    public static Path sibling(Path file, String infix, String extension) {
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');
         String stem = dot > 0 ? name.substring(0, dot) : name;
-        String ext = dot > 0 ? name.substring(dot) : "";
-        return file.resolveSibling(stem + infix + ext);
+        return file.resolveSibling(stem + infix + extension);
     }
 
     private void saveLatest(TrainingTask task, long step, long total, boolean finished) throws IOException {

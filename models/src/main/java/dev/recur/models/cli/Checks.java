@@ -1,0 +1,167 @@
+package dev.recur.models.cli;
+
+import dev.recur.api.Cell;
+import dev.recur.models.nn.Optimizer;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The checks of option values, as picocli converters: an option names its check once, beside its
+ * default, e.g. {@code @Option(names = "--hidden", defaultValue = "128", converter = Checks.Size.class)}.
+ * A refused value reads {@code "invalid value for option '--hidden': must be between 1 and 16384, got 0"}.
+ */
+final class Checks {
+
+    /** The largest layer width, embedding or vocabulary an option may ask for. */
+    static final int MAX_SIZE = 16384;
+
+    private Checks() {
+    }
+
+    private static int integer(String s) {
+        try {
+            return Integer.parseInt(s.strip());
+        } catch (NumberFormatException e) {
+            throw new TypeConversionException("not an integer: '" + s + "'");
+        }
+    }
+
+    private static float number(String s) {
+        try {
+            float f = Float.parseFloat(s.strip());
+            if (Float.isFinite(f)) {
+                return f;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new TypeConversionException("not a finite number: '" + s + "'");
+    }
+
+    /** An integer >= 1 (steps, epochs, batch, every-N settings that cannot be 0). */
+    static final class Positive implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int v = integer(value);
+            if (v < 1) {
+                throw new TypeConversionException("must be >= 1, got " + v);
+            }
+            return v;
+        }
+    }
+
+    /** An integer >= 0 (0 usually meaning "never" or "off"). */
+    static final class NonNegative implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int v = integer(value);
+            if (v < 0) {
+                throw new TypeConversionException("must be >= 0, got " + v);
+            }
+            return v;
+        }
+    }
+
+    /** A width, an embedding size, a layer count: 1 to {@link #MAX_SIZE}. */
+    static final class Size implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int v = integer(value);
+            if (v < 1 || v > MAX_SIZE) {
+                throw new TypeConversionException("must be between 1 and " + MAX_SIZE + ", got " + v);
+            }
+            return v;
+        }
+    }
+
+    /** A finite number > 0 (a learning rate, a temperature). */
+    static final class PositiveNumber implements ITypeConverter<Float> {
+        @Override
+        public Float convert(String value) {
+            float v = number(value);
+            if (!(v > 0f)) {
+                throw new TypeConversionException("must be > 0, got " + value.strip());
+            }
+            return v;
+        }
+    }
+
+    /** A finite number >= 0 (a clipping norm, 0 = off). */
+    static final class NonNegativeNumber implements ITypeConverter<Float> {
+        @Override
+        public Float convert(String value) {
+            float v = number(value);
+            if (v < 0f) {
+                throw new TypeConversionException("must be >= 0, got " + value.strip());
+            }
+            return v;
+        }
+    }
+
+    /** A dropout probability, in [0, 1). */
+    static final class Dropout implements ITypeConverter<Float> {
+        @Override
+        public Float convert(String value) {
+            float v = number(value);
+            if (!(v >= 0f && v < 1f)) {
+                throw new TypeConversionException("must be in [0, 1), got " + value.strip());
+            }
+            return v;
+        }
+    }
+
+    /** A share of the data, in (0, 1). */
+    static final class Fraction implements ITypeConverter<Double> {
+        @Override
+        public Double convert(String value) {
+            float v = number(value);
+            if (!(v > 0f && v < 1f)) {
+                throw new TypeConversionException("must be between 0 and 1 (exclusive), got " + value.strip());
+            }
+            return (double) v;
+        }
+    }
+
+    /** A cell by its id: lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu. */
+    static final class CellName implements ITypeConverter<Cell> {
+        @Override
+        public Cell convert(String value) {
+            try {
+                return Cell.byId(value.strip().toLowerCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** An optimizer by name: sgd, rmsprop, adam, adamw. */
+    static final class OptimizerName implements ITypeConverter<Optimizer.Kind> {
+        @Override
+        public Optimizer.Kind convert(String value) {
+            try {
+                return Optimizer.kind(value.strip());
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** A file name. */
+    static final class FileName implements ITypeConverter<Path> {
+        @Override
+        public Path convert(String value) {
+            if (value.isBlank()) {
+                throw new TypeConversionException("an empty file name");
+            }
+            try {
+                return Path.of(value);
+            } catch (InvalidPathException e) {
+                throw new TypeConversionException("not a file name: " + e.getMessage());
+            }
+        }
+    }
+}
