@@ -44,7 +44,7 @@ public final class BenchCommand implements Subcommand {
 
     @Override
     public String summary() {
-        return "measure an engine beside DL4J (layers, GEMM, FMA peak), write the report, run JMH";
+        return "measure an engine beside PyTorch and DL4J (layers, GEMM, FMA peak), write the report, run JMH";
     }
 
     @Override

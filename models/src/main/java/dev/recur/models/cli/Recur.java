@@ -32,6 +32,11 @@ public final class Recur {
     /** Bad arguments: unknown command or option, missing or malformed value. */
     public static final int EXIT_USAGE = 2;
 
+    /** The benchmarks' subcommand, registered by the bench module's jar. */
+    static final String BENCH = "bench";
+    static final String BENCH_SUMMARY = "time the engines and their peers (PyTorch, DL4J) on RNN, LSTM, GRU and GEMM;"
+            + " recur help bench";
+
     private final Map<String, Subcommand> commands = new LinkedHashMap<>();
     /** Subcommand providers that could not be used, each a line for stderr; see {@link #standard()}. */
     private final List<String> warnings = new ArrayList<>();
@@ -140,6 +145,11 @@ public final class Recur {
             return usageError(err, "recur", "unknown option '" + first + "'", "recur --help");
         }
         Subcommand command = commands.get(first);
+        if (command == null && first.equals(BENCH)) {
+            err.println("recur: 'bench' runs with the bench module's class path, which this one lacks; run it"
+                    + " through the recur launcher at the repository's root (./recur bench ...)");
+            return EXIT_FAILED;
+        }
         if (command == null) {
             return usageError(err, "recur", "unknown command '" + first + "' (commands: " + commandNames() + ")",
                     "recur --help");
@@ -195,7 +205,7 @@ public final class Recur {
 
     /** The top-level help text. */
     public String usage() {
-        int width = "help".length();
+        int width = BENCH.length();
         for (String name : commands.keySet()) {
             width = Math.max(width, name.length());
         }
@@ -207,6 +217,10 @@ public final class Recur {
         sb.append("Commands:\n");
         for (Subcommand c : commands.values()) {
             sb.append(String.format("  %-" + width + "s  %s%n", c.name(), c.summary()));
+        }
+        if (!commands.containsKey(BENCH)) {
+            // The launcher runs `recur bench` with the bench module's class path (JMH, DL4J).
+            sb.append(String.format("  %-" + width + "s  %s%n", BENCH, BENCH_SUMMARY));
         }
         sb.append(String.format("  %-" + width + "s  %s%n", "help", "show this help, or a command's: recur help <command>"));
         sb.append("\n");

@@ -127,7 +127,20 @@ public final class RecurrentConfig {
             return this;
         }
 
+        /**
+         * The configuration.
+         *
+         * @throws IllegalArgumentException when a weight matrix would hold more values than one
+         *                                  tensor can (2^31 - 1), naming the matrix and its shape
+         */
         public RecurrentConfig build() {
+            long rows = (long) cell.gates() * hiddenSize;
+            long widest = Math.max((long) inputSize, (long) hiddenSize * (bidirectional ? 2 : 1));
+            if (rows * widest > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("hidden size " + hiddenSize + " and input size " + inputSize
+                        + " make a weight matrix of [" + rows + ", " + widest + "] = " + rows * widest
+                        + " values, more than one tensor holds (2^31 - 1)");
+            }
             return new RecurrentConfig(this);
         }
     }

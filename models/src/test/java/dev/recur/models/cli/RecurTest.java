@@ -101,7 +101,7 @@ class RecurTest {
         assertEquals(Recur.EXIT_OK, s.status);
         assertEquals(List.of("a", "--loud", "b"), echo.got);
         assertEquals("a --loud b\n", s.out());
-        assertTrue(recur.usage().contains("\n  echo  print the arguments\n"), recur.usage());
+        assertTrue(recur.usage().matches("(?s).*\n  echo +print the arguments\n.*"), recur.usage());
 
         s = Streams.run(recur, "echo", "--quiet");
         assertEquals(Recur.EXIT_USAGE, s.status);
@@ -179,5 +179,14 @@ class RecurTest {
         // The shipped info is the one that runs.
         Streams i = Streams.run(recur, "info", "--help");
         assertTrue(i.out().startsWith("Usage: recur info\n"), i.out());
+    }
+
+    @Test
+    void helpListsBenchEvenWithoutTheBenchModuleAndSaysHowToRunIt() {
+        Recur recur = Recur.standard(List.of());
+        Streams help = Streams.run(recur, "--help");
+        assertTrue(help.out().contains("  bench "), help.out());
+        Streams bench = Streams.run(recur, "bench", "lstm");
+        bench.assertOneLineFailure("recur: ", "bench module's class path", "./recur bench");
     }
 }
