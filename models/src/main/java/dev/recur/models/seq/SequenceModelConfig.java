@@ -1,16 +1,25 @@
 package dev.recur.models.seq;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.api.Cell;
+import dev.recur.models.io.Json;
 
 /**
  * A many-to-one sequence model: token ids through an embedding ({@code vocabulary > 0}) or
  * numeric features ({@code vocabulary == 0}, {@code inputSize} per step), a recurrent stack, and
  * a linear head on the last layer's final hidden states (both directions concatenated). With
  * {@code classes > 0} it classifies (softmax cross-entropy); with {@code classes == 0} it predicts
- * {@code outputs} numbers (mean squared error). Immutable; {@code toString} shows every setting.
+ * {@code outputs} numbers (mean squared error); a classifier's {@code outputs} is its
+ * {@code classes}, whatever was passed. Immutable; {@code toString} shows every setting;
+ * {@link #toJson()} / {@link #fromJson(String)} store it in checkpoints.
  */
 public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int hidden, int layers,
                                   boolean bidirectional, float dropout, int classes, int outputs) {
+
+    /** The {@code "model"} field of a classifier's JSON. */
+    public static final String CLASSIFIER_KIND = "sequence-classifier";
+    /** The {@code "model"} field of a regressor's JSON. */
+    public static final String REGRESSOR_KIND = "sequence-regressor";
 
     public SequenceModelConfig {
         if (vocabulary < 0 || inputSize < 1 || hidden < 1 || layers < 1) {
@@ -26,6 +35,9 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
         if (classes == 1 || classes < 0 || (classes == 0 && outputs < 1)) {
             throw new IllegalArgumentException("sequence model: classes must be 0 (regression with outputs >= 1) or"
                     + " >= 2, got classes " + classes + ", outputs " + outputs);
+        }
+        if (classes > 0) {
+            outputs = classes; // the head has one output per class; so that equal models are equal configs
         }
     }
 
@@ -49,5 +61,53 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
     /** Width of the head's output: the number of classes, or of predicted numbers. */
     public int headSize() {
         return classes > 0 ? classes : outputs;
+    }
+
+    /** {@link #CLASSIFIER_KIND} or {@link #REGRESSOR_KIND}: the {@code "model"} field of its JSON. */
+    public String kind() {
+        return classifies() ? CLASSIFIER_KIND : REGRESSOR_KIND;
+    }
+
+    /**
+     * The settings as a Jackson object, {@code "model"} first: {@code vocabulary}, the input
+     * width as {@code embedding} (with a vocabulary) or {@code features} (numeric input, vocabulary
+     * 0), {@code cell, hidden, layers, bidirectional, dropout}, then {@code classes} for a
+     * classifier or {@code outputs} for a regressor. A caller may add fields of its own (the
+     * classify command adds {@code max_length}); {@link #fromJson(String)} ignores them.
+     */
+    public ObjectNode toJsonObject() {
+        ObjectNode o = Json.configObject(kind()).put("vocabulary", vocabulary)
+                .put(vocabulary > 0 ? "embedding" : "features", inputSize).put("cell", cell.id()).put("hidden", hidden)
+                .put("layers", layers).put("bidirectional", bidirectional).put("dropout", dropout);
+        return classifies() ? o.put("classes", classes) : o.put("outputs", outputs);
+    }
+
+    /** {@link #toJsonObject()} as compact JSON text. */
+    public String toJson() {
+        return Json.write(toJsonObject());
+    }
+
+    /**
+     * Reads what {@link #toJson()} wrote, a classifier's or a regressor's; fields it does not
+     * know are ignored.
+     *
+     * @throws IllegalArgumentException naming a missing or malformed field, or when the JSON is
+     *                                  of another kind of model
+     *                                  ({@code "this is a char-lm model config, not a sequence-classifier or sequence-regressor one"})
+     */
+    public static SequenceModelConfig fromJson(String json) {
+        ObjectNode o = Json.readConfig(json, CLASSIFIER_KIND, REGRESSOR_KIND);
+        boolean classifier = Json.string(o, Json.KIND_FIELD).equals(CLASSIFIER_KIND);
+        int vocabulary = Json.integer(o, "vocabulary");
+        int inputSize = Json.integer(o, vocabulary > 0 ? "embedding" : "features");
+        int classes = classifier ? Json.integer(o, "classes") : 0;
+        int outputs = classifier ? classes : Json.integer(o, "outputs");
+        if (classifier && classes < 2) {
+            throw new IllegalArgumentException("model configuration: field 'classes' of a " + CLASSIFIER_KIND
+                    + " must be >= 2, got " + classes);
+        }
+        return new SequenceModelConfig(vocabulary, inputSize, Json.cell(o, "cell"), Json.integer(o, "hidden"),
+                Json.integer(o, "layers"), Json.bool(o, "bidirectional"), (float) Json.number(o, "dropout"), classes,
+                outputs);
     }
 }
