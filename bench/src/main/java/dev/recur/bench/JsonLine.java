@@ -1,9 +1,13 @@
 package dev.recur.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -11,12 +15,16 @@ import java.util.Map;
  * prints per measurement, so that {@code jq} or a spreadsheet can read a run. Doubles are
  * written with {@link #DIGITS} significant digits in plain notation (a tiny shape's 0.000123
  * GFLOP/s keeps its digits, a big one's 1234.57 ms drops noise); numbers that are not finite are
- * written as {@code null} (JSON has no NaN).
+ * written as {@code null} (JSON has no NaN). Written by Jackson, which also escapes the strings.
  */
 public final class JsonLine {
 
     /** Significant digits of a double: more than any timing here can claim. */
     public static final int DIGITS = 6;
+
+    /** Writes a rounded double as {@code 10000000}, not {@code 1E+7}. Thread-safe. */
+    private static final JsonMapper JSON = JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN)
+            .build();
 
     private final Map<String, Object> fields = new LinkedHashMap<>();
 
@@ -52,52 +60,33 @@ public final class JsonLine {
         return get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
+    /** A finite double as put; written rounded to {@link #DIGITS} significant digits. */
     private record Rounded(double value) {
-        @Override
-        public String toString() {
-            String plain = new BigDecimal(value).round(new MathContext(DIGITS)).stripTrailingZeros().toPlainString();
-            return plain.equals("-0") ? "0" : plain;
+        BigDecimal rounded() {
+            BigDecimal r = new BigDecimal(value).round(new MathContext(DIGITS)).stripTrailingZeros();
+            return r.signum() == 0 ? BigDecimal.ZERO : r;
         }
     }
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("{");
+        ObjectNode o = JSON.createObjectNode();
         for (Map.Entry<String, Object> e : fields.entrySet()) {
-            if (sb.length() > 1) {
-                sb.append(',');
-            }
-            quote(sb, e.getKey());
-            sb.append(':');
-            Object v = e.getValue();
-            if (v instanceof String s) {
-                quote(sb, s);
-            } else {
-                sb.append(v); // null, Long, Boolean, Fixed
+            switch (e.getValue()) {
+                case null -> o.putNull(e.getKey());
+                case String s -> o.put(e.getKey(), s);
+                case Long l -> o.put(e.getKey(), l);
+                case Boolean b -> o.put(e.getKey(), b);
+                case Rounded r -> o.put(e.getKey(), r.rounded());
+                default -> throw new IllegalStateException("field '" + e.getKey() + "' holds a "
+                        + e.getValue().getClass().getName()); // put(...) stores only the types above
             }
         }
-        return sb.append('}').toString();
-    }
-
-    private static void quote(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
+        try {
+            return JSON.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            // A tree of strings, numbers, booleans and nulls always serialises.
+            throw new IllegalStateException("cannot write a JSON line: " + e.getOriginalMessage(), e);
         }
-        sb.append('"');
     }
 }

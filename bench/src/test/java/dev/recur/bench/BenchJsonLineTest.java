@@ -1,11 +1,14 @@
 package dev.recur.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.recur.api.Cell;
 import dev.recur.models.cli.Recur;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -112,5 +115,25 @@ class BenchJsonLineTest {
                 .put("z", 0.000123456789).put("w", 1e7).put("t", true).toString();
         assertEquals("{\"s\":\"a\\\"b\\\\c\\nd\",\"n\":3,\"x\":null,\"y\":1234.57,\"z\":0.000123457,"
                 + "\"w\":10000000,\"t\":true}", line);
+    }
+
+    @Test
+    void jsonLineRoundsToSixDigitsInPlainNotationAndReadsBackAsJson() throws Exception {
+        JsonLine j = new JsonLine().put("big", 1.234567891e20).put("tiny", -1.23456789e-9).put("negZero", -0.0)
+                .put("inf", Double.NEGATIVE_INFINITY).put("whole", 42.0).put("ctl", "tab\tbell\u0007").put("long", Long.MAX_VALUE)
+                .put("no", false).put("unicode", "\u00e9\u20ac");
+        String line = j.toString();
+        assertEquals("{\"big\":123457000000000000000,\"tiny\":-0.00000000123457,\"negZero\":0,\"inf\":null,"
+                + "\"whole\":42,\"ctl\":\"tab\\tbell\\u0007\",\"long\":9223372036854775807,\"no\":false,"
+                + "\"unicode\":\"\u00e9\u20ac\"}", line);
+        // get() keeps the value as put; the line holds it rounded.
+        assertEquals(1.234567891e20, j.get("big"));
+        assertEquals(Double.NaN, j.number("inf"));
+        JsonNode node = new ObjectMapper().readTree(line);
+        assertEquals(1.23457e20, node.get("big").doubleValue());
+        assertEquals("tab\tbell\u0007", node.get("ctl").textValue());
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        assertEquals(List.of("big", "tiny", "negZero", "inf", "whole", "ctl", "long", "no", "unicode"), names);
     }
 }

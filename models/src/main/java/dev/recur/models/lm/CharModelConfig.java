@@ -1,13 +1,17 @@
 package dev.recur.models.lm;
 
 import dev.recur.api.Cell;
-import dev.recur.models.io.FlatJson;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.recur.models.io.Json;
 
 /**
  * The shape of a {@link CharLanguageModel}. Immutable; {@code toString} shows every setting and
  * {@link #toJson()} / {@link #fromJson(String)} store it in checkpoints.
  */
 public record CharModelConfig(int vocabulary, int embedding, Cell cell, int hidden, int layers, float dropout) {
+
+    /** The {@code "model"} field of its JSON. */
+    public static final String KIND = "char-lm";
 
     public CharModelConfig {
         if (vocabulary < 2) {
@@ -25,16 +29,26 @@ public record CharModelConfig(int vocabulary, int embedding, Cell cell, int hidd
         }
     }
 
-    /** A flat JSON object of the settings. */
+    /**
+     * A flat JSON object of the settings, written by Jackson: {@code "model":"char-lm"} first,
+     * then {@code vocabulary, embedding, cell, hidden, layers, dropout}, as every Recur so far
+     * has written it.
+     */
     public String toJson() {
-        return "{\"model\":\"char-lm\",\"vocabulary\":" + vocabulary + ",\"embedding\":" + embedding + ",\"cell\":\""
-                + cell.id() + "\",\"hidden\":" + hidden + ",\"layers\":" + layers + ",\"dropout\":" + dropout + "}";
+        ObjectNode o = Json.configObject(KIND).put("vocabulary", vocabulary).put("embedding", embedding)
+                .put("cell", cell.id()).put("hidden", hidden).put("layers", layers).put("dropout", dropout);
+        return Json.write(o);
     }
 
-    /** Reads what {@link #toJson()} wrote; a missing or malformed field is named in the error. */
+    /**
+     * Reads what {@link #toJson()} wrote; fields it does not know are ignored.
+     *
+     * @throws IllegalArgumentException naming a missing or malformed field, or
+     *                                  {@code "this is a seq2seq model config, not a char-lm one"}
+     */
     public static CharModelConfig fromJson(String json) {
-        return new CharModelConfig(FlatJson.integer(json, "vocabulary"), FlatJson.integer(json, "embedding"),
-                Cell.byId(FlatJson.string(json, "cell")), FlatJson.integer(json, "hidden"),
-                FlatJson.integer(json, "layers"), (float) FlatJson.number(json, "dropout"));
+        ObjectNode o = Json.readConfig(json, KIND);
+        return new CharModelConfig(Json.integer(o, "vocabulary"), Json.integer(o, "embedding"), Json.cell(o, "cell"),
+                Json.integer(o, "hidden"), Json.integer(o, "layers"), (float) Json.number(o, "dropout"));
     }
 }

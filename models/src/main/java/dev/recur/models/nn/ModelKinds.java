@@ -1,10 +1,8 @@
 package dev.recur.models.nn;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
+import dev.recur.models.io.Json;
 
 import java.util.Arrays;
 import java.util.Map;
@@ -24,22 +22,13 @@ public final class ModelKinds {
 
     private static final Map<String, String> MADE_BY = Map.of(CHAR_LM, "recur train-lm", CLASSIFIER,
             "recur classify", REGRESSOR, "recur forecast", SEQ2SEQ, "recur translate");
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ModelKinds() {
     }
 
     /** The {@code "model"} field of a configuration, or null when it has none or is not JSON. */
     public static String of(String configJson) {
-        if (configJson == null) {
-            return null;
-        }
-        try {
-            JsonNode kind = JSON.readTree(configJson).get("model");
-            return kind != null && kind.isTextual() ? kind.asText() : null;
-        } catch (JsonProcessingException e) {
-            return null;
-        }
+        return configJson == null ? null : Json.kindOf(configJson);
     }
 
     /** {@code "a char-lm model (made by recur train-lm)"}, or with no maker for a kind Recur lacks. */

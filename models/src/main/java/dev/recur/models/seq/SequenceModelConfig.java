@@ -1,22 +1,25 @@
 package dev.recur.models.seq;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.recur.models.nn.ModelKinds;
-
 import dev.recur.api.Cell;
+import dev.recur.models.io.Json;
 
 /**
  * A many-to-one sequence model: token ids through an embedding ({@code vocabulary > 0}) or
  * numeric features ({@code vocabulary == 0}, {@code inputSize} per step), a recurrent stack, and
  * a linear head on the last layer's final hidden states (both directions concatenated). With
  * {@code classes > 0} it classifies (softmax cross-entropy); with {@code classes == 0} it predicts
- * {@code outputs} numbers (mean squared error). Immutable; {@code toString} shows every setting.
+ * {@code outputs} numbers (mean squared error); a classifier's {@code outputs} is its
+ * {@code classes}, whatever was passed. Immutable; {@code toString} shows every setting;
+ * {@link #toJson()} / {@link #fromJson(String)} store it in checkpoints.
  */
 public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int hidden, int layers,
                                   boolean bidirectional, float dropout, int classes, int outputs) {
+
+    /** The {@code "model"} field of a classifier's JSON. */
+    public static final String CLASSIFIER_KIND = "sequence-classifier";
+    /** The {@code "model"} field of a regressor's JSON. */
+    public static final String REGRESSOR_KIND = "sequence-regressor";
 
     public SequenceModelConfig {
         if (vocabulary < 0 || inputSize < 1 || hidden < 1 || layers < 1) {
@@ -32,6 +35,9 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
         if (classes == 1 || classes < 0 || (classes == 0 && outputs < 1)) {
             throw new IllegalArgumentException("sequence model: classes must be 0 (regression with outputs >= 1) or"
                     + " >= 2, got classes " + classes + ", outputs " + outputs);
+        }
+        if (classes > 0) {
+            outputs = classes; // the head has one output per class; so that equal models are equal configs
         }
     }
 
@@ -57,57 +63,51 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
         return classes > 0 ? classes : outputs;
     }
 
-    /** The kind written in {@link #toJson()}: {@code sequence-classifier} or {@code sequence-regressor}. */
+    /** {@link #CLASSIFIER_KIND} or {@link #REGRESSOR_KIND}: the {@code "model"} field of its JSON. */
     public String kind() {
-        return classifies() ? ModelKinds.CLASSIFIER : ModelKinds.REGRESSOR;
-    }
-
-    /** One JSON object of the settings, {@code "model": kind()} first. */
-    public String toJson() {
-        ObjectNode o = JSON.createObjectNode().put("model", kind()).put("vocabulary", vocabulary)
-                .put("input_size", inputSize).put("cell", cell.id()).put("hidden", hidden).put("layers", layers)
-                .put("bidirectional", bidirectional).put("dropout", dropout).put("classes", classes)
-                .put("outputs", outputs);
-        return o.toString();
+        return classifies() ? CLASSIFIER_KIND : REGRESSOR_KIND;
     }
 
     /**
-     * Reads what {@link #toJson()} wrote.
+     * The settings as a Jackson object, {@code "model"} first: {@code vocabulary}, the input
+     * width as {@code embedding} (with a vocabulary) or {@code features} (numeric input, vocabulary
+     * 0), {@code cell, hidden, layers, bidirectional, dropout}, then {@code classes} for a
+     * classifier or {@code outputs} for a regressor. A caller may add fields of its own (the
+     * classify command adds {@code max_length}); {@link #fromJson(String)} ignores them.
+     */
+    public ObjectNode toJsonObject() {
+        ObjectNode o = Json.configObject(kind()).put("vocabulary", vocabulary)
+                .put(vocabulary > 0 ? "embedding" : "features", inputSize).put("cell", cell.id()).put("hidden", hidden)
+                .put("layers", layers).put("bidirectional", bidirectional).put("dropout", dropout);
+        return classifies() ? o.put("classes", classes) : o.put("outputs", outputs);
+    }
+
+    /** {@link #toJsonObject()} as compact JSON text. */
+    public String toJson() {
+        return Json.write(toJsonObject());
+    }
+
+    /**
+     * Reads what {@link #toJson()} wrote, a classifier's or a regressor's; fields it does not
+     * know are ignored.
      *
-     * @throws IllegalArgumentException naming a missing or malformed field, or another kind of model
+     * @throws IllegalArgumentException naming a missing or malformed field, or when the JSON is
+     *                                  of another kind of model
+     *                                  ({@code "this is a char-lm model config, not a sequence-classifier or sequence-regressor one"})
      */
     public static SequenceModelConfig fromJson(String json) {
-        JsonNode o;
-        try {
-            o = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("sequence model configuration is not JSON: " + e.getOriginalMessage());
+        ObjectNode o = Json.readConfig(json, CLASSIFIER_KIND, REGRESSOR_KIND);
+        boolean classifier = Json.string(o, Json.KIND_FIELD).equals(CLASSIFIER_KIND);
+        int vocabulary = Json.integer(o, "vocabulary");
+        int inputSize = Json.integer(o, vocabulary > 0 ? "embedding" : "features");
+        int classes = classifier ? Json.integer(o, "classes") : 0;
+        int outputs = classifier ? classes : Json.integer(o, "outputs");
+        if (classifier && classes < 2) {
+            throw new IllegalArgumentException("model configuration: field 'classes' of a " + CLASSIFIER_KIND
+                    + " must be >= 2, got " + classes);
         }
-        String kind = ModelKinds.of(json);
-        if (!ModelKinds.CLASSIFIER.equals(kind) && !ModelKinds.REGRESSOR.equals(kind)) {
-            throw new IllegalArgumentException("model configuration: a '" + kind + "' model, not a sequence model");
-        }
-        return new SequenceModelConfig(integer(o, "vocabulary"), integer(o, "input_size"),
-                Cell.byId(field(o, "cell").asText()), integer(o, "hidden"), integer(o, "layers"),
-                field(o, "bidirectional").asBoolean(), (float) field(o, "dropout").asDouble(), integer(o, "classes"),
-                integer(o, "outputs"));
-    }
-
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    private static JsonNode field(JsonNode o, String name) {
-        JsonNode v = o.get(name);
-        if (v == null || v.isNull()) {
-            throw new IllegalArgumentException("sequence model configuration lacks '" + name + "'");
-        }
-        return v;
-    }
-
-    private static int integer(JsonNode o, String name) {
-        JsonNode v = field(o, name);
-        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new IllegalArgumentException("sequence model configuration: '" + name + "' is not an integer: " + v);
-        }
-        return v.asInt();
+        return new SequenceModelConfig(vocabulary, inputSize, Json.cell(o, "cell"), Json.integer(o, "hidden"),
+                Json.integer(o, "layers"), Json.bool(o, "bidirectional"), (float) Json.number(o, "dropout"), classes,
+                outputs);
     }
 }

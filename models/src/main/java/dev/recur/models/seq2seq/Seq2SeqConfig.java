@@ -1,7 +1,8 @@
 package dev.recur.models.seq2seq;
 
 import dev.recur.api.Cell;
-import dev.recur.models.io.FlatJson;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.recur.models.io.Json;
 
 /**
  * The settings of an encoder-decoder ({@link Seq2SeqModel}): word embeddings of {@code embedding}
@@ -18,6 +19,9 @@ import dev.recur.models.io.FlatJson;
  */
 public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden,
                             int layers, float dropout, boolean bidirectionalEncoder) {
+
+    /** The {@code "model"} field of its JSON. */
+    public static final String KIND = "seq2seq";
 
     /** A configuration with a one-directional encoder. */
     public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
@@ -45,29 +49,32 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         }
     }
 
-    /** A flat JSON object of the settings, {@code "model":"seq2seq"} first. */
+    /**
+     * A flat JSON object of the settings, written by Jackson: {@code "model":"seq2seq"} first,
+     * then {@code cell, source_vocabulary, target_vocabulary, embedding, hidden, layers, dropout,
+     * bidirectional_encoder} (1 or 0), as every Recur so far has written it.
+     */
     public String toJson() {
-        return "{\"model\":\"seq2seq\",\"cell\":\"" + cell.id() + "\",\"source_vocabulary\":" + sourceVocabulary
-                + ",\"target_vocabulary\":" + targetVocabulary + ",\"embedding\":" + embedding + ",\"hidden\":"
-                + hidden + ",\"layers\":" + layers + ",\"dropout\":" + dropout + ",\"bidirectional_encoder\":"
-                + (bidirectionalEncoder ? 1 : 0) + "}";
+        ObjectNode o = Json.configObject(KIND).put("cell", cell.id()).put("source_vocabulary", sourceVocabulary)
+                .put("target_vocabulary", targetVocabulary).put("embedding", embedding).put("hidden", hidden)
+                .put("layers", layers).put("dropout", dropout).put("bidirectional_encoder", bidirectionalEncoder ? 1 : 0);
+        return Json.write(o);
     }
 
     /**
-     * The configuration {@link #toJson()} wrote.
+     * The configuration {@link #toJson()} wrote; fields it does not know are ignored.
+     * {@code bidirectional_encoder} may also be {@code true}/{@code false}.
      *
-     * @throws IllegalArgumentException when it is not a seq2seq configuration, lacks a field or
-     *                                  holds a value out of range
+     * @throws IllegalArgumentException when it is not a seq2seq configuration
+     *                                  ({@code "this is a char-lm model config, not a seq2seq one"}),
+     *                                  lacks a field or holds a value out of range; the message
+     *                                  names the field
      */
     public static Seq2SeqConfig fromJson(String json) {
-        String model = FlatJson.string(json, "model");
-        if (!model.equals("seq2seq")) {
-            throw new IllegalArgumentException("model configuration: a '" + model + "' model, not a seq2seq one");
-        }
-        return new Seq2SeqConfig(Cell.byId(FlatJson.string(json, "cell")), FlatJson.integer(json, "source_vocabulary"),
-                FlatJson.integer(json, "target_vocabulary"), FlatJson.integer(json, "embedding"),
-                FlatJson.integer(json, "hidden"), FlatJson.integer(json, "layers"),
-                (float) FlatJson.number(json, "dropout"), FlatJson.integer(json, "bidirectional_encoder") == 1);
+        ObjectNode o = Json.readConfig(json, KIND);
+        return new Seq2SeqConfig(Json.cell(o, "cell"), Json.integer(o, "source_vocabulary"),
+                Json.integer(o, "target_vocabulary"), Json.integer(o, "embedding"), Json.integer(o, "hidden"),
+                Json.integer(o, "layers"), (float) Json.number(o, "dropout"), Json.bool(o, "bidirectional_encoder"));
     }
 
     @Override

@@ -1,8 +1,9 @@
 package dev.recur.models.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.recur.models.io.Json;
 
 import java.io.BufferedWriter;
 import java.io.Closeable;
@@ -22,7 +23,7 @@ import java.util.List;
  */
 final class MetricsLog implements Closeable {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonMapper JSON = Json.MAPPER;
 
     private final Path file; // null: memory only
     private BufferedWriter writer;

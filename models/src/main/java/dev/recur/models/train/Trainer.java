@@ -4,6 +4,7 @@ import dev.recur.api.NonFiniteException;
 import dev.recur.api.Tensor;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
+import dev.recur.models.io.Json;
 import dev.recur.models.io.LinePlot;
 import dev.recur.models.io.StoredTensor;
 import dev.recur.models.nn.LearningRateSchedule;
@@ -581,8 +582,7 @@ public final class Trainer {
 
     private static boolean sameConfig(String a, String b) {
         try {
-            com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
-            return m.readTree(a).equals(m.readTree(b));
+            return Json.MAPPER.readTree(a).equals(Json.MAPPER.readTree(b));
         } catch (IOException e) {
             return false;
         }

@@ -259,7 +259,7 @@ public class Seq2SeqModelTest {
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Seq2SeqConfig.fromJson("{\"model\":\"char-lm\",\"vocabulary\":3}"));
-        assertEquals("model configuration: a 'char-lm' model, not a seq2seq one", e.getMessage());
+        assertEquals("this is a char-lm model config, not a seq2seq one", e.getMessage());
     }
 
     @Test
