@@ -46,7 +46,7 @@ limit_bytes=$((60 * 1000 * 1000))
 # ---------------------------------------------------------------- the jars
 if [ "$build" = 1 ]; then
   echo "make-gpu-bundle: building (./mvnw -B -ntp -DskipTests package)"
-  ./mvnw -B -ntp ${offline[@]+"${offline[@]}"} -DskipTests package
+  ./mvnw -B -ntp ${offline[@]+"${offline[@]}"} -DskipTests -Dmaven.javadoc.skip=true package
 fi
 version=$(sed -n 's:^  <version>\(.*\)</version>.*:\1:p' pom.xml | head -n 1)
 tests_jar=engine-cuda/target/engine-cuda-$version-tests.jar
