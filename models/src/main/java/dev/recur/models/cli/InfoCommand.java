@@ -3,6 +3,8 @@ package dev.recur.models.cli;
 import dev.recur.api.Backends;
 import dev.recur.api.BackendUnavailableException;
 
+import picocli.CommandLine.Command;
+
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
@@ -15,9 +17,15 @@ import java.util.function.Supplier;
  * be chosen and {@link Recur#EXIT_FAILED} when none would (the report says why), so scripts can
  * ask {@code recur info >/dev/null} whether this machine can train.
  */
-public final class InfoCommand implements Subcommand {
-
-    private static final Options.Declaration OPTIONS = Options.declare();
+@Command(name = "info", header = "show the Java runtime, the engines found and the one that would be chosen",
+        sortOptions = false, description = {
+            "Prints the Java runtime, OS and processors; every engine found on the class path with its rank,",
+            "whether it is available and why not; and the engine a run would use: the one forced by",
+            "--backend NAME, -D" + Backends.PROPERTY + "=NAME (in RECUR_JAVA_OPTS) or " + Backends.ENVIRONMENT
+                    + "=NAME, else the",
+            "lowest-ranked available. Exit status: 0 when an engine would be chosen, 1 when none would",
+            "(the report says why).", ""})
+public final class InfoCommand extends CliCommand {
 
     private final Supplier<List<Backends.Found>> discovery;
     private final Supplier<Forcing> forcing;
@@ -36,31 +44,9 @@ public final class InfoCommand implements Subcommand {
     }
 
     @Override
-    public String name() {
-        return "info";
-    }
-
-    @Override
-    public String summary() {
-        return "show the Java runtime, the engines found and the one that would be chosen";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                Usage: recur info
-
-                Prints the Java runtime, OS and processors; every engine found on the class path with its
-                rank, whether it is available and why not; and the engine a run would use: the one forced
-                by -D%s=NAME (in RECUR_JAVA_OPTS) or %s=NAME, else the lowest-ranked available.
-                Exit status: 0 when an engine would be chosen, 1 when none would (the report says why).
-                """.formatted(Backends.PROPERTY, Backends.ENVIRONMENT);
-    }
-
-    @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        OPTIONS.parse(args).noPositional();
-        return render(discovery.get(), forcing.get(), host.get(), out);
+    int call(PrintStream out, PrintStream err) {
+        Forcing forced = backend.equalsIgnoreCase("auto") ? forcing.get() : new Forcing(backend, "--backend");
+        return render(discovery.get(), forced, host.get(), out);
     }
 
     /**

@@ -88,6 +88,23 @@ class InfoCommandTest {
     }
 
     @Test
+    void backendOptionForcesLikeThePropertyAndWinsOverIt() {
+        List<Backends.Found> found = Backends.probeAll(List.of(
+                FakeProvider.available("cuda", 10, "H100"), FakeProvider.available("cpu", 100, "2 threads")));
+        Streams s = info(found, new InfoCommand.Forcing("cuda", "-Drecur.backend"), "--backend", "cpu");
+        assertTrue(s.out().endsWith("""
+                Forced:  cpu (by --backend)
+                Chosen:  cpu (forced)
+                """), s.out());
+        assertEquals(Recur.EXIT_OK, s.status);
+        // One command object run twice: picocli puts the default back before each parse.
+        Recur recur = new Recur(List.of(new InfoCommand(() -> found, () -> null, () -> HOST)));
+        assertTrue(Streams.run(recur, "info", "--backend", "cpu").out().endsWith("Chosen:  cpu (forced)\n"));
+        s = Streams.run(recur, "info");
+        assertTrue(s.out().endsWith("Chosen:  cuda (the best available)\n"), s.out());
+    }
+
+    @Test
     void noEngineIsSaidPlainly() {
         Streams s = info(List.of(), null);
         assertEquals(HOST_LINES + """
