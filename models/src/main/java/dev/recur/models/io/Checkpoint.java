@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
  * A Recur checkpoint: the model's tensors, the optimizer's tensors and the training state, in
  * one safetensors file (see {@link SafeTensors} for the byte layout).
  *
- * <h2>Contents (format version 1)</h2>
+ * <h2>Contents (format version 2)</h2>
  * <ul>
  *   <li>Tensors, float32, under PyTorch's parameter names so that an {@code nn.LSTM}
  *       state dict maps one to one: {@code weight_ih_l0 [G*H, I]}, {@code weight_hh_l0 [G*H, H]},
@@ -25,15 +25,16 @@ import java.util.stream.Collectors;
  *       direction, {@code embedding.weight}, ...; optimizer state under names of the caller's
  *       choosing (for example {@code optimizer.adam.m.weight_ih_l0}).</li>
  *   <li>{@code __metadata__}, strings only, in this order: {@code format} =
- *       {@value #FORMAT}; {@code format_version} = {@code "1"}; {@code model_config}, a JSON
+ *       {@value #FORMAT}; {@code format_version} = {@code "2"}; {@code model_config}, a JSON
  *       object given by the caller; {@code optimizer}, {@code data_position} (free strings);
  *       {@code step}, {@code seed} (decimal integers); then the caller's extra entries (for
  *       example a vocabulary); last {@code checksum}.</li>
- *   <li>{@code checksum}: SHA-256, as 64 lower-case hex digits, of the <em>data section</em>:
- *       the file's bytes from offset {@code 8 + N} (after the length and the header) to the end
- *       of the file, which are every tensor's little-endian float32 bytes, one tensor after
- *       another in header order. The header itself, and so the metadata, is not hashed: damage
- *       there shows as malformed JSON or a bad value instead.</li>
+ *   <li>{@code checksum}: SHA-256, as 64 lower-case hex digits, of the whole content (see
+ *       {@link SafeTensors#contentSha256}): each tensor's name, dtype, shape and data offsets in
+ *       header order, every other metadata entry in order, and the SHA-256 of the data section
+ *       (every tensor's little-endian float32 bytes). A flipped bit in a tensor's name, swapped
+ *       offsets or an edited metadata value is caught as surely as damaged data. Version 1
+ *       hashed the data section only; its files still load, checked that way.</li>
  * </ul>
  *
  * <h2>Writing and reading</h2>
@@ -53,7 +54,7 @@ public final class Checkpoint {
     /** The value of {@code __metadata__.format} in every Recur checkpoint. */
     public static final String FORMAT = "recur-checkpoint";
     /** The format version this Recur writes, and the newest it reads. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
 
     public static final String KEY_FORMAT = "format";
     public static final String KEY_FORMAT_VERSION = "format_version";
@@ -239,9 +240,12 @@ public final class Checkpoint {
             throw new CheckpointException(file, "format_version " + version + " does not exist (the first is 1)");
         }
         String checksum = required(file, meta, KEY_CHECKSUM);
-        if (!checksum.equalsIgnoreCase(st.dataSha256())) {
+        // Version 1 hashed the data section only; version 2 hashes the header's content too.
+        String actual = version == 1 ? st.dataSha256() : st.contentSha256(KEY_CHECKSUM);
+        if (!checksum.equalsIgnoreCase(actual)) {
             throw new CheckpointException(file, "corrupt: checksum mismatch: the header records SHA-256 " + checksum
-                    + ", the data section hashes to " + st.dataSha256());
+                    + ", the " + (version == 1 ? "data section" : "file's tensors, metadata and data") + " hash to "
+                    + actual);
         }
         String modelConfig = required(file, meta, KEY_MODEL_CONFIG);
         String problem = jsonObjectProblem(modelConfig);

@@ -94,6 +94,7 @@ public final class SafeTensors {
     private final Map<String, String> metadata;      // unmodifiable, ordered
     private final Path source;                       // null when built in memory
     private final String dataSha256;                 // null when built in memory
+    private final List<Layout> layout;               // header order; null when built in memory
 
     /**
      * Tensors and metadata in memory, ready to {@link #write}.
@@ -104,10 +105,12 @@ public final class SafeTensors {
      * @throws IllegalArgumentException for a bad name or a null key, value or tensor
      */
     public SafeTensors(Map<String, StoredTensor> tensors, Map<String, String> metadata) {
-        this(copyTensors(tensors), copyMetadata(metadata), null, null);
+        this(copyTensors(tensors), copyMetadata(metadata), null, null, null);
     }
 
-    private SafeTensors(Map<String, StoredTensor> tensors, Map<String, String> metadata, Path source, String dataSha256) {
+    private SafeTensors(Map<String, StoredTensor> tensors, Map<String, String> metadata, Path source, String dataSha256,
+                        List<Layout> layout) {
+        this.layout = layout;
         this.tensors = Collections.unmodifiableMap(tensors);
         this.metadata = Collections.unmodifiableMap(metadata);
         this.source = source;
@@ -166,6 +169,71 @@ public final class SafeTensors {
      */
     public String dataSha256() {
         return dataSha256;
+    }
+
+    /**
+     * The SHA-256 of the whole content as {@link #read} found it, header and data: every tensor's
+     * name, dtype, shape and offsets in header order, every metadata entry but {@code checksumKey}
+     * in order, and the data section's SHA-256 (see {@link #contentSha256Of}). A change to any of
+     * them changes it; what it leaves out is only the JSON's spelling (spaces, key quoting), which
+     * decides nothing. Null when the tensors were built in memory.
+     */
+    public String contentSha256(String checksumKey) {
+        return layout == null ? null : contentSha256(layout, metadata, checksumKey, HexFormat.of().parseHex(dataSha256));
+    }
+
+    /** One tensor's place in a file, as the header gives it. */
+    record Layout(String name, String dtype, int[] shape, long begin, long end) {
+    }
+
+    /** What {@link #contentSha256(String)} of the file that {@link #write} makes of these would be. */
+    static String contentSha256Of(Map<String, StoredTensor> tensors, Map<String, String> metadata, String checksumKey) {
+        List<Layout> layout = new ArrayList<>();
+        long offset = 0;
+        for (Map.Entry<String, StoredTensor> e : tensors.entrySet()) {
+            long end = offset + 4L * e.getValue().size();
+            layout.add(new Layout(e.getKey(), DType.F32.name(), e.getValue().shape(), offset, end));
+            offset = end;
+        }
+        return contentSha256(layout, metadata, checksumKey, HexFormat.of().parseHex(sha256Of(tensors)));
+    }
+
+    private static String contentSha256(List<Layout> layout, Map<String, String> metadata, String checksumKey,
+                                        byte[] dataDigest) {
+        try {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+            writeString(out, "recur safetensors content 1");
+            out.writeInt(layout.size());
+            for (Layout l : layout) {
+                writeString(out, l.name());
+                writeString(out, l.dtype());
+                out.writeInt(l.shape().length);
+                for (int d : l.shape()) {
+                    out.writeInt(d);
+                }
+                out.writeLong(l.begin());
+                out.writeLong(l.end());
+            }
+            List<Map.Entry<String, String>> meta = metadata.entrySet().stream()
+                    .filter(e -> !e.getKey().equals(checksumKey)).toList();
+            out.writeInt(meta.size());
+            for (Map.Entry<String, String> e : meta) {
+                writeString(out, e.getKey());
+                writeString(out, e.getValue());
+            }
+            out.write(dataDigest);
+            out.flush();
+            return HexFormat.of().formatHex(sha256().digest(bytes.toByteArray()));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+        }
+    }
+
+    private static void writeString(java.io.DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
     }
 
     /** Whether a tensor of this name is present. */
@@ -238,14 +306,15 @@ public final class SafeTensors {
     /**
      * The writer behind {@link #write} and {@link Checkpoint#write}.
      *
-     * @param checksumKey when not null, the SHA-256 of the data section (hex) is added to the
-     *                    metadata under this key, after the given entries
+     * @param checksumKey when not null, the SHA-256 of the whole content (hex, see
+     *                    {@link #contentSha256(String)}) is added to the metadata under this key,
+     *                    after the given entries
      */
     static void write(Path file, Map<String, StoredTensor> tensors, Map<String, String> metadata,
                       String checksumKey, WriteHook hook) throws IOException {
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         if (checksumKey != null) {
-            meta.put(checksumKey, sha256Of(tensors));
+            meta.put(checksumKey, contentSha256Of(tensors, metadata, checksumKey));
         }
         byte[] header = header(tensors, meta);
         AtomicFiles.replace(file, channel -> {
@@ -446,7 +515,11 @@ public final class SafeTensors {
         for (Entry e : entries) {
             tensors.put(e.name, new StoredTensor(e.shape, values.get(e.name), true));
         }
-        return new SafeTensors(tensors, metadata, file, HexFormat.of().formatHex(sha.digest()));
+        List<Layout> layout = new ArrayList<>();
+        for (Entry e : entries) {
+            layout.add(new Layout(e.name, e.dtype.name(), e.shape, e.begin, e.end));
+        }
+        return new SafeTensors(tensors, metadata, file, HexFormat.of().formatHex(sha.digest()), layout);
     }
 
     private static JsonNode parseHeader(Path file, byte[] header) throws CheckpointException {

@@ -26,6 +26,8 @@ public final class CheckpointFixtures {
 
     /** The committed format-version-1 fixture, relative to the models module folder. */
     static final Path V1_SMALL = Path.of("src/test/resources/checkpoints/recur-v1-small.safetensors");
+    /** The same content in format version 2 (the checksum covers the header too). */
+    static final Path V2_SMALL = Path.of("src/test/resources/checkpoints/recur-v2-small.safetensors");
 
     /**
      * A one-layer LSTM (I = 3, H = 2, so G*H = 8) with a 5-symbol embedding, Adam state for one
@@ -60,11 +62,13 @@ public final class CheckpointFixtures {
         return v;
     }
 
-    /** Writes every fixture; the working directory must be the models module folder. */
+    /** Writes the current version's fixture; the working directory must be the models module folder. */
     public static void main(String[] args) throws IOException {
-        Files.createDirectories(V1_SMALL.getParent());
-        v1Small().write(V1_SMALL);
-        System.out.println("wrote " + V1_SMALL.toAbsolutePath() + " (" + Files.size(V1_SMALL) + " bytes)");
+        // The version 1 fixture was written by the version 1 writer (commit 71b68c9 and before)
+        // and is kept as it is; only the current version's is written.
+        Files.createDirectories(V2_SMALL.getParent());
+        v1Small().write(V2_SMALL);
+        System.out.println("wrote " + V2_SMALL.toAbsolutePath() + " (" + Files.size(V2_SMALL) + " bytes)");
     }
 
     /** The same as {@link #main}, from Maven; skipped unless {@code -Drecur.fixtures.write=true}. */

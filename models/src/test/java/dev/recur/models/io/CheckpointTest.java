@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,7 +47,7 @@ class CheckpointTest {
         assertEquals("\n !ab", back.metadata("vocabulary"));
         assertNull(back.metadata("nothing"));
         assertEquals(file, back.source());
-        assertEquals(1, back.formatVersion());
+        assertEquals(2, back.formatVersion());
         assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(back.require("bias_hh_l0", 8).get(0)));
     }
 
@@ -60,14 +61,57 @@ class CheckpointTest {
         assertEquals(List.of("format", "format_version", "model_config", "optimizer", "data_position", "step", "seed",
                 "vocabulary", "checksum"), List.copyOf(meta.keySet()));
         assertEquals("recur-checkpoint", meta.get("format"));
-        assertEquals("1", meta.get("format_version"));
+        assertEquals("2", meta.get("format_version"));
         assertEquals("7", meta.get("step"));
 
         byte[] bytes = Files.readAllBytes(file);
         int dataStart = 8 + (int) RawFiles.headerLength(bytes);
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         sha.update(bytes, dataStart, bytes.length - dataStart);
-        assertEquals(HexFormat.of().formatHex(sha.digest()), meta.get("checksum"));
+        assertEquals(HexFormat.of().formatHex(sha.digest()), raw.dataSha256());
+        assertEquals(raw.contentSha256("checksum"), meta.get("checksum"));
+        assertNotEquals(raw.dataSha256(), meta.get("checksum"), "the header is hashed too");
+    }
+
+    /** Rewrites the header of {@code file} with {@code edit} applied to its JSON text, same length. */
+    private static void editHeader(Path file, java.util.function.UnaryOperator<String> edit) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        int n = (int) RawFiles.headerLength(bytes);
+        String header = new String(bytes, 8, n, java.nio.charset.StandardCharsets.UTF_8);
+        byte[] changed = edit.apply(header).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(n, changed.length, "the edit keeps the header's length");
+        System.arraycopy(changed, 0, bytes, 8, n);
+        Files.write(file, bytes);
+    }
+
+    @Test
+    void damageInTheHeaderThatStillParsesIsCorrupt() throws IOException {
+        Path file = dir.resolve("ckpt.safetensors");
+        // A tensor's name with one bit flipped (m -> l): valid JSON, a plausible name.
+        sample().write(file);
+        editHeader(file, h -> h.replace("\"weight_hh_l0\"", "\"weight_hh_l1\""));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.read(file));
+        assertTrue(e.getMessage().contains("corrupt: checksum mismatch"), e.getMessage());
+        // The data offsets of two tensors of one size swapped: each now reads the other's values.
+        sample().write(file);
+        editHeader(file, h -> {
+            java.util.regex.Matcher a = java.util.regex.Pattern.compile("\"bias_ih_l0\":\\{[^}]*\"data_offsets\":\\[(\\d+),(\\d+)\\]")
+                    .matcher(h);
+            java.util.regex.Matcher b = java.util.regex.Pattern.compile("\"bias_hh_l0\":\\{[^}]*\"data_offsets\":\\[(\\d+),(\\d+)\\]")
+                    .matcher(h);
+            assertTrue(a.find() && b.find(), h);
+            String pa = "[" + a.group(1) + "," + a.group(2) + "]";
+            String pb = "[" + b.group(1) + "," + b.group(2) + "]";
+            assertEquals(pa.length(), pb.length(), "same digits: " + pa + " " + pb);
+            return h.replace(pa, "#A#").replace(pb, pa).replace("#A#", pb);
+        });
+        e = assertThrows(CheckpointException.class, () -> Checkpoint.read(file));
+        assertTrue(e.getMessage().contains("corrupt: checksum mismatch"), e.getMessage());
+        // A metadata value edited: the step.
+        sample().write(file);
+        editHeader(file, h -> h.replace("\"step\":\"7\"", "\"step\":\"5\""));
+        e = assertThrows(CheckpointException.class, () -> Checkpoint.read(file));
+        assertTrue(e.getMessage().contains("corrupt: checksum mismatch"), e.getMessage());
     }
 
     @Test
@@ -112,7 +156,7 @@ class CheckpointTest {
     private static Map<String, String> validMetadata() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("format", "recur-checkpoint");
-        m.put("format_version", "1");
+        m.put("format_version", "2");
         m.put("model_config", "{}");
         m.put("optimizer", "sgd");
         m.put("data_position", "0");
@@ -145,8 +189,8 @@ class CheckpointTest {
         assertRefused(m, true, "not a Recur checkpoint: format is 'someone-else'");
 
         m = validMetadata();
-        m.put("format_version", "2");
-        assertRefused(m, true, "written by a newer Recur: format_version 2, this Recur reads format_version 1 and older");
+        m.put("format_version", "3");
+        assertRefused(m, true, "written by a newer Recur: format_version 3, this Recur reads format_version 2 and older");
 
         m = validMetadata();
         m.put("format_version", "one");
