@@ -198,6 +198,14 @@ public final class LmTraining {
             return corpus.vocabulary().decode(prime) + corpus.vocabulary().decode(out);
         }
 
+        /** Batch, window and the text itself (its length and hash): a resume on other text is refused. */
+        @Override
+        public java.util.Map<String, String> settings() {
+            return java.util.Map.of("batch", Integer.toString(o.batch()), "window", Integer.toString(o.window()),
+                    "data", corpus.length() + " characters, hash " + Integer.toHexString(java.util.Arrays.hashCode(
+                            corpus.ids())));
+        }
+
         @Override
         public void save(Checkpoint.Builder b) {
             float[][][] carry = model.carriedState();

@@ -76,11 +76,56 @@ public final class Optimizer implements AutoCloseable {
         return java.util.Collections.unmodifiableMap(state);
     }
 
-    /** Restores the step count and a state tensor saved by {@link #state()} (host data). */
+    /** The state slots this optimizer keeps per parameter once it has stepped. */
+    private List<String> slotNames() {
+        return switch (cfg.kind()) {
+            case SGD -> cfg.momentum() > 0f ? List.of("momentum") : List.of();
+            case RMSPROP -> List.of("square_avg");
+            case ADAM, ADAMW -> List.of("exp_avg", "exp_avg_sq");
+        };
+    }
+
+    /**
+     * Restores the step count and the state tensors saved by {@link #state()} (host data), all or
+     * nothing: after a step, every slot of every parameter must be there with the parameter's
+     * size, and no other; before one, none.
+     *
+     * @throws IllegalArgumentException naming the missing, unexpected or mis-sized slots
+     */
     public void restore(int stepCount, Map<String, float[]> saved) {
+        if (stepCount < 0) {
+            throw new IllegalArgumentException("optimizer state: step count " + stepCount + " is negative");
+        }
+        java.util.Set<String> unexpected = new java.util.TreeSet<>(saved.keySet());
+        List<String> problems = new java.util.ArrayList<>();
+        for (Parameter p : params) {
+            for (String slot : slotNames()) {
+                String name = "optimizer." + slot + "." + p.name();
+                float[] v = saved.get(name);
+                unexpected.remove(name);
+                if (stepCount == 0) {
+                    continue; // no slot made yet; any found is unexpected
+                }
+                if (v == null) {
+                    problems.add("missing " + name);
+                } else if (v.length != p.value().shape().size()) {
+                    problems.add(name + " holds " + v.length + " values, the parameter " + p.value().shape().size());
+                }
+            }
+        }
+        if (stepCount == 0) {
+            unexpected = new java.util.TreeSet<>(saved.keySet());
+        }
+        if (!unexpected.isEmpty()) {
+            problems.add("unexpected " + unexpected + " for " + cfg.kind().name().toLowerCase(Locale.ROOT)
+                    + (stepCount == 0 ? " before its first step" : ""));
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("optimizer state does not fit: " + String.join("; ", problems));
+        }
         this.steps = stepCount;
         for (Parameter p : params) {
-            for (String slot : new String[] {"momentum", "square_avg", "exp_avg", "exp_avg_sq"}) {
+            for (String slot : slotNames()) {
                 float[] v = saved.get("optimizer." + slot + "." + p.name());
                 if (v != null) {
                     slot(slot, p).copyFrom(v);

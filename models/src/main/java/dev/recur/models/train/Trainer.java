@@ -6,6 +6,7 @@ import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.io.Json;
 import dev.recur.models.io.LinePlot;
+import dev.recur.models.io.RunLock;
 import dev.recur.models.io.StoredTensor;
 import dev.recur.models.nn.LearningRateSchedule;
 import dev.recur.models.nn.Model;
@@ -63,6 +64,7 @@ public final class Trainer {
     static final String FIRST_LOSS = "trainer.first_loss";
     static final String OPTIMIZER_STEPS = "optimizer_steps";
     static final String EXTRA_STATE = "model.";
+    static final String SETTINGS = "trainer.settings";
 
     /** How a run ended. */
     public record Result(long steps, long totalSteps, float lastLoss, double lastValidation,
@@ -272,6 +274,20 @@ public final class Trainer {
         if (perEpoch < 1) {
             throw new IllegalArgumentException("the task has " + perEpoch + " batches per epoch; it needs at least 1");
         }
+        if (s.checkpoint == null) {
+            return run(task, perEpoch);
+        }
+        Path folder = s.checkpoint.toAbsolutePath().getParent();
+        if (folder != null && !Files.isDirectory(folder)) {
+            throw new CheckpointException(s.checkpoint, "cannot write checkpoints: the folder " + folder
+                    + " does not exist");
+        }
+        try (RunLock lock = RunLock.acquire(s.checkpoint)) {
+            return run(task, perEpoch);
+        }
+    }
+
+    private Result run(TrainingTask task, int perEpoch) throws IOException {
         Model model = task.model();
         Optimizer opt = task.optimizer();
         long total = totalSteps(task);
@@ -477,16 +493,57 @@ public final class Trainer {
                 .metadata(BEST_STEP, Long.toString(bestStep))
                 .metadata(SINCE_BEST, Integer.toString(sinceBest))
                 .metadata(FIRST_LOSS, Float.toString(firstLoss))
-                .metadata(OPTIMIZER_STEPS, Integer.toString(opt.steps()));
+                .metadata(OPTIMIZER_STEPS, Integer.toString(opt.steps()))
+                .metadata(SETTINGS, settings(task, total, step).toString());
         model.extraState().forEach((k, v) -> b.metadata(EXTRA_STATE + k, v));
         for (Map.Entry<String, Tensor> e : opt.state().entrySet()) {
             b.tensor(e.getKey(), e.getValue().shape().toArray(), e.getValue().toArray());
         }
         task.save(b);
+        requireFiniteWeights(model, step);
         b.build().write(file);
         for (TrainingListener l : s.listeners) {
             l.onCheckpoint(step, file);
         }
+    }
+
+    /**
+     * Refuses to save weights that hold NaN or an infinity: the update of the last step can make
+     * them so after its loss was checked, and such a checkpoint must not replace a good one.
+     */
+    private static void requireFiniteWeights(Model model, long step) {
+        for (Parameter p : model.parameters()) {
+            float[] v = p.value().toArray();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw new TrainingDivergedException(step, 0, Float.NaN, p.name() + " holds " + v[i]
+                            + " after the update of this step; the checkpoint was not written, the previous one"
+                            + " is kept", null);
+                }
+            }
+        }
+    }
+
+    /**
+     * What decides the run's course beyond the model's configuration: resuming with any of these
+     * changed would end somewhere no uninterrupted run ends, so it is refused.
+     */
+    private com.fasterxml.jackson.databind.node.ObjectNode settings(TrainingTask task, long total, long step) {
+        com.fasterxml.jackson.databind.node.ObjectNode o = Json.MAPPER.createObjectNode()
+                .put("total_steps", total)
+                .put("batches_per_epoch", task.batchesPerEpoch())
+                .put("optimizer", task.optimizer().config().toString())
+                .put("lr_first", s.schedule.at(0))
+                .put("lr_next", s.schedule.at((int) Math.min(Integer.MAX_VALUE, step)))
+                .put("lr_last", s.schedule.at((int) Math.min(Integer.MAX_VALUE, total - 1)))
+                .put("clip", s.clip)
+                .put("seed", s.seed)
+                .put("validate_every", s.validateEvery)
+                .put("patience", s.patience)
+                .put("min_delta", s.minDelta)
+                .put("restore_best", s.restoreBest);
+        task.settings().forEach(o::put);
+        return o;
     }
 
     /** Fresh run: says it overwrites a checkpoint of the same kind, refuses one of another kind. */
@@ -527,6 +584,23 @@ public final class Trainer {
             throw new CheckpointException(file, "cannot resume: that run is finished (step " + c.step() + " of "
                     + c.metadata(TOTAL_STEPS) + "); start a fresh run, or load the model from it");
         }
+        String saved = c.metadata(SETTINGS);
+        if (saved != null) {
+            com.fasterxml.jackson.databind.JsonNode before = Json.MAPPER.readTree(saved);
+            com.fasterxml.jackson.databind.node.ObjectNode now = settings(task, total, c.step());
+            List<String> changed = new ArrayList<>();
+            now.properties().forEach(e -> {
+                com.fasterxml.jackson.databind.JsonNode was = before.get(e.getKey());
+                if (was == null || !was.asText().equals(e.getValue().asText())) {
+                    changed.add(e.getKey() + " was " + (was == null ? "not set" : was.asText()) + ", now "
+                            + e.getValue().asText());
+                }
+            });
+            if (!changed.isEmpty()) {
+                throw new CheckpointException(file, "cannot resume with other settings than the run had: "
+                        + String.join("; ", changed) + "; resume with the same settings or start afresh");
+            }
+        }
         model.loadWeights(c);
         Map<String, float[]> state = new HashMap<>();
         for (Map.Entry<String, StoredTensor> e : c.tensors().entrySet()) {
@@ -547,8 +621,8 @@ public final class Trainer {
             bestStep = Long.parseLong(required(c, BEST_STEP));
             sinceBest = Integer.parseInt(required(c, SINCE_BEST));
             firstLoss = Float.parseFloat(required(c, FIRST_LOSS));
-        } catch (NumberFormatException e) {
-            throw new CheckpointException(file, "trainer state is corrupt: " + e.getMessage());
+        } catch (IllegalArgumentException e) { // NumberFormatException included
+            throw new CheckpointException(file, "cannot resume: " + e.getMessage());
         }
         task.restore(c);
         if (bestStep > 0 && s.restoreBest) {

@@ -54,6 +54,14 @@ public interface TrainingTask {
         return Double.NaN;
     }
 
+    /**
+     * The task's settings that decide what training does (batch size, window, a fingerprint of the
+     * data), saved with each checkpoint; resuming with any of them changed is refused, naming it.
+     */
+    default java.util.Map<String, String> settings() {
+        return java.util.Map.of();
+    }
+
     /** Adds what the task needs to carry on (carried states, vocabularies) to a checkpoint. */
     default void save(Checkpoint.Builder checkpoint) {
     }

@@ -34,15 +34,28 @@ class TrainLmCommandTest {
         return text;
     }
 
-    /** A tiny train-lm run writing {@code checkpoint}, with {@code extra} arguments after the defaults. */
+    /** A tiny train-lm run writing {@code checkpoint}; {@code extra} adds options or replaces the defaults' values. */
     private Streams trainLm(Path checkpoint, String... extra) throws IOException {
-        List<String> args = new ArrayList<>(List.of("train-lm", "--data", text().toString(),
-                "--hidden", "8", "--embedding", "4", "--layers", "1", "--batch", "4", "--window", "8",
-                "--sample-length", "5", "--checkpoint", checkpoint.toString()));
-        args.addAll(Arrays.asList(extra));
-        if (!args.contains("--steps")) {
-            args.addAll(List.of("--steps", "3"));
+        java.util.Map<String, String> options = new java.util.LinkedHashMap<>();
+        for (String[] kv : new String[][] {{"--data", text().toString()}, {"--hidden", "8"}, {"--embedding", "4"},
+            {"--layers", "1"}, {"--batch", "4"}, {"--window", "8"}, {"--sample-length", "5"}, {"--steps", "3"},
+            {"--checkpoint", checkpoint.toString()}}) {
+            options.put(kv[0], kv[1]);
         }
+        List<String> flags = new ArrayList<>();
+        for (int i = 0; i < extra.length; i++) {
+            if (extra[i].equals("--resume")) {
+                flags.add(extra[i]);
+            } else {
+                options.put(extra[i], extra[++i]);
+            }
+        }
+        List<String> args = new ArrayList<>(List.of("train-lm"));
+        options.forEach((k, v) -> {
+            args.add(k);
+            args.add(v);
+        });
+        args.addAll(flags);
         return Streams.run(Recur.standard(), args.toArray(String[]::new));
     }
 
@@ -140,5 +153,22 @@ class TrainLmCommandTest {
                 "--length", "20");
         assertEquals(Recur.EXIT_OK, s.status, s.err());
         assertTrue(s.out().startsWith("the") && s.out().strip().length() == 23, s.out());
+    }
+
+    @Test
+    void anUpdateThatPoisonsTheWeightsNeverReplacesTheLastGoodCheckpoint() throws IOException {
+        // Issue 19's case: SGD at lr 1e38 without clipping, a checkpoint every step.
+        Path checkpoint = dir.resolve("lm.safetensors");
+        Streams s = trainLm(checkpoint, "--hidden", "32", "--embedding", "8", "--batch", "8", "--window", "16",
+                "--steps", "200", "--lr", "1e38", "--optimizer", "sgd", "--clip", "0", "--cell", "gru",
+                "--checkpoint-every", "1");
+        s.assertOneLineFailure("recur train-lm: ", "diverged at step");
+        if (Files.exists(checkpoint)) {
+            for (var t : Checkpoint.read(checkpoint).tensors().values()) {
+                for (float v : t.data()) {
+                    assertTrue(Float.isFinite(v), "a finite checkpoint is left");
+                }
+            }
+        }
     }
 }

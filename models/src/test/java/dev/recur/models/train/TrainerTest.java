@@ -262,4 +262,38 @@ class TrainerTest {
             assertTrue(e.getMessage().contains("diverged at step " + e.step()), e.getMessage());
         }
     }
+
+    @Test
+    void resumingWithAChangedSettingIsRefusedNamingIt(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("m.safetensors");
+        try (Sums task = new Sums()) {
+            fit(task, b -> b.checkpoint(file).stopAfter(7));
+        }
+        try (Sums task = new Sums()) {
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> fit(task, b -> b.checkpoint(file).resume(true).clip(0.5f)));
+            assertTrue(e.getMessage().contains("clip was 1.0, now 0.5"), e.getMessage());
+            e = assertThrows(CheckpointException.class, () -> fit(task, b -> b.checkpoint(file).resume(true)
+                    .learningRate(LearningRateSchedule.constant(0.02f))));
+            assertTrue(e.getMessage().contains("lr_first was 0.01, now 0.02"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aSecondRunOnTheSameCheckpointIsRefusedAndStaleTemporariesGo(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("m.safetensors");
+        Path stale = dir.resolve(".m.safetensors.0123abcd.tmp");
+        Files.write(stale, new byte[1000]);
+        try (dev.recur.models.io.RunLock held = dev.recur.models.io.RunLock.acquire(file);
+             Sums task = new Sums()) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> fit(task, b -> b.checkpoint(file)));
+            assertTrue(e.getMessage().contains("in use by another run (pid " + ProcessHandle.current().pid()),
+                    e.getMessage());
+            assertFalse(Files.exists(file), "the refused run wrote nothing");
+        }
+        assertFalse(Files.exists(stale), "the holder removed the killed write's temporary file");
+        try (Sums task = new Sums()) {
+            assertTrue(fit(task, b -> b.checkpoint(file)).finished(), "free again once released");
+        }
+    }
 }
