@@ -130,7 +130,7 @@ final class ClassifyCommand extends CliCommand {
     @Option(names = "--max-length", paramLabel = "N", defaultValue = "40", converter = Checks.Size.class,
             description = "words kept of each sentence")
     int maxLength;
-    @Option(names = "--min-count", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
+    @Option(names = "--min-count", paramLabel = "N", defaultValue = "2", converter = Checks.Positive.class,
             description = "words seen fewer times in training become <unk>")
     int minCount;
     @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = Checks.OptimizerName.class,
