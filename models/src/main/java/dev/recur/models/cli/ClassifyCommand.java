@@ -1,19 +1,33 @@
 package dev.recur.models.cli;
 
 import dev.recur.api.Backend;
-import dev.recur.api.Backends;
 import dev.recur.api.Cell;
 import dev.recur.api.IndexTensor;
 import dev.recur.models.data.LabelledText;
 import dev.recur.models.data.PaddedBatch;
 import dev.recur.models.data.WordVocabulary;
 import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
+import dev.recur.models.nn.LearningRateSchedule;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
-import dev.recur.models.nn.Parameter;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
 import dev.recur.models.train.Progress;
+import dev.recur.models.train.Trainer;
+import dev.recur.models.train.TrainingDivergedException;
+import dev.recur.models.train.TrainingListener;
+import dev.recur.models.train.TrainingTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,235 +38,366 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * {@code recur classify}: a many-to-one sentence classifier (word embedding, recurrent stack,
- * linear head on the final states) trained on files of {@code text<TAB>label} lines, reporting
- * test accuracy beside the majority-class baseline.
+ * linear head on the final states) trained through the {@link Trainer} on files of
+ * {@code text<TAB>label} lines, reporting the test accuracy once, at the end, beside the
+ * majority-class baseline; and, with {@code --from MODEL TEXT...}, the class of each text by a
+ * saved model.
  *
- * <p>Shapes: every batch is {@code [T, B]} token ids with T = the longest (truncated) sentence
- * of the data, at most {@code --max-length}, and B = {@code --batch}, so the model's buffers are
- * made once. The engines skip the steps past each sentence's own length, so the fixed T costs
- * no work on padding. The last batch of an epoch (and of the test set) is filled up to B with
- * padding rows (one {@code <pad>} token, label {@value #IGNORE}) that the loss ignores.
+ * <p>Shapes: every training batch is {@code [T, B]} token ids with T = the longest (truncated)
+ * sentence of the training and validation parts, at most {@code --max-length}, and B =
+ * {@code --batch}, so the model's buffers are made once. The engines skip the steps past each
+ * sentence's own length, so the fixed T costs no work on padding. The last batch of an epoch (and
+ * of the validation part) is filled up to B with padding rows (one {@code <pad>} token, label
+ * {@value #IGNORE}) that the loss ignores.
  */
-final class ClassifyCommand implements Subcommand {
+@Command(name = "classify", header = "train a sentence classifier on text<TAB>label files, or classify texts with one",
+        showDefaultValues = true, sortOptions = false,
+        customSynopsis = {"recur classify --data FILE[,FILE...] [options]",
+            "       recur classify --from MODEL TEXT...", ""},
+        description = {
+            "Trains a many-to-one classifier (word embedding, recurrent layers, a linear layer on the final",
+            "hidden states, softmax cross-entropy) on lines of text<TAB>label, such as the UCI",
+            "sentiment-labelled sentences (\"Great phone, works well.<TAB>1\"). The examples are shuffled with",
+            "--seed and split into training and test parts; a validation part is carved from the training",
+            "part (--validation-fraction). The word vocabulary is built from what remains for training",
+            "(words never seen there are <unk>). Each epoch prints the training and validation loss; training",
+            "stops early after --patience epochs without a better validation loss and restores the best",
+            "weights. Only then is the test part used, once: the test accuracy beside the majority-class",
+            "baseline (always answering the training part's most common label).",
+            "",
+            "Batches all hold --batch sentences, padded to the longest sentence (at most --max-length words;",
+            "longer ones are cut). The last, partial batch of an epoch is filled with padding rows whose loss",
+            "is ignored, so every example is used once per epoch.",
+            "",
+            "The model, its vocabulary and class names go to --checkpoint (the best validation also to",
+            "NAME.best.safetensors), metrics to NAME.metrics.jsonl and the loss curve to NAME.loss.png beside",
+            "it; --resume continues a run. recur classify --from MODEL TEXT... prints, for each TEXT, the",
+            "predicted class, its probability and the text, separated by TABs.", ""})
+final class ClassifyCommand extends CliCommand {
 
     /** The label of padding rows; softmax cross-entropy skips rows with this target. */
     static final int IGNORE = -1;
 
-    @Override
-    public String name() {
-        return "classify";
-    }
+    static final String DEFAULT_CHECKPOINT = "runs/classify.safetensors";
+
+    /** Checkpoint metadata: the word vocabulary, the class names (one a line) and the words kept of a text. */
+    static final String VOCABULARY = "vocabulary";
+    static final String CLASSES = "classes";
+    static final String MAX_LENGTH = "max_length";
+
+    /** Texts classified at once with --from. */
+    private static final int INFERENCE_BATCH = 64;
+
+    @Spec
+    CommandSpec spec;
+
+    // Not split by picocli (split = ","): it drops trailing empty parts, so "a,," would pass.
+    @Option(names = "--data", paramLabel = "FILE[,FILE...]", showDefaultValue = Visibility.NEVER,
+            description = "text<TAB>label lines (UTF-8); repeat the option or separate files with commas")
+    List<String> dataArguments = new ArrayList<>();
+    @Option(names = "--from", paramLabel = "MODEL", converter = Checks.FileName.class,
+            description = "classify the TEXTs with this saved model instead of training")
+    Path from;
+    @Parameters(paramLabel = "TEXT", arity = "0..*", showDefaultValue = Visibility.NEVER, description = "texts to classify (with --from)")
+    List<String> texts = new ArrayList<>();
+    @Option(names = "--cell", paramLabel = "NAME", defaultValue = "gru", converter = Checks.CellName.class,
+            description = "lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu")
+    Cell cell;
+    @Option(names = "--layers", paramLabel = "N", defaultValue = "1", converter = Checks.Size.class,
+            description = "stacked layers")
+    int layers;
+    @Option(names = "--hidden", paramLabel = "N", defaultValue = "64", converter = Checks.Size.class,
+            description = "hidden units per layer and direction")
+    int hidden;
+    @Option(names = "--embedding", paramLabel = "N", defaultValue = "64", converter = Checks.Size.class,
+            description = "word embedding size")
+    int embedding;
+    @Option(names = "--bidirectional", description = "read each sentence both ways")
+    boolean bidirectional;
+    @Option(names = "--dropout", paramLabel = "P", defaultValue = "0", converter = Checks.Dropout.class,
+            description = "dropout between layers while training")
+    float dropout;
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "10", converter = Checks.Positive.class,
+            description = "passes over the training part, at most")
+    int epochs;
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "32", converter = Checks.Size.class,
+            description = "sentences per batch")
+    int batch;
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "40", converter = Checks.Size.class,
+            description = "words kept of each sentence")
+    int maxLength;
+    @Option(names = "--min-count", paramLabel = "N", defaultValue = "2", converter = Checks.Positive.class,
+            description = "words seen fewer times in training become <unk>")
+    int minCount;
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = Checks.OptimizerName.class,
+            description = "sgd, rmsprop, adam, adamw")
+    Optimizer.Kind optimizer;
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "0.005", converter = Checks.PositiveNumber.class,
+            description = "learning rate")
+    float lr;
+    @Option(names = "--clip", paramLabel = "X", defaultValue = "5", converter = Checks.NonNegativeNumber.class,
+            description = "clip gradients to this global norm, 0 = off")
+    float clip;
+    @Option(names = "--test-fraction", paramLabel = "X", defaultValue = "0.2", converter = Checks.Fraction.class,
+            description = "share of the examples held out for testing")
+    double testFraction;
+    @Option(names = "--validation-fraction", paramLabel = "X", defaultValue = "0.1", converter = Checks.Fraction.class,
+            description = "share of the training part held out for validation (at least one example)")
+    double validationFraction;
+    @Option(names = "--stratify", description = "hold out each class in its share of the data (test and validation)")
+    boolean stratify;
+    @Option(names = "--patience", paramLabel = "N", defaultValue = "3", converter = Checks.NonNegative.class,
+            description = "stop after N epochs without a better validation loss, 0 = never")
+    int patience;
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "seed of the splits, the shuffling and the initial weights")
+    long seed;
+    @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = DEFAULT_CHECKPOINT,
+            converter = Checks.FileName.class, description = "where to save the model, each epoch and at the end")
+    Path checkpoint;
+    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
+            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
+    int keep;
+    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
+    boolean resume;
+    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
+            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
+    int stopAfter;
+
+    /** The files of --data, split at commas. */
+    private final List<Path> data = new ArrayList<>();
+
+    /** What --from allows beside it: every other option is about training. */
+    private static final Set<String> INFERENCE_OPTIONS = Set.of("--from", "--backend");
 
     @Override
-    public String summary() {
-        return "train a sentence classifier on text<TAB>label files and report test accuracy";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                usage: recur classify --data FILE[,FILE...] [options]
-
-                Trains a many-to-one classifier (word embedding, recurrent layers, a linear layer on
-                the final hidden states, softmax cross-entropy) on lines of text<TAB>label, such as the
-                UCI sentiment-labelled sentences ("Great phone, works well.<TAB>1"). The examples are
-                shuffled with --seed and split into training and test parts; the word vocabulary is
-                built from the training part only (test words never seen are <unk>). Each epoch
-                prints the training loss and the test accuracy; the end prints the test accuracy beside
-                the majority-class baseline (always answering the training part's most common label).
-
-                Batches all hold --batch sentences, padded to the longest sentence (at most --max-length
-                words; longer ones are cut). The last, partial batch of an epoch is filled with padding
-                rows whose loss is ignored, so every example is used once per epoch.
-
-                options (defaults in brackets):
-                  --data FILE            text<TAB>label lines (UTF-8); repeat the option or separate
-                                         files with commas to use several [required]
-                  --cell NAME            lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu [gru]
-                  --layers N             stacked layers [1]
-                  --hidden N             hidden units per layer and direction [64]
-                  --embedding N          word embedding size [64]
-                  --bidirectional        read each sentence both ways
-                  --dropout P            dropout between layers while training [0]
-                  --epochs N             passes over the training part [10]
-                  --batch N              sentences per batch [32]
-                  --max-length N         words kept of each sentence [40]
-                  --min-count N          words seen fewer times in training become <unk> [1]
-                  --optimizer NAME       sgd, rmsprop, adam, adamw [adam]
-                  --lr X                 learning rate [0.005]
-                  --clip X               clip gradients to this global norm, 0 = off [5]
-                  --test-fraction X      share of the examples held out for testing [0.2]
-                  --seed N               seed of the split, the shuffling and the initial weights [1]
-                  --checkpoint FILE      also save the model, its vocabulary and classes there [no file]
-                """;
-    }
-
-    @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        List<String> rest = new ArrayList<>();
-        List<Path> files = repeatedPaths(args, "--data", rest);
-        Options o = Options.declare()
-                .value("--cell").value("--layers").value("--hidden").value("--embedding").flag("--bidirectional")
-                .value("--dropout").value("--epochs").value("--batch").value("--max-length").value("--min-count")
-                .value("--optimizer").value("--lr").value("--clip").value("--test-fraction").value("--seed")
-                .value("--checkpoint")
-                .parse(rest).noPositional();
-        if (files.isEmpty()) {
-            throw new UsageException("option '--data' is required: there is no built-in classification data;"
-                    + " give files of text<TAB>label lines");
-        }
-        Cell cell = TrainLmCommand.cell(o.string("--cell", "gru"));
-        Optimizer.Kind kind = TrainLmCommand.kind(o.string("--optimizer", "adam"));
-        int layers = TrainLmCommand.positive(o, "--layers", 1);
-        int hidden = TrainLmCommand.positive(o, "--hidden", 64);
-        int embedding = TrainLmCommand.positive(o, "--embedding", 64);
-        boolean bidirectional = o.has("--bidirectional");
-        float dropout = o.floatValue("--dropout", 0f);
-        if (!(dropout >= 0f && dropout < 1f)) {
-            throw new UsageException("option '--dropout' must be in [0, 1), got " + dropout);
-        }
-        int epochs = TrainLmCommand.positive(o, "--epochs", 10);
-        int batch = TrainLmCommand.positive(o, "--batch", 32);
-        int maxLength = TrainLmCommand.positive(o, "--max-length", 40);
-        int minCount = TrainLmCommand.positive(o, "--min-count", 1);
-        float lr = o.floatValue("--lr", 0.005f);
-        if (!(lr > 0f)) {
-            throw new UsageException("option '--lr' must be > 0, got " + lr);
-        }
-        float clip = o.floatValue("--clip", 5f);
-        if (clip < 0f) {
-            throw new UsageException("option '--clip' must be >= 0, got " + clip);
-        }
-        double testFraction = fraction(o, "--test-fraction", 0.2f);
-        long seed = o.longValue("--seed", 1);
-        Path checkpoint = o.has("--checkpoint") ? CommandPaths.path("--checkpoint", o.string("--checkpoint", "")) : null;
-
-        LabelledText data;
-        LabelledText.Split split;
-        try {
-            data = LabelledText.read(files);
-            split = data.split(testFraction, seed);
-            if (checkpoint != null) {
-                CommandPaths.createParent(checkpoint);
+    void check() {
+        data.clear();
+        for (String value : dataArguments) {
+            for (String part : value.split(",", -1)) {
+                if (part.isBlank()) {
+                    throw new UsageException("option '--data' has an empty file name in '" + value + "'");
+                }
+                data.add(CommandPaths.path("--data", part.strip()));
             }
-        } catch (IOException e) {
+        }
+        if (from != null) {
+            ParseResult parsed = spec.commandLine().getParseResult();
+            for (OptionSpec o : spec.options()) {
+                if (parsed.hasMatchedOption(o) && !INFERENCE_OPTIONS.contains(o.longestName())) {
+                    throw new UsageException("option '" + o.longestName() + "' is for training; it cannot be used"
+                            + " with --from");
+                }
+            }
+            if (texts.isEmpty()) {
+                throw new UsageException("--from needs at least one TEXT to classify: recur classify --from "
+                        + from + " \"some text\"");
+            }
+            return;
+        }
+        if (!texts.isEmpty()) {
+            throw new UsageException("unexpected argument '" + texts.get(0) + "' (texts to classify go with"
+                    + " --from MODEL)");
+        }
+        if (data.isEmpty()) {
+            throw new UsageException("option '--data' is required: there is no built-in classification data;"
+                    + " give files of text<TAB>label lines (or classify texts with --from MODEL TEXT...)");
+        }
+    }
+
+    @Override
+    int call(PrintStream out, PrintStream err) {
+        try {
+            return from != null ? classify(out) : train(out);
+        } catch (IOException | TrainingDivergedException e) {
             err.println("recur classify: " + e.getMessage());
             return Recur.EXIT_FAILED;
         }
+    }
+
+    // ------------------------------------------------------------------ training
+
+    private int train(PrintStream out) throws IOException {
+        LabelledText all = LabelledText.read(data);
+        LabelledText.Parts parts = all.split(testFraction, validationFraction, seed, stratify);
         List<String> trainTexts = new ArrayList<>();
-        split.train().forEach(e -> trainTexts.add(e.text()));
+        parts.train().forEach(e -> trainTexts.add(e.text()));
         WordVocabulary vocabulary = WordVocabulary.build(trainTexts, minCount);
-        int steps = longest(data.examples(), maxLength); // T
+        int steps = Math.max(longest(parts.train(), maxLength), longest(parts.validation(), maxLength)); // T
         SequenceModelConfig cfg = SequenceModelConfig.classifier(vocabulary.size(), embedding, cell, hidden, layers,
-                bidirectional, dropout, data.classCount());
-        OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
-        int majority = majorityClass(split.train(), data.classCount());
-        int batchesPerEpoch = (split.train().size() + batch - 1) / batch;
+                bidirectional, dropout, all.classCount());
+        OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
+        List<LabelledText.Example> fitted = new ArrayList<>(parts.train());
+        fitted.addAll(parts.validation());
+        int majority = majorityClass(fitted, all.classCount());
+        // Made before training, so a checkpoint folder that cannot exist fails at once.
+        CommandPaths.createParent(checkpoint);
+        Path metrics = Trainer.sibling(checkpoint, ".metrics", ".jsonl");
+        Path lossCurve = Trainer.sibling(checkpoint, ".loss", ".png");
 
         long started = System.nanoTime();
-        try (Backend be = Backends.best();
+        try (Backend be = openBackend();
              SequenceModel model = new SequenceModel(be, cfg, seed);
-             Optimizer optimizer = new Optimizer(be, optimizerConfig, model.parameters());
-             IndexTensor ids = be.indices(steps, batch);   // [T, B]
-             IndexTensor labels = be.indices(batch)) {     // [B]
-            out.println("recur classify: " + data.source() + " on the " + be.name() + " backend");
-            out.printf(Locale.ROOT, "  %d examples, classes %s with counts %s; %d for training, %d for testing%n",
-                    data.examples().size(), data.classes(), Arrays.toString(data.classCounts()),
-                    split.train().size(), split.test().size());
+             Optimizer opt = new Optimizer(be, optimizerConfig, model.parameters());
+             Task task = new Task(be, model, opt, parts, vocabulary, all.classes(), steps, batch, maxLength, seed)) {
+            out.println("recur classify: " + all.source() + " on the " + be.name() + " backend");
+            out.printf(Locale.ROOT, "  %d examples, classes %s with counts %s; %d for training, %d for validation,"
+                            + " %d for testing%s%n", all.examples().size(), all.classes(),
+                    Arrays.toString(all.classCounts()), parts.train().size(), parts.validation().size(),
+                    parts.test().size(), stratify ? " (stratified)" : "");
             out.printf(Locale.ROOT, "  vocabulary %d words (min count %d, from the training part); %d steps per"
                     + " batch (longest sentence, at most %d words)%n", vocabulary.size(), minCount, steps, maxLength);
             out.println("  " + cfg);
-            out.println("  batch " + batch + ", epochs " + epochs + ", " + optimizerConfig + ", lr " + lr + ", clip "
-                    + clip + ", seed " + seed);
-            Batcher batcher = new Batcher(vocabulary, steps, batch, ids, labels);
-            Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * batchesPerEpoch, "samples",
-                    batchesPerEpoch);
-            List<LabelledText.Example> order = new ArrayList<>(split.train());
-            Random shuffle = new Random(seed + 1); // not the split's own sequence
-            long step = 0;
-            long samples = 0;
-            double accuracy = 0;
-            for (int epoch = 1; epoch <= epochs; epoch++) {
-                Collections.shuffle(order, shuffle);
-                double lossSum = 0;
-                for (int from = 0; from < order.size(); from += batch) {
-                    List<LabelledText.Example> chunk = order.subList(from, Math.min(order.size(), from + batch));
-                    int[] lengths = batcher.load(chunk, true);
-                    float loss;
-                    try {
-                        loss = CheckedStep.loss(() -> model.trainStep(ids, lengths, labels, optimizer, lr, clip),
-                                ++step, epoch);
-                    } catch (CheckedStep.Diverged e) {
-                        progress.finish();
-                        err.println("recur classify: " + e.getMessage());
-                        return Recur.EXIT_FAILED;
-                    }
-                    lossSum += (double) loss * chunk.size();
-                    samples += chunk.size();
-                    progress.update(epoch, step, loss, samples);
-                }
-                int[] predicted = predict(model, batcher, split.test());
-                accuracy = accuracy(predicted, split.test());
-                progress.line(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, test accuracy %.4f",
-                        epoch, epochs, lossSum / order.size(), accuracy));
+            out.println("  batch " + batch + ", epochs " + epochs + " (patience " + patience + "), " + optimizerConfig
+                    + ", lr " + lr + ", clip " + clip + ", seed " + seed);
+            Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * task.batchesPerEpoch(),
+                    task.unit(), task.batchesPerEpoch());
+            Trainer.Result r = Trainer.builder().epochs(epochs).learningRate(LearningRateSchedule.constant(lr))
+                    .clip(clip).patience(patience).checkpoint(checkpoint).keepLast(keep).resume(resume)
+                    .stopAfter(stopAfter).seed(seed).metrics(metrics).lossCurve(lossCurve).progress(progress)
+                    .listener(new TrainingListener() {
+                        @Override
+                        public void onValidation(long step, int epoch, double loss, boolean improved) {
+                            progress.line(String.format(Locale.ROOT, "  epoch %d/%d: validation accuracy %.4f",
+                                    epoch, epochs, task.validationAccuracy));
+                        }
+                    })
+                    .build()
+                    .fit(task);
+            if (!r.finished()) {
+                out.println(r.stoppedBecause() + "; checkpoint " + checkpoint);
+                return Recur.EXIT_OK;
             }
-            progress.finish();
-            double seconds = (System.nanoTime() - started) / 1e9;
-            int correct = (int) Math.round(accuracy * split.test().size());
+            model.eval();
+            int correct = 0;
             int majorityCorrect = 0;
-            for (LabelledText.Example e : split.test()) {
-                majorityCorrect += e.label() == majority ? 1 : 0;
+            List<String> testTexts = new ArrayList<>();
+            parts.test().forEach(e -> testTexts.add(e.text()));
+            double[][] p = probabilities(be, model, vocabulary, testTexts, maxLength);
+            for (int i = 0; i < p.length; i++) {
+                int label = parts.test().get(i).label();
+                correct += argmax(p[i]) == label ? 1 : 0;
+                majorityCorrect += label == majority ? 1 : 0;
             }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            int n = parts.test().size();
+            out.printf(Locale.ROOT, "done: %s%n", r.stoppedBecause());
             out.printf(Locale.ROOT, "test accuracy %.4f (%d/%d); majority-class baseline %.4f (always '%s'); %.1f s%n",
-                    accuracy, correct, split.test().size(), (double) majorityCorrect / split.test().size(),
-                    data.classes().get(majority), seconds);
-            if (checkpoint != null) {
-                save(model, cfg, optimizerConfig, vocabulary, data.classes(), steps, step, seed, checkpoint);
-                out.println("checkpoint " + checkpoint);
-            }
+                    (double) correct / n, correct, n, (double) majorityCorrect / n, all.classes().get(majority),
+                    seconds);
+            out.println("checkpoint " + checkpoint + ", metrics " + metrics + ", loss curve " + lossCurve);
             return Recur.EXIT_OK;
-        } catch (IOException e) {
-            err.println("recur classify: " + e.getMessage());
-            return Recur.EXIT_FAILED;
         }
     }
 
     /**
-     * Fills the device's id and label buffers from a list of at most B examples, padding rows
-     * after them; one host array of each, reused.
+     * The classifier's training: shuffled batches of the training part, the validation part's
+     * mean cross-entropy and accuracy, and the vocabulary, class names and max length in each
+     * checkpoint so that {@code --from} can use it.
      */
-    private static final class Batcher {
+    private static final class Task implements TrainingTask, AutoCloseable {
+        private final SequenceModel model;
+        private final Optimizer opt;
+        private final List<LabelledText.Example> train;
+        private final List<LabelledText.Example> validation;
         private final WordVocabulary vocabulary;
+        private final List<String> classes;
         private final int steps;      // T
         private final int batch;      // B
-        private final IndexTensor ids;
-        private final IndexTensor labels;
-        private final int[] tokens;   // [T, B]
-        private final int[] targets;  // [B]
+        private final int maxLength;
+        private final long seed;
+        private final IndexTensor ids;    // [T, B]
+        private final IndexTensor labels; // [B]
+        private final int[] tokens;       // [T, B]
+        private final int[] targets;      // [B]
+        private int[] order;              // the shuffled training part of epoch orderEpoch
+        private int orderEpoch = -1;
+        double validationAccuracy = Double.NaN;
 
-        Batcher(WordVocabulary vocabulary, int steps, int batch, IndexTensor ids, IndexTensor labels) {
+        Task(Backend be, SequenceModel model, Optimizer opt, LabelledText.Parts parts, WordVocabulary vocabulary,
+             List<String> classes, int steps, int batch, int maxLength, long seed) {
+            this.model = model;
+            this.opt = opt;
+            this.train = parts.train();
+            this.validation = parts.validation();
             this.vocabulary = vocabulary;
+            this.classes = classes;
             this.steps = steps;
             this.batch = batch;
-            this.ids = ids;
-            this.labels = labels;
+            this.maxLength = maxLength;
+            this.seed = seed;
+            this.ids = be.indices(steps, batch);
+            this.labels = be.indices(batch);
             this.tokens = new int[steps * batch];
             this.targets = new int[batch];
         }
 
-        /** Loads the examples (and the labels when {@code withLabels}); returns the lengths {@code [B]}. */
-        int[] load(List<LabelledText.Example> examples, boolean withLabels) {
+        @Override
+        public Model model() {
+            return model;
+        }
+
+        @Override
+        public Optimizer optimizer() {
+            return opt;
+        }
+
+        @Override
+        public int batchesPerEpoch() {
+            return (train.size() + batch - 1) / batch;
+        }
+
+        @Override
+        public long itemsPerStep() {
+            return batch;
+        }
+
+        @Override
+        public String unit() {
+            return "samples";
+        }
+
+        /** Epoch {@code epoch}'s order of the training part: from the seed and the epoch alone, so resume sees it. */
+        private int[] order(int epoch) {
+            if (epoch != orderEpoch) {
+                List<Integer> perm = new ArrayList<>(train.size());
+                for (int i = 0; i < train.size(); i++) {
+                    perm.add(i);
+                }
+                Collections.shuffle(perm, new Random(seed * 1_000_003L + epoch));
+                order = perm.stream().mapToInt(Integer::intValue).toArray();
+                orderEpoch = epoch;
+            }
+            return order;
+        }
+
+        @Override
+        public float trainStep(int epoch, int b, float lr, float clip) {
+            int[] perm = order(epoch);
+            List<LabelledText.Example> chunk = new ArrayList<>(batch);
+            for (int i = b * batch; i < Math.min(train.size(), (b + 1) * batch); i++) {
+                chunk.add(train.get(perm[i]));
+            }
+            int[] lengths = load(chunk);
+            return model.trainStep(ids, lengths, labels, opt, lr, clip);
+        }
+
+        /**
+         * Fills the device's id and label buffers with at most B examples, padding rows after them;
+         * returns the lengths {@code [B]}.
+         */
+        private int[] load(List<LabelledText.Example> examples) {
             PaddedBatch pb = vocabulary.batch(examples, steps);
             int n = examples.size();
-            int[] real = pb.lengths();
             int[] lengths = new int[batch];
             Arrays.fill(tokens, WordVocabulary.PAD_ID);
             Arrays.fill(targets, IGNORE);
             for (int b = 0; b < n; b++) {
-                lengths[b] = real[b];
+                lengths[b] = pb.lengths()[b];
                 targets[b] = examples.get(b).label();
                 for (int t = 0; t < lengths[b]; t++) {
                     tokens[t * batch + b] = pb.token(t, b);
@@ -262,40 +407,148 @@ final class ClassifyCommand implements Subcommand {
                 lengths[b] = 1; // a padding row: one <pad> token, label IGNORE
             }
             ids.copyFrom(tokens);
-            if (withLabels) {
-                labels.copyFrom(targets);
-            }
+            labels.copyFrom(targets);
             return lengths;
         }
-    }
 
-    /** The predicted class of each example, in batches of B. */
-    private static int[] predict(SequenceModel model, Batcher batcher, List<LabelledText.Example> examples) {
-        int classes = model.config().classes();
-        int[] predicted = new int[examples.size()];
-        for (int from = 0; from < examples.size(); from += batcher.batch) {
-            List<LabelledText.Example> chunk = examples.subList(from, Math.min(examples.size(), from + batcher.batch));
-            int[] lengths = batcher.load(chunk, false);
-            float[] logits = model.predict(batcher.ids, lengths).toArray(); // [B, C]
-            for (int b = 0; b < chunk.size(); b++) {
-                int best = 0;
-                for (int c = 1; c < classes; c++) {
-                    if (logits[b * classes + c] > logits[b * classes + best]) {
-                        best = c;
-                    }
+        @Override
+        public boolean validates() {
+            return true;
+        }
+
+        /** Mean cross-entropy over the validation part; sets {@link #validationAccuracy} too. */
+        @Override
+        public double validationLoss() {
+            int c = classes.size();
+            double loss = 0;
+            int correct = 0;
+            for (int from = 0; from < validation.size(); from += batch) {
+                List<LabelledText.Example> chunk = validation.subList(from, Math.min(validation.size(), from + batch));
+                float[] logits = model.predict(ids, load(chunk)).toArray(); // [B, C]
+                for (int b = 0; b < chunk.size(); b++) {
+                    double[] p = softmax(logits, b, c);
+                    int label = chunk.get(b).label();
+                    loss -= Math.log(Math.max(p[label], Double.MIN_NORMAL));
+                    correct += argmax(p) == label ? 1 : 0;
                 }
-                predicted[from + b] = best;
+            }
+            validationAccuracy = (double) correct / validation.size();
+            return loss / validation.size();
+        }
+
+        @Override
+        public void save(Checkpoint.Builder b) {
+            b.metadata(VOCABULARY, vocabulary.toStorageString())
+                    .metadata(CLASSES, String.join("\n", classes))
+                    .metadata(MAX_LENGTH, Integer.toString(maxLength));
+        }
+
+        @Override
+        public void restore(Checkpoint c) throws CheckpointException {
+            if (!vocabulary.toStorageString().equals(c.metadata(VOCABULARY))
+                    || !String.join("\n", classes).equals(c.metadata(CLASSES))) {
+                throw new CheckpointException(c.source(), "mismatched: the file was trained on other words or classes"
+                        + " than this data's training part; resume on the same data, split and seed, or start afresh");
             }
         }
-        return predicted;
+
+        @Override
+        public void close() {
+            ids.close();
+            labels.close();
+        }
     }
 
-    private static double accuracy(int[] predicted, List<LabelledText.Example> examples) {
-        int correct = 0;
-        for (int i = 0; i < predicted.length; i++) {
-            correct += predicted[i] == examples.get(i).label() ? 1 : 0;
+    // ------------------------------------------------------------------ inference
+
+    private int classify(PrintStream out) throws IOException {
+        Checkpoint c = Checkpoint.read(from);
+        ModelKinds.require(c, ModelKinds.CLASSIFIER);
+        String words = c.metadata(VOCABULARY);
+        String names = c.metadata(CLASSES);
+        String length = c.metadata(MAX_LENGTH);
+        if (words == null || names == null || length == null) {
+            throw new CheckpointException(c.source(), "a sequence-classifier model without its vocabulary, class names"
+                    + " or max length (not saved by recur classify)");
         }
-        return (double) correct / predicted.length;
+        WordVocabulary vocabulary;
+        int maxWords;
+        try {
+            vocabulary = WordVocabulary.fromStorageString(words);
+            maxWords = Integer.parseInt(length);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), "corrupt metadata: " + e.getMessage());
+        }
+        List<String> classes = List.of(names.split("\n", -1));
+        try (Backend be = openBackend();
+             SequenceModel model = SequenceModel.load(be, c)) {
+            if (model.config().classes() != classes.size() || model.config().vocabulary() != vocabulary.size()) {
+                throw new CheckpointException(c.source(), "the model has " + model.config().classes() + " classes and "
+                        + model.config().vocabulary() + " words, its metadata " + classes.size() + " and "
+                        + vocabulary.size());
+            }
+            model.eval();
+            double[][] p = probabilities(be, model, vocabulary, texts, maxWords);
+            for (int i = 0; i < p.length; i++) {
+                int best = argmax(p[i]);
+                out.printf(Locale.ROOT, "%s\t%.4f\t%s%n", classes.get(best), p[i][best], texts.get(i));
+            }
+            return Recur.EXIT_OK;
+        }
+    }
+
+    /**
+     * The class probabilities {@code [n][C]} of each text, in batches of at most
+     * {@value #INFERENCE_BATCH}, each padded to its own longest text (at most {@code maxLength} words).
+     */
+    static double[][] probabilities(Backend be, SequenceModel model, WordVocabulary vocabulary, List<String> texts,
+                                    int maxLength) {
+        int c = model.config().classes();
+        double[][] out = new double[texts.size()][];
+        for (int from = 0; from < texts.size(); from += INFERENCE_BATCH) {
+            List<LabelledText.Example> chunk = new ArrayList<>();
+            for (String t : texts.subList(from, Math.min(texts.size(), from + INFERENCE_BATCH))) {
+                chunk.add(new LabelledText.Example(t, 0));
+            }
+            PaddedBatch pb = vocabulary.batch(chunk, maxLength);
+            try (IndexTensor ids = be.indices(pb.maxLength(), pb.batchSize())) { // [L, b]
+                ids.copyFrom(pb.tokens());
+                float[] logits = model.predict(ids, pb.lengths()).toArray(); // [b, C]
+                for (int b = 0; b < chunk.size(); b++) {
+                    out[from + b] = softmax(logits, b, c);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The softmax of row {@code row} of logits {@code [*, classes]}, in double. */
+    static double[] softmax(float[] logits, int row, int classes) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < classes; k++) {
+            max = Math.max(max, logits[row * classes + k]);
+        }
+        double[] p = new double[classes];
+        double sum = 0;
+        for (int k = 0; k < classes; k++) {
+            p[k] = Math.exp(logits[row * classes + k] - max);
+            sum += p[k];
+        }
+        for (int k = 0; k < classes; k++) {
+            p[k] /= sum;
+        }
+        return p;
+    }
+
+    /** The index of the largest value; the lowest among ties. */
+    static int argmax(double[] v) {
+        int best = 0;
+        for (int k = 1; k < v.length; k++) {
+            if (v[k] > v[best]) {
+                best = k;
+            }
+        }
+        return best;
     }
 
     /** The most common label of these examples; the lowest class id among ties. */
@@ -320,22 +573,7 @@ final class ClassifyCommand implements Subcommand {
         return longest;
     }
 
-    private static void save(SequenceModel model, SequenceModelConfig cfg, OptimizerConfig optimizer,
-                             WordVocabulary vocabulary, List<String> classes, int maxLength, long step, long seed,
-                             Path file) throws IOException {
-        String json = String.format(Locale.ROOT, "{\"model\":\"sequence-classifier\",\"vocabulary\":%d,"
-                        + "\"embedding\":%d,\"cell\":\"%s\",\"hidden\":%d,\"layers\":%d,\"bidirectional\":%b,"
-                        + "\"dropout\":%s,\"classes\":%d,\"max_length\":%d}", cfg.vocabulary(), cfg.inputSize(),
-                cfg.cell().id(), cfg.hidden(), cfg.layers(), cfg.bidirectional(), cfg.dropout(), cfg.classes(),
-                maxLength);
-        Checkpoint.Builder b = Checkpoint.builder().modelConfig(json).optimizer(optimizer.toString()).step(step)
-                .seed(seed).metadata("vocabulary", vocabulary.toStorageString())
-                .metadata("classes", String.join("\n", classes));
-        for (Parameter p : model.parameters()) {
-            b.tensor(p.name(), p.value().shape().toArray(), p.value().toArray());
-        }
-        b.build().write(file);
-    }
+    // For the commands still parsed with Options (removed when they move to CliCommand).
 
     /**
      * Takes every {@code name VALUE} and {@code name=VALUE} out of {@code args} (before a

@@ -32,6 +32,14 @@ public final class LabelledText {
     public record Split(List<Example> train, List<Example> test) {
     }
 
+    /**
+     * A split into the examples a model is fitted on, a validation part carved from the training
+     * part (watched while training: early stopping, the best epoch) and a test part (used once,
+     * at the end).
+     */
+    public record Parts(List<Example> train, List<Example> validation, List<Example> test) {
+    }
+
     private final String source;
     private final List<Example> examples; // file order
     private final List<String> classes;  // class id → label as written
@@ -166,6 +174,25 @@ public final class LabelledText {
     public Split split(double testFraction, long seed) throws DataException {
         RandomSplit<Example> s = RandomSplit.of(examples, testFraction, seed, source);
         return new Split(s.train(), s.test());
+    }
+
+    /**
+     * A seeded three-way split: the test part as {@link #split(double, long)} makes it (or
+     * stratified by class), then the validation part carved from the rest the same way, shuffled
+     * with {@code Random(seed + 1)}, holding at least one example.
+     *
+     * @param testFraction       in {@code (0, 1)}, of all the examples
+     * @param validationFraction in {@code (0, 1)}, of the training part
+     * @param stratify           hold out each class in its share of the data
+     * @throws DataException when a part would be empty
+     */
+    public Parts split(double testFraction, double validationFraction, long seed, boolean stratify)
+            throws DataException {
+        RandomSplit<Example> test = RandomSplit.of(examples, testFraction, seed, source,
+                stratify ? Example::label : null, 0, "testing");
+        RandomSplit<Example> validation = RandomSplit.of(test.train(), validationFraction, seed + 1, source,
+                stratify ? Example::label : null, 1, "validation");
+        return new Parts(validation.train(), validation.test(), test.test());
     }
 
     @Override

@@ -106,6 +106,32 @@ class LabelledTextTest {
     }
 
     @Test
+    void validationIsCarvedFromTheTrainingPartAndStratifiedOnRequest() throws DataException {
+        // 90 of class 0, 10 of class 1: a plain split may leave the rare class out of a small part.
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            s.append("sentence ").append(i).append('\t').append(i % 10 == 0 ? 1 : 0).append('\n');
+        }
+        LabelledText data = LabelledText.parse("skewed", s.toString());
+        LabelledText.Parts plain = data.split(0.2, 0.1, 5, false);
+        assertEquals(data.split(0.2, 5).test(), plain.test(), "the test part as the two-way split makes it");
+        assertEquals(72, plain.train().size());
+        assertEquals(8, plain.validation().size());
+        Set<LabelledText.Example> all = new HashSet<>(plain.train());
+        all.addAll(plain.validation());
+        all.addAll(plain.test());
+        assertEquals(100, all.size(), "disjoint and complete");
+        LabelledText.Parts strat = data.split(0.2, 0.1, 5, true);
+        assertEquals(2, strat.test().stream().filter(e -> e.label() == 1).count(), "10% of the 20 test examples");
+        assertEquals(18, strat.test().stream().filter(e -> e.label() == 0).count());
+        assertEquals(1, strat.validation().stream().filter(e -> e.label() == 1).count(), "round(8 * 0.1)");
+        assertEquals(7, strat.validation().stream().filter(e -> e.label() == 0).count(), "round(72 * 0.1)");
+        assertEquals(strat, data.split(0.2, 0.1, 5, true), "seeded");
+        // A validation fraction too small to round to one example still holds one out.
+        assertEquals(1, data.split(0.2, 0.001, 5, false).validation().size());
+    }
+
+    @Test
     void splitRefusesAnEmptySide() throws DataException {
         LabelledText two = LabelledText.parse("two", "a\t0\nb\t1\n");
         assertThrows(DataException.class, () -> two.split(0.1, 1)); // round(0.2) = 0 test examples
