@@ -178,6 +178,12 @@ class TranslateCommandTest {
     }
 
     @Test
+    void aDivergingRunFailsInOneLine() throws IOException {
+        small(dir.resolve("d.safetensors"), "--lr", "1e6", "--optimizer", "sgd", "--clip", "0")
+                .assertOneLineFailure(FAILS, "diverged at step");
+    }
+
+    @Test
     void fromRefusesACheckpointOfAnotherKindNamingBoth() throws IOException {
         Path classifier = dir.resolve("classifier.safetensors");
         Checkpoint.builder().modelConfig("{\"model\":\"sequence-classifier\"}").build().write(classifier);
