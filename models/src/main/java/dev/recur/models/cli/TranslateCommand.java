@@ -1,19 +1,30 @@
 package dev.recur.models.cli;
 
 import dev.recur.api.Backend;
-import dev.recur.api.Backends;
 import dev.recur.api.Cell;
 import dev.recur.api.IndexTensor;
 import dev.recur.models.data.TranslationPairs;
 import dev.recur.models.data.WordVocabulary;
 import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
+import dev.recur.models.nn.LearningRateSchedule;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
-import dev.recur.models.nn.Parameter;
 import dev.recur.models.seq2seq.Bleu;
 import dev.recur.models.seq2seq.Seq2SeqConfig;
 import dev.recur.models.seq2seq.Seq2SeqModel;
 import dev.recur.models.train.Progress;
+import dev.recur.models.train.Trainer;
+import dev.recur.models.train.TrainingDivergedException;
+import dev.recur.models.train.TrainingTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,11 +35,13 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * {@code recur translate}: a sequence-to-sequence translator (word embeddings, an encoder whose
- * final states start a decoder, a linear layer over the target words) trained on
- * {@code source<TAB>target} lines, reporting on held-out pairs the loss, corpus BLEU and the
+ * final states start a decoder, a linear layer over the target words) trained through the
+ * {@link Trainer} on {@code source<TAB>target} lines, with a validation loss each epoch on pairs
+ * carved from the training part, and, once at the end, the test part's loss, corpus BLEU and the
  * share of sentences translated exactly, with greedy decoding.
  *
  * <p>Shapes: every batch is {@code [Ts, B]} source ids and {@code [Tt, B]} decoder inputs, with
@@ -36,132 +49,165 @@ import java.util.Random;
  * buffers are made once; the engines skip the steps past each sentence's own length. The last
  * batch of an epoch is filled up to B with padding rows whose loss is ignored.
  */
-final class TranslateCommand implements Subcommand {
+@Command(name = "translate", header = "train a sequence-to-sequence translator on source<TAB>target lines; report BLEU",
+        showDefaultValues = true, sortOptions = false,
+        customSynopsis = {"recur translate --data FILE [OPTIONS] [SENTENCE...]",
+            "       recur translate --from CHECKPOINT SENTENCE..."},
+        description = {
+            "Trains an encoder-decoder (Sutskever et al. 2014): the encoder reads the source sentence, its",
+            "final states start the decoder, which learns to write the target sentence word by word from the",
+            "words before it (teacher forcing), on lines of source<TAB>target such as Tatoeba's",
+            "English-French pairs (\"Go.<TAB>Va !\"; further TAB-separated columns are ignored). Pairs with",
+            "more than --max-length tokens (words and punctuation marks) on either side are left out. The",
+            "pairs are shuffled with --seed and split into a test part (--test-fraction) and a training part,",
+            "from which --validation-fraction is held out for validation; each language's vocabulary comes",
+            "from the training pairs only. Each epoch prints the last step's training loss and the validation",
+            "loss (the mean cross-entropy per target token, <eos> included). Checkpoints go to --checkpoint",
+            "(the lowest validation loss also to NAME.best.safetensors), metrics to NAME.metrics.jsonl and the",
+            "loss curve to NAME.loss.png beside it; --resume continues a run. At the end, once, the test part's",
+            "loss, corpus BLEU-4 and the share of sentences translated exactly by greedy decoding (each step",
+            "takes the most likely word, until <eos>), --examples test translations and a translation of each",
+            "SENTENCE. With --from, nothing is trained: the model of a checkpoint that translate wrote",
+            "translates each SENTENCE.", ""})
+final class TranslateCommand extends CliCommand {
+
+    static final String DEFAULT_CHECKPOINT = "runs/translate.safetensors";
 
     /** The target id of padding positions; softmax cross-entropy skips them. */
     static final int IGNORE = -1;
 
-    /** Checkpoint metadata: the vocabularies, and the longest target of the training data plus one. */
+    /** Checkpoint metadata: the vocabularies, and the longest target of the data plus one. */
     static final String SOURCE_VOCABULARY = "source_vocabulary";
     static final String TARGET_VOCABULARY = "target_vocabulary";
     static final String TARGET_STEPS = "target_steps";
+    /** Checkpoint metadata that a resumed run must match: pairs per batch. */
+    static final String BATCH = "translate.batch";
+
+    /** The options that may go with --from; every other is for training. */
+    private static final Set<String> FROM_OPTIONS = Set.of("--from", "--backend");
+
+    @Option(names = "--data", paramLabel = "FILE", converter = Checks.FileName.class,
+            description = "source<TAB>target lines (UTF-8); required to train")
+    Path data;
+    @Option(names = "--cell", paramLabel = "NAME", defaultValue = "gru", converter = Checks.CellName.class,
+            description = "lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu")
+    Cell cell;
+    @Option(names = "--layers", paramLabel = "N", defaultValue = "1", converter = Checks.Size.class,
+            description = "stacked layers in the encoder and in the decoder")
+    int layers;
+    @Option(names = "--hidden", paramLabel = "N", defaultValue = "256", converter = Checks.Size.class,
+            description = "hidden units per layer")
+    int hidden;
+    @Option(names = "--embedding", paramLabel = "N", defaultValue = "128", converter = Checks.Size.class,
+            description = "word embedding size of both languages")
+    int embedding;
+    @Option(names = "--bidirectional", description = "the encoder reads each sentence both ways (each decoder layer"
+            + " starts from the sum of its encoder layer's two final states)")
+    boolean bidirectional;
+    @Option(names = "--dropout", paramLabel = "P", defaultValue = "0", converter = Checks.Dropout.class,
+            description = "dropout between layers while training")
+    float dropout;
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "10", converter = Checks.Positive.class,
+            description = "passes over the training pairs")
+    int epochs;
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "64", converter = Checks.Size.class,
+            description = "pairs per batch")
+    int batch;
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "10", converter = Checks.Positive.class,
+            description = "longest sentence kept, in tokens")
+    int maxLength;
+    @Option(names = "--min-count", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
+            description = "words seen fewer times in training become <unk>")
+    int minCount;
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = Checks.OptimizerName.class,
+            description = "sgd, rmsprop, adam, adamw")
+    Optimizer.Kind optimizer;
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "0.003", converter = Checks.PositiveNumber.class,
+            description = "learning rate")
+    float lr;
+    @Option(names = "--clip", paramLabel = "X", defaultValue = "5", converter = Checks.NonNegativeNumber.class,
+            description = "clip gradients to this global norm, 0 = off")
+    float clip;
+    @Option(names = "--test-fraction", paramLabel = "X", defaultValue = "0.1", converter = Checks.Fraction.class,
+            description = "share of the pairs held out for testing, evaluated once at the end")
+    double testFraction;
+    @Option(names = "--validation-fraction", paramLabel = "X", defaultValue = "0.1", converter = Checks.Fraction.class,
+            description = "share of the training pairs held out for the validation loss (at least one pair)")
+    double validationFraction;
+    @Option(names = "--patience", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
+            description = "stop after N epochs without a lower validation loss, 0 = never")
+    int patience;
+    @Option(names = "--restore-best", description = "end with the weights of the lowest validation loss rather"
+            + " than the last epoch's")
+    boolean restoreBest;
+    @Option(names = "--examples", paramLabel = "N", defaultValue = "5", converter = Checks.NonNegative.class,
+            description = "test translations to print at the end")
+    int examples;
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "seed of the split, the shuffling and the initial weights")
+    long seed;
+    @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = DEFAULT_CHECKPOINT,
+            converter = Checks.FileName.class, description = "where to save the model and both vocabularies")
+    Path checkpoint;
+    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
+            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
+    int keep;
+    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
+    boolean resume;
+    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
+            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
+    int stopAfter;
+    @Option(names = "--from", paramLabel = "CHECKPOINT", converter = Checks.FileName.class,
+            description = "translate the SENTENCEs with this saved model; no training")
+    Path from;
+    @Parameters(paramLabel = "SENTENCE", arity = "0..*", description = "sentences to translate at the end")
+    List<String> sentences;
+
+    @Spec
+    CommandSpec spec;
 
     @Override
-    public String name() {
-        return "translate";
-    }
-
-    @Override
-    public String summary() {
-        return "train a sequence-to-sequence translator on source<TAB>target lines; report BLEU";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                usage: recur translate --data FILE [options] [SENTENCE ...]
-                       recur translate --from CHECKPOINT SENTENCE ...
-
-                Trains an encoder-decoder (Sutskever et al. 2014): the encoder reads the source sentence,
-                its final states start the decoder, which learns to write the target sentence word by
-                word from the words before it (teacher forcing), on lines of source<TAB>target such as
-                Tatoeba's English-French pairs ("Go.<TAB>Va !"; further TAB-separated columns are
-                ignored). Pairs with more than --max-length tokens (words and punctuation marks) on
-                either side are left out. The pairs are shuffled with --seed and split into training and
-                test parts; each language's vocabulary comes from the training part only. Each epoch
-                prints the training and test loss (the mean cross-entropy per target token, <eos>
-                included); the end saves --checkpoint, then prints, for the test part, corpus BLEU-4 and
-                the share of sentences translated exactly by greedy decoding (each step takes the most
-                likely word, until <eos>), --examples test translations and a translation of each
-                SENTENCE. With --from, nothing is trained: the model of a checkpoint that --checkpoint
-                wrote translates each SENTENCE.
-
-                options (defaults in brackets):
-                  --data FILE            source<TAB>target lines (UTF-8) [required]
-                  --cell NAME            lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu [gru]
-                  --layers N             stacked layers in the encoder and in the decoder [1]
-                  --hidden N             hidden units per layer [256]
-                  --embedding N          word embedding size of both languages [128]
-                  --bidirectional        the encoder reads each sentence both ways (each decoder layer
-                                         starts from the sum of its encoder layer's two final states)
-                  --dropout P            dropout between layers while training [0]
-                  --epochs N             passes over the training part [10]
-                  --batch N              pairs per batch [64]
-                  --max-length N         longest sentence kept, in tokens [10]
-                  --min-count N          words seen fewer times in training become <unk> [1]
-                  --optimizer NAME       sgd, rmsprop, adam, adamw [adam]
-                  --lr X                 learning rate [0.003]
-                  --clip X               clip gradients to this global norm, 0 = off [5]
-                  --test-fraction X      share of the pairs held out for testing [0.1]
-                  --examples N           test translations to print at the end [5]
-                  --seed N               seed of the split, the shuffling and the initial weights [1]
-                  --checkpoint FILE      also save the model and both vocabularies there [no file]
-                  --from CHECKPOINT      translate the SENTENCEs with this saved model; no training
-                """;
-    }
-
-    @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Options o = Options.declare()
-                .value("--data").value("--cell").value("--layers").value("--hidden").value("--embedding")
-                .flag("--bidirectional")
-                .value("--dropout").value("--epochs").value("--batch").value("--max-length").value("--min-count")
-                .value("--optimizer").value("--lr").value("--clip").value("--test-fraction").value("--examples")
-                .value("--seed").value("--checkpoint").value("--from")
-                .parse(args);
-        if (o.has("--from")) {
-            return translateFrom(o, out, err);
+    void check() {
+        if (sentences == null) {
+            sentences = List.of();
         }
-        if (!o.has("--data")) {
+        if (from != null) {
+            for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+                if (!FROM_OPTIONS.contains(o.longestName())) {
+                    throw new UsageException("option '" + o.longestName() + "' is for training; --from only"
+                            + " translates");
+                }
+            }
+            if (sentences.isEmpty()) {
+                throw new UsageException("--from needs at least one SENTENCE to translate");
+            }
+        } else if (data == null) {
             throw new UsageException("option '--data' is required: there is no built-in translation data;"
                     + " give a file of source<TAB>target lines");
         }
-        Path file = CommandPaths.path("--data", o.string("--data", ""));
-        Cell cell = TrainLmCommand.cell(o.string("--cell", "gru"));
-        Optimizer.Kind kind = TrainLmCommand.kind(o.string("--optimizer", "adam"));
-        int layers = TrainLmCommand.positive(o, "--layers", 1);
-        int hidden = TrainLmCommand.positive(o, "--hidden", 256);
-        int embedding = TrainLmCommand.positive(o, "--embedding", 128);
-        float dropout = o.floatValue("--dropout", 0f);
-        if (!(dropout >= 0f && dropout < 1f)) {
-            throw new UsageException("option '--dropout' must be in [0, 1), got " + dropout);
-        }
-        int epochs = TrainLmCommand.positive(o, "--epochs", 10);
-        int batch = TrainLmCommand.positive(o, "--batch", 64);
-        int maxLength = TrainLmCommand.positive(o, "--max-length", 10);
-        int minCount = TrainLmCommand.positive(o, "--min-count", 1);
-        float lr = o.floatValue("--lr", 0.003f);
-        if (!(lr > 0f)) {
-            throw new UsageException("option '--lr' must be > 0, got " + lr);
-        }
-        float clip = o.floatValue("--clip", 5f);
-        if (clip < 0f) {
-            throw new UsageException("option '--clip' must be >= 0, got " + clip);
-        }
-        double testFraction = ClassifyCommand.fraction(o, "--test-fraction", 0.1f);
-        int examples = o.intValue("--examples", 5);
-        if (examples < 0) {
-            throw new UsageException("option '--examples' must be >= 0, got " + examples);
-        }
-        long seed = o.longValue("--seed", 1);
-        Path checkpoint = o.has("--checkpoint") ? CommandPaths.path("--checkpoint", o.string("--checkpoint", "")) : null;
-        List<String> sentences = o.positional();
+    }
 
+    @Override
+    int call(PrintStream out, PrintStream err) {
+        return from != null ? translateFrom(out, err) : train(out, err);
+    }
+
+    private int train(PrintStream out, PrintStream err) {
         TranslationPairs all;
         TranslationPairs kept;
         TranslationPairs.Split split;
         try {
-            all = TranslationPairs.read(file);
+            all = TranslationPairs.read(data);
             kept = all.atMost(maxLength);
             if (kept.pairs().isEmpty()) {
-                err.println("recur translate: " + file + ": no pair has at most " + maxLength + " tokens on both"
+                err.println("recur translate: " + data + ": no pair has at most " + maxLength + " tokens on both"
                         + " sides; raise --max-length");
                 return Recur.EXIT_FAILED;
             }
-            split = kept.split(testFraction, seed);
-            if (checkpoint != null) {
-                CommandPaths.createParent(checkpoint);
-            }
+            split = kept.split(testFraction, validationFraction, seed);
+            // Made before training, so a checkpoint folder that cannot exist fails at once (a fresh
+            // clone has no runs/ folder).
+            CommandPaths.createParent(checkpoint);
         } catch (IOException e) {
             err.println("recur translate: " + e.getMessage());
             return Recur.EXIT_FAILED;
@@ -175,63 +221,48 @@ final class TranslateCommand implements Subcommand {
         WordVocabulary sourceWords = WordVocabulary.build(sourceTexts, minCount);
         WordVocabulary targetWords = WordVocabulary.build(targetTexts, minCount,
                 List.of(WordVocabulary.BOS, WordVocabulary.EOS));
-        List<Encoded> train = Encoded.all(split.train(), sourceWords, targetWords); // tokenized once, not per epoch
+        // Tokenized once, not per epoch.
+        List<Encoded> train = Encoded.all(split.train(), sourceWords, targetWords);
+        List<Encoded> validation = Encoded.all(split.validation(), sourceWords, targetWords);
         List<Encoded> test = Encoded.all(split.test(), sourceWords, targetWords);
-        Batcher.Shape shape = Batcher.Shape.of(train, test, batch);
+        Batcher.Shape shape = Batcher.Shape.of(List.of(train, validation, test), batch);
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
-                dropout, o.has("--bidirectional"));
-        OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
-        int batchesPerEpoch = (split.train().size() + batch - 1) / batch;
+                dropout, bidirectional);
+        OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
+        Path metrics = Trainer.sibling(checkpoint, ".metrics", ".jsonl");
+        Path lossCurve = Trainer.sibling(checkpoint, ".loss", ".png");
 
         long started = System.nanoTime();
-        try (Backend be = Backends.best();
+        try (Backend be = openBackend();
              Seq2SeqModel model = new Seq2SeqModel(be, cfg, seed);
-             Optimizer optimizer = new Optimizer(be, optimizerConfig, model.parameters());
+             Optimizer opt = new Optimizer(be, optimizerConfig, model.parameters());
              Batcher batcher = new Batcher(be, targetWords, shape)) {
-            out.println("recur translate: " + file + " on the " + be.name() + " backend");
+            out.println("recur translate: " + data + " on the " + be.name() + " backend");
             out.printf(Locale.ROOT, "  %d pairs, %d with at most %d tokens on both sides; %d for training, %d for"
-                            + " testing%n", all.pairs().size(), kept.pairs().size(), maxLength, split.train().size(),
-                    split.test().size());
-            out.printf(Locale.ROOT, "  vocabularies (from the training part, min count %d): source %d words, target"
+                            + " validation, %d for testing%n", all.pairs().size(), kept.pairs().size(), maxLength,
+                    split.train().size(), split.validation().size(), split.test().size());
+            out.printf(Locale.ROOT, "  vocabularies (from the training pairs, min count %d): source %d words, target"
                     + " %d words; %d source steps, %d target steps per batch%n", minCount, sourceWords.size(),
                     targetWords.size(), shape.sourceSteps(), shape.targetSteps());
             out.println("  " + cfg);
             out.println("  batch " + batch + ", epochs " + epochs + ", " + optimizerConfig + ", lr " + lr + ", clip "
-                    + clip + ", seed " + seed);
-            Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * batchesPerEpoch, "pairs",
-                    batchesPerEpoch);
-            List<Encoded> order = new ArrayList<>(train);
-            Random shuffle = new Random(seed + 1); // not the split's own sequence
-            long step = 0;
-            long done = 0;
-            for (int epoch = 1; epoch <= epochs; epoch++) {
-                Collections.shuffle(order, shuffle);
-                double lossSum = 0;
-                long tokens = 0;
-                for (int from = 0; from < order.size(); from += batch) {
-                    List<Encoded> chunk = order.subList(from, Math.min(order.size(), from + batch));
-                    int counted = batcher.load(chunk);
-                    float loss;
-                    try {
-                        loss = CheckedStep.loss(() -> batcher.trainStep(model, optimizer, lr, clip), ++step, epoch);
-                    } catch (CheckedStep.Diverged e) {
-                        progress.finish();
-                        err.println("recur translate: " + e.getMessage());
-                        return Recur.EXIT_FAILED;
-                    }
-                    lossSum += (double) loss * counted; // the batch's loss is a mean over its tokens
-                    tokens += counted;
-                    done += chunk.size();
-                    progress.update(epoch, step, loss, done);
-                }
-                progress.line(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f, test loss %.4f", epoch,
-                        epochs, lossSum / tokens, testLoss(model, batcher, test)));
+                    + clip + ", patience " + (patience == 0 ? "off" : patience) + ", ends with the "
+                    + (restoreBest ? "best validation's" : "last epoch's") + " weights, seed " + seed);
+            Task task = new Task(model, opt, batcher, train, validation, sourceWords, targetWords, seed);
+            Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * task.batchesPerEpoch(),
+                    "pairs", task.batchesPerEpoch());
+            Trainer.Result r = Trainer.builder().epochs(epochs).learningRate(LearningRateSchedule.constant(lr))
+                    .clip(clip).patience(patience).restoreBest(restoreBest).checkpoint(checkpoint).keepLast(keep)
+                    .resume(resume).stopAfter(stopAfter).seed(seed).metrics(metrics).lossCurve(lossCurve)
+                    .progress(progress).build()
+                    .fit(task);
+            out.printf(Locale.ROOT, "done: %s; checkpoint %s, metrics %s, loss curve %s%n", r.stoppedBecause(),
+                    checkpoint, metrics, lossCurve);
+            if (!r.finished()) {
+                return Recur.EXIT_OK; // paused: the test part waits for the end of the run
             }
-            progress.finish();
-            if (checkpoint != null) { // before the evaluation, so nothing after training can lose it
-                save(model, cfg, optimizerConfig, sourceWords, targetWords, shape, step, seed, checkpoint);
-                out.println("checkpoint " + checkpoint);
-            }
+            model.eval();
+            double testLoss = meanLoss(model, batcher, test);
             List<int[]> translated = translate(be, model, sourceWords, targetWords, sourcesOf(split.test()), batch,
                     shape.targetSteps());
             List<List<String>> candidates = new ArrayList<>();
@@ -245,8 +276,8 @@ final class TranslateCommand implements Subcommand {
                 exact += cand.equals(ref) ? 1 : 0;
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            out.printf(Locale.ROOT, "test BLEU-4 %.2f, exact %.4f (%d/%d) by greedy decoding; %.1f s%n",
-                    100 * Bleu.corpus(candidates, references), (double) exact / translated.size(), exact,
+            out.printf(Locale.ROOT, "test loss %.4f, BLEU-4 %.2f, exact %.4f (%d/%d) by greedy decoding; %.1f s%n",
+                    testLoss, 100 * Bleu.corpus(candidates, references), (double) exact / translated.size(), exact,
                     translated.size(), seconds);
             for (int i = 0; i < Math.min(examples, translated.size()); i++) {
                 TranslationPairs.Pair p = split.test().get(i);
@@ -258,63 +289,149 @@ final class TranslateCommand implements Subcommand {
                         maxWords(sentences, shape.targetSteps())), targetWords);
             }
             return Recur.EXIT_OK;
-        } catch (IOException e) {
+        } catch (IOException | TrainingDivergedException e) {
             err.println("recur translate: " + e.getMessage());
             return Recur.EXIT_FAILED;
         }
     }
 
-    /** {@code --from}: translates the positional sentences with a checkpoint's model. */
-    private static int translateFrom(Options o, PrintStream out, PrintStream err) {
-        for (String trainingOnly : List.of("--data", "--cell", "--layers", "--hidden", "--embedding",
-                "--bidirectional", "--dropout",
-                "--epochs", "--batch", "--max-length", "--min-count", "--optimizer", "--lr", "--clip",
-                "--test-fraction", "--examples", "--seed", "--checkpoint")) {
-            if (o.has(trainingOnly)) {
-                throw new UsageException("option '" + trainingOnly + "' is for training; --from only translates");
+    /**
+     * The training of a {@link Seq2SeqModel} as the {@link Trainer} runs it: step s is batch
+     * {@code s % batchesPerEpoch} of epoch {@code s / batchesPerEpoch}, whose order is a shuffle
+     * drawn from the seed and the epoch alone, so a resumed run sees the batches an uninterrupted
+     * one sees; the validation loss is the mean per target token over the validation pairs.
+     */
+    private static final class Task implements TrainingTask {
+        private final Seq2SeqModel model;
+        private final Optimizer opt;
+        private final Batcher batcher;
+        private final List<Encoded> train;
+        private final List<Encoded> validation;
+        private final WordVocabulary sourceWords;
+        private final WordVocabulary targetWords;
+        private final long seed;
+        private List<Encoded> order;
+        private int orderEpoch = -1;
+
+        Task(Seq2SeqModel model, Optimizer opt, Batcher batcher, List<Encoded> train, List<Encoded> validation,
+             WordVocabulary sourceWords, WordVocabulary targetWords, long seed) {
+            this.model = model;
+            this.opt = opt;
+            this.batcher = batcher;
+            this.train = train;
+            this.validation = validation;
+            this.sourceWords = sourceWords;
+            this.targetWords = targetWords;
+            this.seed = seed;
+        }
+
+        @Override
+        public Model model() {
+            return model;
+        }
+
+        @Override
+        public Optimizer optimizer() {
+            return opt;
+        }
+
+        @Override
+        public int batchesPerEpoch() {
+            return (train.size() + batcher.shape.batch() - 1) / batcher.shape.batch();
+        }
+
+        @Override
+        public long itemsPerStep() {
+            return batcher.shape.batch();
+        }
+
+        @Override
+        public String unit() {
+            return "pairs";
+        }
+
+        @Override
+        public float trainStep(int epoch, int batch, float lr, float clip) {
+            if (epoch != orderEpoch) {
+                order = new ArrayList<>(train);
+                Collections.shuffle(order, new Random(seed * 1_000_003L + epoch));
+                orderEpoch = epoch;
+            }
+            int b = batcher.shape.batch();
+            batcher.load(order.subList(batch * b, Math.min(order.size(), (batch + 1) * b)));
+            return batcher.trainStep(model, opt, lr, clip);
+        }
+
+        @Override
+        public boolean validates() {
+            return true;
+        }
+
+        @Override
+        public double validationLoss() {
+            return meanLoss(model, batcher, validation);
+        }
+
+        @Override
+        public void save(Checkpoint.Builder c) {
+            c.metadata(SOURCE_VOCABULARY, sourceWords.toStorageString())
+                    .metadata(TARGET_VOCABULARY, targetWords.toStorageString())
+                    .metadata(TARGET_STEPS, Integer.toString(batcher.shape.targetSteps()))
+                    .metadata(BATCH, Integer.toString(batcher.shape.batch()));
+        }
+
+        @Override
+        public void restore(Checkpoint c) throws CheckpointException {
+            if (!sourceWords.toStorageString().equals(c.metadata(SOURCE_VOCABULARY))
+                    || !targetWords.toStorageString().equals(c.metadata(TARGET_VOCABULARY))) {
+                throw new CheckpointException(c.source(), "mismatched: the file was trained on other pairs (its"
+                        + " vocabularies differ); resume on the same data with the same --seed, --max-length,"
+                        + " --min-count and fractions, or start afresh");
+            }
+            if (!Integer.toString(batcher.shape.batch()).equals(c.metadata(BATCH))) {
+                throw new CheckpointException(c.source(), "mismatched: the file was trained with --batch "
+                        + c.metadata(BATCH) + ", this run asks for " + batcher.shape.batch()
+                        + "; resume with the same settings or start afresh");
             }
         }
-        List<String> sentences = o.positional();
-        if (sentences.isEmpty()) {
-            throw new UsageException("--from needs at least one SENTENCE to translate");
-        }
-        Path file = CommandPaths.path("--from", o.string("--from", ""));
+    }
+
+    /** {@code --from}: translates the positional sentences with a checkpoint's model. */
+    private int translateFrom(PrintStream out, PrintStream err) {
         Checkpoint c;
-        Seq2SeqConfig cfg;
         WordVocabulary sourceWords;
         WordVocabulary targetWords;
         int targetSteps;
         try {
-            c = Checkpoint.read(file);
+            c = Checkpoint.read(from);
+            ModelKinds.require(c, ModelKinds.SEQ2SEQ);
             String source = c.metadata(SOURCE_VOCABULARY);
             String target = c.metadata(TARGET_VOCABULARY);
             String steps = c.metadata(TARGET_STEPS);
-            if (c.modelConfig() == null || source == null || target == null || steps == null) {
-                err.println("recur translate: " + file + " is not a translate checkpoint (no model configuration,"
-                        + " vocabularies or target steps)");
+            if (source == null || target == null || steps == null) {
+                err.println("recur translate: " + from + " holds a seq2seq model without its vocabularies or target"
+                        + " steps (not written by recur translate)");
                 return Recur.EXIT_FAILED;
             }
-            cfg = Seq2SeqConfig.fromJson(c.modelConfig());
             sourceWords = WordVocabulary.fromStorageString(source);
             targetWords = WordVocabulary.fromStorageString(target);
             targetSteps = Integer.parseInt(steps);
-            if (sourceWords.size() != cfg.sourceVocabulary() || targetWords.size() != cfg.targetVocabulary()) {
-                err.println("recur translate: " + file + ": the vocabularies (" + sourceWords.size() + ", "
-                        + targetWords.size() + " words) do not match the model configuration (" + cfg + ")");
-                return Recur.EXIT_FAILED;
-            }
         } catch (IOException e) {
             err.println("recur translate: " + e.getMessage());
             return Recur.EXIT_FAILED;
         } catch (IllegalArgumentException e) {
-            err.println("recur translate: " + file + ": " + e.getMessage());
+            err.println("recur translate: " + from + ": " + e.getMessage());
             return Recur.EXIT_FAILED;
         }
-        try (Backend be = Backends.best();
-             Seq2SeqModel model = new Seq2SeqModel(be, cfg, 0)) {
-            for (Parameter p : model.parameters()) {
-                p.value().copyFrom(c.require(p.name(), p.value().shape().toArray()).data());
+        try (Backend be = openBackend();
+             Seq2SeqModel model = Seq2SeqModel.load(be, c)) {
+            Seq2SeqConfig cfg = model.config();
+            if (sourceWords.size() != cfg.sourceVocabulary() || targetWords.size() != cfg.targetVocabulary()) {
+                err.println("recur translate: " + from + ": the vocabularies (" + sourceWords.size() + ", "
+                        + targetWords.size() + " words) do not match the model configuration (" + cfg + ")");
+                return Recur.EXIT_FAILED;
             }
+            model.eval();
             printTranslations(out, sentences, translate(be, model, sourceWords, targetWords, sentences, 64,
                     maxWords(sentences, targetSteps)), targetWords);
             return Recur.EXIT_OK;
@@ -336,13 +453,13 @@ final class TranslateCommand implements Subcommand {
         return w;
     }
 
-    /** The mean loss per target token over the test pairs (each batch's loss is a mean over its tokens). */
-    private static double testLoss(Seq2SeqModel model, Batcher batcher, List<Encoded> test) {
+    /** The mean loss per target token over {@code pairs} (each batch's loss is a mean over its tokens). */
+    private static double meanLoss(Seq2SeqModel model, Batcher batcher, List<Encoded> pairs) {
         double sum = 0;
         long tokens = 0;
         int batch = batcher.shape.batch();
-        for (int from = 0; from < test.size(); from += batch) {
-            int counted = batcher.load(test.subList(from, Math.min(test.size(), from + batch)));
+        for (int from = 0; from < pairs.size(); from += batch) {
+            int counted = batcher.load(pairs.subList(from, Math.min(pairs.size(), from + batch)));
             sum += (double) batcher.loss(model) * counted;
             tokens += counted;
         }
@@ -366,10 +483,10 @@ final class TranslateCommand implements Subcommand {
 
         /** Ts (longest source), Tt (longest target + 1) and B. */
         record Shape(int sourceSteps, int targetSteps, int batch) {
-            static Shape of(List<Encoded> train, List<Encoded> test, int batch) {
+            static Shape of(List<List<Encoded>> parts, int batch) {
                 int ts = 1;
                 int tt = 1;
-                for (List<Encoded> part : List.of(train, test)) {
+                for (List<Encoded> part : parts) {
                     for (Encoded p : part) {
                         ts = Math.max(ts, p.source().length);
                         tt = Math.max(tt, p.target().length + 1);
@@ -510,18 +627,5 @@ final class TranslateCommand implements Subcommand {
         for (int i = 0; i < sentences.size(); i++) {
             out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords, ids.get(i))));
         }
-    }
-
-    private static void save(Seq2SeqModel model, Seq2SeqConfig cfg, OptimizerConfig optimizer,
-                             WordVocabulary sourceWords, WordVocabulary targetWords, Batcher.Shape shape, long step,
-                             long seed, Path file) throws IOException {
-        Checkpoint.Builder b = Checkpoint.builder().modelConfig(cfg.toJson()).optimizer(optimizer.toString())
-                .step(step).seed(seed).metadata(SOURCE_VOCABULARY, sourceWords.toStorageString())
-                .metadata(TARGET_VOCABULARY, targetWords.toStorageString())
-                .metadata(TARGET_STEPS, Integer.toString(shape.targetSteps()));
-        for (Parameter p : model.parameters()) {
-            b.tensor(p.name(), p.value().shape().toArray(), p.value().toArray());
-        }
-        b.build().write(file);
     }
 }

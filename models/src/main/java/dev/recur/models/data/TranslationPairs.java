@@ -2,7 +2,9 @@ package dev.recur.models.data;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 
 /**
  * Sentence pairs for sequence-to-sequence translation, read from lines of
@@ -22,8 +24,8 @@ public final class TranslationPairs {
     public record Pair(String source, String target, int line) {
     }
 
-    /** A split into training and test pairs. */
-    public record Split(List<Pair> train, List<Pair> test) {
+    /** A split into training, validation and test pairs; the three never share a pair. */
+    public record Split(List<Pair> train, List<Pair> validation, List<Pair> test) {
     }
 
     private final String source;
@@ -106,14 +108,29 @@ public final class TranslationPairs {
     }
 
     /**
-     * A seeded random split, as {@link RandomSplit} describes.
+     * A seeded random split: first the test part, as {@link RandomSplit} describes; then the
+     * validation part, carved from what is left for training (never from the test part), by a
+     * second shuffle: {@code round(n * validationFraction)} of those n pairs, at least one.
      *
-     * @param testFraction in {@code (0, 1)}
-     * @throws DataException when either side would be empty
+     * @param testFraction       in {@code (0, 1)}
+     * @param validationFraction in {@code (0, 1)}, of the pairs left after the test part
+     * @throws DataException when any part would be empty
      */
-    public Split split(double testFraction, long seed) throws DataException {
+    public Split split(double testFraction, double validationFraction, long seed) throws DataException {
+        if (!(validationFraction > 0 && validationFraction < 1)) {
+            throw new IllegalArgumentException("validationFraction must be in (0, 1), got " + validationFraction);
+        }
         RandomSplit<Pair> s = RandomSplit.of(pairs, testFraction, seed, source);
-        return new Split(s.train(), s.test());
+        List<Pair> rest = new ArrayList<>(s.train());
+        // Another sequence than the test split's, so the two draws are not the same permutation.
+        Collections.shuffle(rest, new Random(seed ^ 0x9E3779B97F4A7C15L));
+        int validation = Math.max(1, (int) Math.round(rest.size() * validationFraction));
+        if (validation >= rest.size()) {
+            throw new DataException(source, pairs.size() + " pairs are too few to hold out " + s.test().size()
+                    + " for testing and " + validation + " for validation and keep some for training");
+        }
+        return new Split(List.copyOf(rest.subList(validation, rest.size())), List.copyOf(rest.subList(0, validation)),
+                s.test());
     }
 
     @Override

@@ -2,16 +2,25 @@ package dev.recur.models.cli;
 
 import dev.recur.models.data.WordVocabulary;
 import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.StoredTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code recur translate} end to end, on pairs the tests write, through {@link Recur#run}. */
@@ -57,10 +66,15 @@ class TranslateCommandTest {
                 "--checkpoint", checkpoint.toString(), "two seven one.");
         assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
         String out = s.out();
-        assertTrue(out.contains("1000 pairs, 1000 with at most 10 tokens on both sides; 900 for training, 100 for"
-                + " testing"), out);
-        assertTrue(out.contains("epoch 10/10: train loss "), out);
-        double bleu = s.number("test BLEU-4 ([0-9.]+)");
+        assertTrue(out.contains("1000 pairs, 1000 with at most 10 tokens on both sides; 810 for training, 90 for"
+                + " validation, 100 for testing"), out);
+        // 810 pairs in batches of 32: 26 steps an epoch, a validation loss after each epoch.
+        assertTrue(out.contains("step 260 (epoch 10)  train loss "), out);
+        // The test part is evaluated once, at the end; each epoch reports the validation loss only.
+        assertEquals(10, out.lines().filter(l -> l.contains("validation loss")).count(), out);
+        assertEquals(1, out.lines().filter(l -> l.contains("test loss")).count(), out);
+        assertTrue(out.lines().filter(l -> l.contains("validation loss")).noneMatch(l -> l.contains("test")), out);
+        double bleu = s.number("BLEU-4 ([0-9.]+)");
         double exact = s.number("exact ([0-9.]+) \\(\\d+/100\\)");
         // Word for word over 8 words (and a full stop). A decoder that ignored the encoder could only
         // guess the words: BLEU near 0.
@@ -78,43 +92,143 @@ class TranslateCommandTest {
         c.require("decoder.head.weight", target.size(), 64);
         assertTrue(c.has("encoder.rnn.weight_hh_l0") && c.has("decoder.rnn.weight_hh_l0"), c.toString());
         assertTrue(c.modelConfig().contains("\"model\":\"seq2seq\""), c.modelConfig());
+        // The longest target (4 words and a full stop) plus <eos>.
+        assertEquals("6", c.metadata("target_steps"));
 
         // The saved model translates as the trained one did, without training.
         Streams again = Streams.run(Recur.standard(), "translate", "--from", checkpoint.toString(), "two seven one.",
                 "five.");
         assertEquals(Recur.EXIT_OK, again.status, again.err() + again.out());
         assertEquals("  two seven one. => deux sept un .\n  five. => cinq .\n", again.out());
+        // So does the best validation's, which the trainer keeps beside it.
+        Path best = dir.resolve("out/translator.best.safetensors");
+        Streams fromBest = Streams.run(Recur.standard(), "translate", "--from", best.toString(), "five.");
+        assertEquals(Recur.EXIT_OK, fromBest.status, fromBest.err() + fromBest.out());
+    }
+
+    /** A small run of translate writing {@code checkpoint}, with {@code extra} arguments after the defaults. */
+    private Streams small(Path checkpoint, String... extra) throws IOException {
+        Path data = dir.resolve("small.txt");
+        if (!Files.exists(data)) {
+            TestFiles.write(dir, "small.txt", pairs(new Random(5), 80));
+        }
+        List<String> args = new ArrayList<>(List.of("translate", "--data", data.toString(), "--hidden", "8",
+                "--embedding", "4", "--batch", "8", "--dropout", "0.2", "--layers", "2", "--checkpoint",
+                checkpoint.toString()));
+        args.addAll(Arrays.asList(extra));
+        if (!args.contains("--epochs")) {
+            args.addAll(List.of("--epochs", "3"));
+        }
+        return Streams.run(Recur.standard(), args.toArray(String[]::new));
     }
 
     @Test
-    void fromRefusesWhatIsNotATranslateCheckpointAndTrainingOptions() throws IOException {
+    void resumeAfterStopAfterEndsBitForBitAsAnUninterruptedRun() throws IOException {
+        Path whole = dir.resolve("whole.safetensors");
+        Streams uninterrupted = small(whole);
+        assertEquals(Recur.EXIT_OK, uninterrupted.status, uninterrupted.err() + uninterrupted.out());
+        Path parts = dir.resolve("parts.safetensors");
+        // 80 pairs: 8 for testing, 7 for validation, 65 for training in 9 batches of 8; pause mid-epoch.
+        Streams paused = small(parts, "--stop-after", "13");
+        assertEquals(Recur.EXIT_OK, paused.status, paused.err() + paused.out());
+        assertTrue(paused.out().contains("paused after 13 steps"), paused.out());
+        assertFalse(paused.out().contains("BLEU"), "a paused run leaves the test part for its end: " + paused.out());
+        Streams resumed = small(parts, "--resume");
+        assertEquals(Recur.EXIT_OK, resumed.status, resumed.err() + resumed.out());
+        assertTrue(resumed.out().contains("resuming from step 13 of 27"), resumed.out());
+
+        Checkpoint x = Checkpoint.read(whole);
+        Checkpoint y = Checkpoint.read(parts);
+        assertEquals(x.tensors().keySet(), y.tensors().keySet());
+        for (Map.Entry<String, StoredTensor> e : x.tensors().entrySet()) {
+            assertArrayEquals(e.getValue().data(), y.tensors().get(e.getKey()).data(), e.getKey());
+        }
+        assertEquals(27, y.step());
+        String noTimes = "; [0-9.]+ s";
+        assertEquals(result(uninterrupted).replaceAll(noTimes, ""), result(resumed).replaceAll(noTimes, ""));
+
+        List<String> metrics = Files.readAllLines(dir.resolve("parts.metrics.jsonl"));
+        assertEquals(27, metrics.stream().filter(l -> l.contains("\"loss\":")).count(), String.join("\n", metrics));
+        assertEquals(3, metrics.stream().filter(l -> l.contains("\"validation_loss\":")).count());
+        assertNotNull(ImageIO.read(dir.resolve("parts.loss.png").toFile()), "a PNG");
+        small(parts, "--resume").assertOneLineFailure(FAILS, "finished");
+    }
+
+    /** The line of test figures. */
+    private static String result(Streams s) {
+        return s.out().lines().filter(l -> l.startsWith("test loss")).findFirst()
+                .orElseThrow(() -> new AssertionError(s.out()));
+    }
+
+    @Test
+    void patienceStopsEarlyAndRestoreBestEndsWithTheBestWeights() throws IOException {
+        Path checkpoint = dir.resolve("t.safetensors");
+        // Adam with a learning rate this high makes the validation loss jump about after the first epochs.
+        Streams s = small(checkpoint, "--epochs", "12", "--lr", "0.3", "--patience", "1", "--restore-best");
+        assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
+        assertTrue(s.out().contains("stopped early at step"), s.out());
+        Checkpoint last = Checkpoint.read(checkpoint);
+        Checkpoint best = Checkpoint.read(dir.resolve("t.best.safetensors"));
+        assertTrue(last.step() > best.step(), last.step() + " vs " + best.step());
+        for (Map.Entry<String, StoredTensor> e : best.tensors().entrySet()) {
+            if (!e.getKey().startsWith("optimizer.")) {
+                assertArrayEquals(e.getValue().data(), last.tensors().get(e.getKey()).data(), e.getKey());
+            }
+        }
+    }
+
+    @Test
+    void aDivergingRunFailsInOneLine() throws IOException {
+        small(dir.resolve("d.safetensors"), "--lr", "1e6", "--optimizer", "sgd", "--clip", "0")
+                .assertOneLineFailure(FAILS, "diverged at step");
+    }
+
+    @Test
+    void fromRefusesACheckpointOfAnotherKindNamingBoth() throws IOException {
+        Path classifier = dir.resolve("classifier.safetensors");
+        Checkpoint.builder().modelConfig("{\"model\":\"sequence-classifier\"}").build().write(classifier);
+        Streams.run(Recur.standard(), "translate", "--from", classifier.toString(), "one.")
+                .assertOneLineFailure(FAILS, classifier.toString(),
+                        "sequence-classifier model (made by recur classify)",
+                        "not a seq2seq model (made by recur translate)");
+        // Nor does training overwrite it.
+        byte[] before = Files.readAllBytes(classifier);
+        small(classifier).assertOneLineFailure(FAILS, "not overwriting");
+        assertArrayEquals(before, Files.readAllBytes(classifier));
+    }
+
+    @Test
+    void fromRefusesAMissingFileTrainingOptionsAndNoSentence() throws IOException {
         Path missing = dir.resolve("missing.safetensors");
         Streams.run(Recur.standard(), "translate", "--from", missing.toString(), "one.")
                 .assertOneLineFailure(FAILS, missing.toString(), "no such file");
-        Path classifier = dir.resolve("classifier.safetensors");
-        Path labelled = TestFiles.write(dir, "labelled.txt", "good\t1\nbad\t0\ngreat\t1\nawful\t0\nfine\t1\n");
-        assertEquals(Recur.EXIT_OK, Streams.run(Recur.standard(), "classify", "--data", labelled.toString(), "--epochs",
-                "1", "--hidden", "4", "--embedding", "4", "--checkpoint", classifier.toString()).status);
-        Streams.run(Recur.standard(), "translate", "--from", classifier.toString(), "one.")
-                .assertOneLineFailure(FAILS, classifier.toString(), "not a translate checkpoint");
-        for (List<String> args : List.of(List.of("translate", "--from", classifier.toString()),
-                List.of("translate", "--from", classifier.toString(), "--epochs", "3", "one."))) {
+        for (String[] c : new String[][] {{"--epochs", "3"}, {"--checkpoint", "x.safetensors"}, {"--resume"},
+            {"--data", "pairs.txt"}, {"--bidirectional"}}) {
+            List<String> args = new ArrayList<>(List.of("translate", "--from", missing.toString()));
+            args.addAll(Arrays.asList(c));
+            args.add("one.");
             Streams s = Streams.run(Recur.standard(), args.toArray(String[]::new));
             assertEquals(Recur.EXIT_USAGE, s.status, args + ": " + s.err());
-            assertTrue(s.err().startsWith(FAILS), s.err());
+            assertTrue(s.err().startsWith(FAILS + "option '" + c[0] + "' is for training"), s.err());
         }
+        Streams none = Streams.run(Recur.standard(), "translate", "--from", missing.toString());
+        assertEquals(Recur.EXIT_USAGE, none.status, none.err());
+        assertTrue(none.err().contains("at least one SENTENCE"), none.err());
     }
 
     @Test
     void sameSeedSameResult() throws IOException {
         Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(4), 60));
         String[] args = {"translate", "--data", data.toString(), "--hidden", "8", "--embedding", "4", "--epochs", "2",
-            "--batch", "8"};
+            "--batch", "8", "--checkpoint", dir.resolve("a.safetensors").toString()};
         Streams first = Streams.run(Recur.standard(), args);
         Streams second = Streams.run(Recur.standard(), args);
         assertEquals(Recur.EXIT_OK, first.status, first.err());
         String noTimes = "[0-9.]+k? pairs/s.*|; [0-9.]+ s";
-        assertEquals(first.out().replaceAll(noTimes, ""), second.out().replaceAll(noTimes, ""));
+        // The second run overwrites the first's checkpoint, and says so.
+        assertEquals(first.out().replaceAll(noTimes, ""), second.out().replaceAll(noTimes, "")
+                .replaceFirst("overwriting .*\n", ""));
+        assertTrue(second.out().contains("overwriting " + dir.resolve("a.safetensors")), second.out());
     }
 
     /** --max-length filters the data; it does not size the decoding (a huge value once ran out of memory). */
@@ -123,6 +237,7 @@ class TranslateCommandTest {
         Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(2), 20));
         Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "8",
                 "--embedding", "4", "--epochs", "1", "--max-length", String.valueOf(Integer.MAX_VALUE),
+                "--checkpoint", dir.resolve("a.safetensors").toString(),
                 "one two three four five six seven one two three four five six seven.");
         assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
         String line = s.out().lines().filter(l -> l.startsWith("  one two three four five six seven one")).findFirst()
@@ -162,13 +277,23 @@ class TranslateCommandTest {
                 List.of("translate", "--data", data.toString(), "--examples", "-1"),
                 List.of("translate", "--data", data.toString(), "--test-fraction", "0"),
                 List.of("translate", "--data", data.toString(), "--lr", "0"),
+                List.of("translate", "--data", data.toString(), "--validation-fraction", "1"),
+                List.of("translate", "--data", data.toString(), "--patience", "-1"),
+                List.of("translate", "--data", data.toString(), "--stop-after", "x"),
+                List.of("translate", "--data", data.toString(), "--epoch", "3"),
                 List.of("translate", "--data", data.toString(), "--frobnicate"))) {
-            Streams s = Streams.run(Recur.standard(), args.toArray(String[]::new));
+            List<String> all = new ArrayList<>(List.of("translate", "--checkpoint", dir.resolve("bad.safetensors")
+                    .toString()));
+            all.addAll(args.subList(1, args.size()));
+            Streams s = Streams.run(Recur.standard(), all.toArray(String[]::new));
             assertEquals(Recur.EXIT_USAGE, s.status, args + ": " + s.err());
             assertEquals(2, s.errLines().length, args + ": " + s.err());
             assertTrue(s.err().startsWith("recur translate: "), s.err());
             assertEquals("", s.out(), args.toString());
+            assertFalse(Files.exists(dir.resolve("bad.safetensors")), "no work done for " + args);
         }
+        Streams typo = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--epoch", "3");
+        assertTrue(typo.err().contains("did you mean --epochs"), typo.err());
         Streams none = Streams.run(Recur.standard(), "translate");
         assertTrue(none.err().contains("'--data' is required"), none.err());
     }

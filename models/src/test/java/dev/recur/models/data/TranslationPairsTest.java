@@ -2,7 +2,9 @@ package dev.recur.models.data;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,6 +20,28 @@ class TranslationPairsTest {
         // "we must go home now ." is 6 tokens, "nous devons rentrer maintenant ." 5.
         assertEquals(2, p.atMost(5).pairs().size());
         assertEquals(3, p.atMost(6).pairs().size());
+    }
+
+    @Test
+    void theValidationPartComesFromTheTrainingPartNeverTheTest() throws DataException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 50; i++) {
+            sb.append("s").append(i).append('\t').append("t").append(i).append('\n');
+        }
+        TranslationPairs p = TranslationPairs.parse("t", sb.toString());
+        TranslationPairs.Split split = p.split(0.2, 0.1, 7);
+        assertEquals(10, split.test().size());
+        assertEquals(4, split.validation().size()); // round(40 * 0.1)
+        assertEquals(36, split.train().size());
+        Set<TranslationPairs.Pair> all = new HashSet<>(split.train());
+        all.addAll(split.validation());
+        all.addAll(split.test());
+        assertEquals(50, all.size(), "the three parts share no pair");
+        // The test part is the one a two-way split draws: adding validation does not change it.
+        assertEquals(split.test(), p.split(0.2, 0.5, 7).test());
+        // At least one validation pair, however small the fraction.
+        assertEquals(1, p.split(0.2, 0.001, 7).validation().size());
+        assertThrows(DataException.class, () -> TranslationPairs.parse("t", "a\tb\nc\td\n").split(0.5, 0.5, 1));
     }
 
     @Test
