@@ -343,21 +343,7 @@ public final class CharLanguageModel implements Model {
      *                             weights that do not fit
      */
     public static CharLanguageModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        ModelKinds.require(c, ModelKinds.CHAR_LM);
-        CharModelConfig cfg;
-        try {
-            cfg = CharModelConfig.fromJson(c.modelConfig());
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
-        }
-        CharLanguageModel model = new CharLanguageModel(backend, cfg, c.seed());
-        try {
-            model.loadWeights(c);
-            return model;
-        } catch (CheckpointException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
+        return Model.load(c, CharModelConfig::fromJson, cfg -> new CharLanguageModel(backend, cfg, c.seed()), ModelKinds.CHAR_LM);
     }
 
     @Override

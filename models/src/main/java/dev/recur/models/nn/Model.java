@@ -61,6 +61,33 @@ public interface Model extends Module {
     }
 
     /**
+     * What each model's static {@code load(Backend, Checkpoint)} does: checks that {@code c} holds
+     * one of {@code kinds}, parses its configuration with {@code parse}, makes the model with
+     * {@code make} and copies the weights in; the model is closed again when anything fails.
+     *
+     * @throws CheckpointException naming what does not fit
+     */
+    static <C, M extends Model> M load(Checkpoint c, java.util.function.Function<String, C> parse,
+                                       java.util.function.Function<C, M> make, String... kinds)
+            throws CheckpointException {
+        ModelKinds.require(c, kinds);
+        C cfg;
+        try {
+            cfg = parse.apply(c.modelConfig());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
+        }
+        M model = make.apply(cfg);
+        try {
+            model.loadWeights(c);
+            return model;
+        } catch (CheckpointException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /**
      * Copies a checkpoint's weights into this model.
      *
      * @throws CheckpointException when the checkpoint holds another kind of model or its weights

@@ -249,21 +249,7 @@ public final class SequenceModel implements Model {
      *                             weights that do not fit
      */
     public static SequenceModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        ModelKinds.require(c, ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
-        SequenceModelConfig cfg;
-        try {
-            cfg = SequenceModelConfig.fromJson(c.modelConfig());
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
-        }
-        SequenceModel model = new SequenceModel(backend, cfg, c.seed());
-        try {
-            model.loadWeights(c);
-            return model;
-        } catch (CheckpointException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
+        return Model.load(c, SequenceModelConfig::fromJson, cfg -> new SequenceModel(backend, cfg, c.seed()), ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
     }
 
     @Override

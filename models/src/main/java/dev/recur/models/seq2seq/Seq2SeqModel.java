@@ -387,21 +387,7 @@ public final class Seq2SeqModel implements Model {
      *                             weights that do not fit
      */
     public static Seq2SeqModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        ModelKinds.require(c, ModelKinds.SEQ2SEQ);
-        Seq2SeqConfig cfg;
-        try {
-            cfg = Seq2SeqConfig.fromJson(c.modelConfig());
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
-        }
-        Seq2SeqModel model = new Seq2SeqModel(backend, cfg, c.seed());
-        try {
-            model.loadWeights(c);
-            return model;
-        } catch (CheckpointException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
+        return Model.load(c, Seq2SeqConfig::fromJson, cfg -> new Seq2SeqModel(backend, cfg, c.seed()), ModelKinds.SEQ2SEQ);
     }
 
     @Override
