@@ -21,6 +21,7 @@ import dev.recur.models.train.TrainingDivergedException;
 import dev.recur.models.train.TrainingListener;
 import dev.recur.models.train.TrainingTask;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -159,14 +160,8 @@ final class ClassifyCommand extends CliCommand {
     @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = DEFAULT_CHECKPOINT,
             converter = Checks.FileName.class, description = "where to save the model, each epoch and at the end")
     Path checkpoint;
-    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
-            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
-    int keep;
-    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
-    boolean resume;
-    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
-            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
-    int stopAfter;
+    @Mixin
+    RunOptions run;
 
     /** The files of --data, split at commas. */
     private final List<Path> data = new ArrayList<>();
@@ -236,8 +231,8 @@ final class ClassifyCommand extends CliCommand {
         int majority = majorityClass(fitted, all.classCount());
         // Made before training, so a checkpoint folder that cannot exist fails at once.
         CommandPaths.createParent(checkpoint);
-        Path metrics = Trainer.sibling(checkpoint, ".metrics", ".jsonl");
-        Path lossCurve = Trainer.sibling(checkpoint, ".loss", ".png");
+        Path metrics = RunOptions.metrics(checkpoint);
+        Path lossCurve = RunOptions.lossCurve(checkpoint);
 
         long started = System.nanoTime();
         try (Backend be = openBackend();
@@ -256,9 +251,9 @@ final class ClassifyCommand extends CliCommand {
                     + ", lr " + lr + ", clip " + clip + ", seed " + seed);
             Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * task.batchesPerEpoch(),
                     task.unit(), task.batchesPerEpoch());
-            Trainer.Result r = Trainer.builder().epochs(epochs).learningRate(LearningRateSchedule.constant(lr))
-                    .clip(clip).patience(patience).checkpoint(checkpoint).keepLast(keep).resume(resume)
-                    .stopAfter(stopAfter).seed(seed).metrics(metrics).lossCurve(lossCurve).progress(progress)
+            Trainer.Result r = run.apply(Trainer.builder(), checkpoint).epochs(epochs)
+                    .learningRate(LearningRateSchedule.constant(lr)).clip(clip).patience(patience).seed(seed)
+                    .progress(progress)
                     .listener(new TrainingListener() {
                         @Override
                         public void onValidation(long step, int epoch, double loss, boolean improved) {

@@ -11,6 +11,7 @@ import dev.recur.models.train.Progress;
 import dev.recur.models.train.Trainer;
 import dev.recur.models.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -79,14 +80,8 @@ final class TrainLmCommand extends CliCommand {
     @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "100", converter = Checks.NonNegative.class,
             description = "also save every N steps, 0 = only at the end")
     int checkpointEvery;
-    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
-            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
-    int keep;
-    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
-    boolean resume;
-    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
-            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
-    int stopAfter;
+    @Mixin
+    RunOptions run;
     @Option(names = "--validate-every", paramLabel = "N", defaultValue = "100", converter = Checks.NonNegative.class,
             description = "validation loss every N steps, 0 = never")
     int validateEvery;
@@ -121,23 +116,23 @@ final class TrainLmCommand extends CliCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        LmTraining.Options run = new LmTraining.Options(model, batch, window, steps, lr, schedule.name(),
-                OptimizerConfig.builder(optimizer).build(), clip, seed, checkpoint, checkpointEvery, resume,
-                validateEvery, patience, sampleEvery, sampleLength, temperature, stopAfter,
-                Trainer.sibling(checkpoint, ".metrics", ".jsonl"), Trainer.sibling(checkpoint, ".loss", ".png"), keep);
+        LmTraining.Options settings = new LmTraining.Options(model, batch, window, steps, lr, schedule.name(),
+                OptimizerConfig.builder(optimizer).build(), clip, seed, checkpoint, checkpointEvery, run.resume,
+                validateEvery, patience, sampleEvery, sampleLength, temperature, run.stopAfter,
+                RunOptions.metrics(checkpoint), RunOptions.lossCurve(checkpoint), run.keep);
         try (Backend be = openBackend()) {
             // Made before training, so a checkpoint folder that cannot exist fails at once, not
             // after the run (a fresh clone has no runs/ folder).
             CommandPaths.createParent(checkpoint);
             out.println("recur train-lm: " + corpus + " on the " + be.name() + " backend");
             out.println("  " + model);
-            out.println("  batch " + batch + ", window " + window + ", steps " + steps + ", " + run.optimizer()
+            out.println("  batch " + batch + ", window " + window + ", steps " + steps + ", " + settings.optimizer()
                     + ", lr " + lr + " (" + schedule + "), clip " + clip + ", seed " + seed);
             Progress progress = new Progress(out, Progress.isTerminal(), steps, "tok", 20);
-            LmTraining.Result r = LmTraining.run(be, corpus, run, progress);
+            LmTraining.Result r = LmTraining.run(be, corpus, settings, progress);
             out.printf(Locale.ROOT, "done: %s; train loss %.4f, validation loss %.4f; checkpoint %s, metrics %s,"
                             + " loss curve %s%n", r.stoppedBecause(), r.trainLoss(), r.validationLoss(), checkpoint,
-                    run.metrics(), run.lossCurve());
+                    settings.metrics(), settings.lossCurve());
             out.println("sample: " + r.sample());
             return Recur.EXIT_OK;
         } catch (IOException | TrainingDivergedException e) {

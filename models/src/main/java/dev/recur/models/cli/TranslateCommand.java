@@ -20,6 +20,7 @@ import dev.recur.models.train.Trainer;
 import dev.recur.models.train.TrainingDivergedException;
 import dev.recur.models.train.TrainingTask;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
@@ -149,14 +150,8 @@ final class TranslateCommand extends CliCommand {
     @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = DEFAULT_CHECKPOINT,
             converter = Checks.FileName.class, description = "where to save the model and both vocabularies")
     Path checkpoint;
-    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
-            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
-    int keep;
-    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
-    boolean resume;
-    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
-            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
-    int stopAfter;
+    @Mixin
+    RunOptions run;
     @Option(names = "--from", paramLabel = "CHECKPOINT", converter = Checks.FileName.class,
             description = "translate the SENTENCEs with this saved model; no training")
     Path from;
@@ -229,8 +224,8 @@ final class TranslateCommand extends CliCommand {
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
                 dropout, bidirectional);
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
-        Path metrics = Trainer.sibling(checkpoint, ".metrics", ".jsonl");
-        Path lossCurve = Trainer.sibling(checkpoint, ".loss", ".png");
+        Path metrics = RunOptions.metrics(checkpoint);
+        Path lossCurve = RunOptions.lossCurve(checkpoint);
 
         long started = System.nanoTime();
         try (Backend be = openBackend();
@@ -251,10 +246,9 @@ final class TranslateCommand extends CliCommand {
             Task task = new Task(model, opt, batcher, train, validation, sourceWords, targetWords, seed);
             Progress progress = new Progress(out, Progress.isTerminal(), (long) epochs * task.batchesPerEpoch(),
                     "pairs", task.batchesPerEpoch());
-            Trainer.Result r = Trainer.builder().epochs(epochs).learningRate(LearningRateSchedule.constant(lr))
-                    .clip(clip).patience(patience).restoreBest(restoreBest).checkpoint(checkpoint).keepLast(keep)
-                    .resume(resume).stopAfter(stopAfter).seed(seed).metrics(metrics).lossCurve(lossCurve)
-                    .progress(progress).build()
+            Trainer.Result r = run.apply(Trainer.builder(), checkpoint).epochs(epochs)
+                    .learningRate(LearningRateSchedule.constant(lr)).clip(clip).patience(patience)
+                    .restoreBest(restoreBest).seed(seed).progress(progress).build()
                     .fit(task);
             out.printf(Locale.ROOT, "done: %s; checkpoint %s, metrics %s, loss curve %s%n", r.stoppedBecause(),
                     checkpoint, metrics, lossCurve);
