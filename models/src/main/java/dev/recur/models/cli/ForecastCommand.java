@@ -153,7 +153,7 @@ final class ForecastCommand extends CliCommand {
     @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = Checks.OptimizerName.class,
             description = "sgd, rmsprop, adam, adamw")
     Optimizer.Kind optimizer;
-    @Option(names = "--lr", paramLabel = "X", defaultValue = "0.003", converter = Checks.PositiveNumber.class,
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "0.002", converter = Checks.PositiveNumber.class,
             description = "learning rate, decayed to a tenth along a cosine over --epochs")
     float lr;
     @Option(names = "--clip", paramLabel = "X", defaultValue = "5", converter = Checks.NonNegativeNumber.class,
