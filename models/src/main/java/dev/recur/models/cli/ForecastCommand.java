@@ -1,237 +1,557 @@
 package dev.recur.models.cli;
 
 import dev.recur.api.Backend;
-import dev.recur.api.Backends;
 import dev.recur.api.Cell;
 import dev.recur.api.Tensor;
 import dev.recur.models.data.DataException;
 import dev.recur.models.data.ForecastWindows;
 import dev.recur.models.data.Normalization;
 import dev.recur.models.data.TimeSeries;
+import dev.recur.models.io.Checkpoint;
+import dev.recur.models.io.CheckpointException;
 import dev.recur.models.io.LinePlot;
 import dev.recur.models.nn.LearningRateSchedule;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
 import dev.recur.models.train.Progress;
+import dev.recur.models.train.Trainer;
+import dev.recur.models.train.TrainingDivergedException;
+import dev.recur.models.train.TrainingTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * {@code recur forecast}: one-step-ahead forecasting of one CSV column with a many-to-one
- * regressor, reporting the test RMSE in the data's units beside the naive last-value forecast's,
- * and drawing the forecast against the truth.
+ * regressor trained through the {@link Trainer}, reporting the test RMSE in the data's units
+ * beside the naive last-value forecast's, forecasting {@code --horizon} values past the end of the
+ * data by feeding forecasts back in, and drawing history, test forecasts and future; with
+ * {@code --from}, the same forecast past the end from a saved model.
  *
- * <p>Shapes: every batch is {@code [W, B, 1]} (W = {@code --window} values, oldest first,
+ * <p>Split, in time order and never shuffled across a boundary: training windows, then the
+ * validation windows (the last {@code --validation-fraction} of the windows before the test part),
+ * then the test values (the last {@code --test-fraction} of the series). The trainer validates
+ * every epoch, stops after {@code --patience} validations without improvement and restores the
+ * best weights; the test part is forecast once, at the end.
+ *
+ * <p>Shapes: every training batch is {@code [W, B, 1]} (W = {@code --window} values, oldest first,
  * time-major) with targets {@code [B, 1]}, B = {@code --batch}, so the model's buffers are made
- * once. Mean squared error cannot skip rows, so an epoch's last batch wraps around to the
- * start of that epoch's shuffled order (a few windows are seen twice); for prediction the last
- * batch is filled with copies of its last window, whose outputs are dropped.
+ * once. Mean squared error cannot skip rows, so an epoch's last batch wraps around to the start of
+ * that epoch's shuffled order (a few windows are seen twice); for prediction the last batch is
+ * filled with copies of its last window, whose outputs are dropped. Forecasts past the end run one
+ * window at a time, {@code [W, 1, 1]}, in a training run and with {@code --from} alike, so both
+ * give the same numbers.
  */
-final class ForecastCommand implements Subcommand {
+@Command(name = "forecast", header = "forecast a CSV column (next values and past the end); compare with the last-value baseline",
+        showDefaultValues = true, sortOptions = false, description = {
+            "Trains a recurrent regressor to predict each value of a time series from the --window values",
+            "before it, and reports the root-mean-square error on the last --test-fraction of the series",
+            "(split in time, never shuffled) in the data's own units, beside the naive forecast \"the next",
+            "value equals the last one\" on the same test values. By default the model predicts the change",
+            "from the last value (--target delta), so it starts from the naive forecast and learns to correct",
+            "it. The last --validation-fraction of the training windows (before the test part) is the",
+            "validation split: validated every epoch, training stops after --patience validations without",
+            "improvement and keeps the best weights; the test part is forecast once, at the end.",
+            "--horizon N forecasts N values past the end of the data, feeding each forecast back in.",
+            "Checkpoints go to --checkpoint (the best also to NAME.best.safetensors), metrics to",
+            "NAME.metrics.jsonl and the loss curve to NAME.loss.png beside it.",
+            "",
+            "With --from MODEL (a forecast checkpoint), nothing is trained: the model, its window and its",
+            "normalisation are loaded, and --horizon values past the end of --data are forecast.", ""})
+final class ForecastCommand extends CliCommand {
 
     static final String DEFAULT_PLOT = "runs/forecast.png";
+    static final String DEFAULT_CHECKPOINT = "runs/forecast.safetensors";
+
+    /** Checkpoint metadata: what inference needs besides the weights. */
+    static final String WINDOW = "forecast.window";
+    static final String NORMALIZATION = "forecast.normalization";
+    static final String TARGET = "forecast.target";
+    static final String DELTA_SCALE = "forecast.delta_scale";
+    static final String COLUMN = "forecast.column";
+
+    /** The options that --from takes; every other one trains, and is refused with --from. */
+    private static final Set<String> INFERENCE = Set.of("--from", "--data", "--column", "--horizon", "--plot",
+            "--backend");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", paramLabel = "FILE", converter = Checks.FileName.class,
+            description = "CSV file, one row per time step (required)")
+    Path data;
+    @Option(names = "--column", paramLabel = "NAME|INDEX",
+            description = "the column: its header name, or its number counting from 0 (default: the last;"
+                    + " with --from, the column the model was trained on when the file has it)")
+    String column;
+    @Option(names = "--from", paramLabel = "MODEL", converter = Checks.FileName.class,
+            description = "forecast with this saved forecast model instead of training one")
+    Path from;
+    @Option(names = "--horizon", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
+            description = "forecast N values past the end of the data (required with --from)")
+    int horizon;
+    @Option(names = "--plot", paramLabel = "FILE", defaultValue = DEFAULT_PLOT, converter = Checks.FileName.class,
+            description = "where to write the PNG chart")
+    Path plot;
+    @Option(names = "--window", paramLabel = "N", defaultValue = "24", converter = Checks.Size.class,
+            description = "values the model reads before each forecast")
+    int window;
+    @Option(names = "--target", paramLabel = "KIND", defaultValue = "delta", converter = TargetName.class,
+            description = "what the model predicts: delta (the change from the last value) or value")
+    ForecastWindows.Target target;
+    @Option(names = "--normalize", paramLabel = "KIND", defaultValue = "zscore", converter = NormalizationName.class,
+            description = "minmax, zscore or none, fitted on the training part")
+    Normalization.Kind normalize;
+    @Option(names = "--test-fraction", paramLabel = "X", defaultValue = "0.2", converter = Checks.Fraction.class,
+            description = "last share of the series held out for testing")
+    double testFraction;
+    @Option(names = "--validation-fraction", paramLabel = "X", defaultValue = "0.1", converter = Checks.Fraction.class,
+            description = "last share of the training windows held out for validation (at least one)")
+    double validationFraction;
+    @Option(names = "--cell", paramLabel = "NAME", defaultValue = "gru", converter = Checks.CellName.class,
+            description = "lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu")
+    Cell cell;
+    @Option(names = "--layers", paramLabel = "N", defaultValue = "1", converter = Checks.Size.class,
+            description = "stacked layers")
+    int layers;
+    @Option(names = "--hidden", paramLabel = "N", defaultValue = "32", converter = Checks.Size.class,
+            description = "hidden units per layer")
+    int hidden;
+    @Option(names = "--dropout", paramLabel = "P", defaultValue = "0", converter = Checks.Dropout.class,
+            description = "dropout between layers while training")
+    float dropout;
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "200", converter = Checks.Positive.class,
+            description = "at most this many passes over the training windows")
+    int epochs;
+    @Option(names = "--patience", paramLabel = "N", defaultValue = "20", converter = Checks.NonNegative.class,
+            description = "stop after N epochs without a better validation loss, keeping the best weights; 0 = never")
+    int patience;
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "16", converter = Checks.Size.class,
+            description = "windows per batch; the last batch of an epoch wraps around")
+    int batch;
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adam", converter = Checks.OptimizerName.class,
+            description = "sgd, rmsprop, adam, adamw")
+    Optimizer.Kind optimizer;
+    @Option(names = "--lr", paramLabel = "X", defaultValue = "0.002", converter = Checks.PositiveNumber.class,
+            description = "learning rate, decayed to a tenth along a cosine over --epochs")
+    float lr;
+    @Option(names = "--clip", paramLabel = "X", defaultValue = "5", converter = Checks.NonNegativeNumber.class,
+            description = "clip gradients to this global norm, 0 = off")
+    float clip;
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seed of the initial weights and the shuffling")
+    long seed;
+    @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = DEFAULT_CHECKPOINT,
+            converter = Checks.FileName.class, description = "where to save the model (every epoch, and at the end)")
+    Path checkpoint;
+    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
+            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
+    int keep;
+    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
+    boolean resume;
+    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
+            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
+    int stopAfter;
 
     @Override
-    public String name() {
-        return "forecast";
-    }
-
-    @Override
-    public String summary() {
-        return "forecast the next value of a CSV column and compare with the last-value baseline";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                usage: recur forecast --data FILE [--column NAME|INDEX] [options]
-
-                Trains a recurrent regressor to predict each value of a time series from the --window
-                values before it, and reports the root-mean-square error on the last --test-fraction of
-                the series (split in time, never shuffled) in the data's own units, beside the naive
-                forecast "the next value equals the last one" on the same test values. The values are
-                normalised with statistics of the training part only. Draws a PNG of the series, the
-                model's one-step forecasts on the training windows and on the test windows.
-
-                options (defaults in brackets):
-                  --data FILE            CSV file, one row per time step [required]
-                  --column NAME|INDEX    the column: its header name, or its number counting from 0 [the last]
-                  --window N             values the model reads before each forecast [12]
-                  --normalize KIND       minmax, zscore or none, fitted on the training part [minmax]
-                  --test-fraction X      last share of the series held out for testing [0.2]
-                  --cell NAME            lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu [gru]
-                  --layers N             stacked layers [1]
-                  --hidden N             hidden units per layer [32]
-                  --dropout P            dropout between layers while training [0]
-                  --epochs N             passes over the training windows [200]
-                  --batch N              windows per batch; the last batch of an epoch wraps around [16]
-                  --optimizer NAME       sgd, rmsprop, adam, adamw [adam]
-                  --lr X                 learning rate, decayed to a tenth along a cosine [0.01]
-                  --clip X               clip gradients to this global norm, 0 = off [5]
-                  --seed N               seed of the initial weights and the shuffling [1]
-                  --plot FILE            where to write the PNG chart [runs/forecast.png]
-                """;
-    }
-
-    @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        Options o = Options.declare()
-                .value("--data").value("--column").value("--window").value("--normalize").value("--test-fraction")
-                .value("--cell").value("--layers").value("--hidden").value("--dropout").value("--epochs")
-                .value("--batch").value("--optimizer").value("--lr").value("--clip").value("--seed").value("--plot")
-                .parse(args).noPositional();
-        if (!o.has("--data")) {
+    void check() {
+        if (data == null) {
             throw new UsageException("option '--data' is required: give a CSV file with a numeric column");
         }
-        Path file = CommandPaths.path("--data", o.string("--data", ""));
-        String column = o.string("--column", null);
         if (column != null && column.isBlank()) {
             throw new UsageException("option '--column' needs a name or a number");
         }
-        int window = TrainLmCommand.positive(o, "--window", 12);
-        Normalization.Kind normalization = normalization(o.string("--normalize", "minmax"));
-        double testFraction = ClassifyCommand.fraction(o, "--test-fraction", 0.2f);
-        Cell cell = TrainLmCommand.cell(o.string("--cell", "gru"));
-        int layers = TrainLmCommand.positive(o, "--layers", 1);
-        int hidden = TrainLmCommand.positive(o, "--hidden", 32);
-        float dropout = o.floatValue("--dropout", 0f);
-        if (!(dropout >= 0f && dropout < 1f)) {
-            throw new UsageException("option '--dropout' must be in [0, 1), got " + dropout);
-        }
-        int epochs = TrainLmCommand.positive(o, "--epochs", 200);
-        int batch = TrainLmCommand.positive(o, "--batch", 16);
-        Optimizer.Kind kind = TrainLmCommand.kind(o.string("--optimizer", "adam"));
-        float lr = o.floatValue("--lr", 0.01f);
-        if (!(lr > 0f)) {
-            throw new UsageException("option '--lr' must be > 0, got " + lr);
-        }
-        float clip = o.floatValue("--clip", 5f);
-        if (clip < 0f) {
-            throw new UsageException("option '--clip' must be >= 0, got " + clip);
-        }
-        long seed = o.longValue("--seed", 1);
-        Path plot = CommandPaths.path("--plot", o.string("--plot", DEFAULT_PLOT));
-
-        TimeSeries series;
-        ForecastWindows w;
-        try {
-            series = read(file, column);
-            CommandPaths.createParent(plot);
-            w = series.windows(window, testFraction, normalization);
-            if (w.testCount() == 0) {
-                throw new DataException(series.source(), "column '" + series.column() + "' has " + series.length()
-                        + " values, too few to hold out " + testFraction + " of them for testing; use a larger"
-                        + " --test-fraction");
+        if (from != null) {
+            for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+                if (!INFERENCE.contains(o.longestName())) {
+                    throw new UsageException("option '" + o.longestName() + "' trains a model; with --from the"
+                            + " saved model is used as it is (options with --from: --data, --column, --horizon,"
+                            + " --plot, --backend)");
+                }
             }
-        } catch (IOException e) {
+            if (horizon == 0) {
+                throw new UsageException("option '--horizon' is required with --from: how many values to forecast"
+                        + " past the end of the data");
+            }
+        }
+    }
+
+    @Override
+    int call(PrintStream out, PrintStream err) {
+        try {
+            return from != null ? infer(out) : train(out);
+        } catch (IOException | TrainingDivergedException e) {
             err.println("recur forecast: " + e.getMessage());
             return Recur.EXIT_FAILED;
         }
+    }
+
+    // ------------------------------------------------------------------ training
+
+    private int train(PrintStream out) throws IOException {
+        TimeSeries series = read(data, column);
+        ForecastWindows w = series.windows(window, testFraction, validationFraction, normalize, target);
+        if (w.testCount() == 0) {
+            throw new DataException(series.source(), "column '" + series.column() + "' has " + series.length()
+                    + " values, too few to hold out " + testFraction + " of them for testing; use a larger"
+                    + " --test-fraction");
+        }
+        // Made before training, so that a folder that cannot exist fails at once, not after the run.
+        CommandPaths.createParent(checkpoint);
+        CommandPaths.createParent(plot);
         double[] values = w.series();
         int cut = w.firstTestIndex();
-        int nTrain = w.trainCount();
-        int nTest = w.testCount();
-        double naive = naiveRmse(values, cut);
         SequenceModelConfig cfg = SequenceModelConfig.regressor(1, cell, hidden, layers, dropout, 1);
-        OptimizerConfig optimizerConfig = OptimizerConfig.builder(kind).build();
-        int batchesPerEpoch = (nTrain + batch - 1) / batch;
-        int totalSteps = epochs * batchesPerEpoch;
-        float minLr = lr / 10;
-        LearningRateSchedule schedule = LearningRateSchedule.cosine(lr, totalSteps, minLr);
-        int reportEvery = Math.max(1, epochs / 10);
-
-        long started = System.nanoTime();
-        try (Backend be = Backends.best();
+        OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
+        Stored stored = new Stored(window, w.normalization(), target, w.deltaScale(), series.column());
+        try (Backend be = openBackend();
              SequenceModel model = new SequenceModel(be, cfg, seed);
-             Optimizer optimizer = new Optimizer(be, optimizerConfig, model.parameters());
-             Tensor x = be.tensor(window, batch, 1);    // [W, B, 1]
-             Tensor y = be.tensor(batch, 1)) {          // [B, 1]
+             Optimizer opt = new Optimizer(be, optimizerConfig, model.parameters());
+             Task task = new Task(be, model, opt, w, batch, seed, stored)) {
             out.println("recur forecast: " + series + " on the " + be.name() + " backend");
-            out.printf(Locale.ROOT, "  %d training windows (values 0..%d), %d test values (%d..%d); window %d; %s%n",
-                    nTrain, cut - 1, nTest, cut, values.length - 1, window, w.normalization());
+            out.printf(Locale.ROOT, "  %d training windows (targets at rows %d..%d), %d validation windows (%d..%d),"
+                            + " %d test values (%d..%d); window %d; target %s; %s%n", w.trainCount(), window,
+                    w.firstValidationIndex() - 1, w.validationCount(), w.firstValidationIndex(), cut - 1,
+                    w.testCount(), cut, values.length - 1, window, target.id(), w.normalization());
             out.println("  " + cfg);
-            String tenth = new java.math.BigDecimal(Float.toString(lr)).movePointLeft(1).toPlainString();
-            out.println("  batch " + batch + ", epochs " + epochs + ", " + optimizerConfig + ", lr " + lr
-                    + " (cosine to " + tenth + "), clip " + clip + ", seed " + seed);
-            float[] trainInputs = w.trainInputs();   // [N, W]
-            float[] trainTargets = w.trainTargets(); // [N]
-            float[] testInputs = w.testInputs();     // [nTest, W]
-            float[] xHost = new float[window * batch]; // [W, B]
-            float[] yHost = new float[batch];          // [B]
-            int[] order = new int[nTrain];
-            for (int i = 0; i < nTrain; i++) {
-                order[i] = i;
-            }
-            Random shuffle = new Random(seed + 1);
+            String tenth = new BigDecimal(Float.toString(lr)).movePointLeft(1).toPlainString();
+            out.println("  batch " + batch + ", at most " + epochs + " epochs, patience " + patience + ", "
+                    + optimizerConfig + ", lr " + lr + " (cosine to " + tenth + "), clip " + clip + ", seed " + seed);
+            long totalSteps = (long) epochs * task.batchesPerEpoch();
             Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, "samples",
-                    batchesPerEpoch * reportEvery);
-            int step = 0;
-            double rmse = Double.NaN;
-            for (int epoch = 1; epoch <= epochs; epoch++) {
-                shuffle(order, shuffle);
-                double lossSum = 0;
-                for (int k = 0; k < batchesPerEpoch; k++) {
-                    for (int b = 0; b < batch; b++) {
-                        int idx = order[(k * batch + b) % nTrain];
-                        for (int s = 0; s < window; s++) {
-                            xHost[s * batch + b] = trainInputs[idx * window + s];
-                        }
-                        yHost[b] = trainTargets[idx];
-                    }
-                    x.copyFrom(xHost);
-                    y.copyFrom(yHost);
-                    float loss;
-                    float stepLr = schedule.at(step);
-                    try {
-                        loss = CheckedStep.loss(() -> model.trainStep(x, null, y, optimizer, stepLr, clip), ++step, epoch);
-                    } catch (CheckedStep.Diverged e) {
-                        progress.finish();
-                        err.println("recur forecast: " + e.getMessage());
-                        return Recur.EXIT_FAILED;
-                    }
-                    lossSum += loss;
-                    progress.update(epoch, step, loss, (long) step * batch);
-                }
-                if (epoch % reportEvery == 0 || epoch == epochs) {
-                    rmse = rmse(w.denormalize(predict(model, x, xHost, testInputs, nTest, window, batch)), values, cut);
-                    progress.line(String.format(Locale.ROOT, "epoch %d/%d: train loss %.5f (normalised), test RMSE %s",
-                            epoch, epochs, lossSum / batchesPerEpoch, number(rmse)));
-                }
-            }
-            progress.finish();
+                    task.batchesPerEpoch() * Math.max(1, epochs / 10));
+            Trainer trainer = Trainer.builder().epochs(epochs)
+                    .learningRate(LearningRateSchedule.cosine(lr, (int) Math.min(Integer.MAX_VALUE, totalSteps), lr / 10))
+                    .clip(clip).patience(patience).checkpoint(checkpoint).keepLast(keep).resume(resume)
+                    .stopAfter(stopAfter).seed(seed).metrics(Trainer.sibling(checkpoint, ".metrics", ".jsonl"))
+                    .lossCurve(Trainer.sibling(checkpoint, ".loss", ".png")).progress(progress)
+                    .build();
+            long started = System.nanoTime();
+            Trainer.Result r = trainer.fit(task);
             double seconds = (System.nanoTime() - started) / 1e9;
-            double[] testForecast = w.denormalize(predict(model, x, xHost, testInputs, nTest, window, batch));
-            double[] trainForecast = w.denormalize(predict(model, x, xHost, trainInputs, nTrain, window, batch));
-            rmse = rmse(testForecast, values, cut);
-            out.printf(Locale.ROOT, "test RMSE %s vs naive last-value RMSE %s (ratio %.3f) over %d test values of '%s';"
-                    + " %.1f s%n", number(rmse), number(naive), rmse / naive, nTest, series.column(), seconds);
-            try {
-                new LinePlot(1000, 500)
-                        .title(series.column() + ": one-step forecasts of a " + cell.id() + " model (test RMSE "
-                                + number(rmse) + ", naive " + number(naive) + ")")
-                        .xLabel("row").yLabel(series.column())
-                        .series("truth", values)
-                        .series("forecast, training windows", window, trainForecast)
-                        .series("forecast, test", cut, testForecast)
-                        .write(plot);
-            } catch (IOException e) {
-                err.println("recur forecast: " + plot + ": cannot write the plot: " + CommandPaths.reason(e));
-                return Recur.EXIT_FAILED;
+            out.printf(Locale.ROOT, "done: %s; checkpoint %s, metrics %s, loss curve %s%n", r.stoppedBecause(),
+                    checkpoint, Trainer.sibling(checkpoint, ".metrics", ".jsonl"),
+                    Trainer.sibling(checkpoint, ".loss", ".png"));
+            if (!r.finished()) {
+                return Recur.EXIT_OK; // paused: the test part waits for the end of the run
             }
+            // The test part, once, with the weights the run ends with (the best validation's).
+            model.eval();
+            double[] testForecast = w.decode(task.predict(w.testInputs(), w.testCount()), cut);
+            double rmse = rmse(testForecast, values, cut);
+            double naive = naiveRmse(values, cut);
+            out.printf(Locale.ROOT, "test RMSE %s vs naive last-value RMSE %s (ratio %.3f) over %d test values of '%s';"
+                    + " %.1f s%n", number(rmse), number(naive), rmse / naive, w.testCount(), series.column(), seconds);
+            double[] future = horizon > 0 ? ahead(be, model, values, stored, horizon) : new double[0];
+            printAhead(out, series, future);
+            plot(series, values, cut, testForecast, future, String.format(Locale.ROOT,
+                    "%s: forecasts of a %s model (test RMSE %s, naive %s)", series.column(), cell.id(), number(rmse),
+                    number(naive)));
             out.println("plot " + plot);
             return Recur.EXIT_OK;
         }
     }
+
+    /** Windows in an epoch's shuffled order, the whole model step per batch; validation on the held-out windows. */
+    private static final class Task implements TrainingTask, AutoCloseable {
+        private final SequenceModel model;
+        private final Optimizer opt;
+        private final ForecastWindows w;
+        private final int batch;          // B
+        private final int window;         // W
+        private final long seed;
+        private final Stored stored;
+        private final float[] trainInputs;   // [N, W]
+        private final float[] trainTargets;  // [N]
+        private final Tensor x;              // [W, B, 1]
+        private final Tensor y;              // [B, 1]
+        private final float[] xHost;         // [W, B]
+        private final float[] yHost;         // [B]
+        private final int[] order;           // [N], the current epoch's
+        private int orderEpoch = -1;
+
+        Task(Backend be, SequenceModel model, Optimizer opt, ForecastWindows w, int batch, long seed, Stored stored) {
+            this.model = model;
+            this.opt = opt;
+            this.w = w;
+            this.batch = batch;
+            this.window = w.window();
+            this.seed = seed;
+            this.stored = stored;
+            this.trainInputs = w.trainInputs();
+            this.trainTargets = w.trainTargets();
+            this.x = be.tensor(window, batch, 1);
+            this.y = be.tensor(batch, 1);
+            this.xHost = new float[window * batch];
+            this.yHost = new float[batch];
+            this.order = new int[w.trainCount()];
+        }
+
+        @Override
+        public Model model() {
+            return model;
+        }
+
+        @Override
+        public Optimizer optimizer() {
+            return opt;
+        }
+
+        @Override
+        public int batchesPerEpoch() {
+            return (w.trainCount() + batch - 1) / batch;
+        }
+
+        @Override
+        public long itemsPerStep() {
+            return batch;
+        }
+
+        @Override
+        public String unit() {
+            return "samples";
+        }
+
+        @Override
+        public float trainStep(int epoch, int k, float lr, float clip) {
+            if (epoch != orderEpoch) {
+                // From (seed, epoch) alone, so that a resumed run sees the batches an uninterrupted one sees.
+                for (int i = 0; i < order.length; i++) {
+                    order[i] = i;
+                }
+                Random random = new Random(seed * 1_000_003L + epoch);
+                for (int i = order.length - 1; i > 0; i--) {
+                    int j = random.nextInt(i + 1);
+                    int t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+                orderEpoch = epoch;
+            }
+            for (int b = 0; b < batch; b++) {
+                int idx = order[(k * batch + b) % order.length];
+                for (int s = 0; s < window; s++) {
+                    xHost[s * batch + b] = trainInputs[idx * window + s];
+                }
+                yHost[b] = trainTargets[idx];
+            }
+            x.copyFrom(xHost);
+            y.copyFrom(yHost);
+            return model.trainStep(x, null, y, opt, lr, clip);
+        }
+
+        @Override
+        public boolean validates() {
+            return w.validationCount() > 0;
+        }
+
+        /** Mean squared error over the validation windows, in the units of the training loss. */
+        @Override
+        public double validationLoss() {
+            float[] p = predict(w.validationInputs(), w.validationCount());
+            float[] t = w.validationTargets();
+            double sq = 0;
+            for (int i = 0; i < p.length; i++) {
+                double d = p[i] - t[i];
+                sq += d * d;
+            }
+            return sq / p.length;
+        }
+
+        /**
+         * The model's outputs for {@code count} windows of {@code inputs [count, W]}, in batches of B;
+         * the last batch is filled with copies of its last window.
+         */
+        float[] predict(float[] inputs, int count) {
+            float[] result = new float[count];
+            for (int from = 0; from < count; from += batch) {
+                for (int b = 0; b < batch; b++) {
+                    int idx = Math.min(from + b, count - 1);
+                    for (int s = 0; s < window; s++) {
+                        xHost[s * batch + b] = inputs[idx * window + s];
+                    }
+                }
+                x.copyFrom(xHost);
+                float[] p = model.predict(x, null).toArray(); // [B, 1]
+                System.arraycopy(p, 0, result, from, Math.min(batch, count - from));
+            }
+            return result;
+        }
+
+        @Override
+        public void save(Checkpoint.Builder b) {
+            stored.write(b);
+        }
+
+        @Override
+        public void restore(Checkpoint c) throws CheckpointException {
+            Stored saved = Stored.read(c);
+            if (saved.window() != stored.window() || saved.target() != stored.target()
+                    || !saved.normalization().toStorageString().equals(stored.normalization().toStorageString())) {
+                throw new CheckpointException(c.source(), "mismatched: the file was trained with window "
+                        + saved.window() + ", target " + saved.target().id() + " and " + saved.normalization()
+                        + "; this run has window " + stored.window() + ", target " + stored.target().id() + " and "
+                        + stored.normalization() + "; resume on the same data with the same settings or start afresh");
+            }
+        }
+
+        @Override
+        public void close() {
+            x.close();
+            y.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ inference
+
+    private int infer(PrintStream out) throws IOException {
+        Checkpoint c = Checkpoint.read(from);
+        ModelKinds.require(c, ModelKinds.REGRESSOR);
+        Stored stored = Stored.read(c);
+        TimeSeries series = readForModel(data, column, stored.column());
+        double[] values = series.values();
+        if (values.length < stored.window()) {
+            throw new DataException(series.source(), "column '" + series.column() + "' has " + values.length
+                    + " values; the model reads windows of " + stored.window() + " to forecast from");
+        }
+        CommandPaths.createParent(plot);
+        try (Backend be = openBackend();
+             SequenceModel model = SequenceModel.load(be, c)) {
+            model.eval();
+            out.println("recur forecast: " + series + " on the " + be.name() + " backend, with the model in " + from);
+            out.println("  window " + stored.window() + "; target " + stored.target().id() + "; "
+                    + stored.normalization() + "; " + model.config());
+            double[] future = ahead(be, model, values, stored, horizon);
+            printAhead(out, series, future);
+            plot(series, values, values.length, new double[0], future, series.column() + ": "
+                    + horizon + " values forecast past the end by the model in " + from.getFileName());
+            out.println("plot " + plot);
+            return Recur.EXIT_OK;
+        }
+    }
+
+    /** What inference needs besides the weights, kept in the checkpoint's metadata. */
+    private record Stored(int window, Normalization normalization, ForecastWindows.Target target, double deltaScale,
+                          String column) {
+
+        void write(Checkpoint.Builder b) {
+            b.metadata(WINDOW, Integer.toString(window))
+                    .metadata(NORMALIZATION, normalization.toStorageString())
+                    .metadata(TARGET, target.id())
+                    .metadata(DELTA_SCALE, Double.toString(deltaScale))
+                    .metadata(COLUMN, column);
+        }
+
+        static Stored read(Checkpoint c) throws CheckpointException {
+            String window = c.metadata(WINDOW);
+            String normalization = c.metadata(NORMALIZATION);
+            String target = c.metadata(TARGET);
+            String scale = c.metadata(DELTA_SCALE);
+            if (window == null || normalization == null || target == null || scale == null) {
+                throw new CheckpointException(c.source(), "a sequence-regressor model without its forecasting"
+                        + " settings (window, normalisation, target): not written by recur forecast");
+            }
+            try {
+                int w = Integer.parseInt(window);
+                double s = Double.parseDouble(scale);
+                if (w < 1 || !(s > 0) || Double.isInfinite(s)) {
+                    throw new IllegalArgumentException("window " + window + ", delta scale " + scale);
+                }
+                return new Stored(w, Normalization.fromStorageString(normalization), ForecastWindows.Target.of(target),
+                        s, c.metadata(COLUMN));
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(c.source(), "forecasting settings are corrupt: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * {@code horizon} values past the end of {@code values}: each forecast from the last W values
+     * (forecasts included), one window at a time ({@code [W, 1, 1]}).
+     */
+    static double[] ahead(Backend be, SequenceModel model, double[] values, Stored st, int horizon) {
+        int window = st.window();
+        double[] recent = Arrays.copyOfRange(values, values.length - window, values.length); // [W], data units
+        float[] xHost = new float[window];
+        double[] future = new double[horizon];
+        try (Tensor x = be.tensor(window, 1, 1)) { // [W, 1, 1]
+            for (int k = 0; k < horizon; k++) {
+                for (int s = 0; s < window; s++) {
+                    xHost[s] = (float) st.normalization().apply(recent[s]);
+                }
+                x.copyFrom(xHost);
+                float output = model.predict(x, null).toArray()[0];
+                double next = ForecastWindows.decode(st.target(), st.normalization(), st.deltaScale(), output,
+                        recent[window - 1]);
+                System.arraycopy(recent, 1, recent, 0, window - 1);
+                recent[window - 1] = next;
+                future[k] = next;
+            }
+        }
+        return future;
+    }
+
+    /** The forecasts past the end as CSV lines: {@code ahead,<column>} then {@code 1,<value>} and so on. */
+    private static void printAhead(PrintStream out, TimeSeries series, double[] future) {
+        if (future.length == 0) {
+            return;
+        }
+        out.println("forecast past the end of the data (" + series.length() + " values), " + future.length
+                + " steps, each fed back in:");
+        out.println("ahead," + series.column());
+        for (int k = 0; k < future.length; k++) {
+            out.println((k + 1) + "," + new BigDecimal(future[k]).round(new MathContext(6)).stripTrailingZeros()
+                    .toPlainString());
+        }
+    }
+
+    /**
+     * The chart: the history, the test part's one-step forecasts from row {@code cut}, and the
+     * forecasts past the end. Once {@link LinePlot} can, the test part is shaded
+     * ({@code shade(cut, n, "test")}) and the x axis shows the CSV's dates.
+     */
+    private void plot(TimeSeries series, double[] values, int cut, double[] testForecast, double[] future,
+                      String title) throws IOException {
+        LinePlot chart = new LinePlot(1000, 500).title(title).xLabel("row").yLabel(series.column())
+                .series("history", values);
+        if (testForecast.length > 0) {
+            chart.series("forecast, test part (one step ahead)", cut, testForecast);
+        }
+        if (future.length > 0) {
+            // Joined to the last value, so the line continues the history.
+            double[] joined = new double[future.length + 1];
+            joined[0] = values[values.length - 1];
+            System.arraycopy(future, 0, joined, 1, future.length);
+            chart.series("forecast past the end (" + future.length + " steps)", values.length - 1, joined);
+        }
+        try {
+            chart.write(plot);
+        } catch (IOException e) {
+            throw new IOException(plot + ": cannot write the plot: " + CommandPaths.reason(e), e);
+        }
+    }
+
+    // ------------------------------------------------------------------ data
 
     /** The series: by name, by 0-based number, or the last column of the first row. */
     private static TimeSeries read(Path file, String column) throws DataException {
@@ -242,6 +562,18 @@ final class ForecastCommand implements Subcommand {
             return TimeSeries.readCsv(file, Integer.parseInt(column.strip()));
         }
         return TimeSeries.readCsv(file, column);
+    }
+
+    /** As {@link #read}, but without --column the column the model was trained on, when the file has it by name. */
+    private static TimeSeries readForModel(Path file, String column, String trainedOn) throws DataException {
+        if (column == null && trainedOn != null && !trainedOn.startsWith("column ")) {
+            try {
+                return TimeSeries.readCsv(file, trainedOn);
+            } catch (DataException e) {
+                // not in this file: the last column, as in training
+            }
+        }
+        return read(file, column);
     }
 
     /**
@@ -273,26 +605,7 @@ final class ForecastCommand implements Subcommand {
         return 0;
     }
 
-    /**
-     * The model's outputs (normalised) for {@code count} windows of {@code inputs [count, W]},
-     * in batches of B; the last batch is filled with copies of its last window.
-     */
-    private static float[] predict(SequenceModel model, Tensor x, float[] xHost, float[] inputs, int count, int window,
-                                   int batch) {
-        float[] result = new float[count];
-        for (int from = 0; from < count; from += batch) {
-            for (int b = 0; b < batch; b++) {
-                int idx = Math.min(from + b, count - 1);
-                for (int s = 0; s < window; s++) {
-                    xHost[s * batch + b] = inputs[idx * window + s];
-                }
-            }
-            x.copyFrom(xHost);
-            float[] p = model.predict(x, null).toArray(); // [B, 1]
-            System.arraycopy(p, 0, result, from, Math.min(batch, count - from));
-        }
-        return result;
-    }
+    // ------------------------------------------------------------------ figures
 
     /** RMSE of forecasts of {@code values[cut..]}. */
     static double rmse(double[] forecast, double[] values, int cut) {
@@ -314,15 +627,6 @@ final class ForecastCommand implements Subcommand {
         return Math.sqrt(sq / (values.length - cut));
     }
 
-    private static void shuffle(int[] a, Random random) {
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-        }
-    }
-
     /** Four significant digits, without an exponent for everyday magnitudes. */
     static String number(double v) {
         if (!Double.isFinite(v)) {
@@ -336,13 +640,30 @@ final class ForecastCommand implements Subcommand {
         return String.format(Locale.ROOT, "%." + decimals + "f", v);
     }
 
-    private static Normalization.Kind normalization(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "minmax", "min-max" -> Normalization.Kind.MIN_MAX;
-            case "zscore", "z-score" -> Normalization.Kind.Z_SCORE;
-            case "none" -> Normalization.Kind.NONE;
-            default -> throw new UsageException("option '--normalize' must be minmax, zscore or none, got '" + name
-                    + "'");
-        };
+    // ------------------------------------------------------------------ option checks
+
+    /** {@code --normalize}: minmax, zscore or none (also min-max, z-score). */
+    static final class NormalizationName implements ITypeConverter<Normalization.Kind> {
+        @Override
+        public Normalization.Kind convert(String value) {
+            return switch (value.strip().toLowerCase(Locale.ROOT)) {
+                case "minmax", "min-max" -> Normalization.Kind.MIN_MAX;
+                case "zscore", "z-score" -> Normalization.Kind.Z_SCORE;
+                case "none" -> Normalization.Kind.NONE;
+                default -> throw new TypeConversionException("must be minmax, zscore or none, got '" + value + "'");
+            };
+        }
+    }
+
+    /** {@code --target}: delta or value. */
+    static final class TargetName implements ITypeConverter<ForecastWindows.Target> {
+        @Override
+        public ForecastWindows.Target convert(String value) {
+            try {
+                return ForecastWindows.Target.of(value.strip().toLowerCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
     }
 }

@@ -225,20 +225,37 @@ public final class TimeSeries {
     }
 
     /**
-     * Windows for one-step-ahead forecasting with a chronological split (see
-     * {@link ForecastWindows}): the last {@code round(n * testFraction)} values are the test
-     * part, and the normalisation is fitted on the rest.
-     *
-     * @param window       W, values per window, {@code >= 1}
-     * @param testFraction in {@code [0, 1)}; 0 gives no test windows
-     * @throws DataException when the training part has no more than W values (no window fits)
+     * Windows for one-step-ahead forecasting of the next value with a chronological split and no
+     * validation windows: {@link #windows(int, double, double, Normalization.Kind, ForecastWindows.Target)}
+     * with a validation fraction of 0 and {@link ForecastWindows.Target#VALUE}.
      */
     public ForecastWindows windows(int window, double testFraction, Normalization.Kind kind) throws DataException {
+        return windows(window, testFraction, 0, kind, ForecastWindows.Target.VALUE);
+    }
+
+    /**
+     * Windows for one-step-ahead forecasting with a chronological split (see
+     * {@link ForecastWindows}): the last {@code round(n * testFraction)} values are the test
+     * part; of the training windows before them, the last {@code round(count * validationFraction)}
+     * (at least one when the fraction is above 0) are the validation windows; the normalisation
+     * is fitted on the values before the test part.
+     *
+     * @param window             W, values per window, {@code >= 1}
+     * @param testFraction       in {@code [0, 1)}; 0 gives no test windows
+     * @param validationFraction in {@code [0, 1)}; 0 gives no validation windows
+     * @throws DataException when the training part has no more than W values (no window fits), or
+     *                       too few windows to hold one out for validation and train on another
+     */
+    public ForecastWindows windows(int window, double testFraction, double validationFraction,
+                                   Normalization.Kind kind, ForecastWindows.Target target) throws DataException {
         if (window < 1) {
             throw new IllegalArgumentException("window must be >= 1, got " + window);
         }
         if (!(testFraction >= 0 && testFraction < 1)) {
             throw new IllegalArgumentException("testFraction must be in [0, 1), got " + testFraction);
+        }
+        if (!(validationFraction >= 0 && validationFraction < 1)) {
+            throw new IllegalArgumentException("validationFraction must be in [0, 1), got " + validationFraction);
         }
         int n = values.length;
         int cut = n - (int) Math.round(n * testFraction);
@@ -247,7 +264,15 @@ public final class TimeSeries {
                     + cut + " values after holding out " + (n - cut) + " for testing) is too short for one window of "
                     + window + " and its target (needs at least " + (window + 1) + "); use a smaller window");
         }
-        return new ForecastWindows(values.clone(), window, cut, Normalization.fit(kind, values, 0, cut));
+        int windows = cut - window;
+        int held = validationFraction > 0 ? Math.max(1, (int) Math.round(windows * validationFraction)) : 0;
+        if (windows - held < 1) {
+            throw new DataException(source, "column '" + column + "' has " + n + " values; the training part ("
+                    + cut + " values) holds " + windows + " window(s) of " + window + ", too few to hold "
+                    + held + " out for validation and train on the rest; use a smaller window");
+        }
+        return new ForecastWindows(values.clone(), window, cut - held, cut, Normalization.fit(kind, values, 0, cut),
+                target);
     }
 
     @Override
