@@ -14,10 +14,10 @@ import java.util.Locale;
  * default, e.g. {@code @Option(names = "--hidden", defaultValue = "128", converter = Checks.Size.class)}.
  * A refused value reads {@code "invalid value for option '--hidden': must be between 1 and 16384, got 0"}.
  */
-final class Checks {
+public final class Checks {
 
     /** The largest layer width, embedding or vocabulary an option may ask for. */
-    static final int MAX_SIZE = 16384;
+    public static final int MAX_SIZE = 16384;
 
     private Checks() {
     }
@@ -43,7 +43,7 @@ final class Checks {
     }
 
     /** An integer >= 1 (steps, epochs, batch, every-N settings that cannot be 0). */
-    static final class Positive implements ITypeConverter<Integer> {
+    public static final class Positive implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
             int v = integer(value);
@@ -55,7 +55,7 @@ final class Checks {
     }
 
     /** An integer >= 0 (0 usually meaning "never" or "off"). */
-    static final class NonNegative implements ITypeConverter<Integer> {
+    public static final class NonNegative implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
             int v = integer(value);
@@ -67,7 +67,7 @@ final class Checks {
     }
 
     /** A width, an embedding size, a layer count: 1 to {@link #MAX_SIZE}. */
-    static final class Size implements ITypeConverter<Integer> {
+    public static final class Size implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
             int v = integer(value);
@@ -79,7 +79,7 @@ final class Checks {
     }
 
     /** A finite number > 0 (a learning rate, a temperature). */
-    static final class PositiveNumber implements ITypeConverter<Float> {
+    public static final class PositiveNumber implements ITypeConverter<Float> {
         @Override
         public Float convert(String value) {
             float v = number(value);
@@ -91,7 +91,7 @@ final class Checks {
     }
 
     /** A finite number >= 0 (a clipping norm, 0 = off). */
-    static final class NonNegativeNumber implements ITypeConverter<Float> {
+    public static final class NonNegativeNumber implements ITypeConverter<Float> {
         @Override
         public Float convert(String value) {
             float v = number(value);
@@ -103,7 +103,7 @@ final class Checks {
     }
 
     /** A dropout probability, in [0, 1). */
-    static final class Dropout implements ITypeConverter<Float> {
+    public static final class Dropout implements ITypeConverter<Float> {
         @Override
         public Float convert(String value) {
             float v = number(value);
@@ -115,7 +115,7 @@ final class Checks {
     }
 
     /** A share of the data, in (0, 1). */
-    static final class Fraction implements ITypeConverter<Double> {
+    public static final class Fraction implements ITypeConverter<Double> {
         @Override
         public Double convert(String value) {
             float v = number(value);
@@ -127,7 +127,7 @@ final class Checks {
     }
 
     /** A cell by its id: lstm, lstm_peephole, lstm_coupled, gru, gru_original, rnn_tanh, rnn_relu. */
-    static final class CellName implements ITypeConverter<Cell> {
+    public static final class CellName implements ITypeConverter<Cell> {
         @Override
         public Cell convert(String value) {
             try {
@@ -139,7 +139,7 @@ final class Checks {
     }
 
     /** An optimizer by name: sgd, rmsprop, adam, adamw. */
-    static final class OptimizerName implements ITypeConverter<Optimizer.Kind> {
+    public static final class OptimizerName implements ITypeConverter<Optimizer.Kind> {
         @Override
         public Optimizer.Kind convert(String value) {
             try {
@@ -151,7 +151,7 @@ final class Checks {
     }
 
     /** A file name. */
-    static final class FileName implements ITypeConverter<Path> {
+    public static final class FileName implements ITypeConverter<Path> {
         @Override
         public Path convert(String value) {
             if (value.isBlank()) {

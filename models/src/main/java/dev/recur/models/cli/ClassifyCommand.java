@@ -170,7 +170,7 @@ final class ClassifyCommand extends CliCommand {
     private static final Set<String> INFERENCE_OPTIONS = Set.of("--from", "--backend");
 
     @Override
-    void check() {
+    protected void check() {
         data.clear();
         for (String value : dataArguments) {
             for (String part : value.split(",", -1)) {
@@ -205,7 +205,7 @@ final class ClassifyCommand extends CliCommand {
     }
 
     @Override
-    int call(PrintStream out, PrintStream err) {
+    protected int call(PrintStream out, PrintStream err) {
         try {
             return from != null ? classify(out) : train(out);
         } catch (IOException | TrainingDivergedException e) {

@@ -17,13 +17,14 @@ import java.util.List;
  * checks go in {@link #check()}. Every option is parsed and checked before {@link #call} starts
  * any work.
  *
- * <p>Every training and inference command takes {@code --backend}.
+ * <p>Every training and inference command takes {@code --backend}. Public so that subcommands of
+ * other modules (the bench module's {@code bench}) are declared the same way.
  */
-abstract class CliCommand implements Subcommand {
+public abstract class CliCommand implements Subcommand {
 
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto",
             description = "engine: auto (the best this machine has), cpu or cuda")
-    String backend;
+    protected String backend;
 
     private CommandLine line;
 
@@ -84,18 +85,18 @@ abstract class CliCommand implements Subcommand {
     }
 
     /** Checks that involve several options; throws {@link UsageException}. Nothing by default. */
-    void check() {
+    protected void check() {
     }
 
     /** Runs the command with the parsed options; returns the exit status. */
-    abstract int call(PrintStream out, PrintStream err);
+    protected abstract int call(PrintStream out, PrintStream err);
 
     /**
      * The engine {@code --backend} asks for: {@code auto} picks as {@link Backends#best()} does.
      *
      * @throws dev.recur.api.BackendUnavailableException when it cannot be used (one line, exit 1)
      */
-    Backend openBackend() {
+    protected Backend openBackend() {
         return backend.equalsIgnoreCase("auto") ? Backends.best() : Backends.named(backend);
     }
 }

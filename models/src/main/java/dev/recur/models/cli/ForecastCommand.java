@@ -174,7 +174,7 @@ final class ForecastCommand extends CliCommand {
     int stopAfter;
 
     @Override
-    void check() {
+    protected void check() {
         if (data == null) {
             throw new UsageException("option '--data' is required: give a CSV file with a numeric column");
         }
@@ -197,7 +197,7 @@ final class ForecastCommand extends CliCommand {
     }
 
     @Override
-    int call(PrintStream out, PrintStream err) {
+    protected int call(PrintStream out, PrintStream err) {
         try {
             return from != null ? infer(out) : train(out);
         } catch (IOException | TrainingDivergedException e) {

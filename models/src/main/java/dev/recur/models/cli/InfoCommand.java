@@ -44,7 +44,7 @@ public final class InfoCommand extends CliCommand {
     }
 
     @Override
-    int call(PrintStream out, PrintStream err) {
+    protected int call(PrintStream out, PrintStream err) {
         Forcing forced = backend.equalsIgnoreCase("auto") ? forcing.get() : new Forcing(backend, "--backend");
         return render(discovery.get(), forced, host.get(), out);
     }

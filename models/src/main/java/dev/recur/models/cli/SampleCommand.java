@@ -37,14 +37,14 @@ final class SampleCommand extends CliCommand {
     long seed;
 
     @Override
-    void check() {
+    protected void check() {
         if (prime != null && prime.isEmpty()) {
             throw new UsageException("option '--prime' must hold at least one character");
         }
     }
 
     @Override
-    int call(PrintStream out, PrintStream err) {
+    protected int call(PrintStream out, PrintStream err) {
         Checkpoint c;
         CharVocabulary vocabulary;
         try {

@@ -102,7 +102,7 @@ final class TrainLmCommand extends CliCommand {
     enum Schedule { constant, step, cosine }
 
     @Override
-    int call(PrintStream out, PrintStream err) {
+    protected int call(PrintStream out, PrintStream err) {
         TextCorpus corpus;
         try {
             corpus = data != null ? TextCorpus.read(data) : TextCorpus.defaultCorpus();

@@ -162,7 +162,7 @@ final class TranslateCommand extends CliCommand {
     CommandSpec spec;
 
     @Override
-    void check() {
+    protected void check() {
         if (sentences == null) {
             sentences = List.of();
         }
@@ -183,7 +183,7 @@ final class TranslateCommand extends CliCommand {
     }
 
     @Override
-    int call(PrintStream out, PrintStream err) {
+    protected int call(PrintStream out, PrintStream err) {
         return from != null ? translateFrom(out, err) : train(out, err);
     }
 
