@@ -77,7 +77,7 @@ import java.util.Set;
             "The model, its vocabulary and class names go to --checkpoint (the best validation also to",
             "NAME.best.safetensors), metrics to NAME.metrics.jsonl and the loss curve to NAME.loss.png beside",
             "it; --resume continues a run. recur classify --from MODEL TEXT... prints, for each TEXT, the",
-            "predicted class, its probability and the text, separated by TABs.", ""})
+            "predicted class, its probability and the text, separated by TABs."})
 final class ClassifyCommand extends CliCommand {
 
     /** The label of padding rows; softmax cross-entropy skips rows with this target. */

@@ -37,6 +37,13 @@ public abstract class CliCommand implements Subcommand {
                     .setUnmatchedArgumentsAllowed(false)
                     .setUsageHelpWidth(100)
                     .setUsageHelpAutoWidth(false);
+            // The header is the one-line summary in `recur --help`; a command's own help starts
+            // with its usage line, then the description and the options, a blank line between.
+            List<String> keys = new java.util.ArrayList<>(line.getHelpSectionKeys());
+            keys.remove(CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER_HEADING);
+            keys.remove(CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER);
+            line.setHelpSectionKeys(keys);
+            line.getCommandSpec().usageMessage().descriptionHeading("%n").optionListHeading("%nOptions:%n");
         }
         return line;
     }

@@ -78,7 +78,7 @@ import java.util.Set;
             "NAME.metrics.jsonl and the loss curve to NAME.loss.png beside it.",
             "",
             "With --from MODEL (a forecast checkpoint), nothing is trained: the model, its window and its",
-            "normalisation are loaded, and --horizon values past the end of --data are forecast.", ""})
+            "normalisation are loaded, and --horizon values past the end of --data are forecast."})
 final class ForecastCommand extends CliCommand {
 
     static final String DEFAULT_PLOT = "runs/forecast.png";

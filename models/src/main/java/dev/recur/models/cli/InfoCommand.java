@@ -24,7 +24,7 @@ import java.util.function.Supplier;
             "--backend NAME, -D" + Backends.PROPERTY + "=NAME (in RECUR_JAVA_OPTS) or " + Backends.ENVIRONMENT
                     + "=NAME, else the",
             "lowest-ranked available. Exit status: 0 when an engine would be chosen, 1 when none would",
-            "(the report says why).", ""})
+            "(the report says why)."})
 public final class InfoCommand extends CliCommand {
 
     private final Supplier<List<Backends.Found>> discovery;

@@ -173,6 +173,25 @@ public final class Recur {
             // An expected condition of the machine, not a bug: one line, no stack trace.
             err.println(prefix + ": " + e.getMessage());
             return EXIT_FAILED;
+        } catch (RuntimeException e) {
+            // A refusal a command did not turn into its own line (a size the engine cannot hold,
+            // say), or a bug: one line either way; RECUR_DEBUG=1 adds the stack trace.
+            boolean refusal = e instanceof IllegalArgumentException || e instanceof IllegalStateException;
+            err.println(prefix + ": " + (refusal && e.getMessage() != null ? e.getMessage()
+                    : "unexpected " + e.getClass().getName() + ": " + e.getMessage() + " (RECUR_DEBUG=1 shows where)"));
+            debug(e, err);
+            return EXIT_FAILED;
+        } catch (OutOfMemoryError e) {
+            err.println(prefix + ": ran out of memory (" + e.getMessage() + "); give the JVM more with"
+                    + " RECUR_JAVA_OPTS=-Xmx..., or use a smaller model or batch");
+            debug(e, err);
+            return EXIT_FAILED;
+        }
+    }
+
+    private static void debug(Throwable e, PrintStream err) {
+        if (System.getenv("RECUR_DEBUG") != null) {
+            e.printStackTrace(err);
         }
     }
 

@@ -18,7 +18,7 @@ import java.util.Random;
         sortOptions = false, description = {
             "Generates characters from a checkpoint written by recur train-lm, starting from --prime,",
             "sampling each from the softmax of the logits divided by --temperature (lower is more",
-            "conservative).", ""})
+            "conservative)."})
 final class SampleCommand extends CliCommand {
 
     @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = TrainLmCommand.DEFAULT_CHECKPOINT,

@@ -28,7 +28,7 @@ import java.util.Locale;
             "the last 10%% of the text, and generated samples. Without --data it trains on the short original",
             "corpus that ships with Recur. Checkpoints go to --checkpoint (the best validation also to",
             "NAME.best.safetensors), metrics to NAME.metrics.jsonl and the loss curve to NAME.loss.png",
-            "beside it; --resume continues a run from --checkpoint.", ""})
+            "beside it; --resume continues a run from --checkpoint."})
 final class TrainLmCommand extends CliCommand {
 
     static final String DEFAULT_CHECKPOINT = "runs/char-lm.safetensors";

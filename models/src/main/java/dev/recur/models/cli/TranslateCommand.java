@@ -69,7 +69,7 @@ import java.util.Set;
             "loss, corpus BLEU-4 and the share of sentences translated exactly by greedy decoding (each step",
             "takes the most likely word, until <eos>), --examples test translations and a translation of each",
             "SENTENCE. With --from, nothing is trained: the model of a checkpoint that translate wrote",
-            "translates each SENTENCE.", ""})
+            "translates each SENTENCE."})
 final class TranslateCommand extends CliCommand {
 
     static final String DEFAULT_CHECKPOINT = "runs/translate.safetensors";

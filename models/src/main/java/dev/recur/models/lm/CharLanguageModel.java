@@ -59,6 +59,7 @@ public final class CharLanguageModel implements Model {
     private Tensor norm;      // [1]
 
     public CharLanguageModel(Backend backend, CharModelConfig config, long seed) {
+        Model.requireMemory(config.parameterCount());
         this.be = backend;
         this.cfg = config;
         SplittableRandom random = new SplittableRandom(seed);
@@ -343,7 +344,7 @@ public final class CharLanguageModel implements Model {
      *                             weights that do not fit
      */
     public static CharLanguageModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        return Model.load(c, CharModelConfig::fromJson, cfg -> new CharLanguageModel(backend, cfg, c.seed()), ModelKinds.CHAR_LM);
+        return Model.load(c, CharModelConfig::fromJson, CharModelConfig::parameterCount, cfg -> new CharLanguageModel(backend, cfg, c.seed()), ModelKinds.CHAR_LM);
     }
 
     @Override

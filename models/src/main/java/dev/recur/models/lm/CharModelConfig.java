@@ -34,6 +34,13 @@ public record CharModelConfig(int vocabulary, int embedding, Cell cell, int hidd
      * then {@code vocabulary, embedding, cell, hidden, layers, dropout}, as every Recur so far
      * has written it.
      */
+    /** Trainable values of the model: embedding, stack, head. */
+    public long parameterCount() {
+        return (long) vocabulary * embedding
+                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
+                + (long) hidden * vocabulary + vocabulary;
+    }
+
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("vocabulary", vocabulary).put("embedding", embedding)
                 .put("cell", cell.id()).put("hidden", hidden).put("layers", layers).put("dropout", dropout);

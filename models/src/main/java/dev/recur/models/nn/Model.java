@@ -68,6 +68,7 @@ public interface Model extends Module {
      * @throws CheckpointException naming what does not fit
      */
     static <C, M extends Model> M load(Checkpoint c, java.util.function.Function<String, C> parse,
+                                       java.util.function.ToLongFunction<C> parameterCount,
                                        java.util.function.Function<C, M> make, String... kinds)
             throws CheckpointException {
         ModelKinds.require(c, kinds);
@@ -77,13 +78,49 @@ public interface Model extends Module {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
         }
-        M model = make.apply(cfg);
+        // Sizes in a damaged configuration must not allocate: the weights it describes are in the
+        // file, so a configuration that needs more values than the file holds is refused first.
+        long needed = parameterCount.applyAsLong(cfg);
+        long stored = 0;
+        for (Map.Entry<String, dev.recur.models.io.StoredTensor> e : c.tensors().entrySet()) {
+            if (!e.getKey().startsWith("optimizer.") && !e.getKey().startsWith("trainer.")) {
+                stored += e.getValue().size();
+            }
+        }
+        if (needed > stored) {
+            throw new CheckpointException(c.source(), "the model configuration describes " + needed
+                    + " weights, the file holds " + stored + "; the configuration does not belong to these weights");
+        }
+        M model;
+        try {
+            model = make.apply(cfg);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(c.source(), "model configuration: " + e.getMessage());
+        }
         try {
             model.loadWeights(c);
             return model;
         } catch (CheckpointException | RuntimeException e) {
             model.close();
             throw e;
+        }
+    }
+
+    /**
+     * Refuses a model whose weights and gradients (8 bytes per parameter) would not fit in what
+     * this JVM may still allocate, before anything is allocated; models call it first thing.
+     *
+     * @throws IllegalArgumentException naming the parameter count and both sizes
+     */
+    static void requireMemory(long parameters) {
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        double need = parameters * 8.0;
+        if (need > free) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a model of %,d parameters needs"
+                    + " %.1f GiB for its weights and gradients, and this JVM can allocate %.1f GiB more (raise -Xmx,"
+                    + " e.g. RECUR_JAVA_OPTS=-Xmx16g, or make the model smaller)", parameters, need / (1L << 30),
+                    free / (double) (1L << 30)));
         }
     }
 

@@ -27,6 +27,22 @@ public final class RecurrentConfig {
         this.batchFirst = b.batchFirst;
     }
 
+    /**
+     * The trainable values of a stack: for each layer and direction {@code G*H*I_l} input weights,
+     * {@code G*H*H} recurrent weights, two biases of {@code G*H}, and the peepholes; {@code I_0} is
+     * {@code input}, later layers read {@code directions * H}. Exact (a test compares it with the
+     * stack's parameters); a long, so that absurd sizes are refused before anything is allocated.
+     */
+    public static long parameterCount(Cell cell, long input, long hidden, long layers, int directions) {
+        long g = cell.gates();
+        long total = 0;
+        for (long l = 0; l < layers; l++) {
+            long in = l == 0 ? input : directions * hidden;
+            total += directions * (g * hidden * in + g * hidden * hidden + 2 * g * hidden + cell.peepholes() * hidden);
+        }
+        return total;
+    }
+
     public static Builder builder(Cell cell, int inputSize, int hiddenSize) {
         return new Builder(cell, inputSize, hiddenSize);
     }

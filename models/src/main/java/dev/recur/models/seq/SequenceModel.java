@@ -53,6 +53,7 @@ public final class SequenceModel implements Model {
     private Tensor norm;       // [1]
 
     public SequenceModel(Backend backend, SequenceModelConfig config, long seed) {
+        Model.requireMemory(config.parameterCount());
         this.be = backend;
         this.cfg = config;
         SplittableRandom random = new SplittableRandom(seed);
@@ -249,7 +250,7 @@ public final class SequenceModel implements Model {
      *                             weights that do not fit
      */
     public static SequenceModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        return Model.load(c, SequenceModelConfig::fromJson, cfg -> new SequenceModel(backend, cfg, c.seed()), ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
+        return Model.load(c, SequenceModelConfig::fromJson, SequenceModelConfig::parameterCount, cfg -> new SequenceModel(backend, cfg, c.seed()), ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
     }
 
     @Override

@@ -83,6 +83,14 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
     }
 
     /** {@link #toJsonObject()} as compact JSON text. */
+    /** Trainable values of the model: embedding (when it reads ids), stack, head. */
+    public long parameterCount() {
+        int dirs = bidirectional ? 2 : 1;
+        return (long) vocabulary * inputSize
+                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, inputSize, hidden, layers, dirs)
+                + (long) dirs * hidden * headSize() + headSize();
+    }
+
     public String toJson() {
         return Json.write(toJsonObject());
     }

@@ -54,6 +54,16 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
      * then {@code cell, source_vocabulary, target_vocabulary, embedding, hidden, layers, dropout,
      * bidirectional_encoder} (1 or 0), as every Recur so far has written it.
      */
+    /** Trainable values of the model: both embeddings, encoder, decoder, head. */
+    public long parameterCount() {
+        return (long) sourceVocabulary * embedding
+                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, embedding, hidden, layers,
+                        bidirectionalEncoder ? 2 : 1)
+                + (long) targetVocabulary * embedding
+                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
+                + (long) hidden * targetVocabulary + targetVocabulary;
+    }
+
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("cell", cell.id()).put("source_vocabulary", sourceVocabulary)
                 .put("target_vocabulary", targetVocabulary).put("embedding", embedding).put("hidden", hidden)

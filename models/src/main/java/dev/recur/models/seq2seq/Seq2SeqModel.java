@@ -83,6 +83,7 @@ public final class Seq2SeqModel implements Model {
     private Tensor lastOutput;     // the decoder's output of the last forward, [Tt, B, H]
 
     public Seq2SeqModel(Backend backend, Seq2SeqConfig config, long seed) {
+        Model.requireMemory(config.parameterCount());
         this.be = backend;
         this.cfg = config;
         SplittableRandom random = new SplittableRandom(seed);
@@ -387,7 +388,7 @@ public final class Seq2SeqModel implements Model {
      *                             weights that do not fit
      */
     public static Seq2SeqModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        return Model.load(c, Seq2SeqConfig::fromJson, cfg -> new Seq2SeqModel(backend, cfg, c.seed()), ModelKinds.SEQ2SEQ);
+        return Model.load(c, Seq2SeqConfig::fromJson, Seq2SeqConfig::parameterCount, cfg -> new Seq2SeqModel(backend, cfg, c.seed()), ModelKinds.SEQ2SEQ);
     }
 
     @Override

@@ -56,7 +56,7 @@ class RecurTest {
         Streams b = Streams.run(Recur.standard(), "info", "--help");
         assertEquals(Recur.EXIT_OK, a.status);
         assertEquals(Recur.EXIT_OK, b.status);
-        assertTrue(a.out().startsWith("Usage: recur info\n"), a.out());
+        assertTrue(a.out().startsWith("Usage: recur info [--backend=NAME]\n"), a.out());
         assertEquals(a.out(), b.out());
     }
 
@@ -178,7 +178,7 @@ class RecurTest {
         assertEquals("", err[2]);
         // The shipped info is the one that runs.
         Streams i = Streams.run(recur, "info", "--help");
-        assertTrue(i.out().startsWith("Usage: recur info\n"), i.out());
+        assertTrue(i.out().startsWith("Usage: recur info [--backend=NAME]\n"), i.out());
     }
 
     @Test
@@ -188,5 +188,39 @@ class RecurTest {
         assertTrue(help.out().contains("  bench "), help.out());
         Streams bench = Streams.run(recur, "bench", "lstm");
         bench.assertOneLineFailure("recur: ", "bench module's class path", "./recur bench");
+    }
+
+    @Test
+    void aFailureNoCommandExpectedIsOneLineNotAStackTrace() {
+        Subcommand broken = new Subcommand() {
+            @Override
+            public String name() {
+                return "broken";
+            }
+
+            @Override
+            public String summary() {
+                return "fails";
+            }
+
+            @Override
+            public String usage() {
+                return "usage: recur broken\n";
+            }
+
+            @Override
+            public int run(List<String> args, PrintStream out, PrintStream err) {
+                if (args.isEmpty()) {
+                    throw new IllegalArgumentException("hidden size 100000 is too large");
+                }
+                throw new NullPointerException("x is null");
+            }
+        };
+        Recur recur = new Recur(List.of(broken));
+        Streams.run(recur, "broken").assertOneLineFailure("recur broken: ", "hidden size 100000 is too large");
+        Streams npe = Streams.run(recur, "broken", "npe");
+        assertEquals(Recur.EXIT_FAILED, npe.status);
+        assertEquals("recur broken: unexpected java.lang.NullPointerException: x is null (RECUR_DEBUG=1 shows where)\n",
+                npe.err());
     }
 }

@@ -134,4 +134,39 @@ class ModuleTest {
                 () -> RecurrentConfig.builder(Cell.LSTM, 32, 100_000).build());
         assertTrue(e.getMessage().contains("[400000, 100000]"), e.getMessage());
     }
+
+    @Test
+    void configsCountTheirParametersExactly() {
+        try (CharLanguageModel lm = new CharLanguageModel(be, new CharModelConfig(11, 5, Cell.LSTM_PEEPHOLE, 7, 2, 0f), 1);
+             SequenceModel cls = new SequenceModel(be, classifier(0f), 1);
+             SequenceModel reg = new SequenceModel(be, SequenceModelConfig.regressor(3, Cell.GRU, 6, 3, 0f, 2), 1);
+             dev.recur.models.seq2seq.Seq2SeqModel s2s = new dev.recur.models.seq2seq.Seq2SeqModel(be,
+                     new dev.recur.models.seq2seq.Seq2SeqConfig(Cell.RNN_TANH, 9, 12, 4, 5, 2, 0f, true), 1)) {
+            assertEquals(lm.parameterCount(), lm.config().parameterCount());
+            assertEquals(cls.parameterCount(), cls.config().parameterCount());
+            assertEquals(reg.parameterCount(), reg.config().parameterCount());
+            assertEquals(s2s.parameterCount(), s2s.config().parameterCount());
+        }
+    }
+
+    @Test
+    void aStoredConfigAskingForMoreWeightsThanTheFileHoldsIsRefusedBeforeAllocating(@TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("m.safetensors");
+        try (CharLanguageModel lm = new CharLanguageModel(be, new CharModelConfig(10, 4, Cell.GRU, 8, 1, 0f), 1)) {
+            // The checksum is made for the doctored header, so only the sizes can give it away.
+            Checkpoint.Builder b = lm.checkpoint();
+            b.modelConfig(new CharModelConfig(10, 4, Cell.GRU, 2_000_000, 1, 0f).toJson()).build().write(file);
+        }
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> CharLanguageModel.load(be, Checkpoint.read(file)));
+        assertTrue(e.getMessage().contains("the file holds"), e.getMessage());
+    }
+
+    @Test
+    void aModelTooLargeForThisJvmIsRefusedBeforeAllocating() {
+        SequenceModelConfig huge = SequenceModelConfig.regressor(16384, Cell.LSTM, 16384, 64, 0f, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SequenceModel(be, huge, 1));
+        assertTrue(e.getMessage().contains("GiB for its weights and gradients"), e.getMessage());
+    }
 }
