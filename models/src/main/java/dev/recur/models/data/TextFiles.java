@@ -15,6 +15,9 @@ import java.nio.file.Path;
 /** Reading whole text files as strict UTF-8, with errors that name the file and the line. */
 final class TextFiles {
 
+    /** The largest text file read whole: 512 MiB unless {@code -Drecur.data.maxBytes} says otherwise. */
+    static final long MAX_BYTES = Long.getLong("recur.data.maxBytes", 512L << 20);
+
     private TextFiles() {
     }
 
@@ -29,9 +32,20 @@ final class TextFiles {
         if (Files.isDirectory(file)) {
             throw new DataException(source, "is a folder, not a file");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // A FIFO would block forever, a device such as /dev/zero never end.
+            throw new DataException(source, "is not a regular file (a pipe or a device?); give a file");
+        }
         byte[] bytes;
         try {
+            long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw new DataException(source, String.format(java.util.Locale.ROOT, "is %,d bytes, more than the"
+                        + " %,d a data file may have here (-Drecur.data.maxBytes raises it)", size, MAX_BYTES));
+            }
             bytes = Files.readAllBytes(file);
+        } catch (DataException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new DataException(source, 0, "no such file", e);
         } catch (AccessDeniedException e) {

@@ -416,6 +416,9 @@ public final class SafeTensors {
         if (Files.isDirectory(file)) {
             throw new CheckpointException(file, "is a folder, not a file");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new CheckpointException(file, "is not a regular file (a pipe or a device?); give a checkpoint file");
+        }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return read(file, ch);
         } catch (CheckpointException e) {

@@ -166,4 +166,35 @@ class TextCorpusTest {
         assertTrue(c.trainBatches(16, 64).batchesPerEpoch() >= 20);
         assertTrue(c.validationBatches(4, 64).batchesPerEpoch() >= 5);
     }
+
+    /** A named pipe made with mkfifo, or null where there is none (the test then skips that part). */
+    static Path fifo(Path dir) throws Exception {
+        Path p = dir.resolve("pipe");
+        try {
+            Process mk = new ProcessBuilder("mkfifo", p.toString()).start();
+            return mk.waitFor() == 0 ? p : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    @Test
+    void pipesDevicesAndHugeFilesAreRefusedWithoutReading(@TempDir Path dir) throws Exception {
+        Path pipe = fifo(dir);
+        if (pipe != null) {
+            DataException e = assertThrows(DataException.class, () -> TextCorpus.read(pipe));
+            assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+        }
+        Path zero = Path.of("/dev/zero");
+        if (Files.exists(zero)) {
+            DataException e = assertThrows(DataException.class, () -> TextCorpus.read(zero));
+            assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+        }
+        Path big = dir.resolve("big.txt");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(TextFiles.MAX_BYTES + 1); // sparse: no disk used
+        }
+        DataException e = assertThrows(DataException.class, () -> TextCorpus.read(big));
+        assertTrue(e.getMessage().contains("more than the"), e.getMessage());
+    }
 }

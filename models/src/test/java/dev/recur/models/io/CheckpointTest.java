@@ -316,4 +316,16 @@ class CheckpointTest {
         assertEquals(1f, c.tensors().get("w").get(0));
         assertTrue(c.toString().contains("w[2]"), c.toString());
     }
+
+    @Test
+    void aPipeOrADeviceIsNotReadAsACheckpoint() throws Exception {
+        Path pipe = dev.recur.models.data.TextCorpusTestAccess.fifo(dir);
+        for (Path p : new Path[] {pipe, Path.of("/dev/zero")}) {
+            if (p == null || !Files.exists(p)) {
+                continue;
+            }
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.read(p));
+            assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+        }
+    }
 }
