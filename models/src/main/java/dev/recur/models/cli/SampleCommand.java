@@ -72,6 +72,11 @@ final class SampleCommand extends CliCommand {
         }
         try (Backend be = openBackend();
              CharLanguageModel model = CharLanguageModel.load(be, c)) {
+            if (vocabulary.size() != model.config().vocabulary()) {
+                err.println("recur sample: " + checkpoint + ": the vocabulary holds " + vocabulary.size()
+                        + " characters, the model " + model.config().vocabulary() + "; the file is damaged");
+                return Recur.EXIT_FAILED;
+            }
             int[] ids = model.sample(primeIds, length, temperature, new Random(seed));
             out.println(start + vocabulary.decode(ids));
             return Recur.EXIT_OK;

@@ -55,7 +55,8 @@ public interface Module extends AutoCloseable {
 
     /**
      * Copies values into the parameters, PyTorch's {@code load_state_dict(state, strict)}: every
-     * parameter must be present with its shape, and with {@code strict} no other name may be.
+     * parameter must be present with its shape and finite values, and with {@code strict} no other
+     * name may be.
      * Nothing is copied unless everything fits.
      *
      * @throws IllegalArgumentException naming the missing, unexpected or mis-shaped entries
@@ -63,6 +64,7 @@ public interface Module extends AutoCloseable {
     default void loadStateDict(Map<String, StoredTensor> state, boolean strict) {
         List<String> missing = new ArrayList<>();
         List<String> misShaped = new ArrayList<>();
+        List<String> nonFinite = new ArrayList<>();
         for (Parameter p : parameters()) {
             StoredTensor t = state.get(p.name());
             int[] shape = p.value().shape().toArray();
@@ -71,6 +73,14 @@ public interface Module extends AutoCloseable {
             } else if (!t.hasShape(shape)) {
                 misShaped.add(p.name() + " is " + Arrays.toString(t.shape()) + ", the module's "
                         + Arrays.toString(shape));
+            } else {
+                float[] v = t.data();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Float.isFinite(v[i])) {
+                        nonFinite.add(p.name() + " holds " + v[i] + " at flat index " + i);
+                        break;
+                    }
+                }
             }
         }
         TreeSet<String> unexpected = new TreeSet<>(state.keySet());
@@ -81,6 +91,9 @@ public interface Module extends AutoCloseable {
         }
         if (!misShaped.isEmpty()) {
             problems.add("shapes differ: " + String.join("; ", misShaped));
+        }
+        if (!nonFinite.isEmpty()) {
+            problems.add("not finite: " + String.join("; ", nonFinite));
         }
         if (strict && !unexpected.isEmpty()) {
             problems.add("unexpected " + unexpected);

@@ -110,6 +110,13 @@ public final class Optimizer implements AutoCloseable {
                     problems.add("missing " + name);
                 } else if (v.length != p.value().shape().size()) {
                     problems.add(name + " holds " + v.length + " values, the parameter " + p.value().shape().size());
+                } else {
+                    for (float x : v) {
+                        if (!Float.isFinite(x)) {
+                            problems.add(name + " holds " + x);
+                            break;
+                        }
+                    }
                 }
             }
         }

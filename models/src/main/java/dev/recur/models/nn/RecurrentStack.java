@@ -110,6 +110,9 @@ public final class RecurrentStack implements Module {
     }
 
     public void dropoutCounter(long counter) {
+        if (counter < 0) {
+            throw new IllegalArgumentException("dropout counter must be >= 0, got " + counter);
+        }
         this.dropoutCounter = counter;
     }
 
