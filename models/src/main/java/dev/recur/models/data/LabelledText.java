@@ -112,13 +112,31 @@ public final class LabelledText {
             if (label.isEmpty()) {
                 throw new DataException(source, i + 1, "no label after the TAB: " + TextFiles.abbreviate(line));
             }
-            into.add(new String[] {text, label});
+            String reserved = WordVocabulary.reservedIn(text);
+            if (reserved != null) {
+                throw new DataException(source, i + 1, "the text holds " + reserved + ", a marker Recur reserves;"
+                        + " remove or rewrite it: " + TextFiles.abbreviate(line));
+            }
+            into.add(new String[] {text, label, source + ":" + (i + 1)});
         }
     }
 
     private static LabelledText build(String source, List<String[]> raw) throws DataException {
         TreeSet<String> distinct = new TreeSet<>();
         raw.forEach(r -> distinct.add(r[1]));
+        // "1" and "1.0" (or "01") as two classes is a spelling accident, not two classes.
+        java.util.Map<java.math.BigDecimal, String[]> byNumber = new java.util.HashMap<>();
+        for (String[] r : raw) {
+            java.math.BigDecimal n = number(r[1]);
+            if (n == null) {
+                continue;
+            }
+            String[] first = byNumber.putIfAbsent(n.stripTrailingZeros(), r);
+            if (first != null && !first[1].equals(r[1])) {
+                throw new DataException(source, "labels '" + first[1] + "' (" + first[2] + ") and '" + r[1] + "' ("
+                        + r[2] + ") are the same number spelt two ways; use one spelling for each class");
+            }
+        }
         List<String> classes = new ArrayList<>(distinct);
         if (classes.stream().allMatch(LabelledText::isInteger)) {
             classes.sort(Comparator.comparing(java.math.BigInteger::new));
@@ -132,6 +150,13 @@ public final class LabelledText {
             examples.add(new Example(r[0], classes.indexOf(r[1])));
         }
         return new LabelledText(source, examples, classes);
+    }
+
+    private static java.math.BigDecimal number(String s) {
+        if (!s.matches("[+-]?(\\d{1,100}(\\.\\d{0,100})?|\\.\\d{1,100})([eE][+-]?\\d{1,4})?")) {
+            return null;
+        }
+        return new java.math.BigDecimal(s);
     }
 
     private static boolean isInteger(String s) {

@@ -74,6 +74,11 @@ public final class TranslationPairs {
                 throw new DataException(source, i + 1, "no target sentence after the first TAB: "
                         + TextFiles.abbreviate(line));
             }
+            String reserved = WordVocabulary.reservedIn(from + "\t" + to);
+            if (reserved != null) {
+                throw new DataException(source, i + 1, "the pair holds " + reserved + ", a marker Recur reserves;"
+                        + " remove or rewrite it: " + TextFiles.abbreviate(line));
+            }
             pairs.add(new Pair(from, to, i + 1));
         }
         if (pairs.isEmpty()) {

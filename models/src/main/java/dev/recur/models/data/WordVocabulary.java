@@ -62,6 +62,21 @@ public final class WordVocabulary {
     }
 
     /** The tokens of a text, as described in the class comment. */
+    /**
+     * The first of {@link #PAD}, {@link #UNK}, {@link #BOS}, {@link #EOS} written in {@code text}
+     * (any case), or null: data holding one would be read as a word while printed as the marker,
+     * so readers refuse it.
+     */
+    public static String reservedIn(String text) {
+        String lower = text.toLowerCase(Locale.ROOT);
+        for (String r : List.of(PAD, UNK, BOS, EOS)) {
+            if (lower.contains(r)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
     public static List<String> tokenize(String text) {
         List<String> tokens = new ArrayList<>();
         Matcher m = TOKEN.matcher(text.toLowerCase(Locale.ROOT));

@@ -182,4 +182,14 @@ class LabelledTextTest {
         assertEquals(16, p.tokens().length); // [L, B]
         assertEquals(p.token(1, 2), p.tokens()[1 * 4 + 2]);
     }
+
+    @Test
+    void oneNumberSpeltTwoWaysAndReservedMarkersAreRefusedNamingTheLines() {
+        DataException e = assertThrows(DataException.class,
+                () -> LabelledText.parse("d", "good\t1\nbad\t0\nfine\t1.0\n"));
+        assertTrue(e.getMessage().contains("labels '1' (d:1) and '1.0' (d:3) are the same number"), e.getMessage());
+        e = assertThrows(DataException.class, () -> LabelledText.parse("d", "good\t1\nsee <PAD> here\t0\n"));
+        assertTrue(e.getMessage().contains("d:2") || e.getMessage().contains("line 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("<pad>, a marker Recur reserves"), e.getMessage());
+    }
 }

@@ -8,6 +8,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TranslationPairsTest {
 
@@ -76,5 +77,13 @@ class TranslationPairsTest {
         // French puts a narrow no-break space (U+202F) or a no-break space (U+00A0) before "!" and "?".
         assertEquals(List.of("va", "!"), WordVocabulary.tokenize("Va\u202F!"));
         assertEquals(List.of("vraiment", "?"), WordVocabulary.tokenize("Vraiment\u00A0?"));
+    }
+
+    @Test
+    void aReservedMarkerInThePairsIsRefusedNamingTheLine() {
+        DataException e = assertThrows(DataException.class,
+                () -> TranslationPairs.parse("p", "Hi.\tSalut.\nEnd <eos> now.\tFin.\n"));
+        assertTrue(e.getMessage().contains("<eos>, a marker Recur reserves"), e.getMessage());
+        assertTrue(e.getMessage().contains("2"), e.getMessage());
     }
 }
