@@ -78,6 +78,18 @@ public final class Checks {
         }
     }
 
+    /** A length of generated text: 1 to 10,000,000. */
+    public static final class Length implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int v = integer(value);
+            if (v < 1 || v > 10_000_000) {
+                throw new TypeConversionException("must be between 1 and 10000000, got " + v);
+            }
+            return v;
+        }
+    }
+
     /** A finite number > 0 (a learning rate, a temperature). */
     public static final class PositiveNumber implements ITypeConverter<Float> {
         @Override

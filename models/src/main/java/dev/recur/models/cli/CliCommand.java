@@ -48,6 +48,11 @@ public abstract class CliCommand implements Subcommand {
         return line;
     }
 
+    /** The parsed declaration of this command's options (for tests that go through every option). */
+    CommandLine.Model.CommandSpec spec() {
+        return line().getCommandSpec();
+    }
+
     private Command command() {
         return getClass().getAnnotation(Command.class);
     }

@@ -101,6 +101,11 @@ public final class Recur {
         return recur;
     }
 
+    /** The subcommands, in help order. */
+    java.util.Collection<Subcommand> commands() {
+        return java.util.Collections.unmodifiableCollection(commands.values());
+    }
+
     public static void main(String[] args) {
         System.exit(standard().run(args, System.out, System.err));
     }

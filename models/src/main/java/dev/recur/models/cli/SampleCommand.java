@@ -24,7 +24,7 @@ final class SampleCommand extends CliCommand {
     @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = TrainLmCommand.DEFAULT_CHECKPOINT,
             converter = Checks.FileName.class, description = "a train-lm checkpoint")
     Path checkpoint;
-    @Option(names = "--length", paramLabel = "N", defaultValue = "300", converter = Checks.Positive.class,
+    @Option(names = "--length", paramLabel = "N", defaultValue = "300", converter = Checks.Length.class,
             description = "characters to generate")
     int length;
     @Option(names = "--temperature", paramLabel = "X", defaultValue = "0.8", converter = Checks.PositiveNumber.class,

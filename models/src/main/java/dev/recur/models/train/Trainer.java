@@ -291,6 +291,10 @@ public final class Trainer {
         Model model = task.model();
         Optimizer opt = task.optimizer();
         long total = totalSteps(task);
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("the run would take " + total + " steps (" + s.epochs + " epochs of "
+                    + perEpoch + "), more than 2^31 - 1; ask for fewer epochs");
+        }
         long start = s.resume ? restore(task, total) : 0;
         if (!s.resume) {
             checkOverwrite(model);
