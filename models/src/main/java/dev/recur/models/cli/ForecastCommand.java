@@ -544,8 +544,11 @@ final class ForecastCommand extends CliCommand {
 
         LinePlot draw() {
             LinePlot chart = new LinePlot(1000, 500).title(title).xLabel(xLabel).yLabel(yLabel).dateAxis(dates);
-            for (Line l : lines) {
-                chart.series(l.name(), l.x(), l.y());
+            // LinePlot (JFreeChart's default rendering order) draws series 0 on top: the lines go in last
+            // first, each in its own default colour, so the forecasts lie over the data.
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                Line l = lines.get(i);
+                chart.series(l.name(), l.x(), l.y(), LinePlot.color(i));
             }
             for (Shade sh : shades) {
                 chart.shade(sh.from(), sh.to(), sh.label());
@@ -559,7 +562,8 @@ final class ForecastCommand extends CliCommand {
      * {@code cut} (none when {@code testForecast} is empty), shaded "test"; the forecasts past the
      * end, joined to the last value, shaded "forecast". The x axis is the series' dates when it
      * has them, the future at the data's spacing ({@link TimeSeries#timesAfter}), else row
-     * numbers; each shade's edges lie halfway between rows, so every point sits inside its part.
+     * numbers; each shade's edges lie halfway between rows, so every point sits inside its part,
+     * less a thin gap between the two shades.
      */
     static Figure figure(TimeSeries series, int cut, double[] testForecast, double[] future, String title) {
         double[] values = series.values();
@@ -580,10 +584,12 @@ final class ForecastCommand extends CliCommand {
         List<Figure.Line> lines = new ArrayList<>();
         List<Figure.Shade> shades = new ArrayList<>();
         lines.add(new Figure.Line("data", Arrays.copyOf(x, n), values));
+        // The two shades are the same grey: a white gap of about 4 pixels of a 900-pixel axis keeps them apart.
+        double gap = testForecast.length > 0 && h > 0 ? (x[n + h - 1] - x[0]) / 225 : 0;
         if (testForecast.length > 0) {
             lines.add(new Figure.Line("forecast, test part (one step ahead)",
                     Arrays.copyOfRange(x, cut, cut + testForecast.length), testForecast.clone()));
-            shades.add(new Figure.Shade(between(x, cut), between(x, n), "test"));
+            shades.add(new Figure.Shade(between(x, cut), Math.max(between(x, n) - gap / 2, x[n - 1]), "test"));
         }
         if (h > 0) {
             double[] joined = new double[h + 1];
@@ -592,7 +598,10 @@ final class ForecastCommand extends CliCommand {
             lines.add(new Figure.Line("forecast past the end (" + h + " steps)", Arrays.copyOfRange(x, n - 1, n + h),
                     joined));
             double end = x[n + h - 1] + (x[n + h - 1] - x[n + h - 2]) / 2;
-            shades.add(new Figure.Shade(between(x, n), end, "forecast"));
+            double from = Math.min(between(x, n) + gap / 2, x[n]);
+            // The label, left-aligned in the shade, would run off a narrow shade at the plot's right edge
+            // (under about 60 pixels); the legend names the line there.
+            shades.add(new Figure.Shade(from, end, (end - from) / (end - x[0]) < 0.07 ? "" : "forecast"));
         }
         String xLabel = series.hasTimes() ? series.timeColumn() : "row";
         return new Figure(title, xLabel, series.column(), series.hasTimes(), lines, shades);

@@ -262,20 +262,22 @@ class ForecastCommandTest {
             month(2004, 9)}, f.lines().get(2).x());
         assertArrayEquals(new double[] {series.values()[39], 1, 2, 3, 4, 5}, f.lines().get(2).y());
 
-        // The shades: "test" from halfway between 2003-08 and 2003-09 to halfway into the first future month;
-        // "forecast" from there past 2004-09 by half a month.
+        // The shades: "test" from halfway between 2003-08 and 2003-09 to about halfway into the first future
+        // month; "forecast" from a thin gap after it to past 2004-09 by half a month.
         assertEquals(2, f.shades().size());
         ForecastCommand.Figure.Shade test = f.shades().get(0);
         assertEquals("test", test.label());
         assertEquals((x[31] + x[32]) / 2, test.from());
-        assertEquals((x[39] + month(2004, 5)) / 2, test.to());
+        double boundary = (x[39] + month(2004, 5)) / 2;
+        assertTrue(test.to() > x[39] && test.to() < boundary, "test ends after its last row");
         for (double t : f.lines().get(1).x()) {
             assertTrue(t > test.from() && t < test.to(), "test row inside the shade");
         }
         assertTrue(x[31] < test.from(), "the last training row outside it");
         ForecastCommand.Figure.Shade ahead = f.shades().get(1);
         assertEquals("forecast", ahead.label());
-        assertEquals(test.to(), ahead.from());
+        assertTrue(ahead.from() > boundary && ahead.from() < month(2004, 5), "the forecast starts before its first row");
+        assertEquals(boundary - test.to(), ahead.from() - boundary, 1, "a gap centred on the boundary");
         assertEquals(month(2004, 9) + (month(2004, 9) - month(2004, 8)) / 2, ahead.to());
 
         // Drawn: the shade's grey (a quarter of 0x80 over white, ≈ 0xDF) fills the test part's columns of the
@@ -308,7 +310,9 @@ class ForecastCommandTest {
         assertEquals(29, f.lines().get(0).x()[29]);
         assertArrayEquals(new double[] {29, 30, 31}, f.lines().get(2).x());
         assertEquals(23.5, f.shades().get(0).from());
-        assertEquals(29.5, f.shades().get(0).to());
+        assertEquals(29.5, f.shades().get(0).to(), 0.1);
+        assertEquals(29.5, f.shades().get(1).from(), 0.1);
+        assertTrue(f.shades().get(0).to() < f.shades().get(1).from(), "a gap between the two");
         assertEquals(31.5, f.shades().get(1).to());
 
         Path csv = monthly(40);
