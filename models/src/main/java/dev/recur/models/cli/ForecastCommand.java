@@ -23,6 +23,7 @@ import dev.recur.models.train.TrainingDivergedException;
 import dev.recur.models.train.TrainingTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
@@ -37,7 +38,9 @@ import java.math.MathContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.Set;
@@ -74,6 +77,9 @@ import java.util.Set;
             "validation split: validated every epoch, training stops after --patience validations without",
             "improvement and keeps the best weights; the test part is forecast once, at the end.",
             "--horizon N forecasts N values past the end of the data, feeding each forecast back in.",
+            "The plot (--plot) shows the data, the test part's forecasts and the future, the last two shaded;",
+            "its x axis shows the dates of --date-column (by default the first column, when it holds dates)",
+            "and places the future at the data's spacing (calendar months for monthly data), else row numbers.",
             "Checkpoints go to --checkpoint (the best also to NAME.best.safetensors), metrics to",
             "NAME.metrics.jsonl and the loss curve to NAME.loss.png beside it.",
             "",
@@ -92,8 +98,8 @@ final class ForecastCommand extends CliCommand {
     static final String COLUMN = "forecast.column";
 
     /** The options that --from takes; every other one trains, and is refused with --from. */
-    private static final Set<String> INFERENCE = Set.of("--from", "--data", "--column", "--horizon", "--plot",
-            "--backend");
+    private static final Set<String> INFERENCE = Set.of("--from", "--data", "--column", "--date-column", "--horizon",
+            "--plot", "--backend");
 
     @Spec
     CommandSpec spec;
@@ -105,6 +111,12 @@ final class ForecastCommand extends CliCommand {
             description = "the column: its header name, or its number counting from 0 (default: the last;"
                     + " with --from, the column the model was trained on when the file has it)")
     String column;
+    @Option(names = "--date-column", paramLabel = "NAME|INDEX|none", defaultValue = "auto",
+            converter = DateColumnName.class,
+            description = "the column of dates or times for the plot's x axis (yyyy-MM, yyyy-MM-dd, yyyy-MM-dd HH:mm[:ss],"
+                    + " ISO): its header name, its number from 0, or none for row numbers; auto = the first column"
+                    + " when it holds dates and is not --column")
+    TimeSeries.DateColumn dateColumn;
     @Option(names = "--from", paramLabel = "MODEL", converter = Checks.FileName.class,
             description = "forecast with this saved forecast model instead of training one")
     Path from;
@@ -164,14 +176,8 @@ final class ForecastCommand extends CliCommand {
     @Option(names = "--checkpoint", paramLabel = "FILE", defaultValue = DEFAULT_CHECKPOINT,
             converter = Checks.FileName.class, description = "where to save the model (every epoch, and at the end)")
     Path checkpoint;
-    @Option(names = "--keep", paramLabel = "N", defaultValue = "1", converter = Checks.Positive.class,
-            description = "keep the last N saves (the older as NAME.step-S.safetensors)")
-    int keep;
-    @Option(names = "--resume", description = "continue the run saved in --checkpoint")
-    boolean resume;
-    @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
-            description = "pause after N steps of this run, saving a checkpoint, 0 = never")
-    int stopAfter;
+    @Mixin
+    RunOptions run;
 
     @Override
     protected void check() {
@@ -185,8 +191,8 @@ final class ForecastCommand extends CliCommand {
             for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
                 if (!INFERENCE.contains(o.longestName())) {
                     throw new UsageException("option '" + o.longestName() + "' trains a model; with --from the"
-                            + " saved model is used as it is (options with --from: --data, --column, --horizon,"
-                            + " --plot, --backend)");
+                            + " saved model is used as it is (options with --from: --data, --column, --date-column,"
+                            + " --horizon, --plot, --backend)");
                 }
             }
             if (horizon == 0) {
@@ -209,7 +215,7 @@ final class ForecastCommand extends CliCommand {
     // ------------------------------------------------------------------ training
 
     private int train(PrintStream out) throws IOException {
-        TimeSeries series = read(data, column);
+        TimeSeries series = read(data, column, dateColumn);
         ForecastWindows w = series.windows(window, testFraction, validationFraction, normalize, target);
         if (w.testCount() == 0) {
             throw new DataException(series.source(), "column '" + series.column() + "' has " + series.length()
@@ -240,18 +246,15 @@ final class ForecastCommand extends CliCommand {
             long totalSteps = (long) epochs * task.batchesPerEpoch();
             Progress progress = new Progress(out, Progress.isTerminal(), totalSteps, "samples",
                     task.batchesPerEpoch() * Math.max(1, epochs / 10));
-            Trainer trainer = Trainer.builder().epochs(epochs)
+            Trainer trainer = run.apply(Trainer.builder(), checkpoint).epochs(epochs)
                     .learningRate(LearningRateSchedule.cosine(lr, (int) Math.min(Integer.MAX_VALUE, totalSteps), lr / 10))
-                    .clip(clip).patience(patience).checkpoint(checkpoint).keepLast(keep).resume(resume)
-                    .stopAfter(stopAfter).seed(seed).metrics(Trainer.sibling(checkpoint, ".metrics", ".jsonl"))
-                    .lossCurve(Trainer.sibling(checkpoint, ".loss", ".png")).progress(progress)
+                    .clip(clip).patience(patience).seed(seed).progress(progress)
                     .build();
             long started = System.nanoTime();
             Trainer.Result r = trainer.fit(task);
             double seconds = (System.nanoTime() - started) / 1e9;
             out.printf(Locale.ROOT, "done: %s; checkpoint %s, metrics %s, loss curve %s%n", r.stoppedBecause(),
-                    checkpoint, Trainer.sibling(checkpoint, ".metrics", ".jsonl"),
-                    Trainer.sibling(checkpoint, ".loss", ".png"));
+                    checkpoint, RunOptions.metrics(checkpoint), RunOptions.lossCurve(checkpoint));
             if (!r.finished()) {
                 return Recur.EXIT_OK; // paused: the test part waits for the end of the run
             }
@@ -264,9 +267,9 @@ final class ForecastCommand extends CliCommand {
                     + " %.1f s%n", number(rmse), number(naive), rmse / naive, w.testCount(), series.column(), seconds);
             double[] future = horizon > 0 ? ahead(be, model, values, stored, horizon) : new double[0];
             printAhead(out, series, future);
-            plot(series, values, cut, testForecast, future, String.format(Locale.ROOT,
+            write(figure(series, cut, testForecast, future, String.format(Locale.ROOT,
                     "%s: forecasts of a %s model (test RMSE %s, naive %s)", series.column(), cell.id(), number(rmse),
-                    number(naive)));
+                    number(naive))));
             out.println("plot " + plot);
             return Recur.EXIT_OK;
         }
@@ -428,7 +431,7 @@ final class ForecastCommand extends CliCommand {
         Checkpoint c = Checkpoint.read(from);
         ModelKinds.require(c, ModelKinds.REGRESSOR);
         Stored stored = Stored.read(c);
-        TimeSeries series = readForModel(data, column, stored.column());
+        TimeSeries series = readForModel(data, column, dateColumn, stored.column());
         double[] values = series.values();
         if (values.length < stored.window()) {
             throw new DataException(series.source(), "column '" + series.column() + "' has " + values.length
@@ -443,8 +446,8 @@ final class ForecastCommand extends CliCommand {
                     + stored.normalization() + "; " + model.config());
             double[] future = ahead(be, model, values, stored, horizon);
             printAhead(out, series, future);
-            plot(series, values, values.length, new double[0], future, series.column() + ": "
-                    + horizon + " values forecast past the end by the model in " + from.getFileName());
+            write(figure(series, values.length, new double[0], future, series.column() + ": "
+                    + horizon + " values forecast past the end by the model in " + from.getFileName()));
             out.println("plot " + plot);
             return Recur.EXIT_OK;
         }
@@ -526,26 +529,92 @@ final class ForecastCommand extends CliCommand {
     }
 
     /**
-     * The chart: the history, the test part's one-step forecasts from row {@code cut}, and the
-     * forecasts past the end. Once {@link LinePlot} can, the test part is shaded
-     * ({@code shade(cut, n, "test")}) and the x axis shows the CSV's dates.
+     * What the chart shows, before it is drawn: lines and shaded parts at their x values (epoch
+     * milliseconds when {@code dates}, else row numbers). Package-private for tests.
      */
-    private void plot(TimeSeries series, double[] values, int cut, double[] testForecast, double[] future,
-                      String title) throws IOException {
-        LinePlot chart = new LinePlot(1000, 500).title(title).xLabel("row").yLabel(series.column())
-                .series("history", values);
+    record Figure(String title, String xLabel, String yLabel, boolean dates, List<Line> lines, List<Shade> shades) {
+
+        /** A line through {@code (x[i], y[i])}. */
+        record Line(String name, double[] x, double[] y) {
+        }
+
+        /** A shaded part of the x axis, labelled. */
+        record Shade(double from, double to, String label) {
+        }
+
+        LinePlot draw() {
+            LinePlot chart = new LinePlot(1000, 500).title(title).xLabel(xLabel).yLabel(yLabel).dateAxis(dates);
+            // LinePlot (JFreeChart's default rendering order) draws series 0 on top: the lines go in last
+            // first, each in its own default colour, so the forecasts lie over the data.
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                Line l = lines.get(i);
+                chart.series(l.name(), l.x(), l.y(), LinePlot.color(i));
+            }
+            for (Shade sh : shades) {
+                chart.shade(sh.from(), sh.to(), sh.label());
+            }
+            return chart;
+        }
+    }
+
+    /**
+     * The chart of {@code series}: the data; the test part's one-step forecasts from row
+     * {@code cut} (none when {@code testForecast} is empty), shaded "test"; the forecasts past the
+     * end, joined to the last value, shaded "forecast". The x axis is the series' dates when it
+     * has them, the future at the data's spacing ({@link TimeSeries#timesAfter}), else row
+     * numbers; each shade's edges lie halfway between rows, so every point sits inside its part,
+     * less a thin gap between the two shades.
+     */
+    static Figure figure(TimeSeries series, int cut, double[] testForecast, double[] future, String title) {
+        double[] values = series.values();
+        int n = values.length;
+        int h = future.length;
+        double[] x = new double[n + Math.max(1, h)]; // [n + max(1, H)]: rows, then steps past the end
+        if (series.hasTimes()) {
+            long[] times = series.times();
+            long[] after = series.timesAfter(x.length - n);
+            for (int i = 0; i < x.length; i++) {
+                x[i] = i < n ? times[i] : after[i - n];
+            }
+        } else {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = i;
+            }
+        }
+        List<Figure.Line> lines = new ArrayList<>();
+        List<Figure.Shade> shades = new ArrayList<>();
+        lines.add(new Figure.Line("data", Arrays.copyOf(x, n), values));
+        // The two shades are the same grey: a white gap of about 4 pixels of a 900-pixel axis keeps them apart.
+        double gap = testForecast.length > 0 && h > 0 ? (x[n + h - 1] - x[0]) / 225 : 0;
         if (testForecast.length > 0) {
-            chart.series("forecast, test part (one step ahead)", cut, testForecast);
+            lines.add(new Figure.Line("forecast, test part (one step ahead)",
+                    Arrays.copyOfRange(x, cut, cut + testForecast.length), testForecast.clone()));
+            shades.add(new Figure.Shade(between(x, cut), Math.max(between(x, n) - gap / 2, x[n - 1]), "test"));
         }
-        if (future.length > 0) {
-            // Joined to the last value, so the line continues the history.
-            double[] joined = new double[future.length + 1];
-            joined[0] = values[values.length - 1];
-            System.arraycopy(future, 0, joined, 1, future.length);
-            chart.series("forecast past the end (" + future.length + " steps)", values.length - 1, joined);
+        if (h > 0) {
+            double[] joined = new double[h + 1];
+            joined[0] = values[n - 1];
+            System.arraycopy(future, 0, joined, 1, h);
+            lines.add(new Figure.Line("forecast past the end (" + h + " steps)", Arrays.copyOfRange(x, n - 1, n + h),
+                    joined));
+            double end = x[n + h - 1] + (x[n + h - 1] - x[n + h - 2]) / 2;
+            double from = Math.min(between(x, n) + gap / 2, x[n]);
+            // The label, left-aligned in the shade, would run off a narrow shade at the plot's right edge
+            // (under about 60 pixels); the legend names the line there.
+            shades.add(new Figure.Shade(from, end, (end - from) / (end - x[0]) < 0.07 ? "" : "forecast"));
         }
+        String xLabel = series.hasTimes() ? series.timeColumn() : "row";
+        return new Figure(title, xLabel, series.column(), series.hasTimes(), lines, shades);
+    }
+
+    /** Halfway between {@code x[i - 1]} and {@code x[i]} (half a step before {@code x[0]} for 0). */
+    private static double between(double[] x, int i) {
+        return i == 0 ? x[0] - (x[1] - x[0]) / 2 : (x[i - 1] + x[i]) / 2;
+    }
+
+    private void write(Figure f) throws IOException {
         try {
-            chart.write(plot);
+            f.draw().write(plot);
         } catch (IOException e) {
             throw new IOException(plot + ": cannot write the plot: " + CommandPaths.reason(e), e);
         }
@@ -553,27 +622,29 @@ final class ForecastCommand extends CliCommand {
 
     // ------------------------------------------------------------------ data
 
-    /** The series: by name, by 0-based number, or the last column of the first row. */
-    private static TimeSeries read(Path file, String column) throws DataException {
+    /** The series: by name, by 0-based number, or the last column of the first row; dated by {@code dates}. */
+    private static TimeSeries read(Path file, String column, TimeSeries.DateColumn dates) throws DataException {
         if (column == null) {
-            return TimeSeries.readCsv(file, lastColumn(file));
+            return TimeSeries.readCsv(file, lastColumn(file), dates);
         }
         if (column.strip().matches("\\d{1,9}")) {
-            return TimeSeries.readCsv(file, Integer.parseInt(column.strip()));
+            return TimeSeries.readCsv(file, Integer.parseInt(column.strip()), dates);
         }
-        return TimeSeries.readCsv(file, column);
+        return TimeSeries.readCsv(file, column, dates);
     }
 
     /** As {@link #read}, but without --column the column the model was trained on, when the file has it by name. */
-    private static TimeSeries readForModel(Path file, String column, String trainedOn) throws DataException {
+    private static TimeSeries readForModel(Path file, String column, TimeSeries.DateColumn dates, String trainedOn)
+            throws DataException {
         if (column == null && trainedOn != null && !trainedOn.startsWith("column ")) {
             try {
-                return TimeSeries.readCsv(file, trainedOn);
+                TimeSeries.readCsv(file, trainedOn); // is it there?
             } catch (DataException e) {
-                // not in this file: the last column, as in training
+                return read(file, null, dates); // not in this file: the last column, as in training
             }
+            return read(file, trainedOn, dates);
         }
-        return read(file, column);
+        return read(file, column, dates);
     }
 
     /**
@@ -651,6 +722,23 @@ final class ForecastCommand extends CliCommand {
                 case "zscore", "z-score" -> Normalization.Kind.Z_SCORE;
                 case "none" -> Normalization.Kind.NONE;
                 default -> throw new TypeConversionException("must be minmax, zscore or none, got '" + value + "'");
+            };
+        }
+    }
+
+    /** {@code --date-column}: auto, none, a 0-based number or a header name. */
+    static final class DateColumnName implements ITypeConverter<TimeSeries.DateColumn> {
+        @Override
+        public TimeSeries.DateColumn convert(String value) {
+            String v = value.strip();
+            if (v.isEmpty()) {
+                throw new TypeConversionException("needs a column name or number, none or auto");
+            }
+            return switch (v.toLowerCase(Locale.ROOT)) {
+                case "auto" -> TimeSeries.DateColumn.AUTO;
+                case "none" -> TimeSeries.DateColumn.NONE;
+                default -> v.matches("\\d{1,9}") ? TimeSeries.DateColumn.at(Integer.parseInt(v))
+                        : TimeSeries.DateColumn.named(v);
             };
         }
     }

@@ -1,5 +1,7 @@
 package dev.recur.models.cli;
 
+import dev.recur.models.data.TimeSeries;
+import dev.recur.models.data.TimeSeries.DateColumn;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.StoredTensor;
 import dev.recur.models.train.Trainer;
@@ -11,6 +13,8 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -223,6 +227,125 @@ class ForecastCommandTest {
         assertArrayEquals(before, Files.readAllBytes(checkpoint));
     }
 
+    /** {@code month,value} rows from 2001-01, one a month: the sine of {@link #sine(int, double)} without noise. */
+    private Path monthly(int n) throws IOException {
+        StringBuilder sb = new StringBuilder("\"month\",\"value\"\n");
+        for (int i = 0; i < n; i++) {
+            sb.append('"').append(YearMonth.of(2001, 1).plusMonths(i)).append("\",").append(String.format(Locale.ROOT,
+                    "%.4f", 50 + 10 * Math.sin(2 * Math.PI * i / 12))).append('\n');
+        }
+        return TestFiles.write(dir, "monthly.csv", sb.toString());
+    }
+
+    private static double month(int year, int month) {
+        return YearMonth.of(year, month).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+    }
+
+    @Test
+    void thePlotOfMonthlyDataHasTheMonthsOnItsXAxisTheFutureMonthByMonthAndTheTestPartShaded() throws IOException {
+        TimeSeries series = TimeSeries.readCsv(monthly(40), "value", DateColumn.AUTO); // 2001-01 .. 2004-04
+        double[] testForecast = new double[8];  // rows 32..39: 2003-09 .. 2004-04
+        double[] future = {1, 2, 3, 4, 5};      // 2004-05 .. 2004-09, across months of 31 and 30 days
+        ForecastCommand.Figure f = ForecastCommand.figure(series, 32, testForecast, future, "t");
+        assertTrue(f.dates());
+        assertEquals("month", f.xLabel());
+        assertEquals("value", f.yLabel());
+        assertEquals(3, f.lines().size());
+        double[] x = f.lines().get(0).x();
+        assertEquals(40, x.length);
+        for (int i = 0; i < 40; i++) {
+            assertEquals(month(2001 + i / 12, 1 + i % 12), x[i], "row " + i);
+        }
+        assertArrayEquals(Arrays.copyOfRange(x, 32, 40), f.lines().get(1).x(), "the test forecasts at the test rows");
+        // Past the end, joined to the last row: 2004-04, then the five months after it.
+        assertArrayEquals(new double[] {month(2004, 4), month(2004, 5), month(2004, 6), month(2004, 7), month(2004, 8),
+            month(2004, 9)}, f.lines().get(2).x());
+        assertArrayEquals(new double[] {series.values()[39], 1, 2, 3, 4, 5}, f.lines().get(2).y());
+
+        // The shades: "test" from halfway between 2003-08 and 2003-09 to about halfway into the first future
+        // month; "forecast" from a thin gap after it to past 2004-09 by half a month.
+        assertEquals(2, f.shades().size());
+        ForecastCommand.Figure.Shade test = f.shades().get(0);
+        assertEquals("test", test.label());
+        assertEquals((x[31] + x[32]) / 2, test.from());
+        double boundary = (x[39] + month(2004, 5)) / 2;
+        assertTrue(test.to() > x[39] && test.to() < boundary, "test ends after its last row");
+        for (double t : f.lines().get(1).x()) {
+            assertTrue(t > test.from() && t < test.to(), "test row inside the shade");
+        }
+        assertTrue(x[31] < test.from(), "the last training row outside it");
+        ForecastCommand.Figure.Shade ahead = f.shades().get(1);
+        assertEquals("forecast", ahead.label());
+        assertTrue(ahead.from() > boundary && ahead.from() < month(2004, 5), "the forecast starts before its first row");
+        assertEquals(boundary - test.to(), ahead.from() - boundary, 1, "a gap centred on the boundary");
+        assertEquals(month(2004, 9) + (month(2004, 9) - month(2004, 8)) / 2, ahead.to());
+
+        // Drawn: the shade's grey (a quarter of 0x80 over white, ≈ 0xDF) fills the test part's columns of the
+        // plot and no column left of it; the data area's background is white.
+        BufferedImage image = f.draw().render();
+        int row = image.getHeight() / 8; // near the top of the data area: no line of this sine goes that high
+        int firstGrey = -1;
+        int greys = 0;
+        for (int c = 0; c < image.getWidth(); c++) {
+            int rgb = image.getRGB(c, row) & 0xFFFFFF;
+            if (rgb == 0xDFDFDF || rgb == 0xE0E0E0 || rgb == 0xDEDEDE) {
+                firstGrey = firstGrey < 0 ? c : firstGrey;
+                greys++;
+            }
+        }
+        // The x axis spans 2001-01 .. 2004-09 (44 months) with small margins, over about nine tenths of the
+        // image's width: the shades, 13.5 months of it, start about 30.5 / 44 of the way along.
+        assertTrue(greys > 0.2 * image.getWidth() && greys < 0.32 * image.getWidth(), greys + " grey columns");
+        assertTrue(firstGrey > 0.6 * image.getWidth() && firstGrey < 0.72 * image.getWidth(), "first grey column "
+                + firstGrey);
+    }
+
+    @Test
+    void aSeriesWithoutDatesIsPlottedByRowAndDateColumnNoneTurnsDatesOff() throws IOException {
+        TimeSeries rows = TimeSeries.readCsv(sine(30), "value", DateColumn.AUTO); // step,value: the steps are no dates
+        ForecastCommand.Figure f = ForecastCommand.figure(rows, 24, new double[6], new double[] {7, 8}, "t");
+        assertFalse(f.dates());
+        assertEquals("row", f.xLabel());
+        assertEquals(0, f.lines().get(0).x()[0]);
+        assertEquals(29, f.lines().get(0).x()[29]);
+        assertArrayEquals(new double[] {29, 30, 31}, f.lines().get(2).x());
+        assertEquals(23.5, f.shades().get(0).from());
+        assertEquals(29.5, f.shades().get(0).to(), 0.1);
+        assertEquals(29.5, f.shades().get(1).from(), 0.1);
+        assertTrue(f.shades().get(0).to() < f.shades().get(1).from(), "a gap between the two");
+        assertEquals(31.5, f.shades().get(1).to());
+
+        Path csv = monthly(40);
+        Streams s = forecast("--data", csv.toString(), "--date-column", "none", "--window", "4", "--hidden", "4",
+                "--epochs", "1", "--horizon", "2");
+        assertEquals(Recur.EXIT_OK, s.status, s.err());
+        assertTrue(s.out().contains("column 'value', 40 values}"), s.out());
+        Streams dated = forecast("--data", csv.toString(), "--window", "4", "--hidden", "4", "--epochs", "1",
+                "--horizon", "2");
+        assertEquals(Recur.EXIT_OK, dated.status, dated.err());
+        assertTrue(dated.out().contains("column 'value', 40 values, dated by 'month' from 2001-01-01 to 2004-04-01}"),
+                dated.out());
+        assertNotNull(ImageIO.read(dir.resolve("p.png").toFile()), "a PNG");
+        // --from reads the dates too, and takes --date-column.
+        Streams from = Streams.run(Recur.standard(), "forecast", "--from", dir.resolve("fc.safetensors").toString(),
+                "--data", csv.toString(), "--date-column", "0", "--horizon", "2", "--plot",
+                dir.resolve("from.png").toString());
+        assertEquals(Recur.EXIT_OK, from.status, from.err());
+        assertTrue(from.out().contains("dated by 'month'"), from.out());
+    }
+
+    @Test
+    void aBadDateIsOneLineNamingFileAndLine() throws IOException {
+        Path csv = TestFiles.write(dir, "bad-date.csv", "Month,Passengers\n1949-01,112\n1949-02,118\n1949-13,132\n");
+        forecast("--data", csv.toString()).assertOneLineFailure(FAILS, csv + ":4:", "date column 'Month'",
+                "'1949-13' is not a date");
+        Path unordered = TestFiles.write(dir, "unordered.csv", "Month,Passengers\n1949-02,112\n1949-01,118\n");
+        forecast("--data", unordered.toString()).assertOneLineFailure(FAILS, unordered + ":3:", "time order");
+        forecast("--data", csv.toString(), "--date-column", "Day").assertOneLineFailure(FAILS, csv + ":1:",
+                "date column 'Day' not found", "'Month', 'Passengers'");
+        forecast("--data", csv.toString(), "--date-column", "1").assertOneLineFailure(FAILS, "is the value column");
+    }
+
     @Test
     void selectsAColumnByNameOrNumber() throws IOException {
         Path csv = TestFiles.write(dir, "two.csv", "\"a\",\"b\"\n" + "1,10\n2,20\n3,30\n4,40\n5,50\n6,60\n7,70\n8,80\n9,90\n10,100\n");
@@ -311,6 +434,7 @@ class ForecastCommandTest {
             {"forecast", "--data", csv.toString(), "--lr", "-1"},
             {"forecast", "--data", csv.toString(), "--horizon", "-3"},
             {"forecast", "--data", csv.toString(), "--column", ""},
+            {"forecast", "--data", csv.toString(), "--date-column", " "},
             {"forecast", "--data", csv.toString(), "--bidirectional"},
             {"forecast", "--data", csv.toString(), "--hiden", "8"},
             {"forecast", "--data", csv.toString(), "extra"},
@@ -319,7 +443,7 @@ class ForecastCommandTest {
             {"forecast", "--from", model.toString(), "--data", csv.toString()},
         };
         String[] named = {"--data", "--data", "--window", "--normalize", "--target", "--test-fraction",
-            "--validation-fraction", "--epochs", "--lr", "--horizon", "--column", "--bidirectional",
+            "--validation-fraction", "--epochs", "--lr", "--horizon", "--column", "--date-column", "--bidirectional",
             "did you mean --hidden", "extra", "'--epochs' trains a model", "'--window' trains a model",
             "'--horizon' is required with --from"};
         for (int i = 0; i < cases.length; i++) {

@@ -6,9 +6,13 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+
+import dev.recur.models.data.TimeSeries.DateColumn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,6 +58,81 @@ class TimeSeriesTest {
         assertArrayEquals(new double[] {4.5}, TimeSeries.readCsv(f, 2).values());
         DataException e = assertThrows(DataException.class, () -> TimeSeries.readCsv(f, "Say \"hi\""));
         assertEquals(f + ":2: column 'Say \"hi\"': 'x' is not a number", e.getMessage());
+    }
+
+    private static long t(String iso) {
+        return Instant.parse(iso).toEpochMilli();
+    }
+
+    @Test
+    void readsTheFirstColumnsDatesWhenAskedAndStepsPastTheEndByCalendarMonths() throws IOException {
+        assertFalse(TimeSeries.readCsv(monthly(), "Passengers").hasTimes(), "no dates unless asked");
+        TimeSeries s = TimeSeries.readCsv(monthly(), "Passengers", DateColumn.AUTO);
+        assertTrue(s.hasTimes());
+        assertEquals("Month", s.timeColumn());
+        assertArrayEquals(new long[] {t("1949-01-01T00:00:00Z"), t("1949-02-01T00:00:00Z"), t("1949-03-01T00:00:00Z"),
+            t("1949-04-01T00:00:00Z")}, s.times());
+        assertArrayEquals(new long[] {t("1949-05-01T00:00:00Z"), t("1949-06-01T00:00:00Z"), t("1950-05-01T00:00:00Z")},
+                new long[] {s.timesAfter(13)[0], s.timesAfter(13)[1], s.timesAfter(13)[12]});
+        assertEquals(s.times()[0], TimeSeries.readCsv(monthly(), 1, DateColumn.named("month")).times()[0]);
+        assertEquals(s.times()[0], TimeSeries.readCsv(monthly(), 1, DateColumn.at(0)).times()[0]);
+        assertTrue(s.toString().endsWith("dated by 'Month' from 1949-01-01 to 1949-04-01}"), s.toString());
+
+        // The value column first, or a first column of plain numbers: no dates.
+        assertFalse(TimeSeries.readCsv(csv("v.csv", "v,Month\n1,1949-01\n2,1949-02\n"), 0, DateColumn.AUTO).hasTimes());
+        assertFalse(TimeSeries.readCsv(csv("n.csv", "step,v\n1949,1\n1950,2\n"), 1, DateColumn.AUTO).hasTimes());
+        assertThrows(IllegalStateException.class, () -> TimeSeries.readCsv(monthly(), "Passengers").timesAfter(1));
+    }
+
+    @Test
+    void readsEveryDateFormAndStepsByTheMedianOrByMonthEnds() throws IOException {
+        TimeSeries daily = TimeSeries.readCsv(csv("d.csv", "d,v\n1981-01-01,1\n1981-01-02,2\n1981-01-04,3\n1981-01-05,4\n"),
+                "v", DateColumn.AUTO);
+        assertArrayEquals(new long[] {t("1981-01-06T00:00:00Z"), t("1981-01-07T00:00:00Z")}, daily.timesAfter(2),
+                "the median step, one day, past a gap");
+        TimeSeries times = TimeSeries.readCsv(csv("t.csv", "at,v\n2024-03-01 06:00,1\n2024-03-01T06:30:15,2\n"
+                + "2024-03-01T07:00:00Z,3\n2024-03-01T09:00+01:00,4\n2024-03-01 09:00:00.5,5\n"), "v", DateColumn.AUTO);
+        assertArrayEquals(new long[] {t("2024-03-01T06:00:00Z"), t("2024-03-01T06:30:15Z"), t("2024-03-01T07:00:00Z"),
+            t("2024-03-01T08:00:00Z"), t("2024-03-01T09:00:00.500Z")}, times.times());
+        TimeSeries monthEnds = TimeSeries.readCsv(csv("e.csv", "d,v\n2023-12-31,1\n2024-01-31,2\n2024-02-29,3\n"),
+                "v", DateColumn.AUTO);
+        assertArrayEquals(new long[] {t("2024-03-31T00:00:00Z"), t("2024-04-30T00:00:00Z")}, monthEnds.timesAfter(2));
+        TimeSeries quarterly = TimeSeries.readCsv(csv("q.csv", "d,v\n2023-01-15,1\n2023-04-15,2\n2023-07-15,3\n"),
+                "v", DateColumn.AUTO);
+        assertArrayEquals(new long[] {t("2023-10-15T00:00:00Z"), t("2024-01-15T00:00:00Z")}, quarterly.timesAfter(2));
+    }
+
+    @Test
+    void dateRefusalsAreOneLineNamingFileAndLine() throws IOException {
+        Path bad = csv("bad.csv", "\"Month\",\"Passengers\"\n\"1949-01\",112\n\"1949-13\",118\n");
+        assertEquals(bad + ":3: date column 'Month': '1949-13' is not a date or time (yyyy-MM, yyyy-MM-dd,"
+                        + " yyyy-MM-dd HH:mm[:ss] or ISO such as 2024-03-01T12:00Z)",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(bad, "Passengers", DateColumn.AUTO)).getMessage());
+        Path empty = csv("empty.csv", "Month,v\n1949-01,1\n,2\n");
+        assertEquals(empty + ":3: date column 'Month': '' is not a date or time (yyyy-MM, yyyy-MM-dd,"
+                        + " yyyy-MM-dd HH:mm[:ss] or ISO such as 2024-03-01T12:00Z)",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(empty, "v", DateColumn.AUTO)).getMessage());
+        Path back = csv("back.csv", "Month,v\n1949-01,1\n1949-03,2\n1949-03,3\n");
+        assertEquals(back + ":4: date column 'Month': '1949-03' is not later than the row before's (1949-03-01);"
+                        + " the rows must be in time order",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(back, "v", DateColumn.AUTO)).getMessage());
+        Path shortRow = csv("short.csv", "v,Month\n1,1949-01\n2\n");
+        assertEquals(shortRow + ":3: has 1 column(s); date column 'Month' is number 2",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(shortRow, "v", DateColumn.named("Month")))
+                        .getMessage());
+        Path f = monthly();
+        assertEquals(f + ":1: date column 'Day' not found; the header has 'Month', 'Passengers'",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(f, 1, DateColumn.named("Day"))).getMessage());
+        assertEquals(f + ":1: date column 2 (counting from 0) not found; the first row has 2: 'Month', 'Passengers'",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(f, 1, DateColumn.at(2))).getMessage());
+        assertEquals(f + ":1: the date column is the value column (number 1 counting from 0); select another, or none",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(f, 1, DateColumn.at(1))).getMessage());
+        Path noHeader = csv("nh.csv", "1949-01,1\n1949-02,2\n");
+        assertEquals(2, TimeSeries.readCsv(noHeader, 1, DateColumn.AUTO).times().length, "no header: the first row is data");
+        assertEquals(noHeader + ":1: date column 'Month' not found: the file has no header row (the first row is data);"
+                        + " select the date column by number",
+                assertThrows(DataException.class, () -> TimeSeries.readCsv(noHeader, 1, DateColumn.named("Month")))
+                        .getMessage());
     }
 
     @Test
