@@ -544,9 +544,8 @@ final class ForecastCommand extends CliCommand {
 
         LinePlot draw() {
             LinePlot chart = new LinePlot(1000, 500).title(title).xLabel(xLabel).yLabel(yLabel).dateAxis(dates);
-            // LinePlot (JFreeChart's default rendering order) draws series 0 on top: the lines go in last
-            // first, each in its own default colour, so the forecasts lie over the data.
-            for (int i = lines.size() - 1; i >= 0; i--) {
+            // LinePlot draws later series on top: the forecasts, added after the data, lie over it.
+            for (int i = 0; i < lines.size(); i++) {
                 Line l = lines.get(i);
                 chart.series(l.name(), l.x(), l.y(), LinePlot.color(i));
             }

@@ -284,6 +284,8 @@ public final class LinePlot {
         y.setAutoRangeIncludesZero(false);
 
         XYPlot plot = new XYPlot(data, x, y, renderer);
+        // Later series on top, as in matplotlib: a forecast added after the data lies over it.
+        plot.setSeriesRenderingOrder(org.jfree.chart.plot.SeriesRenderingOrder.FORWARD);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(new Color(0xDDDDDD));
         plot.setRangeGridlinePaint(new Color(0xDDDDDD));
