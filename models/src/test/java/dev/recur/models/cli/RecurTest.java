@@ -29,7 +29,15 @@ class RecurTest {
         @Override
         public int run(List<String> args, PrintStream out, PrintStream err) {
             got = args;
-            Options.declare().flag("--loud").parse(args);
+            // Its only option is --loud; after "--" everything is an argument.
+            for (String a : args) {
+                if (a.equals("--")) {
+                    break;
+                }
+                if (a.startsWith("-") && !a.equals("--loud")) {
+                    throw new UsageException("unknown option '" + a + "'");
+                }
+            }
             out.println(String.join(" ", args));
             return Recur.EXIT_OK;
         }
@@ -56,7 +64,7 @@ class RecurTest {
         Streams b = Streams.run(Recur.standard(), "info", "--help");
         assertEquals(Recur.EXIT_OK, a.status);
         assertEquals(Recur.EXIT_OK, b.status);
-        assertTrue(a.out().startsWith("Usage: recur info\n"), a.out());
+        assertTrue(a.out().contains("Usage: recur info "), a.out());
         assertEquals(a.out(), b.out());
     }
 
@@ -178,7 +186,7 @@ class RecurTest {
         assertEquals("", err[2]);
         // The shipped info is the one that runs.
         Streams i = Streams.run(recur, "info", "--help");
-        assertTrue(i.out().startsWith("Usage: recur info\n"), i.out());
+        assertTrue(i.out().contains("Usage: recur info "), i.out());
     }
 
     @Test
