@@ -235,13 +235,13 @@ public final class BenchCommand extends CliCommand {
     /** The options of a measurement timed beside a peer: {@code --peer}, the run counts, {@code --peak}. */
     abstract static sealed class Timed extends Measurement permits Layer, Gemm {
         @Option(names = "--peer", paramLabel = "NAME", converter = PeerName.class, description = {
-            "torch: also run the same shape on PyTorch's CPU kernels (bench/python/torch_rnn_bench.py",
-            "--device cpu, $RECUR_PYTHON or python3), on the engine's thread count and the same runs: a",
-            "second line with \"engine\":\"torch-cpu\" (for layers also \"inference_ms\", the forward under",
-            "torch.inference_mode), or, where PyTorch is missing, \"unavailable\" with the reason.",
-            "dl4j: also run the same shape on Deeplearning4j 1.0.0-M2.1 (ND4J native CPU, OpenBLAS): a",
-            "second line with \"engine\":\"dl4j\". DL4J has LSTM and SimpleRnn (rnn) layers but no GRU; for",
-            "gru the peer is skipped with a note on stderr."})
+            "torch: also run the same shape on PyTorch's CPU kernels (bench/python/torch_rnn_bench.py --device cpu,"
+                + " $RECUR_PYTHON or python3), on the engine's thread count and the same runs: a second line with"
+                + " \"engine\":\"torch-cpu\" (for layers also \"inference_ms\", the forward under"
+                + " torch.inference_mode), or, where PyTorch is missing, \"unavailable\" with the reason.",
+            "dl4j: also run the same shape on Deeplearning4j 1.0.0-M2.1 (ND4J native CPU, OpenBLAS): a second"
+                + " line with \"engine\":\"dl4j\". DL4J has LSTM and SimpleRnn (rnn) layers but no GRU; for gru the"
+                + " peer is skipped with a note on stderr."})
         String peer;
         @Mixin
         RunCounts counts;
@@ -308,10 +308,10 @@ public final class BenchCommand extends CliCommand {
     }
 
     private static final String LAYER_SYNOPSIS = "recur bench lstm | gru | rnn [options]";
-    private static final String LAYER_HEADER = "one layer, one direction, time-major, zero initial state: training"
+    private static final String LAYER_DESCRIPTION = "one layer, one direction, time-major, zero initial state: training"
             + " step (layerForward + layerBackward, dx included) and forward alone";
 
-    @Command(name = "lstm", header = LAYER_HEADER, customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true,
+    @Command(name = "lstm", description = LAYER_DESCRIPTION, customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true,
             sortOptions = false)
     static final class Lstm extends Layer {
         @Override
@@ -320,8 +320,8 @@ public final class BenchCommand extends CliCommand {
         }
     }
 
-    @Command(name = "gru", header = "the same for a GRU layer (no DL4J peer: DL4J has no GRU)",
-            customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true, sortOptions = false)
+    @Command(name = "gru", description = "the same for a GRU layer (no DL4J peer: DL4J has no GRU)",
+            customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true, sortOptions = false, sortSynopsis = false)
     static final class Gru extends Layer {
         @Override
         Cell cell() {
@@ -329,8 +329,8 @@ public final class BenchCommand extends CliCommand {
         }
     }
 
-    @Command(name = "rnn", aliases = "rnn_tanh", header = "the same for a vanilla RNN layer (tanh)",
-            customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true, sortOptions = false)
+    @Command(name = "rnn", aliases = "rnn_tanh", description = "the same for a vanilla RNN layer (tanh)",
+            customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true, sortOptions = false, sortSynopsis = false)
     static final class Rnn extends Layer {
         @Override
         Cell cell() {
@@ -338,7 +338,8 @@ public final class BenchCommand extends CliCommand {
         }
     }
 
-    @Command(name = "gemm", header = "C[M, N] = A[M, K] * op(B)", showDefaultValues = true, sortOptions = false)
+    @Command(name = "gemm", description = "C[M, N] = A[M, K] * op(B)", showDefaultValues = true, sortOptions = false,
+            sortSynopsis = false)
     static final class Gemm extends Timed {
         @Option(names = "--m", paramLabel = "M", defaultValue = "1024", converter = Checks.Positive.class,
                 description = "rows of A and C")
@@ -376,8 +377,8 @@ public final class BenchCommand extends CliCommand {
         }
     }
 
-    @Command(name = "peak", header = "the FMA peak alone: one thread per core of Vector API FMA chains",
-            showDefaultValues = true, sortOptions = false)
+    @Command(name = "peak", description = "the FMA peak alone: one thread per core of Vector API FMA chains",
+            showDefaultValues = true, sortOptions = false, sortSynopsis = false)
     static final class Peak extends Measurement {
         @Option(names = "--threads", paramLabel = "N", converter = Checks.Positive.class,
                 description = "threads (default: all processors)")
@@ -399,9 +400,9 @@ public final class BenchCommand extends CliCommand {
         }
     }
 
-    @Command(name = "report", header = "the comparison set (lstm, gru, rnn at B=64 I=H=512 T=100; SGEMM 1024; the"
+    @Command(name = "report", description = "the comparison set (lstm, gru, rnn at B=64 I=H=512 T=100; SGEMM 1024; the"
             + " peak) with DL4J beside Recur; writes <engine>-<date>.md and .png in --out",
-            showDefaultValues = true, sortOptions = false)
+            showDefaultValues = true, sortOptions = false, sortSynopsis = false)
     static final class WriteReport extends Measurement {
         @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench/results", converter = Checks.FileName.class,
                 description = "where the two files go (made when missing)")
@@ -436,7 +437,7 @@ public final class BenchCommand extends CliCommand {
         }
     }
 
-    @Command(name = "jmh", header = "the JMH benchmarks (all, or those matching a regexp; JMH's own options), then"
+    @Command(name = "jmh", description = "the JMH benchmarks (all, or those matching a regexp; JMH's own options), then"
             + " GFLOP/s and share of peak per result; -p backend=... defaults to every available engine",
             customSynopsis = {"recur bench jmh [--] [JMH options]",
                 "  e.g. recur bench jmh -- LayerBenchmark -p cell=lstm -f 1"})
