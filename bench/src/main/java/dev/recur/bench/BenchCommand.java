@@ -2,256 +2,506 @@ package dev.recur.bench;
 
 import dev.recur.api.Backend;
 import dev.recur.api.BackendUnavailableException;
-import dev.recur.api.Backends;
 import dev.recur.api.Cell;
-import dev.recur.models.cli.Options;
+import dev.recur.models.cli.Checks;
+import dev.recur.models.cli.CliCommand;
 import dev.recur.models.cli.Recur;
-import dev.recur.models.cli.Subcommand;
 import dev.recur.models.cli.UsageException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IModelTransformer;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 
 /**
- * {@code recur bench}: measures a Recur engine, and DL4J beside it, and prints one JSON line per
- * measurement on stdout. Registered through {@code META-INF/services/dev.recur.models.cli.Subcommand},
- * so {@link Recur#standard()} finds it whenever the bench jar is on the class path ({@code ./recur}
- * puts it there for {@code bench}).
+ * {@code recur bench <what> [options]}: measures a Recur engine, and PyTorch or DL4J beside it,
+ * and prints one JSON line per measurement on stdout. Registered through
+ * {@code META-INF/services/dev.recur.models.cli.Subcommand}, so {@link Recur#standard()} finds it
+ * whenever the bench jar is on the class path ({@code ./recur} puts it there for {@code bench}).
+ *
+ * <p>Each measurement ({@code lstm}, {@code gru}, {@code rnn}, {@code gemm}, {@code peak},
+ * {@code report}, {@code jmh}) is a picocli subcommand with its own options, defaults and checks,
+ * so {@code recur help bench} is generated: this command's description and list, then each
+ * measurement's options. {@code --backend}, which {@link CliCommand} declares on the command
+ * itself, is moved onto the measurements that run an engine (see {@link Layout}), where it has
+ * always been written: {@code recur bench lstm --backend cpu}. Everything is parsed and checked
+ * before the first measurement starts.
  */
-public final class BenchCommand implements Subcommand {
+@Command(name = "bench",
+        header = "measure an engine beside PyTorch and DL4J (layers, GEMM, FMA peak), write the report, run JMH",
+        customSynopsis = {"recur bench <what> [options]", ""},
+        description = {
+            "Measures a Recur engine and prints one JSON line per measurement on stdout. Every time is the",
+            "median of --iters timed runs after --warmup untimed ones; GFLOP/s count FLOPs as DESIGN.md does",
+            "(layer forward 2*G*H*(I+H)*B*T, training step 3x that; GEMM 2*M*N*K), and peak_share divides",
+            "them by this machine's FMA peak (measured first: the best of 5 passes in about half a second,",
+            "unless --peak is given). When it is measured, a 50 ms FMA pass also follows each timed run,",
+            "and peak_share_paired is the median of each run's share of the pass after it: the share of",
+            "what a shared machine offered at that moment.",
+            "",
+            "Output (one line each):",
+            "  {\"engine\":\"cpu\",\"cell\":\"lstm\",\"B\":64,\"I\":512,\"H\":512,\"T\":100,\"train_step_ms\":...,",
+            "   \"forward_ms\":...,\"gflops\":...,\"peak_share\":...,\"forward_gflops\":...,\"peak_gflops\":...,...}",
+            "  {\"engine\":\"cpu\",\"op\":\"sgemm\",\"M\":1024,\"N\":1024,\"K\":1024,\"trans_b\":false,\"ms\":...,",
+            "   \"gflops\":...,...}",
+            "  {\"op\":\"fma_peak\",\"threads\":2,\"vector_bits\":256,\"lanes\":8,\"chains\":12,\"seconds\":...,",
+            "   \"gflops\":...}",
+            "Exit status: 0 done, 1 failed (engine or peer unavailable, engine error), 2 bad arguments.",
+            "",
+            "What to measure (the options of each follow):"},
+        commandListHeading = "",
+        subcommands = {BenchCommand.Lstm.class, BenchCommand.Gru.class, BenchCommand.Rnn.class,
+            BenchCommand.Gemm.class, BenchCommand.Peak.class, BenchCommand.WriteReport.class, BenchCommand.Jmh.class},
+        modelTransformer = BenchCommand.Layout.class)
+public final class BenchCommand extends CliCommand {
 
     static final String WHAT = "lstm, gru, rnn, gemm, peak, report, jmh";
 
-    private static final Options.Declaration LAYER = Options.declare()
-            .value("--backend").value("--peer").value("--batch").value("--input").value("--hidden").value("--steps")
-            .value("--iters").value("--warmup").value("--peak");
-    private static final Options.Declaration GEMM = Options.declare()
-            .value("--backend").value("--peer").value("--m").value("--n").value("--k").flag("--trans-b")
-            .value("--iters").value("--warmup").value("--peak");
-    private static final Options.Declaration PEAK = Options.declare().value("--threads").value("--seconds");
-    private static final Options.Declaration REPORT = Options.declare()
-            .value("--backend").flag("--no-peer").value("--batch").value("--input").value("--hidden").value("--steps")
-            .value("--gemm").value("--iters").value("--warmup").value("--out").value("--date").value("--peak-seconds");
+    @Spec
+    CommandSpec spec;
 
-    @Override
-    public String name() {
-        return "bench";
-    }
-
-    @Override
-    public String summary() {
-        return "measure an engine beside PyTorch and DL4J (layers, GEMM, FMA peak), write the report, run JMH";
-    }
+    /**
+     * What came before the measurement's name: a misspelt name, or options written first. Only
+     * collected, to say which of the two it is (see {@link #check()}).
+     */
+    @Parameters(hidden = true)
+    List<String> before = new ArrayList<>();
 
     @Override
     public String usage() {
-        return """
-                Usage: recur bench <what> [options]
-
-                Measures a Recur engine and prints one JSON line per measurement on stdout. Every time is the
-                median of --iters timed runs after --warmup untimed ones; GFLOP/s count FLOPs as DESIGN.md does
-                (layer forward 2*G*H*(I+H)*B*T, training step 3x that; GEMM 2*M*N*K), and peak_share divides
-                them by this machine's FMA peak (measured first: the best of 5 passes in about half a second,
-                unless --peak is given). When it is measured, a 50 ms FMA pass also follows each timed run,
-                and peak_share_paired is the median of each run's share of the pass after it: the share of
-                what a shared machine offered at that moment.
-
-                  lstm | gru | rnn     one layer, one direction, time-major, zero initial state: training step
-                                       (layerForward + layerBackward, dx included) and forward alone
-                      --batch B (64)  --input I (512)  --hidden H (512)  --steps T (100)
-                  gemm                 C[M, N] = A[M, K] * op(B)
-                      --m M (1024)  --n N (1024)  --k K (1024)  --trans-b (op(B) = B[N, K] transposed, as a layer's weights)
-                  peak                 the FMA peak alone: one thread per core of Vector API FMA chains
-                      --threads N (all processors)  --seconds S (0.5)
-                  report               the comparison set (lstm, gru, rnn at B=64 I=H=512 T=100; SGEMM 1024; the
-                                       peak) with DL4J beside Recur; writes <engine>-<date>.md and .png in --out
-                      --out DIR (bench/results)  --date YYYY-MM-DD (today)  --no-peer  --gemm N (1024)
-                      --batch/--input/--hidden/--steps as above  --peak-seconds S (0.5)
-                  jmh [JMH options]    the JMH benchmarks (all, or those matching a regexp; JMH's own options,
-                                       e.g. `recur bench jmh -- LayerBenchmark -p cell=lstm -f 1`), then GFLOP/s and
-                                       share of peak per result; -p backend=... defaults to every available engine
-
-                Options of lstm, gru, rnn, gemm (and report where they apply):
-                  --backend NAME   the Recur engine (default: the one recur would choose)
-                  --peer torch     also run the same shape on PyTorch's CPU kernels (bench/python/torch_rnn_bench.py
-                                   --device cpu, $RECUR_PYTHON or python3), on the engine's thread count and the
-                                   same runs: a second line with "engine":"torch-cpu" (for layers also
-                                   "inference_ms", the forward under torch.inference_mode), or, where PyTorch is
-                                   missing, "unavailable" with the reason
-                  --peer dl4j      also run the same shape on Deeplearning4j 1.0.0-M2.1 (ND4J native CPU,
-                                   OpenBLAS): a second line with "engine":"dl4j". DL4J has LSTM and SimpleRnn
-                                   (rnn) layers but no GRU; for gru the peer is skipped with a note on stderr.
-                  --iters N (5)    timed runs
-                  --warmup N (2)   untimed runs first
-                  --peak GFLOPS    use this FMA peak instead of measuring it
-
-                Output (one line each):
-                  {"engine":"cpu","cell":"lstm","B":64,"I":512,"H":512,"T":100,"train_step_ms":...,"forward_ms":...,
-                   "gflops":...,"peak_share":...,"forward_gflops":...,"peak_gflops":...,...}
-                  {"engine":"cpu","op":"sgemm","M":1024,"N":1024,"K":1024,"trans_b":false,"ms":...,"gflops":...,...}
-                  {"op":"fma_peak","threads":2,"vector_bits":256,"lanes":8,"chains":12,"seconds":...,"gflops":...}
-                Exit status: 0 done, 1 failed (engine or peer unavailable, engine error), 2 bad arguments.
-                """;
+        StringBuilder text = new StringBuilder(super.usage()); // builds the command line, so spec is set
+        for (CommandLine m : new LinkedHashSet<>(spec.commandLine().getSubcommands().values())) {
+            if (m.getCommand() instanceof Gru || m.getCommand() instanceof Rnn) {
+                continue; // the same options as lstm, whose help names all three
+            }
+            text.append('\n').append(m.getUsageMessage(CommandLine.Help.Ansi.OFF));
+        }
+        return text.toString();
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        if (args.isEmpty()) {
+    protected void check() {
+        if (!before.isEmpty()) {
+            String first = before.get(0);
+            throw new UsageException(first.startsWith("-")
+                    ? "say what to measure before the options: " + WHAT
+                    : "unknown measurement '" + first + "' (one of: " + WHAT + ")");
+        }
+        Measurement m = measurement();
+        if (m == null) {
             throw new UsageException("say what to measure: " + WHAT);
         }
-        String what = args.get(0);
-        List<String> rest = args.subList(1, args.size());
+        if (m.usesEngine()) {
+            if (backend.isBlank()) {
+                throw new UsageException("option '--backend' needs an engine name");
+            }
+            if (backend.equalsIgnoreCase(Dl4jPeer.NAME)) {
+                throw new UsageException("dl4j is a peer, not a Recur engine: use --peer dl4j");
+            }
+        }
+        m.check();
+    }
+
+    @Override
+    protected int call(PrintStream out, PrintStream err) {
+        Measurement m = measurement();
         try {
-            return switch (what.toLowerCase(Locale.ROOT)) {
-                case "lstm" -> layer(Cell.LSTM, rest, out, err);
-                case "gru" -> layer(Cell.GRU, rest, out, err);
-                case "rnn", "rnn_tanh" -> layer(Cell.RNN_TANH, rest, out, err);
-                case "gemm" -> gemm(rest, out, err);
-                case "peak" -> peak(rest, out);
-                case "report" -> report(rest, out, err);
-                case "jmh" -> JmhRun.run(rest, out, err);
-                default -> throw new UsageException(what.startsWith("-")
-                        ? "say what to measure before the options: " + WHAT
-                        : "unknown measurement '" + what + "' (one of: " + WHAT + ")");
-            };
+            return m.measure(this, out, err);
         } catch (UsageException | BackendUnavailableException e) {
             throw e; // Recur prints these as one line (exit 2 and 1)
         } catch (Exception | OutOfMemoryError e) {
-            err.println("recur bench " + what + ": failed: " + e);
+            err.println("recur bench " + m.name() + ": failed: " + e);
             return Recur.EXIT_FAILED;
         }
     }
 
-    // ---------------------------------------------------------------- lstm, gru, rnn
+    /** The measurement named on the command line, or null when none was. */
+    private Measurement measurement() {
+        ParseResult sub = spec.commandLine().getParseResult().subcommand();
+        return sub == null ? null : (Measurement) sub.commandSpec().userObject();
+    }
 
-    private int layer(Cell cell, List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Options o = LAYER.parse(args).noPositional();
-        String peerName = peer(o);
-        boolean peer = Dl4jPeer.NAME.equals(peerName);
-        Measurements.LayerShape shape = new Measurements.LayerShape(cell, positive(o, "--batch", 64),
-                positive(o, "--input", 512), positive(o, "--hidden", 512), positive(o, "--steps", 100));
-        Measurements.Runs runs = runs(o);
-        double given = peakOption(o);
-        if (peer && Dl4jPeer.supports(cell) && !dl4jOnClassPath(err)) {
-            return Recur.EXIT_FAILED; // said before measuring, not after minutes of it
+    /** The engine --backend asks for ({@code auto}: the one recur would choose). */
+    private Backend engine() {
+        return openBackend();
+    }
+
+    /** --backend as {@link Report.Config} takes it: null for {@code auto}. */
+    private String engineName() {
+        return backend.equalsIgnoreCase("auto") ? null : backend;
+    }
+
+    /** The original arguments after {@code bench}, for the report's record of how it was asked for. */
+    private List<String> arguments() {
+        return spec.commandLine().getParseResult().originalArgs();
+    }
+
+    /**
+     * The command model after picocli built it from the annotations: {@code --backend} moves from
+     * this command to the measurements that run an engine (first in their option lists), names of
+     * measurements are case-insensitive ({@code LSTM}), whatever comes before the name is kept for
+     * {@link #check()} rather than refused by picocli, and {@code jmh} takes JMH's options as they
+     * come, with or without {@code --} before them.
+     */
+    public static final class Layout implements IModelTransformer {
+        @Override
+        public CommandSpec transform(CommandSpec bench) {
+            OptionSpec backend = bench.findOption("--backend");
+            bench.remove(backend);
+            for (CommandLine line : new LinkedHashSet<>(bench.subcommands().values())) {
+                CommandSpec m = line.getCommandSpec();
+                if (m.userObject() instanceof Measurement measurement && measurement.usesEngine()) {
+                    List<OptionSpec> own = List.copyOf(m.options());
+                    own.forEach(m::remove);
+                    m.addOption(OptionSpec.builder(backend).build()); // sets BenchCommand's field
+                    own.forEach(m::addOption);
+                }
+                if (m.userObject() instanceof Jmh) {
+                    m.parser().unmatchedOptionsArePositionalParams(true);
+                }
+            }
+            bench.subcommandsCaseInsensitive(true);
+            bench.parser().unmatchedOptionsArePositionalParams(true);
+            return bench;
         }
-        try (Backend backend = backend(o)) {
-            Measurements.Peak peak = peakFor(given);
-            out.println(Measurements.recurLayer(backend, shape, runs, peak));
-            out.flush();
-            if (TorchPeer.NAME.equals(peerName)) {
-                TorchPeer.layer(shape, runs, peak.gflops(), out, err);
+    }
+
+    // ---------------------------------------------------------------- the measurements
+
+    /** One thing {@code recur bench} measures: a subcommand of it. */
+    abstract static sealed class Measurement permits Timed, Peak, WriteReport, Jmh {
+
+        /** Whether it runs a Recur engine, and so takes {@code --backend}. */
+        abstract boolean usesEngine();
+
+        /** The name it is asked for by. */
+        final String name() {
+            return getClass().getAnnotation(Command.class).name();
+        }
+
+        /** Checks that involve several options; throws {@link UsageException}. */
+        void check() {
+        }
+
+        /** Measures and prints the lines; returns the exit status. */
+        abstract int measure(BenchCommand bench, PrintStream out, PrintStream err) throws Exception;
+    }
+
+    /** {@code --iters} and {@code --warmup}. */
+    static final class RunCounts {
+        @Option(names = "--iters", paramLabel = "N", defaultValue = "5", converter = Checks.Positive.class,
+                description = "timed runs")
+        int iters;
+        @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", converter = Checks.NonNegative.class,
+                description = "untimed runs first")
+        int warmup;
+
+        Measurements.Runs runs() {
+            return new Measurements.Runs(warmup, iters);
+        }
+    }
+
+    /** The shape of one layer: {@code --batch}, {@code --input}, {@code --hidden}, {@code --steps}. */
+    static final class LayerShape {
+        @Option(names = "--batch", paramLabel = "B", defaultValue = "64", converter = Checks.Positive.class,
+                description = "sequences per batch")
+        int batch;
+        @Option(names = "--input", paramLabel = "I", defaultValue = "512", converter = Checks.Positive.class,
+                description = "input features")
+        int input;
+        @Option(names = "--hidden", paramLabel = "H", defaultValue = "512", converter = Checks.Positive.class,
+                description = "hidden units")
+        int hidden;
+        @Option(names = "--steps", paramLabel = "T", defaultValue = "100", converter = Checks.Positive.class,
+                description = "time steps")
+        int steps;
+    }
+
+    /** The options of a measurement timed beside a peer: {@code --peer}, the run counts, {@code --peak}. */
+    abstract static sealed class Timed extends Measurement permits Layer, Gemm {
+        @Option(names = "--peer", paramLabel = "NAME", converter = PeerName.class, description = {
+            "torch: also run the same shape on PyTorch's CPU kernels (bench/python/torch_rnn_bench.py --device cpu,"
+                + " $RECUR_PYTHON or python3), on the engine's thread count and the same runs: a second line with"
+                + " \"engine\":\"torch-cpu\" (for layers also \"inference_ms\", the forward under"
+                + " torch.inference_mode), or, where PyTorch is missing, \"unavailable\" with the reason.",
+            "dl4j: also run the same shape on Deeplearning4j 1.0.0-M2.1 (ND4J native CPU, OpenBLAS): a second"
+                + " line with \"engine\":\"dl4j\". DL4J has LSTM and SimpleRnn (rnn) layers but no GRU; for gru the"
+                + " peer is skipped with a note on stderr."})
+        String peer;
+        @Mixin
+        RunCounts counts;
+        @Option(names = "--peak", paramLabel = "GFLOPS", converter = PositiveNumber.class,
+                description = "use this FMA peak instead of measuring it")
+        Double peak;
+
+        @Override
+        final boolean usesEngine() {
+            return true;
+        }
+
+        boolean torch() {
+            return TorchPeer.NAME.equals(peer);
+        }
+
+        boolean dl4j() {
+            return Dl4jPeer.NAME.equals(peer);
+        }
+
+        /** The peak given by {@code --peak}, or the one measured now. */
+        Measurements.Peak peakNow() {
+            return peak == null ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(peak);
+        }
+    }
+
+    /** {@code lstm}, {@code gru}, {@code rnn}: one layer's training step and forward. */
+    abstract static sealed class Layer extends Timed permits Lstm, Gru, Rnn {
+        @Mixin
+        LayerShape shape;
+
+        abstract Cell cell();
+
+        @Override
+        int measure(BenchCommand bench, PrintStream out, PrintStream err) throws Exception {
+            Cell cell = cell();
+            Measurements.LayerShape s = new Measurements.LayerShape(cell, shape.batch, shape.input, shape.hidden,
+                    shape.steps);
+            Measurements.Runs runs = counts.runs();
+            if (dl4j() && Dl4jPeer.supports(cell) && !dl4jOnClassPath(err)) {
+                return Recur.EXIT_FAILED; // said before measuring, not after minutes of it
             }
-            if (peer) {
-                String why = Dl4jPeer.unsupportedReason(cell);
-                if (why != null) {
-                    err.println("recur bench " + cell.id() + ": no DL4J peer: " + why);
-                    return Recur.EXIT_OK;
+            try (Backend backend = bench.engine()) {
+                Measurements.Peak peak = peakNow();
+                out.println(Measurements.recurLayer(backend, s, runs, peak));
+                out.flush();
+                if (torch()) {
+                    TorchPeer.layer(s, runs, peak.gflops(), out, err);
                 }
-                if (!dl4jAvailable(err)) {
-                    return Recur.EXIT_FAILED;
+                if (dl4j()) {
+                    String why = Dl4jPeer.unsupportedReason(cell);
+                    if (why != null) {
+                        err.println("recur bench " + cell.id() + ": no DL4J peer: " + why);
+                        return Recur.EXIT_OK;
+                    }
+                    if (!dl4jAvailable(err)) {
+                        return Recur.EXIT_FAILED;
+                    }
+                    out.println(Measurements.dl4jLayer(s, runs, peak));
                 }
-                out.println(Measurements.dl4jLayer(shape, runs, peak));
+                return Recur.EXIT_OK;
             }
+        }
+    }
+
+    private static final String LAYER_SYNOPSIS = "recur bench lstm | gru | rnn [options]";
+    private static final String LAYER_DESCRIPTION = "one layer, one direction, time-major, zero initial state: training"
+            + " step (layerForward + layerBackward, dx included) and forward alone";
+
+    @Command(name = "lstm", description = LAYER_DESCRIPTION, customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true,
+            sortOptions = false)
+    static final class Lstm extends Layer {
+        @Override
+        Cell cell() {
+            return Cell.LSTM;
+        }
+    }
+
+    @Command(name = "gru", description = "the same for a GRU layer (no DL4J peer: DL4J has no GRU)",
+            customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true, sortOptions = false, sortSynopsis = false)
+    static final class Gru extends Layer {
+        @Override
+        Cell cell() {
+            return Cell.GRU;
+        }
+    }
+
+    @Command(name = "rnn", aliases = "rnn_tanh", description = "the same for a vanilla RNN layer (tanh)",
+            customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true, sortOptions = false, sortSynopsis = false)
+    static final class Rnn extends Layer {
+        @Override
+        Cell cell() {
+            return Cell.RNN_TANH;
+        }
+    }
+
+    @Command(name = "gemm", description = "C[M, N] = A[M, K] * op(B)", showDefaultValues = true, sortOptions = false,
+            sortSynopsis = false)
+    static final class Gemm extends Timed {
+        @Option(names = "--m", paramLabel = "M", defaultValue = "1024", converter = Checks.Positive.class,
+                description = "rows of A and C")
+        int m;
+        @Option(names = "--n", paramLabel = "N", defaultValue = "1024", converter = Checks.Positive.class,
+                description = "columns of C")
+        int n;
+        @Option(names = "--k", paramLabel = "K", defaultValue = "1024", converter = Checks.Positive.class,
+                description = "columns of A")
+        int k;
+        @Option(names = "--trans-b", description = "op(B) = B[N, K] transposed, as a layer's weights")
+        boolean transB;
+
+        @Override
+        int measure(BenchCommand bench, PrintStream out, PrintStream err) throws Exception {
+            Measurements.Runs runs = counts.runs();
+            if (dl4j() && !dl4jOnClassPath(err)) {
+                return Recur.EXIT_FAILED;
+            }
+            try (Backend backend = bench.engine()) {
+                Measurements.Peak peak = peakNow();
+                out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
+                out.flush();
+                if (torch()) {
+                    TorchPeer.gemm(m, n, k, transB, runs, peak.gflops(), out, err);
+                }
+                if (dl4j()) {
+                    if (!dl4jAvailable(err)) {
+                        return Recur.EXIT_FAILED;
+                    }
+                    out.println(Measurements.nd4jGemm(m, n, k, transB, runs, peak));
+                }
+                return Recur.EXIT_OK;
+            }
+        }
+    }
+
+    @Command(name = "peak", description = "the FMA peak alone: one thread per core of Vector API FMA chains",
+            showDefaultValues = true, sortOptions = false, sortSynopsis = false)
+    static final class Peak extends Measurement {
+        @Option(names = "--threads", paramLabel = "N", converter = Checks.Positive.class,
+                description = "threads (default: all processors)")
+        Integer threads;
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "0.5", converter = PositiveNumber.class,
+                description = "length of the timed pass")
+        double seconds;
+
+        @Override
+        boolean usesEngine() {
+            return false;
+        }
+
+        @Override
+        int measure(BenchCommand bench, PrintStream out, PrintStream err) {
+            int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            out.println(Measurements.peakLine(FmaPeak.measure(n, seconds)));
             return Recur.EXIT_OK;
         }
     }
 
-    // ---------------------------------------------------------------- gemm
-
-    private int gemm(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Options o = GEMM.parse(args).noPositional();
-        String peerName = peer(o);
-        boolean peer = Dl4jPeer.NAME.equals(peerName);
-        int m = positive(o, "--m", 1024);
-        int n = positive(o, "--n", 1024);
-        int k = positive(o, "--k", 1024);
-        boolean transB = o.has("--trans-b");
-        Measurements.Runs runs = runs(o);
-        double given = peakOption(o);
-        if (peer && !dl4jOnClassPath(err)) {
-            return Recur.EXIT_FAILED;
-        }
-        try (Backend backend = backend(o)) {
-            Measurements.Peak peak = peakFor(given);
-            out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
-            out.flush();
-            if (TorchPeer.NAME.equals(peerName)) {
-                TorchPeer.gemm(m, n, k, transB, runs, peak.gflops(), out, err);
-            }
-            if (peer) {
-                if (!dl4jAvailable(err)) {
-                    return Recur.EXIT_FAILED;
-                }
-                out.println(Measurements.nd4jGemm(m, n, k, transB, runs, peak));
-            }
-            return Recur.EXIT_OK;
-        }
-    }
-
-    // ---------------------------------------------------------------- peak
-
-    private int peak(List<String> args, PrintStream out) {
-        Options o = PEAK.parse(args).noPositional();
-        int threads = positive(o, "--threads", Runtime.getRuntime().availableProcessors());
-        double seconds = positiveDouble(o, "--seconds", 0.5);
-        out.println(Measurements.peakLine(FmaPeak.measure(threads, seconds)));
-        return Recur.EXIT_OK;
-    }
-
-    // ---------------------------------------------------------------- report
-
-    private int report(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Options o = REPORT.parse(args).noPositional();
+    @Command(name = "report", description = "the comparison set (lstm, gru, rnn at B=64 I=H=512 T=100; SGEMM 1024; the"
+            + " peak) with DL4J beside Recur; writes <engine>-<date>.md and .png in --out",
+            showDefaultValues = true, sortOptions = false, sortSynopsis = false)
+    static final class WriteReport extends Measurement {
+        @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench/results", converter = Checks.FileName.class,
+                description = "where the two files go (made when missing)")
+        Path out;
+        @Option(names = "--date", paramLabel = "YYYY-MM-DD", converter = Date.class,
+                description = "the date in the file names and the title (default: today)")
         LocalDate date;
-        try {
-            date = o.has("--date") ? LocalDate.parse(o.string("--date", "")) : LocalDate.now();
-        } catch (DateTimeParseException e) {
-            throw new UsageException("option '--date' needs YYYY-MM-DD, got '" + o.string("--date", "") + "'");
+        @Option(names = "--no-peer", description = "leave DL4J out")
+        boolean noPeer;
+        @Option(names = "--gemm", paramLabel = "N", defaultValue = "1024", converter = Checks.Positive.class,
+                description = "the size of the square SGEMM")
+        int gemm;
+        @Mixin
+        LayerShape shape;
+        @Mixin
+        RunCounts counts;
+        @Option(names = "--peak-seconds", paramLabel = "S", defaultValue = "0.5", converter = PositiveNumber.class,
+                description = "length of the FMA peak's timed pass")
+        double peakSeconds;
+
+        @Override
+        boolean usesEngine() {
+            return true;
         }
-        String outDir = o.string("--out", "bench/results");
-        if (outDir.isBlank()) {
-            throw new UsageException("option '--out' needs a folder");
+
+        @Override
+        int measure(BenchCommand bench, PrintStream stdout, PrintStream err) throws Exception {
+            Report.Config config = new Report.Config(bench.engineName(), !noPeer, shape.batch, shape.input,
+                    shape.hidden, shape.steps, gemm, counts.runs(), peakSeconds, out,
+                    date != null ? date : LocalDate.now(), "recur bench " + String.join(" ", bench.arguments()));
+            return Report.run(config, stdout, err);
         }
-        Report.Config config = new Report.Config(
-                o.string("--backend", null),
-                !o.has("--no-peer"),
-                positive(o, "--batch", 64), positive(o, "--input", 512), positive(o, "--hidden", 512),
-                positive(o, "--steps", 100), positive(o, "--gemm", 1024),
-                runs(o), positiveDouble(o, "--peak-seconds", 0.5), Path.of(outDir), date,
-                "recur bench report" + (args.isEmpty() ? "" : " " + String.join(" ", args)));
-        return Report.run(config, out, err);
     }
 
-    // ---------------------------------------------------------------- helpers
+    @Command(name = "jmh", description = "the JMH benchmarks (all, or those matching a regexp; JMH's own options), then"
+            + " GFLOP/s and share of peak per result; -p backend=... defaults to every available engine",
+            customSynopsis = {"recur bench jmh [--] [JMH options]",
+                "  e.g. recur bench jmh -- LayerBenchmark -p cell=lstm -f 1"})
+    static final class Jmh extends Measurement {
+        @Parameters(paramLabel = "JMH-OPTION", description = "passed to JMH as they are")
+        List<String> jmh = new ArrayList<>();
 
-    private static Backend backend(Options o) {
-        String name = o.string("--backend", null);
-        if (name != null && name.isBlank()) {
-            throw new UsageException("option '--backend' needs an engine name");
+        @Override
+        boolean usesEngine() {
+            return false;
         }
-        if (name != null && name.equalsIgnoreCase(Dl4jPeer.NAME)) {
-            throw new UsageException("dl4j is a peer, not a Recur engine: use --peer dl4j");
+
+        @Override
+        int measure(BenchCommand bench, PrintStream out, PrintStream err) throws Exception {
+            return JmhRun.run(jmh, out, err);
         }
-        return name == null ? Backends.best() : Backends.named(name);
     }
 
-    /** {@code --peer}: {@value TorchPeer#NAME}, {@value Dl4jPeer#NAME}, or null when not given. */
-    private static String peer(Options o) {
-        String p = o.string("--peer", null);
-        if (p == null) {
-            return null;
+    // ---------------------------------------------------------------- checks and peers
+
+    /** {@code --peer}: {@value TorchPeer#NAME} or {@value Dl4jPeer#NAME}, any case. */
+    static final class PeerName implements ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            for (String known : new String[] {TorchPeer.NAME, Dl4jPeer.NAME}) {
+                if (value.strip().equalsIgnoreCase(known)) {
+                    return known;
+                }
+            }
+            throw new TypeConversionException("unknown peer '" + value + "' (the peers are: " + TorchPeer.NAME + ", "
+                    + Dl4jPeer.NAME + ")");
         }
-        for (String known : new String[] {TorchPeer.NAME, Dl4jPeer.NAME}) {
-            if (p.equalsIgnoreCase(known)) {
-                return known;
+    }
+
+    /**
+     * A finite number > 0, kept as a double: {@code --peak 123.4} is printed back in the lines as
+     * {@code "peak_gflops":123.4}, which a float would not give.
+     */
+    static final class PositiveNumber implements ITypeConverter<Double> {
+        @Override
+        public Double convert(String value) {
+            double v;
+            try {
+                v = Double.parseDouble(value.strip());
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("not a number: '" + value + "'");
+            }
+            if (!(v > 0) || Double.isInfinite(v)) {
+                throw new TypeConversionException("must be a number > 0, got '" + value + "'");
+            }
+            return v;
+        }
+    }
+
+    /** {@code --date}: an ISO date. */
+    static final class Date implements ITypeConverter<LocalDate> {
+        @Override
+        public LocalDate convert(String value) {
+            try {
+                return LocalDate.parse(value.strip());
+            } catch (DateTimeParseException e) {
+                throw new TypeConversionException("needs YYYY-MM-DD, got '" + value + "'");
             }
         }
-        throw new UsageException("unknown peer '" + p + "' (the peers are: " + TorchPeer.NAME + ", " + Dl4jPeer.NAME + ")");
     }
 
     /** Whether DL4J's jars are on the class path (a cheap look, no native code); says why not on {@code err}. */
@@ -269,49 +519,5 @@ public final class BenchCommand implements Subcommand {
             err.println("recur bench: the DL4J peer is not available: " + a.reason());
         }
         return a.available();
-    }
-
-    static Measurements.Runs runs(Options o) {
-        int iters = positive(o, "--iters", 5);
-        int warmup = o.intValue("--warmup", 2);
-        if (warmup < 0) {
-            throw new UsageException("option '--warmup' must be >= 0, got " + warmup);
-        }
-        return new Measurements.Runs(warmup, iters);
-    }
-
-    static int positive(Options o, String name, int fallback) {
-        int v = o.intValue(name, fallback);
-        if (v < 1) {
-            throw new UsageException("option '" + name + "' must be >= 1, got " + v);
-        }
-        return v;
-    }
-
-    static double positiveDouble(Options o, String name, double fallback) {
-        String s = o.string(name, null);
-        if (s == null) {
-            return fallback;
-        }
-        double v;
-        try {
-            v = Double.parseDouble(s.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("option '" + name + "' needs a number, got '" + s + "'");
-        }
-        if (!(v > 0) || Double.isInfinite(v)) {
-            throw new UsageException("option '" + name + "' must be a number > 0, got '" + s + "'");
-        }
-        return v;
-    }
-
-    /** The peak given by {@code --peak}, or, when that is NaN (not given), the one measured now. */
-    private static Measurements.Peak peakFor(double given) {
-        return Double.isNaN(given) ? Measurements.Peak.measured(FmaPeak.measure()) : Measurements.Peak.given(given);
-    }
-
-    /** {@code --peak}, or NaN when it was not given (then it is measured). */
-    private static double peakOption(Options o) {
-        return o.has("--peak") ? positiveDouble(o, "--peak", 1) : Double.NaN;
     }
 }

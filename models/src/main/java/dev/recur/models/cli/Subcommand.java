@@ -9,7 +9,8 @@ import java.util.List;
  * <p>Order of calls: {@link Recur} lists {@link #name()} and {@link #summary()} in its help;
  * {@code recur help NAME} and {@code recur NAME --help} print {@link #usage()}; {@code recur NAME
  * ARGS...} calls {@link #run} with the arguments after the name. A subcommand parses its own
- * arguments (usually with {@link Options}) and throws {@link UsageException} for bad ones.
+ * arguments (usually by extending {@link CliCommand}, which declares them with picocli) and throws
+ * {@link UsageException} for bad ones.
  * To add one, implement this interface and list it in {@link Recur#standard()}, or, from another
  * module, register it in that jar's {@code META-INF/services/dev.recur.models.cli.Subcommand}:
  * {@link Recur#standard()} finds it through {@link java.util.ServiceLoader} whenever the jar is on

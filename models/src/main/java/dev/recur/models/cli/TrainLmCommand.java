@@ -140,30 +140,4 @@ final class TrainLmCommand extends CliCommand {
             return Recur.EXIT_FAILED;
         }
     }
-
-    // For the commands still parsed with Options (removed when they move to CliCommand).
-
-    static Cell cell(String name) {
-        try {
-            return Cell.byId(name);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-    }
-
-    static Optimizer.Kind kind(String name) {
-        try {
-            return Optimizer.kind(name);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-    }
-
-    static int positive(Options o, String name, int fallback) {
-        int v = o.intValue(name, fallback);
-        if (v < 1) {
-            throw new UsageException("option '" + name + "' must be >= 1, got " + v);
-        }
-        return v;
-    }
 }
