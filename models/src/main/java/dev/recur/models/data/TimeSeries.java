@@ -211,6 +211,9 @@ public final class TimeSeries {
         return s.toString();
     }
 
+    /** The largest magnitude a value may have: its square and sums stay finite, and it fits float32. */
+    static final double MAX_MAGNITUDE = 1e30;
+
     private static TimeSeries column(String source, List<Row> rows, int index, boolean header, String name,
                                      DateColumn dates) throws DataException {
         int first = header ? 1 : 0;
@@ -220,6 +223,7 @@ public final class TimeSeries {
         double[] values = new double[rows.size()];
         long[] times = dateIndex < 0 ? null : new long[rows.size()];
         int n = 0;
+        int width = rows.get(0).fields.size();
         for (int r = first; r < rows.size(); r++) {
             Row row = rows.get(r);
             if (index >= row.fields.size()) {
@@ -233,6 +237,11 @@ public final class TimeSeries {
             double v = Double.parseDouble(field);
             if (!Double.isFinite(v)) {
                 throw new DataException(source, row.line, "column " + name + ": '" + field + "' is too large for a double");
+            }
+            if (Math.abs(v) > MAX_MAGNITUDE) {
+                throw new DataException(source, row.line, "column " + name + ": " + field + " is beyond "
+                        + MAX_MAGNITUDE + " in magnitude, more than a float32 model and its error can hold; rescale"
+                        + " the column");
             }
             if (times != null) {
                 if (dateIndex >= row.fields.size()) {
@@ -251,6 +260,10 @@ public final class TimeSeries {
                             + "); the rows must be in time order");
                 }
                 times[n] = t;
+            }
+            if (row.fields.size() != width) {
+                throw new DataException(source, row.line, "has " + row.fields.size() + " field(s), the first row "
+                        + width + "; every row needs the same columns (a stray comma?)");
             }
             values[n++] = v;
         }

@@ -232,4 +232,17 @@ class TimeSeriesTest {
         assertEquals(1, s.windows(3, 0.2, Normalization.Kind.MIN_MAX).trainCount());
         assertEquals(0, s.windows(4, 0, Normalization.Kind.NONE).testCount());
     }
+
+    @Test
+    void aRowWithAnotherFieldCountOrAnAbsurdValueIsRefusedNamingTheLine(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws IOException {
+        Path f = dir.resolve("s.csv");
+        Files.writeString(f, "t,v\n1,2\n2,3,4\n3,5\n");
+        DataException e = assertThrows(DataException.class, () -> TimeSeries.readCsv(f, "v"));
+        assertTrue(e.getMessage().contains("s.csv:3") || e.getMessage().contains("line 3"), e.getMessage());
+        assertTrue(e.getMessage().contains("has 3 field(s), the first row 2"), e.getMessage());
+        Files.writeString(f, "t,v\n1,2\n2,1e300\n3,5\n");
+        e = assertThrows(DataException.class, () -> TimeSeries.readCsv(f, "v"));
+        assertTrue(e.getMessage().contains("1e300 is beyond"), e.getMessage());
+    }
 }
