@@ -651,6 +651,9 @@ final class ForecastCommand extends CliCommand {
      * double quotes; 0 when the file cannot be read (then {@link TimeSeries} says why).
      */
     private static int lastColumn(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return 0; // a pipe would block here; TimeSeries refuses it in one line
+        }
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             while ((line = r.readLine()) != null) {
