@@ -28,8 +28,10 @@ import java.nio.file.Path;
             "lengths -> predictions [B, outputs]. Seq2seq models are refused."})
 final class ExportCommand extends CliCommand {
 
-    @Option(names = "--onnx", paramLabel = "OUT.onnx", required = true, converter = Checks.FileName.class,
-            description = "the ONNX file to write (replaced if it exists)")
+    // Checked in check(), not `required`: picocli reports a missing required option before an
+    // unknown one, so --onx would be "missing --onnx" rather than "did you mean --onnx?".
+    @Option(names = "--onnx", paramLabel = "OUT.onnx", converter = Checks.FileName.class,
+            description = "the ONNX file to write, required (replaced if it exists)")
     Path onnx;
     @Option(names = "--batch-first", description = "inputs [B, T] (and the char-lm's logits [B, T, V]) instead of [T, B]")
     boolean batchFirst;
@@ -39,6 +41,9 @@ final class ExportCommand extends CliCommand {
 
     @Override
     protected void check() {
+        if (onnx == null) {
+            throw new UsageException("missing required option '--onnx=OUT.onnx'");
+        }
         Path parent = onnx.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new UsageException("option '--onnx': the folder " + parent + " does not exist");

@@ -139,6 +139,8 @@ class ExportCommandTest {
             {"export", "--onnx", missingFolder.toString(), "m.safetensors"},    // folder missing
             {"export", "--onnx", out.toString(), "a.safetensors", "b.safetensors"},
         };
+        Streams typo = recur("export", "--onx", out.toString(), "m.safetensors");
+        assertTrue(typo.err().contains("unknown option '--onx' (did you mean --onnx?)"), typo.err());
         for (String[] args : bad) {
             Streams s = recur(args);
             assertEquals(Recur.EXIT_USAGE, s.status, String.join(" ", args) + ": " + s.err());
