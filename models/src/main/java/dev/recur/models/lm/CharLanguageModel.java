@@ -170,6 +170,24 @@ public final class CharLanguageModel implements Model {
 
     private Tensor lastOutput;
 
+    /**
+     * The logits of one window {@code [T*B, V]} (row {@code t*B + b}), from zero states and
+     * without dropout; the states carried between training windows are left alone. Owned by the
+     * model, valid until its next call. For checks of exported models (ONNX) and for scoring.
+     *
+     * @param inputs character ids {@code [T, B]}
+     */
+    public Tensor logits(IndexTensor inputs) {
+        if (inputs.shape().rank() != 2) {
+            throw new IllegalArgumentException("char LM: inputs must be [T, B], got " + inputs.shape());
+        }
+        ensureBuffers(inputs.shape().dim(0), inputs.shape().dim(1));
+        embedding.forward(inputs, embedded);
+        Tensor y = rnn.forward(embedded, null, null, false);
+        head.forward(y.reshape(steps * batch, rnn.config().outputSize()), logits);
+        return logits;
+    }
+
     private void forwardLoss(IndexTensor inputs, IndexTensor targets, boolean training) {
         if (inputs.shape().rank() != 2) {
             throw new IllegalArgumentException("char LM: inputs must be [T, B], got " + inputs.shape());

@@ -1,0 +1,206 @@
+package dev.recur.models.onnx;
+
+import dev.recur.api.Cell;
+import dev.recur.models.lm.CharLanguageModel;
+import dev.recur.models.lm.CharModelConfig;
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.Parameter;
+import dev.recur.models.onnx.proto.OnnxProto.ModelProto;
+import dev.recur.models.onnx.proto.OnnxProto.OperatorSetIdProto;
+import dev.recur.models.onnx.proto.OnnxProto.StringStringEntryProto;
+import dev.recur.models.onnx.proto.OnnxProto.TensorProto;
+import dev.recur.models.seq.SequenceModel;
+import dev.recur.models.seq.SequenceModelConfig;
+import dev.recur.models.seq2seq.Seq2SeqModel;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a Recur model as an ONNX model (opset {@value #OPSET}) that ONNX Runtime and other ONNX
+ * runtimes run for inference: the recurrent layers as ONNX's own {@code LSTM}, {@code GRU} and
+ * {@code RNN} operators (see {@link RecurrentLayers} for the gate order and the coupled LSTM),
+ * the embedding as {@code Gather}, heads as {@code MatMul + Add} or {@code Gemm}, and dropout left
+ * out (it does nothing at inference).
+ *
+ * <p>Graphs, by model kind ({@code T} steps, {@code B} sequences, both symbolic; with
+ * {@code batchFirst} the {@code [T, B]} inputs and the language model's logits are {@code [B, T]}
+ * instead, through {@code Transpose}):
+ * <ul>
+ *   <li>char-lm: inputs {@code ids} int64 {@code [T, B]}, {@code h0} float {@code [layers, B, H]}
+ *       (zeros to start; a window's {@code h_n} to carry on) and, for the LSTM cells,
+ *       {@code c0}; outputs {@code logits [T, B, V]}, {@code h_n} and {@code c_n}.</li>
+ *   <li>sequence-classifier: inputs {@code ids} int64 {@code [T, B]} and {@code lengths} int32
+ *       {@code [B]} (ONNX's {@code sequence_lens}: each sequence's own length, 1..T); output
+ *       {@code logits [B, classes]} from the last layer's final hidden states, both directions
+ *       concatenated, as {@link SequenceModel} computes them.</li>
+ *   <li>sequence-regressor: inputs {@code x} float {@code [T, B, features]} (normalised as in
+ *       training) and {@code lengths}; output {@code predictions [B, outputs]}.</li>
+ * </ul>
+ * The seq2seq model is refused: its greedy decoding loop feeds each predicted word back in, which
+ * needs an encoder graph, a decoder-step graph and the loop around them; not written yet.
+ *
+ * <p>The file records the producer ({@value #PRODUCER} and its version), the opset, and in
+ * {@code metadata_props} the model's kind ({@code recur.kind}) and configuration JSON
+ * ({@code recur.config}).
+ */
+public final class OnnxExport {
+
+    /** The ONNX opset the graphs use (LSTM, GRU, RNN version 14; Reshape 14; Gather 13). */
+    public static final int OPSET = 17;
+    /** ONNX IR version 8 is the one that goes with opset 17. */
+    public static final int IR_VERSION = 8;
+    public static final String PRODUCER = "recur";
+
+    private OnnxExport() {
+    }
+
+    /** The producer version written into files: the jar's version, or "dev" from class folders. */
+    public static String producerVersion() {
+        String v = OnnxExport.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+
+    /**
+     * The ONNX model of {@code model}.
+     *
+     * @throws OnnxExportException when the model cannot be exported, with the reason in one line
+     */
+    public static ModelProto export(Model model, boolean batchFirst) throws OnnxExportException {
+        Map<String, float[]> params = new HashMap<>();
+        for (Parameter p : model.parameters()) {
+            params.put(p.name(), p.value().toArray());
+        }
+        GraphWriter g = new GraphWriter("recur_" + model.kind().replace('-', '_'));
+        switch (model) {
+            case CharLanguageModel lm -> charLm(g, lm.config(), params, batchFirst);
+            case SequenceModel sm -> sequenceModel(g, sm.config(), params, batchFirst);
+            case Seq2SeqModel s -> throw new OnnxExportException("a " + model.kind() + " model cannot be exported to "
+                    + "ONNX yet: its greedy decoding loop needs an encoder graph, a decoder-step graph and the loop "
+                    + "around them");
+            default -> throw new OnnxExportException("a " + model.kind() + " model cannot be exported to ONNX");
+        }
+        return ModelProto.newBuilder()
+                .setIrVersion(IR_VERSION)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setProducerName(PRODUCER)
+                .setProducerVersion(producerVersion())
+                .setDocString("A " + model.kind() + " model exported by recur " + producerVersion())
+                .addMetadataProps(StringStringEntryProto.newBuilder().setKey("recur.kind").setValue(model.kind()))
+                .addMetadataProps(StringStringEntryProto.newBuilder().setKey("recur.config")
+                        .setValue(model.configJson()))
+                .setGraph(g.build())
+                .build();
+    }
+
+    /**
+     * Writes {@link #export}'s model to {@code file}: to a temporary file beside it first, then
+     * renamed, so a reader never sees half a file.
+     */
+    public static void write(Model model, Path file, boolean batchFirst) throws OnnxExportException, IOException {
+        byte[] bytes = export(model, batchFirst).toByteArray();
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        // Not Files.createTempFile: its 0600 mode would stay on the renamed file; this one gets the umask's.
+        Path tmp = dir.resolve("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        try {
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
+    private static final int INT64 = TensorProto.DataType.INT64_VALUE;
+    private static final int INT32 = TensorProto.DataType.INT32_VALUE;
+
+    private static void charLm(GraphWriter g, CharModelConfig cfg, Map<String, float[]> params, boolean batchFirst)
+            throws OnnxExportException {
+        Cell cell = cfg.cell();
+        int h = cfg.hidden();
+        g.input("ids", INT64, batchFirst ? "B" : "T", batchFirst ? "T" : "B");
+        g.input("h0", FLOAT, cfg.layers(), "B", h);
+        if (cell.hasCellState()) {
+            g.input("c0", FLOAT, cfg.layers(), "B", h);
+        }
+        String ids = batchFirst ? g.transpose("ids", "ids_tb", 1, 0) : "ids";
+        String emb = g.floats("embedding.weight", need(params, "embedding.weight", cfg.vocabulary() * cfg.embedding()),
+                cfg.vocabulary(), cfg.embedding());
+        String x = g.node1("Gather", "embedded", emb, ids); // [T, B, E]
+        RecurrentLayers.Result rnn = RecurrentLayers.write(g, params, "rnn.", cell, cfg.embedding(), h, cfg.layers(),
+                false, x, null, "h0", cell.hasCellState() ? "c0" : null);
+        String logits = head(g, params, rnn.output(), h, cfg.vocabulary()); // [T, B, V]
+        if (batchFirst) {
+            g.node("Transpose", List.of(logits), List.of("logits")).addAttribute(GraphWriter.ints("perm", 1, 0, 2));
+        } else {
+            g.node("Identity", List.of(logits), List.of("logits"));
+        }
+        g.output("logits", FLOAT, batchFirst ? "B" : "T", batchFirst ? "T" : "B", cfg.vocabulary());
+        concat(g, rnn.finalH(), "h_n");
+        g.output("h_n", FLOAT, cfg.layers(), "B", h);
+        if (cell.hasCellState()) {
+            concat(g, rnn.finalC(), "c_n");
+            g.output("c_n", FLOAT, cfg.layers(), "B", h);
+        }
+    }
+
+    private static void sequenceModel(GraphWriter g, SequenceModelConfig cfg, Map<String, float[]> params,
+                                      boolean batchFirst) throws OnnxExportException {
+        int h = cfg.hidden();
+        int dirs = cfg.bidirectional() ? 2 : 1;
+        String x;
+        if (cfg.classifies()) {
+            g.input("ids", INT64, batchFirst ? "B" : "T", batchFirst ? "T" : "B");
+            String ids = batchFirst ? g.transpose("ids", "ids_tb", 1, 0) : "ids";
+            String emb = g.floats("embedding.weight",
+                    need(params, "embedding.weight", cfg.vocabulary() * cfg.inputSize()),
+                    cfg.vocabulary(), cfg.inputSize());
+            x = g.node1("Gather", "embedded", emb, ids); // [T, B, E]
+        } else {
+            g.input("x", FLOAT, batchFirst ? "B" : "T", batchFirst ? "T" : "B", cfg.inputSize());
+            x = batchFirst ? g.transpose("x", "x_tbf", 1, 0, 2) : "x";
+        }
+        g.input("lengths", INT32, "B");
+        RecurrentLayers.Result rnn = RecurrentLayers.write(g, params, "rnn.", cfg.cell(), cfg.inputSize(), h,
+                cfg.layers(), cfg.bidirectional(), x, "lengths", null, null);
+        // SequenceModel's features: the last layer's final h, [D, B, H] -> [B, D, H] -> [B, D*H].
+        String last = rnn.finalH().getLast();
+        String bdh = g.transpose(last, "features_bdh", 1, 0, 2);
+        String features = g.node1("Reshape", "features", bdh, g.longs("features_shape", 0, -1));
+        String out = cfg.classifies() ? "logits" : "predictions";
+        float[] w = need(params, "head.weight", cfg.headSize() * dirs * h);
+        float[] b = need(params, "head.bias", cfg.headSize());
+        g.node("Gemm", List.of(features, g.floats("head.weight", w, cfg.headSize(), (long) dirs * h),
+                g.floats("head.bias", b, cfg.headSize())), List.of(out)).addAttribute(GraphWriter.integer("transB", 1));
+        g.output(out, FLOAT, "B", cfg.headSize());
+    }
+
+    /** {@code x [T, B, in] · head.weightᵀ + head.bias}: MatMul with the weight stored transposed, then Add. */
+    private static String head(GraphWriter g, Map<String, float[]> params, String x, int in, int out)
+            throws OnnxExportException {
+        float[] w = need(params, "head.weight", out * in); // [out, in]
+        float[] wt = new float[w.length];                  // [in, out]
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                wt[i * out + o] = w[o * in + i];
+            }
+        }
+        String y = g.node1("MatMul", "head_matmul", x, g.floats("head.weight_t", wt, in, out));
+        return g.node1("Add", "head_out", y, g.floats("head.bias", need(params, "head.bias", out), out));
+    }
+
+    private static void concat(GraphWriter g, List<String> parts, String out) {
+        g.node("Concat", parts, List.of(out)).addAttribute(GraphWriter.integer("axis", 0));
+    }
+
+    private static float[] need(Map<String, float[]> params, String name, int size) throws OnnxExportException {
+        return RecurrentLayers.param(params, name, size);
+    }
+}
