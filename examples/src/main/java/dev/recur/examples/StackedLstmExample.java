@@ -6,14 +6,13 @@ import dev.recur.api.Cell;
 import dev.recur.api.Tensor;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.nn.LearningRateSchedule;
-import dev.recur.models.nn.Model;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
 import dev.recur.models.train.Progress;
 import dev.recur.models.train.Trainer;
-import dev.recur.models.train.TrainingTask;
+import dev.recur.models.train.ShuffledTask;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -116,60 +115,32 @@ public final class StackedLstmExample {
     }
 
     /**
-     * The data side of training: windows of the series in shuffled batches of {@link #BATCH}, a
-     * validation loss, and forecasts. An epoch's order depends on the seed and the epoch alone, so
-     * that a resumed run sees the batches an uninterrupted one sees.
+     * The data side of training: windows of the series in shuffled batches of {@link #BATCH} (the
+     * order of each epoch comes from {@link ShuffledTask}, drawn from the seed and the epoch alone),
+     * a validation loss, and forecasts.
      */
-    static final class Windows implements TrainingTask, AutoCloseable {
+    static final class Windows extends ShuffledTask implements AutoCloseable {
         private final SequenceModel model;
         private final Optimizer optimizer;
         private final float[] series;
         private final int trainEnd;
         private final int validationEnd;
-        private final long seed;
         private final Tensor x;       // [WINDOW, BATCH, 1], time-major
         private final Tensor y;       // [BATCH, 1]
         private final float[] xHost = new float[WINDOW * BATCH];
         private final float[] yHost = new float[BATCH];
-        private int[] order;
-        private int orderEpoch = -1;
         double firstValidation = Double.NaN;
 
         Windows(Backend backend, SequenceModel model, Optimizer optimizer, float[] series, int trainEnd,
                 int validationEnd, long seed) {
+            super(model, optimizer, trainEnd, BATCH, seed, "windows");
             this.model = model;
             this.optimizer = optimizer;
             this.series = series;
             this.trainEnd = trainEnd;
             this.validationEnd = validationEnd;
-            this.seed = seed;
             this.x = backend.tensor(WINDOW, BATCH, 1);
             this.y = backend.tensor(BATCH, 1);
-        }
-
-        @Override
-        public Model model() {
-            return model;
-        }
-
-        @Override
-        public Optimizer optimizer() {
-            return optimizer;
-        }
-
-        @Override
-        public int batchesPerEpoch() {
-            return (trainEnd + BATCH - 1) / BATCH;
-        }
-
-        @Override
-        public long itemsPerStep() {
-            return BATCH;
-        }
-
-        @Override
-        public String unit() {
-            return "windows";
         }
 
         /** Loads windows {@code first..} (wrapping at the end of {@code ids}) into x and y. */
@@ -187,21 +158,7 @@ public final class StackedLstmExample {
 
         @Override
         public float trainStep(int epoch, int batch, float lr, float clip) {
-            if (epoch != orderEpoch) {
-                order = new int[trainEnd];
-                for (int i = 0; i < trainEnd; i++) {
-                    order[i] = i;
-                }
-                Random r = new Random(seed * 1_000_003L + epoch);
-                for (int i = trainEnd - 1; i > 0; i--) {
-                    int j = r.nextInt(i + 1);
-                    int t = order[i];
-                    order[i] = order[j];
-                    order[j] = t;
-                }
-                orderEpoch = epoch;
-            }
-            load(order, batch * BATCH);
+            load(epochOrder(epoch), batch * BATCH); // the last batch wraps around
             return model.trainStep(x, null, y, optimizer, lr, clip);
         }
 

@@ -9,7 +9,6 @@ import dev.recur.models.data.WordVocabulary;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.nn.LearningRateSchedule;
-import dev.recur.models.nn.Model;
 import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
@@ -19,7 +18,7 @@ import dev.recur.models.train.Progress;
 import dev.recur.models.train.Trainer;
 import dev.recur.models.train.TrainingDivergedException;
 import dev.recur.models.train.TrainingListener;
-import dev.recur.models.train.TrainingTask;
+import dev.recur.models.train.ShuffledTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Help.Visibility;
@@ -35,10 +34,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.Set;
 
 /**
@@ -294,7 +291,7 @@ final class ClassifyCommand extends CliCommand {
      * mean cross-entropy and accuracy, and the vocabulary, class names and max length in each
      * checkpoint so that {@code --from} can use it.
      */
-    private static final class Task implements TrainingTask, AutoCloseable {
+    private static final class Task extends ShuffledTask implements AutoCloseable {
         private final SequenceModel model;
         private final Optimizer opt;
         private final List<LabelledText.Example> train;
@@ -304,17 +301,15 @@ final class ClassifyCommand extends CliCommand {
         private final int steps;      // T
         private final int batch;      // B
         private final int maxLength;
-        private final long seed;
         private final IndexTensor ids;    // [T, B]
         private final IndexTensor labels; // [B]
         private final int[] tokens;       // [T, B]
         private final int[] targets;      // [B]
-        private int[] order;              // the shuffled training part of epoch orderEpoch
-        private int orderEpoch = -1;
         double validationAccuracy = Double.NaN;
 
         Task(Backend be, SequenceModel model, Optimizer opt, LabelledText.Parts parts, WordVocabulary vocabulary,
              List<String> classes, int steps, int batch, int maxLength, long seed) {
+            super(model, opt, parts.train().size(), batch, seed, "samples");
             this.model = model;
             this.opt = opt;
             this.train = parts.train();
@@ -324,7 +319,6 @@ final class ClassifyCommand extends CliCommand {
             this.steps = steps;
             this.batch = batch;
             this.maxLength = maxLength;
-            this.seed = seed;
             this.ids = be.indices(steps, batch);
             this.labels = be.indices(batch);
             this.tokens = new int[steps * batch];
@@ -332,50 +326,10 @@ final class ClassifyCommand extends CliCommand {
         }
 
         @Override
-        public Model model() {
-            return model;
-        }
-
-        @Override
-        public Optimizer optimizer() {
-            return opt;
-        }
-
-        @Override
-        public int batchesPerEpoch() {
-            return (train.size() + batch - 1) / batch;
-        }
-
-        @Override
-        public long itemsPerStep() {
-            return batch;
-        }
-
-        @Override
-        public String unit() {
-            return "samples";
-        }
-
-        /** Epoch {@code epoch}'s order of the training part: from the seed and the epoch alone, so resume sees it. */
-        private int[] order(int epoch) {
-            if (epoch != orderEpoch) {
-                List<Integer> perm = new ArrayList<>(train.size());
-                for (int i = 0; i < train.size(); i++) {
-                    perm.add(i);
-                }
-                Collections.shuffle(perm, new Random(seed * 1_000_003L + epoch));
-                order = perm.stream().mapToInt(Integer::intValue).toArray();
-                orderEpoch = epoch;
-            }
-            return order;
-        }
-
-        @Override
         public float trainStep(int epoch, int b, float lr, float clip) {
-            int[] perm = order(epoch);
             List<LabelledText.Example> chunk = new ArrayList<>(batch);
-            for (int i = b * batch; i < Math.min(train.size(), (b + 1) * batch); i++) {
-                chunk.add(train.get(perm[i]));
+            for (int i : batchOrder(epoch, b)) {
+                chunk.add(train.get(i));
             }
             int[] lengths = load(chunk);
             return model.trainStep(ids, lengths, labels, opt, lr, clip);

@@ -11,7 +11,6 @@ import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.io.LinePlot;
 import dev.recur.models.nn.LearningRateSchedule;
-import dev.recur.models.nn.Model;
 import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
@@ -20,7 +19,7 @@ import dev.recur.models.seq.SequenceModelConfig;
 import dev.recur.models.train.Progress;
 import dev.recur.models.train.Trainer;
 import dev.recur.models.train.TrainingDivergedException;
-import dev.recur.models.train.TrainingTask;
+import dev.recur.models.train.ShuffledTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
@@ -42,7 +41,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.Set;
 
 /**
@@ -276,13 +274,12 @@ final class ForecastCommand extends CliCommand {
     }
 
     /** Windows in an epoch's shuffled order, the whole model step per batch; validation on the held-out windows. */
-    private static final class Task implements TrainingTask, AutoCloseable {
+    private static final class Task extends ShuffledTask implements AutoCloseable {
         private final SequenceModel model;
         private final Optimizer opt;
         private final ForecastWindows w;
         private final int batch;          // B
         private final int window;         // W
-        private final long seed;
         private final Stored stored;
         private final float[] trainInputs;   // [N, W]
         private final float[] trainTargets;  // [N]
@@ -290,16 +287,14 @@ final class ForecastCommand extends CliCommand {
         private final Tensor y;              // [B, 1]
         private final float[] xHost;         // [W, B]
         private final float[] yHost;         // [B]
-        private final int[] order;           // [N], the current epoch's
-        private int orderEpoch = -1;
 
         Task(Backend be, SequenceModel model, Optimizer opt, ForecastWindows w, int batch, long seed, Stored stored) {
+            super(model, opt, w.trainCount(), batch, seed, "samples");
             this.model = model;
             this.opt = opt;
             this.w = w;
             this.batch = batch;
             this.window = w.window();
-            this.seed = seed;
             this.stored = stored;
             this.trainInputs = w.trainInputs();
             this.trainTargets = w.trainTargets();
@@ -307,50 +302,11 @@ final class ForecastCommand extends CliCommand {
             this.y = be.tensor(batch, 1);
             this.xHost = new float[window * batch];
             this.yHost = new float[batch];
-            this.order = new int[w.trainCount()];
-        }
-
-        @Override
-        public Model model() {
-            return model;
-        }
-
-        @Override
-        public Optimizer optimizer() {
-            return opt;
-        }
-
-        @Override
-        public int batchesPerEpoch() {
-            return (w.trainCount() + batch - 1) / batch;
-        }
-
-        @Override
-        public long itemsPerStep() {
-            return batch;
-        }
-
-        @Override
-        public String unit() {
-            return "samples";
         }
 
         @Override
         public float trainStep(int epoch, int k, float lr, float clip) {
-            if (epoch != orderEpoch) {
-                // From (seed, epoch) alone, so that a resumed run sees the batches an uninterrupted one sees.
-                for (int i = 0; i < order.length; i++) {
-                    order[i] = i;
-                }
-                Random random = new Random(seed * 1_000_003L + epoch);
-                for (int i = order.length - 1; i > 0; i--) {
-                    int j = random.nextInt(i + 1);
-                    int t = order[i];
-                    order[i] = order[j];
-                    order[j] = t;
-                }
-                orderEpoch = epoch;
-            }
+            int[] order = epochOrder(epoch); // the last batch wraps around to the epoch's start
             for (int b = 0; b < batch; b++) {
                 int idx = order[(k * batch + b) % order.length];
                 for (int s = 0; s < window; s++) {

@@ -8,7 +8,6 @@ import dev.recur.models.data.WordVocabulary;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.nn.LearningRateSchedule;
-import dev.recur.models.nn.Model;
 import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
@@ -18,7 +17,7 @@ import dev.recur.models.seq2seq.Seq2SeqModel;
 import dev.recur.models.train.Progress;
 import dev.recur.models.train.Trainer;
 import dev.recur.models.train.TrainingDivergedException;
-import dev.recur.models.train.TrainingTask;
+import dev.recur.models.train.ShuffledTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,10 +31,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.Set;
 
 /**
@@ -295,7 +292,7 @@ final class TranslateCommand extends CliCommand {
      * drawn from the seed and the epoch alone, so a resumed run sees the batches an uninterrupted
      * one sees; the validation loss is the mean per target token over the validation pairs.
      */
-    private static final class Task implements TrainingTask {
+    private static final class Task extends ShuffledTask {
         private final Seq2SeqModel model;
         private final Optimizer opt;
         private final Batcher batcher;
@@ -303,12 +300,10 @@ final class TranslateCommand extends CliCommand {
         private final List<Encoded> validation;
         private final WordVocabulary sourceWords;
         private final WordVocabulary targetWords;
-        private final long seed;
-        private List<Encoded> order;
-        private int orderEpoch = -1;
 
         Task(Seq2SeqModel model, Optimizer opt, Batcher batcher, List<Encoded> train, List<Encoded> validation,
              WordVocabulary sourceWords, WordVocabulary targetWords, long seed) {
+            super(model, opt, train.size(), batcher.shape.batch(), seed, "pairs");
             this.model = model;
             this.opt = opt;
             this.batcher = batcher;
@@ -316,43 +311,15 @@ final class TranslateCommand extends CliCommand {
             this.validation = validation;
             this.sourceWords = sourceWords;
             this.targetWords = targetWords;
-            this.seed = seed;
-        }
-
-        @Override
-        public Model model() {
-            return model;
-        }
-
-        @Override
-        public Optimizer optimizer() {
-            return opt;
-        }
-
-        @Override
-        public int batchesPerEpoch() {
-            return (train.size() + batcher.shape.batch() - 1) / batcher.shape.batch();
-        }
-
-        @Override
-        public long itemsPerStep() {
-            return batcher.shape.batch();
-        }
-
-        @Override
-        public String unit() {
-            return "pairs";
         }
 
         @Override
         public float trainStep(int epoch, int batch, float lr, float clip) {
-            if (epoch != orderEpoch) {
-                order = new ArrayList<>(train);
-                Collections.shuffle(order, new Random(seed * 1_000_003L + epoch));
-                orderEpoch = epoch;
+            List<Encoded> chunk = new ArrayList<>(batch());
+            for (int i : batchOrder(epoch, batch)) {
+                chunk.add(train.get(i));
             }
-            int b = batcher.shape.batch();
-            batcher.load(order.subList(batch * b, Math.min(order.size(), (batch + 1) * b)));
+            batcher.load(chunk);
             return batcher.trainStep(model, opt, lr, clip);
         }
 

@@ -1,0 +1,103 @@
+package dev.recur.models.train;
+
+import dev.recur.models.nn.Model;
+import dev.recur.models.nn.Optimizer;
+
+import java.util.Random;
+
+/**
+ * A {@link TrainingTask} over a fixed set of examples in shuffled batches: what a classifier, a
+ * forecaster or a translator trains on. It owns the model, the optimizer, the batch count and the
+ * progress unit, and the order of each epoch, a shuffle drawn from the seed and the epoch alone,
+ * so that a resumed run sees the batches an uninterrupted one sees. Subclasses load the examples
+ * that {@link #batchOrder} names and run the model's step.
+ */
+public abstract class ShuffledTask implements TrainingTask {
+
+    private final Model model;
+    private final Optimizer optimizer;
+    private final int examples;
+    private final int batch;
+    private final long seed;
+    private final String unit;
+    private final int[] order;
+    private int orderEpoch = -1;
+
+    /**
+     * @param examples training examples, {@code >= 1}
+     * @param batch    examples per step, {@code >= 1}; the last batch of an epoch may hold fewer
+     * @param unit     what the progress rate counts, e.g. {@code "samples"}
+     */
+    protected ShuffledTask(Model model, Optimizer optimizer, int examples, int batch, long seed, String unit) {
+        if (examples < 1 || batch < 1) {
+            throw new IllegalArgumentException("a task needs at least one example and a batch of at least one, got "
+                    + examples + " and " + batch);
+        }
+        this.model = model;
+        this.optimizer = optimizer;
+        this.examples = examples;
+        this.batch = batch;
+        this.seed = seed;
+        this.unit = unit;
+        this.order = new int[examples];
+    }
+
+    @Override
+    public Model model() {
+        return model;
+    }
+
+    @Override
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public int batchesPerEpoch() {
+        return (examples + batch - 1) / batch;
+    }
+
+    @Override
+    public long itemsPerStep() {
+        return batch;
+    }
+
+    @Override
+    public String unit() {
+        return unit;
+    }
+
+    /** Examples per step. */
+    protected int batch() {
+        return batch;
+    }
+
+    /**
+     * The whole shuffled order of {@code epoch} (0-based): a Fisher-Yates shuffle of 0..N-1 with
+     * {@code new Random(seed * 1_000_003 + epoch)}, the same as {@code Collections.shuffle} of
+     * that list with that generator. Owned by the task; valid until another epoch is asked for.
+     */
+    protected int[] epochOrder(int epoch) {
+        if (epoch != orderEpoch) {
+            for (int i = 0; i < examples; i++) {
+                order[i] = i;
+            }
+            Random random = new Random(seed * 1_000_003L + epoch);
+            for (int i = examples - 1; i > 0; i--) {
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            orderEpoch = epoch;
+        }
+        return order;
+    }
+
+    /** The examples of batch {@code b} of {@code epoch}, in order; the last batch may be shorter. */
+    protected int[] batchOrder(int epoch, int b) {
+        int[] all = epochOrder(epoch);
+        int from = b * batch;
+        return java.util.Arrays.copyOfRange(all, from, Math.min(examples, from + batch));
+    }
+}
