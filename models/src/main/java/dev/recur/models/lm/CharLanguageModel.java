@@ -3,6 +3,7 @@ package dev.recur.models.lm;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.nn.Model;
+import dev.recur.models.nn.StackedModel;
 import dev.recur.models.nn.ModelKinds;
 import java.util.Map;
 import dev.recur.api.Backend;
@@ -33,7 +34,7 @@ import java.util.SplittableRandom;
  * {@code head}: {@code embedding.weight}, {@code rnn.weight_ih_l0}, ..., {@code head.weight},
  * {@code head.bias}.
  */
-public final class CharLanguageModel implements Model {
+public final class CharLanguageModel extends StackedModel {
 
     /** Extra-state key: the dropout stream's position. */
     public static final String DROPOUT_COUNTER = "dropout_counter";
@@ -318,8 +319,6 @@ public final class CharLanguageModel implements Model {
         return p.length - 1;
     }
 
-    private boolean trainingMode = true;
-
     @Override
     public String kind() {
         return ModelKinds.CHAR_LM;
@@ -331,28 +330,8 @@ public final class CharLanguageModel implements Model {
     }
 
     @Override
-    public boolean training() {
-        return trainingMode;
-    }
-
-    /** Eval mode turns dropout off in training steps too; {@code evaluate} and sampling never use it. */
-    @Override
-    public void train(boolean on) {
-        trainingMode = on;
-        rnn.train(on);
-    }
-
-    @Override
-    public Map<String, String> extraState() {
-        return Map.of(DROPOUT_COUNTER, Long.toString(rnn.dropoutCounter()));
-    }
-
-    @Override
-    public void loadExtraState(Map<String, String> state) {
-        String counter = state.get(DROPOUT_COUNTER);
-        if (counter != null) {
-            rnn.dropoutCounter(Long.parseLong(counter));
-        }
+    protected Map<String, RecurrentStack> stacks() {
+        return Map.of(DROPOUT_COUNTER, rnn);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.recur.models.seq;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.nn.Model;
+import dev.recur.models.nn.StackedModel;
 import dev.recur.models.nn.ModelKinds;
 import java.util.Map;
 import dev.recur.api.Backend;
@@ -27,7 +28,7 @@ import java.util.SplittableRandom;
  * each sequence's own last step (so padding never reaches them), for the reverse direction the
  * state after step 0. Parameter names: {@code embedding.weight}, {@code rnn.*}, {@code head.*}.
  */
-public final class SequenceModel implements Model {
+public final class SequenceModel extends StackedModel {
 
     /** Extra-state key: the dropout stream's position. */
     public static final String DROPOUT_COUNTER = "dropout_counter";
@@ -206,8 +207,6 @@ public final class SequenceModel implements Model {
         batch = -1;
     }
 
-    private boolean trainingMode = true;
-
     @Override
     public String kind() {
         return cfg.classifies() ? ModelKinds.CLASSIFIER : ModelKinds.REGRESSOR;
@@ -219,28 +218,8 @@ public final class SequenceModel implements Model {
     }
 
     @Override
-    public boolean training() {
-        return trainingMode;
-    }
-
-    /** Eval mode turns dropout off in training steps too; {@code evaluate} and sampling never use it. */
-    @Override
-    public void train(boolean on) {
-        trainingMode = on;
-        rnn.train(on);
-    }
-
-    @Override
-    public Map<String, String> extraState() {
-        return Map.of(DROPOUT_COUNTER, Long.toString(rnn.dropoutCounter()));
-    }
-
-    @Override
-    public void loadExtraState(Map<String, String> state) {
-        String counter = state.get(DROPOUT_COUNTER);
-        if (counter != null) {
-            rnn.dropoutCounter(Long.parseLong(counter));
-        }
+    protected Map<String, RecurrentStack> stacks() {
+        return Map.of(DROPOUT_COUNTER, rnn);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.recur.models.seq2seq;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.io.CheckpointException;
 import dev.recur.models.nn.Model;
+import dev.recur.models.nn.StackedModel;
 import dev.recur.models.nn.ModelKinds;
 import java.util.Map;
 import dev.recur.api.Backend;
@@ -49,7 +50,7 @@ import java.util.SplittableRandom;
  * {@link #translate} between them (it leaves the training buffers alone, though the recurrent
  * stacks remake theirs when the shape changes).
  */
-public final class Seq2SeqModel implements Model {
+public final class Seq2SeqModel extends StackedModel {
 
     /** Extra-state keys: the dropout streams' positions. */
     public static final String ENCODER_DROPOUT_COUNTER = "encoder_dropout_counter";
@@ -338,8 +339,6 @@ public final class Seq2SeqModel implements Model {
         }
     }
 
-    private boolean trainingMode = true;
-
     @Override
     public String kind() {
         return ModelKinds.SEQ2SEQ;
@@ -351,34 +350,11 @@ public final class Seq2SeqModel implements Model {
     }
 
     @Override
-    public boolean training() {
-        return trainingMode;
-    }
-
-    /** Eval mode turns dropout off in training steps too; {@code evaluate} and sampling never use it. */
-    @Override
-    public void train(boolean on) {
-        trainingMode = on;
-        encoder.train(on);
-        decoder.train(on);
-    }
-
-    @Override
-    public Map<String, String> extraState() {
-        return Map.of(ENCODER_DROPOUT_COUNTER, Long.toString(encoder.dropoutCounter()), DECODER_DROPOUT_COUNTER,
-                Long.toString(decoder.dropoutCounter()));
-    }
-
-    @Override
-    public void loadExtraState(Map<String, String> state) {
-        String e = state.get(ENCODER_DROPOUT_COUNTER);
-        String d = state.get(DECODER_DROPOUT_COUNTER);
-        if (e != null) {
-            encoder.dropoutCounter(Long.parseLong(e));
-        }
-        if (d != null) {
-            decoder.dropoutCounter(Long.parseLong(d));
-        }
+    protected Map<String, RecurrentStack> stacks() {
+        Map<String, RecurrentStack> m = new java.util.LinkedHashMap<>();
+        m.put(ENCODER_DROPOUT_COUNTER, encoder);
+        m.put(DECODER_DROPOUT_COUNTER, decoder);
+        return m;
     }
 
     /**
