@@ -17,6 +17,10 @@ final class RunOptions {
     int keep;
     @Option(names = "--resume", description = "continue the run saved in --checkpoint")
     boolean resume;
+    @Option(names = "--resume-changing", paramLabel = "SETTING[,SETTING...]", split = ",",
+            description = "with --resume: settings that may differ from the saved run's (as the refusal names"
+                    + " them, e.g. clip,lr_first,lr_next,lr_last)")
+    java.util.List<String> resumeChanging = new java.util.ArrayList<>();
     @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", converter = Checks.NonNegative.class,
             description = "pause after N steps of this run, saving a checkpoint, 0 = never")
     int stopAfter;
@@ -33,7 +37,10 @@ final class RunOptions {
 
     /** Sets the checkpoint, these options, the metrics file and the loss curve on {@code b}. */
     Trainer.Builder apply(Trainer.Builder b, Path checkpoint) {
+        if (!resumeChanging.isEmpty() && !resume) {
+            throw new UsageException("option '--resume-changing' is for --resume");
+        }
         return b.checkpoint(checkpoint).keepLast(keep).resume(resume).stopAfter(stopAfter)
-                .metrics(metrics(checkpoint)).lossCurve(lossCurve(checkpoint));
+                .allowChanged(resumeChanging).metrics(metrics(checkpoint)).lossCurve(lossCurve(checkpoint));
     }
 }

@@ -102,6 +102,13 @@ final class TrainLmCommand extends CliCommand {
     enum Schedule { constant, step, cosine }
 
     @Override
+    protected void check() {
+        if (!run.resumeChanging.isEmpty() && !run.resume) {
+            throw new UsageException("option '--resume-changing' is for --resume");
+        }
+    }
+
+    @Override
     protected int call(PrintStream out, PrintStream err) {
         TextCorpus corpus;
         try {
@@ -119,7 +126,7 @@ final class TrainLmCommand extends CliCommand {
         LmTraining.Options settings = new LmTraining.Options(model, batch, window, steps, lr, schedule.name(),
                 OptimizerConfig.builder(optimizer).build(), clip, seed, checkpoint, checkpointEvery, run.resume,
                 validateEvery, patience, sampleEvery, sampleLength, temperature, run.stopAfter,
-                RunOptions.metrics(checkpoint), RunOptions.lossCurve(checkpoint), run.keep);
+                RunOptions.metrics(checkpoint), RunOptions.lossCurve(checkpoint), run.keep, run.resumeChanging);
         try (Backend be = openBackend()) {
             // Made before training, so a checkpoint folder that cannot exist fails at once, not
             // after the run (a fresh clone has no runs/ folder).

@@ -34,7 +34,8 @@ public final class LmTraining {
     public record Options(CharModelConfig model, int batch, int window, int totalSteps, float lr, String schedule,
                           OptimizerConfig optimizer, float clip, long seed, Path checkpoint, int checkpointEvery,
                           boolean resume, int validateEvery, int patience, int sampleEvery, int sampleLength,
-                          float temperature, int stopAfter, Path metrics, Path lossCurve, int keepLast) {
+                          float temperature, int stopAfter, Path metrics, Path lossCurve, int keepLast,
+                          java.util.List<String> resumeChanging) {
 
         /** The settings without a metrics file, loss curve or extra kept checkpoints. */
         public Options(CharModelConfig model, int batch, int window, int totalSteps, float lr, String schedule,
@@ -42,7 +43,8 @@ public final class LmTraining {
                        boolean resume, int validateEvery, int patience, int sampleEvery, int sampleLength,
                        float temperature, int stopAfter) {
             this(model, batch, window, totalSteps, lr, schedule, optimizer, clip, seed, checkpoint, checkpointEvery,
-                    resume, validateEvery, patience, sampleEvery, sampleLength, temperature, stopAfter, null, null, 1);
+                    resume, validateEvery, patience, sampleEvery, sampleLength, temperature, stopAfter, null, null, 1,
+                    java.util.List.of());
         }
     }
 
@@ -70,7 +72,8 @@ public final class LmTraining {
             Trainer trainer = Trainer.builder().steps(o.totalSteps()).learningRate(schedule(o)).clip(o.clip())
                     .validateEvery(o.validateEvery()).patience(o.patience()).checkpoint(o.checkpoint())
                     .checkpointEvery(o.checkpointEvery() > 0 ? o.checkpointEvery() : o.totalSteps())
-                    .keepLast(o.keepLast()).resume(o.resume()).stopAfter(o.stopAfter()).seed(o.seed())
+                    .keepLast(o.keepLast()).resume(o.resume()).allowChanged(o.resumeChanging())
+                    .stopAfter(o.stopAfter()).seed(o.seed())
                     .metrics(o.metrics()).lossCurve(o.lossCurve()).progress(progress)
                     .listener(new TrainingListener() {
                         @Override

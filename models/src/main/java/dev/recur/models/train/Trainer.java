@@ -99,6 +99,7 @@ public final class Trainer {
         private Path metrics;
         private Path lossCurve;
         private float divergenceFactor = 100f;
+        private java.util.Set<String> allowChanged = java.util.Set.of();
         private long seed;
         private Progress progress;
         private final List<TrainingListener> listeners = new ArrayList<>();
@@ -185,6 +186,15 @@ public final class Trainer {
         /** Continue from the checkpoint file, which must exist and hold an unfinished run. */
         public Builder resume(boolean resume) {
             this.resume = resume;
+            return this;
+        }
+
+        /**
+         * Settings a resume may change (names as the refusal lists them: {@code clip}, {@code lr_next},
+         * ...); the run then goes on where no uninterrupted run goes, as the caller asked.
+         */
+        public Builder allowChanged(java.util.Collection<String> settings) {
+            this.allowChanged = java.util.Set.copyOf(settings);
             return this;
         }
 
@@ -593,16 +603,23 @@ public final class Trainer {
             com.fasterxml.jackson.databind.JsonNode before = Json.MAPPER.readTree(saved);
             com.fasterxml.jackson.databind.node.ObjectNode now = settings(task, total, c.step());
             List<String> changed = new ArrayList<>();
+            List<String> allowed = new ArrayList<>();
             now.properties().forEach(e -> {
                 com.fasterxml.jackson.databind.JsonNode was = before.get(e.getKey());
                 if (was == null || !was.asText().equals(e.getValue().asText())) {
-                    changed.add(e.getKey() + " was " + (was == null ? "not set" : was.asText()) + ", now "
-                            + e.getValue().asText());
+                    String what = e.getKey() + " was " + (was == null ? "not set" : was.asText()) + ", now "
+                            + e.getValue().asText();
+                    (s.allowChanged.contains(e.getKey()) ? allowed : changed).add(what);
                 }
             });
+            if (!allowed.isEmpty() && changed.isEmpty()) {
+                say("resuming with changed settings, as asked: " + String.join("; ", allowed));
+            }
             if (!changed.isEmpty()) {
                 throw new CheckpointException(file, "cannot resume with other settings than the run had: "
-                        + String.join("; ", changed) + "; resume with the same settings or start afresh");
+                        + String.join("; ", changed) + "; resume with the same settings, start afresh, or name"
+                        + " the settings to change (" + String.join(", ", now.properties().stream()
+                        .map(Map.Entry::getKey).toList()) + ")");
             }
         }
         model.loadWeights(c);

@@ -171,4 +171,17 @@ class TrainLmCommandTest {
             }
         }
     }
+
+    @Test
+    void resumeRefusesAChangedSettingUnlessTold() throws IOException {
+        Path checkpoint = dir.resolve("lm.safetensors");
+        assertEquals(Recur.EXIT_OK, trainLm(checkpoint, "--steps", "6", "--stop-after", "2").status);
+        trainLm(checkpoint, "--steps", "6", "--resume", "--clip", "1")
+                .assertOneLineFailure("recur train-lm: ", "clip was 5.0, now 1.0");
+        Streams told = trainLm(checkpoint, "--steps", "6", "--resume", "--clip", "1", "--resume-changing", "clip");
+        assertEquals(Recur.EXIT_OK, told.status, told.err());
+        assertTrue(told.out().contains("resuming with changed settings, as asked: clip was 5.0, now 1.0"), told.out());
+        Streams misuse = trainLm(dir.resolve("other.safetensors"), "--resume-changing", "clip");
+        assertEquals(Recur.EXIT_USAGE, misuse.status, misuse.err());
+    }
 }
