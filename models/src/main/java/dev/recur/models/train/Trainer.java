@@ -305,6 +305,13 @@ public final class Trainer {
             throw new IllegalArgumentException("the run would take " + total + " steps (" + s.epochs + " epochs of "
                     + perEpoch + "), more than 2^31 - 1; ask for fewer epochs");
         }
+        // A trainer may fit more than once: nothing of an earlier run carries over.
+        best = Double.POSITIVE_INFINITY;
+        bestStep = 0;
+        sinceBest = 0;
+        firstLoss = Float.NaN;
+        bestWeights = null;
+        lastSaved = 0;
         long start = s.resume ? restore(task, total) : 0;
         if (!s.resume) {
             checkOverwrite(model);
@@ -326,7 +333,7 @@ public final class Trainer {
             while (step < total) {
                 int epoch = (int) (step / perEpoch);
                 int batch = (int) (step % perEpoch);
-                float lr = s.schedule.at((int) Math.min(Integer.MAX_VALUE, step));
+                float lr = s.schedule.at((int) step); // total <= 2^31 - 1, checked above
                 last = checkedStep(task, step + 1, epoch + 1, batch, lr);
                 step++;
                 if (Float.isNaN(firstLoss)) {

@@ -296,4 +296,22 @@ class TrainerTest {
             assertTrue(fit(task, b -> b.checkpoint(file)).finished(), "free again once released");
         }
     }
+
+    @Test
+    void oneTrainerFitsTwiceAsTwoTrainersWould() throws Exception {
+        Progress quiet = new Progress(new PrintStream(new ByteArrayOutputStream()), false, 1, "x", 1000);
+        Trainer trainer = Trainer.builder().epochs(6).learningRate(LearningRateSchedule.constant(0.01f)).clip(1f)
+                .patience(2).progress(quiet).build();
+        Trainer.Result a;
+        Trainer.Result b;
+        try (Sums task = new Sums()) {
+            task.spoilValidation = true;
+            a = trainer.fit(task);
+        }
+        try (Sums task = new Sums()) {
+            task.spoilValidation = true;
+            b = trainer.fit(task);
+        }
+        assertEquals(a, b, "the second fit starts from nothing of the first");
+    }
 }
