@@ -55,7 +55,7 @@ import java.util.Set;
 @Command(name = "classify", header = "train a sentence classifier on text<TAB>label files, or classify texts with one",
         showDefaultValues = true, sortOptions = false,
         customSynopsis = {"recur classify --data FILE[,FILE...] [options]",
-            "       recur classify --from MODEL TEXT...", ""},
+            "       recur classify --from MODEL TEXT..."},
         description = {
             "Trains a many-to-one classifier (word embedding, recurrent layers, a linear layer on the final",
             "hidden states, softmax cross-entropy) on lines of text<TAB>label, such as the UCI",

@@ -43,7 +43,8 @@ public abstract class CliCommand implements Subcommand {
             keys.remove(CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER_HEADING);
             keys.remove(CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER);
             line.setHelpSectionKeys(keys);
-            line.getCommandSpec().usageMessage().descriptionHeading("%n").optionListHeading("%nOptions:%n");
+            line.getCommandSpec().usageMessage().descriptionHeading("%n").parameterListHeading("%nArguments:%n")
+                    .optionListHeading("%nOptions:%n");
         }
         return line;
     }
