@@ -178,41 +178,51 @@ class OnnxImportTest {
     // ---- a file made by PyTorch
 
     /**
-     * {@code torch.onnx.export} of {@code nn.Embedding(11, 5) → nn.LSTM(5, 7, num_layers=2) →
-     * nn.Linear(7, 11)} (make_fixtures.py): its zero initial states built from Shape, Gather,
-     * Unsqueeze, Concat, ConstantOfShape and Slice, Squeeze between the layers, Add(bias, x) after
-     * the head's MatMul. Imported as a char-lm; its logits match PyTorch's to 1e-5 (float32 on
-     * both sides, different summation orders; the measured worst is printed).
+     * {@code torch.onnx.export} of {@code nn.Embedding(11, 5) → nn.LSTM or nn.GRU (5, 7,
+     * num_layers=2) → nn.Linear(7, 11)} (make_fixtures.py): zero initial states built from Shape,
+     * Gather, Unsqueeze, Concat, ConstantOfShape and Slice, Squeeze between the layers, Add(bias, x)
+     * after the head's MatMul, and for the GRU {@code batch_first=True} through Transpose. Imported
+     * as a char-lm; its logits match PyTorch's to 1e-5 (float32 on both sides, different summation
+     * orders; the measured worst is printed).
      */
-    @Test
-    void pyTorchExportImportsAndReproducesPyTorchsLogits() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({"torch_lstm2, lstm", "torch_gru2_bf, gru"})
+    void pyTorchExportImportsAndReproducesPyTorchsLogits(String name, String cellId) throws Exception {
         byte[] onnx;
         JsonNode expected;
-        try (InputStream f = OnnxImportTest.class.getResourceAsStream("/onnx/torch_lstm2.onnx");
-             InputStream j = OnnxImportTest.class.getResourceAsStream("/onnx/torch_lstm2.json")) {
+        try (InputStream f = OnnxImportTest.class.getResourceAsStream("/onnx/" + name + ".onnx");
+             InputStream j = OnnxImportTest.class.getResourceAsStream("/onnx/" + name + ".json")) {
             onnx = f.readAllBytes();
             expected = Json.MAPPER.readTree(j);
         }
         Checkpoint c = OnnxImport.read(onnx);
-        assertEquals(new CharModelConfig(11, 5, Cell.LSTM, 7, 2, 0f), CharModelConfig.fromJson(c.modelConfig()));
+        assertEquals(new CharModelConfig(11, 5, Cell.byId(cellId), 7, 2, 0f), CharModelConfig.fromJson(c.modelConfig()));
         int t = expected.get("T").asInt();
         int b = expected.get("B").asInt();
-        int[] ids = new int[t * b];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = expected.get("ids").get(i).asInt();
+        int v = expected.get("V").asInt();
+        boolean batchFirst = expected.get("batch_first").asBoolean();
+        int[] ids = new int[t * b];    // [T, B]
+        float[] want = new float[t * b * v]; // [T, B, V]
+        for (int s = 0; s < t; s++) {
+            for (int i = 0; i < b; i++) {
+                int at = batchFirst ? i * t + s : s * b + i; // in the graph's layout
+                ids[s * b + i] = expected.get("ids").get(at).asInt();
+                for (int k = 0; k < v; k++) {
+                    want[(s * b + i) * v + k] = (float) expected.get("logits").get(at * v + k).asDouble();
+                }
+            }
         }
         try (CharLanguageModel lm = (CharLanguageModel) OnnxImport.load(be, c); IndexTensor in = be.indices(t, b)) {
             lm.train(false);
             in.copyFrom(ids);
             float[] got = lm.logits(in).toArray(); // [T*B, V]
-            JsonNode want = expected.get("logits");
-            assertEquals(want.size(), got.length);
+            assertEquals(want.length, got.length);
             double worst = 0;
             for (int i = 0; i < got.length; i++) {
-                worst = Math.max(worst, Math.abs(got[i] - want.get(i).asDouble()));
+                worst = Math.max(worst, Math.abs((double) got[i] - want[i]));
             }
-            System.out.println("onnx import: torch " + expected.get("torch").asText()
-                    + " nn.Embedding -> nn.LSTM(2 layers) -> nn.Linear, max |recur - pytorch| = " + worst);
+            System.out.println("onnx import: " + name + ".onnx (torch " + expected.get("torch").asText()
+                    + "), max |recur - pytorch| = " + worst);
             assertTrue(worst <= 1e-5, "max |recur - pytorch| = " + worst);
         }
     }
