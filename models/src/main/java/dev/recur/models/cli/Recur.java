@@ -71,7 +71,8 @@ public final class Recur {
      */
     static Recur standard(Iterable<Subcommand> plugins) {
         List<Subcommand> own = List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand(),
-                new ClassifyCommand(), new ForecastCommand(), new TranslateCommand(), new ExportCommand());
+                new ClassifyCommand(), new ForecastCommand(), new TranslateCommand(), new ExportCommand(),
+                new ImportCommand());
         List<Subcommand> found = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Iterator<Subcommand> it = plugins.iterator();

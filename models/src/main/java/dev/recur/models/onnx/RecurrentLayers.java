@@ -54,28 +54,8 @@ final class RecurrentLayers {
             case GRU, GRU_ORIGINAL -> "GRU";
             case RNN_TANH, RNN_RELU -> "RNN";
         };
-        // ONNX block k takes Recur's block src[k], multiplied by scale[k] (0: a zero block).
-        int[] src;
-        float[] scale;
-        switch (cell) {
-            case LSTM, LSTM_PEEPHOLE -> { // i f g o -> i o f c
-                src = new int[] {0, 3, 1, 2};
-                scale = new float[] {1, 1, 1, 1};
-            }
-            case LSTM_COUPLED -> { // f g o -> i(= -f) o f(unused) c; Note [coupled LSTM]
-                src = new int[] {0, 2, 0, 1};
-                scale = new float[] {-1, 1, 0, 1};
-            }
-            case GRU, GRU_ORIGINAL -> { // r z n -> z r h
-                src = new int[] {1, 0, 2};
-                scale = new float[] {1, 1, 1};
-            }
-            default -> {
-                src = new int[] {0};
-                scale = new float[] {1};
-            }
-        }
-        int onnxGates = src.length;
+        GateOrder order = GateOrder.of(cell);
+        int onnxGates = order.onnxBlocks();
         List<String> finalH = new ArrayList<>();
         List<String> finalC = new ArrayList<>();
         String input = x;
@@ -91,13 +71,13 @@ final class RecurrentLayers {
                 float[] whh = param(params, prefix + "weight_hh" + sfx, cell.gates() * hidden * hidden);
                 float[] bih = param(params, prefix + "bias_ih" + sfx, cell.gates() * hidden);
                 float[] bhh = param(params, prefix + "bias_hh" + sfx, cell.gates() * hidden);
-                reorder(wih, in, hidden, src, scale, w, d * onnxGates * hidden * in);
-                reorder(whh, hidden, hidden, src, scale, r, d * onnxGates * hidden * hidden);
-                reorder(bih, 1, hidden, src, scale, b, d * 2 * onnxGates * hidden);
-                reorder(bhh, 1, hidden, src, scale, b, (d * 2 + 1) * onnxGates * hidden);
+                order.toOnnx(wih, hidden, in, w, d * onnxGates * hidden * in);
+                order.toOnnx(whh, hidden, hidden, r, d * onnxGates * hidden * hidden);
+                order.toOnnx(bih, 1, hidden, b, d * 2 * onnxGates * hidden);
+                order.toOnnx(bhh, 1, hidden, b, (d * 2 + 1) * onnxGates * hidden);
                 if (p != null) {
                     float[] ph = param(params, prefix + "weight_peephole" + sfx, 3 * hidden);
-                    reorder(ph, 1, hidden, new int[] {0, 2, 1}, new float[] {1, 1, 1}, p, d * 3 * hidden);
+                    GateOrder.PEEPHOLES.toOnnx(ph, 1, hidden, p, d * 3 * hidden);
                 }
             }
             String stem = prefix.replace('.', '_') + "l" + l;
@@ -164,18 +144,5 @@ final class RecurrentLayers {
             throw new OnnxExportException("parameter " + name + " has " + v.length + " values, expected " + size);
         }
         return v;
-    }
-
-    /** Copies gate blocks of {@code hidden} rows of {@code cols} values each, in ONNX's order, into {@code dst}. */
-    private static void reorder(float[] from, int cols, int hidden, int[] src, float[] scale, float[] dst, int offset) {
-        int block = hidden * cols;
-        for (int k = 0; k < src.length; k++) {
-            float s = scale[k];
-            int at = offset + k * block;
-            int base = src[k] * block;
-            for (int i = 0; i < block; i++) {
-                dst[at + i] = s == 0f ? 0f : s * from[base + i];
-            }
-        }
     }
 }
