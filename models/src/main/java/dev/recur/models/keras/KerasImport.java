@@ -116,52 +116,70 @@ public final class KerasImport {
      *                                its configuration (the dataset, its shape and the expected one)
      */
     public static Model read(Path file, Backend backend) throws IOException, KerasImportException {
+        try {
+            return readArchive(file, backend);
+        } catch (KerasImportException e) {
+            throw new KerasImportException(file + ": " + e.getMessage());
+        }
+    }
+
+    private static Model readArchive(Path file, Backend backend) throws IOException, KerasImportException {
         byte[] config;
         byte[] weights;
         try (ZipFile zip = new ZipFile(file.toFile())) {
-            config = entry(file, zip, CONFIG, MAX_CONFIG_BYTES);
-            weights = entry(file, zip, WEIGHTS, Integer.MAX_VALUE - 16);
+            config = entry(zip, CONFIG, MAX_CONFIG_BYTES);
+            weights = entry(zip, WEIGHTS, Integer.MAX_VALUE - 16);
         } catch (ZipException e) {
-            throw new KerasImportException(file + ": not a Keras 3 archive (not a zip file: " + e.getMessage()
+            throw new KerasImportException("not a Keras 3 archive (not a zip file: " + e.getMessage()
                     + "); a Keras 2 .h5 file must be saved again by Keras 3 as .keras");
         }
         Structure s;
         try {
             s = structure(Json.MAPPER.readTree(config));
         } catch (JacksonException e) {
-            throw new KerasImportException(file + ": " + CONFIG + " is not valid JSON: "
+            throw new KerasImportException(CONFIG + " is not valid JSON: "
                     + e.getOriginalMessage() + " at line " + e.getLocation().getLineNr());
         }
         Map<String, StoredTensor> state;
         try (HdfFile h5 = HdfFile.fromBytes(weights)) {
             state = weights(s, layerGroups(h5));
         } catch (HdfException e) {
-            throw new KerasImportException(file + ": " + WEIGHTS + " is not a readable HDF5 file: " + e.getMessage());
+            throw new KerasImportException(WEIGHTS + " is not a readable HDF5 file: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // jHDF reads a truncated or damaged file with buffer arithmetic: what it throws then
+            // (buffer underflow, index out of bounds) is not an HdfException.
+            throw new KerasImportException(WEIGHTS + " is damaged (" + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
         }
-        Model model = build(s, backend);
+        Model model;
+        try {
+            model = build(s, backend);
+        } catch (IllegalArgumentException e) { // a size Recur refuses (Model.requireMemory, one tensor's limit)
+            throw new KerasImportException("model '" + s.name() + "': " + e.getMessage());
+        }
         try {
             model.loadStateDict(state, true);
         } catch (IllegalArgumentException e) {
             model.close();
-            throw new KerasImportException(file + ": " + e.getMessage());
+            throw new KerasImportException(e.getMessage());
         }
         model.eval();
         return model;
     }
 
-    private static byte[] entry(Path file, ZipFile zip, String name, int limit) throws IOException,
+    private static byte[] entry(ZipFile zip, String name, int limit) throws IOException,
             KerasImportException {
         ZipEntry e = zip.getEntry(name);
         if (e == null) {
             List<String> names = new ArrayList<>();
             zip.stream().limit(20).forEach(z -> names.add(z.getName()));
-            throw new KerasImportException(file + ": not a Keras 3 archive: no " + name + " in the zip (it holds "
+            throw new KerasImportException("not a Keras 3 archive: no " + name + " in the zip (it holds "
                     + names + ")");
         }
         try (InputStream in = zip.getInputStream(e)) {
             byte[] b = in.readNBytes(limit);
             if (in.read() != -1) {
-                throw new KerasImportException(file + ": " + name + " is larger than " + limit + " bytes");
+                throw new KerasImportException(name + " is larger than " + limit + " bytes");
             }
             return b;
         }

@@ -7,6 +7,8 @@ package dev.recur.models.keras;
  */
 public final class KerasImportException extends Exception {
 
+    private static final long serialVersionUID = 1L;
+
     public KerasImportException(String message) {
         super(message);
     }

@@ -196,9 +196,35 @@ class KerasImportTest {
     }
 
     @Test
+    void refusesGarbageAndTruncatedWeights() throws IOException {
+        byte[] weights;
+        try (ZipFile in = new ZipFile(fixture("gru_lm.keras").toFile())) {
+            weights = in.getInputStream(in.getEntry("model.weights.h5")).readAllBytes();
+        }
+        String m = refusal(replaceWeights("gru_lm.keras", "not hdf5 at all".getBytes()));
+        assertTrue(m.contains("model.weights.h5 is"), m);
+        m = refusal(replaceWeights("gru_lm.keras", Arrays.copyOf(weights, weights.length / 2)));
+        assertTrue(m.contains("model.weights.h5 is"), m);
+    }
+
+    /** A copy of a fixture with {@code weights} as its model.weights.h5. */
+    private Path replaceWeights(String name, byte[] weights) throws IOException {
+        Path file = dir.resolve("weights-" + weights.length + "-" + name);
+        try (ZipFile in = new ZipFile(fixture(name).toFile());
+             ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(file))) {
+            for (String n : new String[] {"metadata.json", "config.json", "model.weights.h5"}) {
+                out.putNextEntry(new ZipEntry(n));
+                out.write(n.equals("model.weights.h5") ? weights : in.getInputStream(in.getEntry(n)).readAllBytes());
+                out.closeEntry();
+            }
+        }
+        return file;
+    }
+
+    @Test
     void refusesAnUnsupportedLayerNamingIt() {
         String m = refusal(fixture("conv_lstm.keras"));
-        assertTrue(m.startsWith("layer 'conv' (Conv1D) has no Recur equivalent"), m);
+        assertTrue(m.contains("conv_lstm.keras: layer 'conv' (Conv1D) has no Recur equivalent"), m);
     }
 
     @Test
