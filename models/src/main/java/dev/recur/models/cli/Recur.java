@@ -72,7 +72,7 @@ public final class Recur {
     static Recur standard(Iterable<Subcommand> plugins) {
         List<Subcommand> own = List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand(),
                 new ClassifyCommand(), new ForecastCommand(), new TranslateCommand(), new ExportCommand(),
-                new ImportCommand());
+                new ImportCommand(), new KerasImportCommand());
         List<Subcommand> found = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Iterator<Subcommand> it = plugins.iterator();

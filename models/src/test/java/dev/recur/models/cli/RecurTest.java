@@ -74,7 +74,7 @@ class RecurTest {
         assertEquals(Recur.EXIT_USAGE, s.status);
         assertEquals("", s.out());
         assertArrayEquals(new String[] {
-                "recur: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, export, import, help); see 'recur --help'", ""}, s.errLines());
+                "recur: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, export, import, import-keras, help); see 'recur --help'", ""}, s.errLines());
     }
 
     @Test
@@ -88,7 +88,7 @@ class RecurTest {
     void helpForAnUnknownCommandIsAUsageError() {
         Streams s = Streams.run(Recur.standard(), "help", "bogus");
         assertEquals(Recur.EXIT_USAGE, s.status);
-        assertEquals("recur help: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, export, import, help); see 'recur --help'\n", s.err());
+        assertEquals("recur help: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, export, import, import-keras, help); see 'recur --help'\n", s.err());
         s = Streams.run(Recur.standard(), "help", "info", "extra");
         assertEquals(Recur.EXIT_USAGE, s.status);
         assertEquals("recur help: unexpected argument 'extra'; see 'recur --help'\n", s.err());
