@@ -21,16 +21,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.InputStream;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -61,29 +57,8 @@ class OnnxImportTest {
         be.close();
     }
 
-    static Stream<Arguments> cellsLayers() {
-        List<Arguments> out = new ArrayList<>();
-        for (Cell c : Cell.values()) {
-            for (int layers = 1; layers <= 2; layers++) {
-                out.add(Arguments.of(c, layers));
-            }
-        }
-        return out.stream();
-    }
-
-    static Stream<Arguments> cellsLayersDirections() {
-        List<Arguments> out = new ArrayList<>();
-        for (Cell c : Cell.values()) {
-            for (int layers = 1; layers <= 2; layers++) {
-                out.add(Arguments.of(c, layers, false));
-                out.add(Arguments.of(c, layers, true));
-            }
-        }
-        return out.stream();
-    }
-
     @ParameterizedTest(name = "char-lm {0} layers={1}")
-    @MethodSource("cellsLayers")
+    @MethodSource("dev.recur.models.onnx.OnnxExportTest#cellsLayers")
     void charLanguageModelRoundTrip(Cell cell, int layers) throws Exception {
         try (CharLanguageModel lm = new CharLanguageModel(be, new CharModelConfig(V, E, cell, H, layers, 0.3f), 17)) {
             for (boolean batchFirst : new boolean[] {false, true}) {
@@ -108,7 +83,7 @@ class OnnxImportTest {
     }
 
     @ParameterizedTest(name = "classifier {0} layers={1} bidirectional={2}")
-    @MethodSource("cellsLayersDirections")
+    @MethodSource("dev.recur.models.onnx.OnnxExportTest#cellsLayersDirections")
     void classifierRoundTrip(Cell cell, int layers, boolean bidirectional) throws Exception {
         SequenceModelConfig cfg = SequenceModelConfig.classifier(V, E, cell, H, layers, bidirectional, 0.2f, CLASSES);
         try (SequenceModel sm = new SequenceModel(be, cfg, 29)) {
@@ -127,7 +102,7 @@ class OnnxImportTest {
     }
 
     @ParameterizedTest(name = "regressor {0} layers={1} bidirectional={2}")
-    @MethodSource("cellsLayersDirections")
+    @MethodSource("dev.recur.models.onnx.OnnxExportTest#cellsLayersDirections")
     void regressorRoundTrip(Cell cell, int layers, boolean bidirectional) throws Exception {
         SequenceModelConfig cfg = new SequenceModelConfig(0, FEATURES, cell, H, layers, bidirectional, 0f, 0, OUTPUTS);
         try (SequenceModel sm = new SequenceModel(be, cfg, 31)) {
