@@ -193,6 +193,21 @@ public final class Seq2SeqModel extends StackedModel {
      * @return for each sentence its words' ids, EOS not included
      */
     public int[][] translate(IndexTensor source, int[] sourceLengths, int bos, int eos, int maxLength) {
+        return translate(source, sourceLengths, bos, eos, maxLength, null);
+    }
+
+    /** Sees each decoder step of {@link #translate}: its number (from 0) and its logits {@code [B, V]}. */
+    @FunctionalInterface
+    public interface StepListener {
+        void step(int t, float[] logits);
+    }
+
+    /**
+     * {@link #translate(IndexTensor, int[], int, int, int)}, telling {@code listener} (when not
+     * null) each step's logits, for every sentence, finished or not.
+     */
+    public int[][] translate(IndexTensor source, int[] sourceLengths, int bos, int eos, int maxLength,
+                             StepListener listener) {
         int ts = timeMajor("source", source).dim(0);
         int b = source.shape().dim(1);
         int v = cfg.targetVocabulary();
@@ -211,9 +226,7 @@ public final class Seq2SeqModel extends StackedModel {
              Tensor step = be.tensor(1, b, cfg.embedding());
              Tensor stepLogits = be.tensor(b, v);
              IndexTensor previous = be.indices(1, b)) {
-            sourceEmbedding.forward(source, embedded);
-            encoder.forward(embedded, sourceLengths, null, false);
-            startStates(encoder.finalStates(), held);
+            encode(source, sourceLengths, embedded, held);
             int[] next = new int[b];
             Arrays.fill(next, bos);
             int finished = 0;
@@ -227,6 +240,9 @@ public final class Seq2SeqModel extends StackedModel {
                 }
                 head.forward(y.reshape(b, cfg.hidden()), stepLogits);
                 float[] l = stepLogits.toArray(); // [B, V]
+                if (listener != null) {
+                    listener.step(t, l.clone());
+                }
                 for (int r = 0; r < b; r++) {
                     int best = 0;
                     for (int k = 1; k < v; k++) {
@@ -260,6 +276,46 @@ public final class Seq2SeqModel extends StackedModel {
             out[r] = Arrays.copyOf(words[r], count[r]);
         }
         return out;
+    }
+
+    /**
+     * The decoder's initial states for a batch of source sentences, as {@link #translate} starts
+     * from them: {@code [0]} the hidden states {@code [layers, B, H]}, {@code [1]} the cell states
+     * likewise for the LSTM cells, else null.
+     *
+     * @param source        source ids {@code [Ts, B]}
+     * @param sourceLengths {@code [B]}, each 1..Ts
+     */
+    public float[][] decoderStart(IndexTensor source, int[] sourceLengths) {
+        int ts = timeMajor("source", source).dim(0);
+        int b = source.shape().dim(1);
+        int n = b * cfg.hidden();
+        State[] held = new State[cfg.layers()];
+        float[] h = new float[cfg.layers() * n];
+        float[] c = cfg.cell().hasCellState() ? new float[cfg.layers() * n] : null;
+        try (Tensor embedded = be.tensor(ts, b, cfg.embedding())) {
+            encode(source, sourceLengths, embedded, held);
+            for (int l = 0; l < held.length; l++) {
+                System.arraycopy(held[l].h().toArray(), 0, h, l * n, n);
+                if (c != null) {
+                    System.arraycopy(held[l].c().toArray(), 0, c, l * n, n);
+                }
+            }
+        } finally {
+            for (State s : held) {
+                if (s != null) {
+                    closeState(s);
+                }
+            }
+        }
+        return new float[][] {h, c};
+    }
+
+    /** Runs the encoder (inference) on {@code source} and leaves the decoder's initial states in {@code held}. */
+    private void encode(IndexTensor source, int[] sourceLengths, Tensor embedded, State[] held) {
+        sourceEmbedding.forward(source, embedded);
+        encoder.forward(embedded, sourceLengths, null, false);
+        startStates(encoder.finalStates(), held);
     }
 
     /**

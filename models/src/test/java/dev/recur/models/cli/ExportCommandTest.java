@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,15 +107,45 @@ class ExportCommandTest {
     }
 
     @Test
-    void aSeq2seqCheckpointIsRefusedInOneLineNamingIt() throws Exception {
+    void aSeq2seqCheckpointBecomesAnEncoderAndADecoderStepFileNamedFromOut() throws Exception {
         Path ckpt = dir.resolve("s2s.safetensors");
-        try (Seq2SeqModel m = new Seq2SeqModel(be, new Seq2SeqConfig(Cell.GRU, 8, 9, 4, 5, 1, 0f), 1)) {
+        int ts = 3, b = 2, layers = 2, h = 5, v = 9;
+        int[] source = {1, 2, 3, 4, 5, 0};
+        int[] lengths = {3, 2};
+        float[] first = new float[b * v];
+        try (Seq2SeqModel m = new Seq2SeqModel(be, new Seq2SeqConfig(Cell.LSTM, 8, v, 4, h, layers, 0f, true), 1);
+             IndexTensor in = be.indices(ts, b)) {
+            in.copyFrom(source);
+            m.translate(in, lengths, 1, 2, 1, (t, l) -> System.arraycopy(l, 0, first, 0, l.length));
             m.save(ckpt);
         }
         Path out = dir.resolve("s2s.onnx");
+        Path encoder = dir.resolve("s2s.encoder.onnx");
+        Path decoder = dir.resolve("s2s.decoder.onnx");
         Streams s = recur("export", "--backend", "cpu", "--onnx", out.toString(), ckpt.toString());
-        s.assertOneLineFailure("recur export: ", "seq2seq model cannot be exported to ONNX yet");
+        assertEquals(Recur.EXIT_OK, s.status, s.err());
+        assertTrue(s.out().contains("wrote " + encoder + " and " + decoder + " (seq2seq"), s.out());
         assertFalse(Files.exists(out));
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession enc = env.createSession(encoder.toString(), new OrtSession.SessionOptions());
+             OrtSession dec = env.createSession(decoder.toString(), new OrtSession.SessionOptions());
+             OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {1, 2, 3, 4, 5, 0}),
+                     new long[] {ts, b});
+             OnnxTensor lens = OnnxTensor.createTensor(env, IntBuffer.wrap(lengths), new long[] {b});
+             OrtSession.Result states = enc.run(Map.of("source", ids, "source_lengths", lens));
+             OnnxTensor bos = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {1, 1}), new long[] {1, b});
+             OrtSession.Result step = dec.run(Map.of("previous", bos,
+                     "h0", (OnnxTensor) states.get("h0").orElseThrow(),
+                     "c0", (OnnxTensor) states.get("c0").orElseThrow()))) {
+            assertEquals(Set.of("h0", "c0"), enc.getOutputNames());
+            assertEquals(Set.of("logits", "h_n", "c_n"), dec.getOutputNames());
+            FloatBuffer logits = ((OnnxTensor) step.get("logits").orElseThrow()).getFloatBuffer();
+            double max = 0;
+            for (float x : first) {
+                max = Math.max(max, Math.abs(x - logits.get()));
+            }
+            assertTrue(max <= 1e-5, "max |recur - onnxruntime| = " + max);
+        }
     }
 
     @Test
