@@ -37,8 +37,8 @@ import java.util.Set;
 /**
  * Reads an ONNX model whose graph is an embedding ({@code Gather}) or numeric input, a stack of
  * ONNX {@code LSTM}, {@code GRU} or {@code RNN} nodes (one per layer, either direction or both)
- * and a linear head ({@code MatMul + Add} on every step, or {@code Gemm} on the last layer's final
- * hidden states), and makes the Recur checkpoint of the same model: the configuration and the
+ * and a linear head ({@code MatMul + Add} on every step, or {@code Gemm} or {@code MatMul + Add} on
+ * the last layer's final hidden states), and makes the Recur checkpoint of the same model: the configuration and the
  * weights under PyTorch's names, with the gate blocks moved back from ONNX's order into Recur's
  * (see {@link GateOrder}). It reads what {@link OnnxExport} writes and what
  * {@code torch.onnx.export} writes for {@code nn.Embedding → nn.LSTM/GRU/RNN → nn.Linear}.
@@ -49,7 +49,10 @@ import java.util.Set;
  * ({@code ConstantOfShape(0)}, as PyTorch makes them from {@code Shape}, {@code Gather},
  * {@code Unsqueeze}, {@code Concat} and {@code Slice}); {@code sequence_lens} a graph input;
  * {@code Transpose} of the input for batch-first graphs; {@code Identity}, and {@code Concat} or
- * {@code Transpose} of outputs. Any other node, and any of these used otherwise, is refused,
+ * {@code Transpose} of outputs; for a head on PyTorch's {@code h_n}, {@code Concat} on axis 0 of the
+ * layers' {@code Y_h}, then {@code Gather} (or {@code Slice + Squeeze}) of its last layer's rows, joined
+ * by {@code Concat} on axis 1 when there are two directions ({@code h_n[-1]},
+ * {@code torch.cat((h_n[-2], h_n[-1]), dim=1)}). Any other node, and any of these used otherwise, is refused,
  * naming it. So is a cell setting Recur lacks ({@code clip}, other {@code activations},
  * {@code layout = 1}).
  *
@@ -178,6 +181,23 @@ public final class OnnxImport {
 
     /** A layer's {@code Y_h [D, B, H]}; {@code transposed}: after {@code Transpose(1, 0, 2)}. */
     private record FinalH(int layer, boolean transposed) implements Val {
+    }
+
+    /**
+     * The {@code Concat} on axis 0 of layers 0 to {@code layer}'s {@code Y_h}: PyTorch's
+     * {@code h_n}, {@code [(layer+1)*D, B, H]}.
+     */
+    private record StackedH(int layer) implements Val {
+    }
+
+    /**
+     * Rows of a {@link StackedH} (or of one layer's {@code Y_h}), as indices into the stack of
+     * layers 0 to {@code layer} ({@code row = layer * D + direction}); {@code squeezed}: the row
+     * axis is gone ({@code Gather} by a scalar, {@code Squeeze}), and several rows are then joined
+     * side by side ({@code Concat} on axis 1): PyTorch's {@code h_n[-1]}, or
+     * {@code torch.cat((h_n[-2], h_n[-1]), dim=1)}.
+     */
+    private record HRows(int layer, long[] rows, boolean squeezed) implements Val {
     }
 
     /** The last layer's final hidden states as {@code [B, D*H]}, a head's input. */
@@ -377,6 +397,7 @@ public final class OnnxImport {
                         case "Reshape" -> reshape(a);
                         case "Squeeze" -> squeeze(a);
                         case "Concat" -> concat();
+                        case "Slice" -> slice(a);
                         default -> throw refuse(op + " of a " + describe(a) + " is not part of a recurrent model"
                                 + " Recur can import");
                     };
@@ -434,8 +455,101 @@ public final class OnnxImport {
                     && longAttr("axis", 0) == 0) {
                 return new StateRows(s.name(), longs(c.tensor()));
             }
+            if ((data instanceof StackedH || data instanceof FinalH h && !h.transposed()) && idx instanceof Const c
+                    && isInt(c.tensor().getDataType()) && c.tensor().getDimsCount() <= 1) {
+                if (longAttr("axis", 0) != 0) {
+                    throw refuse("a Gather of final hidden states must take rows (axis 0)");
+                }
+                long[] local = longs(c.tensor());
+                return rowsOf(data, local, local, c.tensor().getDimsCount() == 0);
+            }
             throw refuse("Gather of a " + describe(data) + " by a " + describe(idx) + " is neither an embedding"
-                    + " nor rows of an initial state");
+                    + ", rows of an initial state, nor rows of the final hidden states");
+        }
+
+        /**
+         * {@code local} rows (negative from the end) of a {@link StackedH} or a layer's
+         * {@code Y_h}, as an {@link HRows}; {@code shown} is what the message names.
+         */
+        private HRows rowsOf(Val data, long[] local, long[] shown, boolean squeezed) throws OnnxImportException {
+            int layer = data instanceof StackedH st ? st.layer() : ((FinalH) data).layer();
+            int dirs = layerOf(layer).dirs();
+            long n = data instanceof StackedH ? (long) (layer + 1) * dirs : dirs;
+            long first = data instanceof StackedH ? 0 : (long) layer * dirs;
+            long[] rows = new long[local.length];
+            for (int i = 0; i < local.length; i++) {
+                long r = local[i] < 0 ? local[i] + n : local[i];
+                if (r < 0 || r >= n) {
+                    throw refuse("rows " + Arrays.toString(shown) + " of a " + describe(data) + " of " + n + " rows");
+                }
+                rows[i] = first + r;
+            }
+            return new HRows(layer, rows, squeezed);
+        }
+
+        /** {@code Slice} of final hidden states on axis 0 (PyTorch's {@code h_n[-1:]}, say). */
+        private Val slice(Val a) throws OnnxImportException {
+            if (!(a instanceof StackedH || a instanceof FinalH h && !h.transposed())) {
+                throw refuse("Slice of a " + describe(a) + " is not part of a recurrent model Recur can import");
+            }
+            long[] starts = constLongs(1, "starts");
+            long[] ends = constLongs(2, "ends");
+            long[] axes = current.getInputCount() > 3 && !current.getInput(3).isEmpty() ? constLongs(3, "axes")
+                    : new long[] {0};
+            long[] steps = current.getInputCount() > 4 && !current.getInput(4).isEmpty() ? constLongs(4, "steps")
+                    : new long[] {1};
+            if (starts.length != 1 || ends.length != 1 || axes.length != 1 || axes[0] != 0 || steps.length != 1
+                    || steps[0] != 1) {
+                throw refuse("only a Slice of consecutive rows (axis 0, step 1) of the final hidden states is"
+                        + " supported, got starts " + Arrays.toString(starts) + " ends " + Arrays.toString(ends)
+                        + " axes " + Arrays.toString(axes) + " steps " + Arrays.toString(steps));
+            }
+            int layer = a instanceof StackedH st ? st.layer() : ((FinalH) a).layer();
+            long n = a instanceof StackedH ? (long) (layer + 1) * layerOf(layer).dirs() : layerOf(layer).dirs();
+            long from = Math.clamp(starts[0] < 0 ? starts[0] + n : starts[0], 0, n);
+            long to = Math.clamp(ends[0] < 0 ? ends[0] + n : ends[0], 0, n);
+            if (to <= from) {
+                throw refuse("the Slice [" + starts[0] + ", " + ends[0] + ") of a " + describe(a) + " is empty");
+            }
+            long[] local = new long[(int) (to - from)];
+            for (int i = 0; i < local.length; i++) {
+                local[i] = from + i;
+            }
+            return rowsOf(a, local, new long[] {starts[0], ends[0]}, false);
+        }
+
+        private long[] constLongs(int k, String what) throws OnnxImportException {
+            Val v = in(k);
+            long[] out = v instanceof Const c ? longs(c.tensor()) : null;
+            if (out == null) {
+                throw refuse(what + " is a " + describe(v) + ", not an integer constant");
+            }
+            return out;
+        }
+
+        /**
+         * A head's input: the last layer's final hidden states, all its directions in order
+         * ({@link Features}, or the same rows taken from PyTorch's {@code h_n}); null otherwise.
+         */
+        private Features features(Val x) throws OnnxImportException {
+            if (x instanceof Features f) {
+                return f;
+            }
+            if (x instanceof HRows r) {
+                int dirs = layerOf(r.layer()).dirs();
+                long[] want = new long[dirs];
+                for (int d = 0; d < dirs; d++) {
+                    want[d] = (long) r.layer() * dirs + d;
+                }
+                if (!r.squeezed() || !Arrays.equals(r.rows(), want)) {
+                    throw refuse("its input is rows " + Arrays.toString(r.rows()) + (r.squeezed() ? "" : " (unsqueezed)")
+                            + " of the final hidden states; a Recur classifier's head reads rows " + Arrays.toString(want)
+                            + " (layer " + r.layer() + ", " + (dirs == 2 ? "forward then backward" : "its one direction")
+                            + ") joined side by side");
+                }
+                return new Features(r.layer());
+            }
+            return null;
         }
 
         private Val transpose(Val a) throws OnnxImportException {
@@ -456,8 +570,8 @@ public final class OnnxImport {
                 if (a instanceof FinalH h && !h.transposed()) {
                     return new FinalH(h.layer(), true);
                 }
-                if (a instanceof Result) {
-                    return a;
+                if (a instanceof Result || a instanceof StackedH) {
+                    return new Result();
                 }
             }
             if (a instanceof LayerY y && !y.transposed() && Arrays.equals(perm, new long[] {0, 2, 1, 3})) {
@@ -496,18 +610,42 @@ public final class OnnxImport {
                     && layerOf(h.layer()).dirs() == 1) {
                 return new Features(h.layer());
             }
+            if (a instanceof HRows r && !r.squeezed() && r.rows().length == 1
+                    && (axes.length == 0 || Arrays.equals(axes, new long[] {0}))) {
+                return new HRows(r.layer(), r.rows(), true);
+            }
             throw refuse("Squeeze " + Arrays.toString(axes) + " of a " + describe(a) + " is not one between layers"
                     + " or before a head");
         }
 
         private Val concat() throws OnnxImportException {
+            long axis = longAttr("axis", 0);
+            if (current.getInputCount() > 0 && in(0) instanceof HRows first) {
+                // torch.cat((h_n[-2], h_n[-1]), dim=1): rows of the final states side by side
+                List<Long> rows = new ArrayList<>();
+                for (int k = 0; k < current.getInputCount(); k++) {
+                    if (!(in(k) instanceof HRows r) || !r.squeezed() || r.layer() != first.layer()) {
+                        throw refuse("Concat of rows of the final hidden states with a " + describe(in(k)));
+                    }
+                    for (long row : r.rows()) {
+                        rows.add(row);
+                    }
+                }
+                if (axis != 1 && axis != -1) {
+                    throw refuse("Concat of rows of the final hidden states on axis " + axis + "; a head's input"
+                            + " joins them on axis 1");
+                }
+                return new HRows(first.layer(), rows.stream().mapToLong(Long::longValue).toArray(), true);
+            }
+            boolean stack = axis == 0;
             for (int k = 0; k < current.getInputCount(); k++) {
                 Val v = in(k);
-                if (!(v instanceof Result || v instanceof FinalH h && !h.transposed())) {
+                if (!(v instanceof Result || v instanceof StackedH || v instanceof FinalH h && !h.transposed())) {
                     throw refuse("Concat of a " + describe(v) + "; only final states are joined");
                 }
+                stack &= v instanceof FinalH h && h.layer() == k;
             }
-            return new Result();
+            return stack ? new StackedH(current.getInputCount() - 1) : new Result();
         }
 
         private Val matMul(Val x, Val w) throws OnnxImportException {
@@ -523,8 +661,23 @@ public final class OnnxImport {
                 setHead(s.layer(), true);
                 return new StepHeadNoBias(s.layer());
             }
-            throw refuse("MatMul of a " + describe(x) + " and a " + describe(w) + " is not a per-step head on the"
-                    + " last layer's output");
+            Features f = features(x);
+            if (f != null && w instanceof Const c) {
+                Layer l = layerOf(f.layer());
+                TensorProto t = c.tensor();
+                int in = l.dirs() * l.hidden();
+                if (t.getDataType() != FLOAT || t.getDimsCount() != 2 || t.getDims(0) != in) {
+                    throw refuse("the head weight '" + c.name() + "' is " + dims(t) + ", expected float [" + in
+                            + ", outputs]");
+                }
+                headIn = in;
+                headOut = (int) t.getDims(1);
+                headWeight = transposed(floats(t), headIn, headOut);
+                setHead(f.layer(), false);
+                return new StepHeadNoBias(f.layer());
+            }
+            throw refuse("MatMul of a " + describe(x) + " and a " + describe(w) + " is not a head on the last"
+                    + " layer's output or final hidden states");
         }
 
         private Val add(Val a, Val b) throws OnnxImportException {
@@ -545,7 +698,8 @@ public final class OnnxImport {
         }
 
         private Val gemm(Val x, Val w, Val b) throws OnnxImportException {
-            if (!(x instanceof Features f) || !(w instanceof Const wc)) {
+            Features f = features(x);
+            if (f == null || !(w instanceof Const wc)) {
                 throw refuse("Gemm of a " + describe(x) + " and a " + describe(w) + " is not a head on the last"
                         + " layer's final hidden states");
             }
@@ -916,6 +1070,8 @@ public final class OnnxImport {
                 case Seq s -> s.layer() < 0 ? "model input sequence" : "layer " + s.layer() + " output sequence";
                 case LayerY y -> "layer " + y.layer() + " Y";
                 case FinalH h -> "layer " + h.layer() + " Y_h";
+                case StackedH h -> "Concat of the Y_h of layers 0 to " + h.layer();
+                case HRows r -> "rows " + Arrays.toString(r.rows()) + " of the final hidden states";
                 case Features f -> "final hidden states of layer " + f.layer();
                 case StepHeadNoBias h -> "head MatMul";
                 case Result r -> "model output";

@@ -191,15 +191,126 @@ class OnnxImportTest {
             lm.train(false);
             in.copyFrom(ids);
             float[] got = lm.logits(in).toArray(); // [T*B, V]
-            assertEquals(want.length, got.length);
-            double worst = 0;
-            for (int i = 0; i < got.length; i++) {
-                worst = Math.max(worst, Math.abs((double) got[i] - want[i]));
-            }
-            System.out.println("onnx import: " + name + ".onnx (torch " + expected.get("torch").asText()
-                    + "), max |recur - pytorch| = " + worst);
-            assertTrue(worst <= 1e-5, "max |recur - pytorch| = " + worst);
+            assertMatchesPyTorch(name, expected, want, got);
         }
+    }
+
+    /**
+     * {@code torch.onnx.export} of PyTorch's usual classifier (make_fixtures.py):
+     * {@code nn.Embedding(11, 5) → nn.LSTM / nn.GRU (5, 7) → nn.Linear(7, 3)} on {@code h_n[-1]},
+     * written as Concat (axis 0) of the layers' Y_h, Gather(-1) and Gemm; the bidirectional one on
+     * {@code torch.cat((h_n[-2], h_n[-1]), dim=1)}, Gathers -2 and -1 joined by Concat on axis 1.
+     * Imported as a sequence-classifier; its logits on full-length sequences match PyTorch's to
+     * 1e-5 (the measured worst is printed).
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({"torch_lstm2_cls, lstm", "torch_gru1_cls_bf, gru",
+            "torch_bilstm2_cls, lstm"})
+    void pyTorchClassifierOnFinalHiddenStateImportsAndReproducesPyTorchsLogits(String name, String cellId)
+            throws Exception {
+        byte[] onnx;
+        JsonNode expected;
+        try (InputStream f = OnnxImportTest.class.getResourceAsStream("/onnx/" + name + ".onnx");
+             InputStream j = OnnxImportTest.class.getResourceAsStream("/onnx/" + name + ".json")) {
+            onnx = f.readAllBytes();
+            expected = Json.MAPPER.readTree(j);
+        }
+        int t = expected.get("T").asInt();
+        int b = expected.get("B").asInt();
+        int classes = expected.get("C").asInt();
+        int layers = expected.get("layers").asInt();
+        boolean bidirectional = expected.get("bidirectional").asBoolean();
+        boolean batchFirst = expected.get("batch_first").asBoolean();
+        Checkpoint c = OnnxImport.read(onnx);
+        assertEquals(SequenceModelConfig.classifier(11, 5, Cell.byId(cellId), 7, layers, bidirectional, 0f, classes),
+                SequenceModelConfig.fromJson(c.modelConfig()));
+        int[] ids = new int[t * b]; // [T, B]
+        for (int s = 0; s < t; s++) {
+            for (int i = 0; i < b; i++) {
+                ids[s * b + i] = expected.get("ids").get(batchFirst ? i * t + s : s * b + i).asInt();
+            }
+        }
+        float[] want = new float[b * classes]; // [B, C]
+        for (int k = 0; k < want.length; k++) {
+            want[k] = (float) expected.get("logits").get(k).asDouble();
+        }
+        try (SequenceModel sm = (SequenceModel) OnnxImport.load(be, c); IndexTensor in = be.indices(t, b)) {
+            sm.train(false);
+            in.copyFrom(ids);
+            int[] lengths = new int[b];
+            Arrays.fill(lengths, t);
+            float[] got = sm.predict(in, lengths).toArray();
+            assertMatchesPyTorch(name, expected, want, got);
+        }
+    }
+
+    /** PyTorch's logits {@code want} and Recur's {@code got} agree to 1e-5; prints the worst difference. */
+    private static void assertMatchesPyTorch(String name, JsonNode expected, float[] want, float[] got) {
+        assertEquals(want.length, got.length);
+        double worst = 0;
+        for (int i = 0; i < got.length; i++) {
+            worst = Math.max(worst, Math.abs((double) got[i] - want[i]));
+        }
+        System.out.println("onnx import: " + name + ".onnx (torch " + expected.get("torch").asText()
+                + "), max |recur - pytorch| = " + worst);
+        assertTrue(worst <= 1e-5, "max |recur - pytorch| = " + worst);
+    }
+
+    /** {@code Slice(-1, MAX) + Squeeze(0)} of h_n in place of {@code Gather(-1)} imports to the same model. */
+    @Test
+    void sliceAndSqueezeOfTheFinalStatesIsTheSameHead() throws Exception {
+        byte[] file;
+        try (InputStream f = OnnxImportTest.class.getResourceAsStream("/onnx/torch_lstm2_cls.onnx")) {
+            file = f.readAllBytes();
+        }
+        ModelProto.Builder p = ModelProto.parseFrom(file).toBuilder();
+        GraphProto.Builder g = p.getGraphBuilder();
+        int gemm = indexOf(g, "Gemm");
+        String gathered = g.getNode(gemm).getInput(0);
+        int gather = -1;
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            if (g.getNode(i).getOutput(0).equals(gathered)) {
+                gather = i;
+            }
+        }
+        String stacked = g.getNode(gather).getInput(0);
+        long[][] consts = {{-1}, {Long.MAX_VALUE}, {0}};
+        String[] names = {"slice_starts", "slice_ends", "slice_axes"};
+        for (int k = 0; k < 3; k++) {
+            g.addInitializer(TensorProto.newBuilder().setName(names[k]).setDataType(TensorProto.DataType.INT64_VALUE)
+                    .addDims(1).addInt64Data(consts[k][0]));
+        }
+        g.setNode(gather, NodeProto.newBuilder().setOpType("Slice").setName("slice").addInput(stacked)
+                .addInput(names[0]).addInput(names[1]).addInput(names[2]).addOutput("sliced"));
+        g.addNode(gather + 1, NodeProto.newBuilder().setOpType("Squeeze").setName("squeeze").addInput("sliced")
+                .addInput(names[2]).addOutput(gathered));
+        Checkpoint want = OnnxImport.read(file);
+        Checkpoint got = OnnxImport.read(p.build());
+        assertEquals(want.modelConfig(), got.modelConfig());
+        try (Model a = OnnxImport.load(be, want); Model b = OnnxImport.load(be, got)) {
+            assertSameStateDict(a, b);
+        }
+    }
+
+    /** A head on another row of h_n than the last layer's (h_n[0] of two layers) is refused, naming the rows. */
+    @Test
+    void headOnAnEarlierLayersFinalStateIsRefused() throws Exception {
+        ModelProto.Builder p;
+        try (InputStream f = OnnxImportTest.class.getResourceAsStream("/onnx/torch_lstm2_cls.onnx")) {
+            p = ModelProto.parseFrom(f.readAllBytes()).toBuilder();
+        }
+        GraphProto.Builder g = p.getGraphBuilder();
+        int gemm = indexOf(g, "Gemm");
+        String gathered = g.getNode(gemm).getInput(0);
+        for (NodeProto.Builder n : g.getNodeBuilderList()) {
+            if (n.getOutput(0).equals(gathered)) {
+                n.setInput(1, "row_zero");
+            }
+        }
+        g.addInitializer(TensorProto.newBuilder().setName("row_zero").setDataType(TensorProto.DataType.INT64_VALUE)
+                .addInt64Data(0));
+        OnnxImportException e = assertThrows(OnnxImportException.class, () -> OnnxImport.read(p.build()));
+        assertOneLine(e, "rows [0]", "reads rows [1]");
     }
 
     // ---- hostile files
