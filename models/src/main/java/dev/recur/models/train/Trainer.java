@@ -521,8 +521,9 @@ public final class Trainer {
             b.tensor(e.getKey(), e.getValue().shape().toArray(), e.getValue().toArray());
         }
         task.save(b);
-        requireFiniteWeights(model, step);
-        b.build().write(file);
+        Checkpoint checkpoint = b.build();
+        requireFiniteWeights(model, checkpoint, step);
+        checkpoint.write(file);
         for (TrainingListener l : s.listeners) {
             l.onCheckpoint(step, file);
         }
@@ -532,12 +533,13 @@ public final class Trainer {
      * Refuses to save weights that hold NaN or an infinity: the update of the last step can make
      * them so after its loss was checked, and such a checkpoint must not replace a good one.
      */
-    private static void requireFiniteWeights(Model model, long step) {
+    private static void requireFiniteWeights(Model model, Checkpoint checkpoint, long step) {
+        // The host copies the checkpoint already holds: no second copy of the weights.
         for (Parameter p : model.parameters()) {
-            float[] v = p.value().toArray();
-            for (int i = 0; i < v.length; i++) {
-                if (!Float.isFinite(v[i])) {
-                    throw new TrainingDivergedException(step, 0, Float.NaN, p.name() + " holds " + v[i]
+            StoredTensor t = checkpoint.tensors().get(p.name());
+            for (int i = 0; i < t.size(); i++) {
+                if (!Float.isFinite(t.get(i))) {
+                    throw new TrainingDivergedException(step, 0, Float.NaN, p.name() + " holds " + t.get(i)
                             + " after the update of this step; the checkpoint was not written, the previous one"
                             + " is kept", null);
                 }
