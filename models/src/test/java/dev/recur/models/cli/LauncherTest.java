@@ -52,7 +52,7 @@ class LauncherTest {
         if (bash == null) {
             System.out.println("LauncherTest: skipped: no bash in /bin, /usr/bin or on PATH");
         }
-        assumeTrue(bash != null, "no bash in /bin, /usr/bin or on PATH: the launcher scripts need it");
+        skipUnless(bash != null, "no bash in /bin, /usr/bin or on PATH: the launcher scripts need it");
         Path here = Path.of(System.getProperty("user.dir")).toAbsolutePath();
         for (Path p = here; p != null; p = p.getParent()) {
             if (Files.isRegularFile(p.resolve("recur")) && Files.isRegularFile(p.resolve("scripts/find-jdk.sh"))) {
@@ -226,12 +226,12 @@ class LauncherTest {
     @Test
     void mvnwUnderAnOldJavaUsesTheJdk25ThatFindJdkFinds() throws Exception {
         Path jdk = Path.of(System.getProperty("java.home"));
-        assumeTrue(Files.isExecutable(jdk.resolve("bin/javac")), "this JVM (" + jdk + ") is not a full JDK");
+        skipUnless(Files.isExecutable(jdk.resolve("bin/javac")), "this JVM (" + jdk + ") is not a full JDK");
         Path maven = wrapperMaven();
         if (maven == null) {
             System.out.println("LauncherTest: mvnw -v skipped: the wrapper's Maven is not unpacked under ~/.m2/wrapper/dists");
         }
-        assumeTrue(maven != null, "the wrapper's Maven is not unpacked under ~/.m2/wrapper/dists; mvnw would download it");
+        skipUnless(maven != null, "the wrapper's Maven is not unpacked under ~/.m2/wrapper/dists; mvnw would download it");
 
         Path old = fakeOldJdk();
         Result r = run(repo, oldJavaFirstOnPath(old, jdk.toString()), repo.resolve("mvnw").toString(), "-v");
@@ -261,5 +261,13 @@ class LauncherTest {
             s.map(d -> d.resolve("bin/mvn")).filter(Files::isExecutable).forEach(found::add);
         }
         return found.isEmpty() ? null : found.get(0);
+    }
+
+    /** Skips the calling test, printing why, when {@code condition} does not hold. */
+    private static void skipUnless(boolean condition, String why) {
+        if (!condition) {
+            System.out.println("LauncherTest skipped: " + why);
+        }
+        assumeTrue(condition, why);
     }
 }
