@@ -39,7 +39,6 @@ public final class CharLanguageModel extends StackedModel {
     /** Extra-state key: the dropout stream's position. */
     public static final String DROPOUT_COUNTER = "dropout_counter";
 
-
     private final Backend be;
     private final CharModelConfig cfg;
     private final Embedding embedding;
