@@ -515,11 +515,9 @@ public final class SafeTensors {
             values.put(e.name, dst);
         }
         Map<String, StoredTensor> tensors = new LinkedHashMap<>();
-        for (Entry e : entries) {
-            tensors.put(e.name, new StoredTensor(e.shape, values.get(e.name), true));
-        }
         List<Layout> layout = new ArrayList<>();
         for (Entry e : entries) {
+            tensors.put(e.name, new StoredTensor(e.shape, values.get(e.name), true));
             layout.add(new Layout(e.name, e.dtype.name(), e.shape, e.begin, e.end));
         }
         return new SafeTensors(tensors, metadata, file, HexFormat.of().formatHex(sha.digest()), layout);

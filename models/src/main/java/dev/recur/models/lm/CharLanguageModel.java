@@ -39,7 +39,6 @@ public final class CharLanguageModel extends StackedModel {
     /** Extra-state key: the dropout stream's position. */
     public static final String DROPOUT_COUNTER = "dropout_counter";
 
-
     private final Backend be;
     private final CharModelConfig cfg;
     private final Embedding embedding;
@@ -179,25 +178,28 @@ public final class CharLanguageModel extends StackedModel {
      * @param inputs character ids {@code [T, B]}
      */
     public Tensor logits(IndexTensor inputs) {
-        if (inputs.shape().rank() != 2) {
-            throw new IllegalArgumentException("char LM: inputs must be [T, B], got " + inputs.shape());
-        }
-        ensureBuffers(inputs.shape().dim(0), inputs.shape().dim(1));
-        embedding.forward(inputs, embedded);
-        Tensor y = rnn.forward(embedded, null, null, false);
-        head.forward(y.reshape(steps * batch, rnn.config().outputSize()), logits);
+        forward(inputs, false, false);
         return logits;
     }
 
     private void forwardLoss(IndexTensor inputs, IndexTensor targets, boolean training) {
+        lastOutput = forward(inputs, true, training);
+        be.lossOps().softmaxCrossEntropy(logits, targets, -1, loss, training ? dLogits : null);
+    }
+
+    /**
+     * Embedding, stack (from the carried states, or from zero ones) and head into {@code logits};
+     * returns the stack's output.
+     */
+    private Tensor forward(IndexTensor inputs, boolean fromCarried, boolean training) {
         if (inputs.shape().rank() != 2) {
             throw new IllegalArgumentException("char LM: inputs must be [T, B], got " + inputs.shape());
         }
         ensureBuffers(inputs.shape().dim(0), inputs.shape().dim(1));
         embedding.forward(inputs, embedded);
-        lastOutput = rnn.forward(embedded, null, carry, training);
-        head.forward(lastOutput.reshape(steps * batch, rnn.config().outputSize()), logits);
-        be.lossOps().softmaxCrossEntropy(logits, targets, -1, loss, training ? dLogits : null);
+        Tensor y = rnn.forward(embedded, null, fromCarried ? carry : null, training);
+        head.forward(y.reshape(steps * batch, rnn.config().outputSize()), logits);
+        return y;
     }
 
     private void keepFinalStates() {
@@ -341,7 +343,8 @@ public final class CharLanguageModel extends StackedModel {
      *                             weights that do not fit
      */
     public static CharLanguageModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        return Model.load(c, CharModelConfig::fromJson, CharModelConfig::parameterCount, cfg -> new CharLanguageModel(backend, cfg, c.seed()), ModelKinds.CHAR_LM);
+        return Model.load(c, CharModelConfig::fromJson, CharModelConfig::parameterCount,
+                cfg -> new CharLanguageModel(backend, cfg, c.seed()), ModelKinds.CHAR_LM);
     }
 
     @Override

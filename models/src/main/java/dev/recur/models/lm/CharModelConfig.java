@@ -3,6 +3,8 @@ package dev.recur.models.lm;
 import dev.recur.api.Cell;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.models.io.Json;
+import dev.recur.models.nn.ModelKinds;
+import dev.recur.models.nn.RecurrentConfig;
 
 /**
  * The shape of a {@link CharLanguageModel}. Immutable; {@code toString} shows every setting and
@@ -11,7 +13,7 @@ import dev.recur.models.io.Json;
 public record CharModelConfig(int vocabulary, int embedding, Cell cell, int hidden, int layers, float dropout) {
 
     /** The {@code "model"} field of its JSON. */
-    public static final String KIND = "char-lm";
+    public static final String KIND = ModelKinds.CHAR_LM;
 
     public CharModelConfig {
         if (vocabulary < 2) {
@@ -29,18 +31,17 @@ public record CharModelConfig(int vocabulary, int embedding, Cell cell, int hidd
         }
     }
 
+    /** Trainable values of the model: embedding, stack, head. */
+    public long parameterCount() {
+        return (long) vocabulary * embedding + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
+                + (long) hidden * vocabulary + vocabulary;
+    }
+
     /**
      * A flat JSON object of the settings, written by Jackson: {@code "model":"char-lm"} first,
      * then {@code vocabulary, embedding, cell, hidden, layers, dropout}, as every Recur so far
      * has written it.
      */
-    /** Trainable values of the model: embedding, stack, head. */
-    public long parameterCount() {
-        return (long) vocabulary * embedding
-                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
-                + (long) hidden * vocabulary + vocabulary;
-    }
-
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("vocabulary", vocabulary).put("embedding", embedding)
                 .put("cell", cell.id()).put("hidden", hidden).put("layers", layers).put("dropout", dropout);

@@ -123,6 +123,7 @@ public final class LmTraining {
         private final Options o;
         private final IndexTensor in;
         private final IndexTensor target;
+        private final String dataFingerprint;
 
         Task(CharLanguageModel model, Optimizer opt, TextCorpus corpus, CharBatches train, CharBatches validation,
              Options o) {
@@ -134,6 +135,8 @@ public final class LmTraining {
             this.o = o;
             this.in = model.backend().indices(o.window(), o.batch());
             this.target = model.backend().indices(o.window() * o.batch());
+            this.dataFingerprint = corpus.length() + " characters, hash "
+                    + Integer.toHexString(java.util.Arrays.hashCode(corpus.ids()));
             model.restoreCarriedState(null, o.window(), o.batch());
         }
 
@@ -205,8 +208,7 @@ public final class LmTraining {
         @Override
         public java.util.Map<String, String> settings() {
             return java.util.Map.of("batch", Integer.toString(o.batch()), "window", Integer.toString(o.window()),
-                    "data", corpus.length() + " characters, hash " + Integer.toHexString(java.util.Arrays.hashCode(
-                            corpus.ids())));
+                    "data", dataFingerprint);
         }
 
         @Override

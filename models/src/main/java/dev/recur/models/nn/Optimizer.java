@@ -98,14 +98,13 @@ public final class Optimizer implements AutoCloseable {
         }
         java.util.Set<String> unexpected = new java.util.TreeSet<>(saved.keySet());
         List<String> problems = new java.util.ArrayList<>();
-        for (Parameter p : params) {
+        // Before the first step no slot exists: whatever was saved is unexpected.
+        List<Parameter> slotted = stepCount == 0 ? List.of() : params;
+        for (Parameter p : slotted) {
             for (String slot : slotNames()) {
                 String name = "optimizer." + slot + "." + p.name();
                 float[] v = saved.get(name);
                 unexpected.remove(name);
-                if (stepCount == 0) {
-                    continue; // no slot made yet; any found is unexpected
-                }
                 if (v == null) {
                     problems.add("missing " + name);
                 } else if (v.length != p.value().shape().size()) {
@@ -119,9 +118,6 @@ public final class Optimizer implements AutoCloseable {
                     }
                 }
             }
-        }
-        if (stepCount == 0) {
-            unexpected = new java.util.TreeSet<>(saved.keySet());
         }
         if (!unexpected.isEmpty()) {
             problems.add("unexpected " + unexpected + " for " + cfg.kind().name().toLowerCase(Locale.ROOT)

@@ -33,7 +33,6 @@ public final class SequenceModel extends StackedModel {
     /** Extra-state key: the dropout stream's position. */
     public static final String DROPOUT_COUNTER = "dropout_counter";
 
-
     private final Backend be;
     private final SequenceModelConfig cfg;
     private final Embedding embedding; // null for numeric input
@@ -209,7 +208,7 @@ public final class SequenceModel extends StackedModel {
 
     @Override
     public String kind() {
-        return cfg.classifies() ? ModelKinds.CLASSIFIER : ModelKinds.REGRESSOR;
+        return cfg.kind();
     }
 
     @Override
@@ -229,7 +228,8 @@ public final class SequenceModel extends StackedModel {
      *                             weights that do not fit
      */
     public static SequenceModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        return Model.load(c, SequenceModelConfig::fromJson, SequenceModelConfig::parameterCount, cfg -> new SequenceModel(backend, cfg, c.seed()), ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
+        return Model.load(c, SequenceModelConfig::fromJson, SequenceModelConfig::parameterCount,
+                cfg -> new SequenceModel(backend, cfg, c.seed()), ModelKinds.CLASSIFIER, ModelKinds.REGRESSOR);
     }
 
     @Override

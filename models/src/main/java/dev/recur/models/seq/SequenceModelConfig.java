@@ -3,6 +3,8 @@ package dev.recur.models.seq;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.api.Cell;
 import dev.recur.models.io.Json;
+import dev.recur.models.nn.ModelKinds;
+import dev.recur.models.nn.RecurrentConfig;
 
 /**
  * A many-to-one sequence model: token ids through an embedding ({@code vocabulary > 0}) or
@@ -17,9 +19,9 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
                                   boolean bidirectional, float dropout, int classes, int outputs) {
 
     /** The {@code "model"} field of a classifier's JSON. */
-    public static final String CLASSIFIER_KIND = "sequence-classifier";
+    public static final String CLASSIFIER_KIND = ModelKinds.CLASSIFIER;
     /** The {@code "model"} field of a regressor's JSON. */
-    public static final String REGRESSOR_KIND = "sequence-regressor";
+    public static final String REGRESSOR_KIND = ModelKinds.REGRESSOR;
 
     public SequenceModelConfig {
         if (vocabulary < 0 || inputSize < 1 || hidden < 1 || layers < 1) {
@@ -82,15 +84,14 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
         return classifies() ? o.put("classes", classes) : o.put("outputs", outputs);
     }
 
-    /** {@link #toJsonObject()} as compact JSON text. */
     /** Trainable values of the model: embedding (when it reads ids), stack, head. */
     public long parameterCount() {
         int dirs = bidirectional ? 2 : 1;
-        return (long) vocabulary * inputSize
-                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, inputSize, hidden, layers, dirs)
+        return (long) vocabulary * inputSize + RecurrentConfig.parameterCount(cell, inputSize, hidden, layers, dirs)
                 + (long) dirs * hidden * headSize() + headSize();
     }
 
+    /** {@link #toJsonObject()} as compact JSON text. */
     public String toJson() {
         return Json.write(toJsonObject());
     }

@@ -3,6 +3,8 @@ package dev.recur.models.seq2seq;
 import dev.recur.api.Cell;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.models.io.Json;
+import dev.recur.models.nn.ModelKinds;
+import dev.recur.models.nn.RecurrentConfig;
 
 /**
  * The settings of an encoder-decoder ({@link Seq2SeqModel}): word embeddings of {@code embedding}
@@ -21,7 +23,7 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
                             int layers, float dropout, boolean bidirectionalEncoder) {
 
     /** The {@code "model"} field of its JSON. */
-    public static final String KIND = "seq2seq";
+    public static final String KIND = ModelKinds.SEQ2SEQ;
 
     /** A configuration with a one-directional encoder. */
     public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
@@ -49,21 +51,20 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         }
     }
 
+    /** Trainable values of the model: both embeddings, encoder, decoder, head. */
+    public long parameterCount() {
+        return (long) sourceVocabulary * embedding
+                + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, bidirectionalEncoder ? 2 : 1)
+                + (long) targetVocabulary * embedding
+                + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
+                + (long) hidden * targetVocabulary + targetVocabulary;
+    }
+
     /**
      * A flat JSON object of the settings, written by Jackson: {@code "model":"seq2seq"} first,
      * then {@code cell, source_vocabulary, target_vocabulary, embedding, hidden, layers, dropout,
      * bidirectional_encoder} (1 or 0), as every Recur so far has written it.
      */
-    /** Trainable values of the model: both embeddings, encoder, decoder, head. */
-    public long parameterCount() {
-        return (long) sourceVocabulary * embedding
-                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, embedding, hidden, layers,
-                        bidirectionalEncoder ? 2 : 1)
-                + (long) targetVocabulary * embedding
-                + dev.recur.models.nn.RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
-                + (long) hidden * targetVocabulary + targetVocabulary;
-    }
-
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("cell", cell.id()).put("source_vocabulary", sourceVocabulary)
                 .put("target_vocabulary", targetVocabulary).put("embedding", embedding).put("hidden", hidden)

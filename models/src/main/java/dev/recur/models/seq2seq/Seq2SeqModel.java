@@ -56,7 +56,6 @@ public final class Seq2SeqModel extends StackedModel {
     public static final String ENCODER_DROPOUT_COUNTER = "encoder_dropout_counter";
     public static final String DECODER_DROPOUT_COUNTER = "decoder_dropout_counter";
 
-
     private final Backend be;
     private final Seq2SeqConfig cfg;
     private final Embedding sourceEmbedding;
@@ -420,7 +419,8 @@ public final class Seq2SeqModel extends StackedModel {
      *                             weights that do not fit
      */
     public static Seq2SeqModel load(Backend backend, Checkpoint c) throws CheckpointException {
-        return Model.load(c, Seq2SeqConfig::fromJson, Seq2SeqConfig::parameterCount, cfg -> new Seq2SeqModel(backend, cfg, c.seed()), ModelKinds.SEQ2SEQ);
+        return Model.load(c, Seq2SeqConfig::fromJson, Seq2SeqConfig::parameterCount,
+                cfg -> new Seq2SeqModel(backend, cfg, c.seed()), ModelKinds.SEQ2SEQ);
     }
 
     @Override

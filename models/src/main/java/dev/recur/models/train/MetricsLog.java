@@ -25,8 +25,7 @@ final class MetricsLog implements Closeable {
 
     private static final JsonMapper JSON = Json.MAPPER;
 
-    private final Path file; // null: memory only
-    private BufferedWriter writer;
+    private BufferedWriter writer; // null: memory only
     final List<double[]> train = new ArrayList<>();      // {step, loss}
     final List<double[]> validation = new ArrayList<>(); // {step, loss}
 
@@ -36,7 +35,6 @@ final class MetricsLog implements Closeable {
      *                  a fresh run (the file is replaced)
      */
     MetricsLog(Path file, long resumedAt) throws IOException {
-        this.file = file;
         if (file == null) {
             return;
         }
@@ -89,10 +87,6 @@ final class MetricsLog implements Closeable {
             writer.newLine();
             writer.flush();
         }
-    }
-
-    Path file() {
-        return file;
     }
 
     @Override

@@ -313,11 +313,10 @@ public final class Trainer {
         bestWeights = null;
         lastSaved = 0;
         long start = s.resume ? restore(task, total) : 0;
-        if (!s.resume) {
-            checkOverwrite(model);
-        }
         if (s.resume) {
             say(String.format(Locale.ROOT, "resuming from step %d of %d (%s)", start, total, s.checkpoint));
+        } else {
+            checkOverwrite(model);
         }
         boolean validates = task.validates();
         long checkpointEvery = s.checkpointEvery > 0 ? s.checkpointEvery : perEpoch;
@@ -454,17 +453,19 @@ public final class Trainer {
 
     /** {@code runs/a.safetensors} with {@code ".best"} gives {@code runs/a.best.safetensors}. */
     public static Path sibling(Path file, String infix) {
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return sibling(file, infix, dot > 0 ? name.substring(dot) : "");
+        return sibling(file, infix, stemAndExtension(file)[1]);
     }
 
     /** {@code runs/a.safetensors} with {@code ".loss", ".png"} gives {@code runs/a.loss.png}. */
     public static Path sibling(Path file, String infix, String extension) {
+        return file.resolveSibling(stemAndExtension(file)[0] + infix + extension);
+    }
+
+    /** {@code runs/a.safetensors} gives {@code "a", ".safetensors"}; no dot past the first character: no extension. */
+    private static String[] stemAndExtension(Path file) {
         String name = file.getFileName().toString();
         int dot = name.lastIndexOf('.');
-        String stem = dot > 0 ? name.substring(0, dot) : name;
-        return file.resolveSibling(stem + infix + extension);
+        return dot > 0 ? new String[] {name.substring(0, dot), name.substring(dot)} : new String[] {name, ""};
     }
 
     private void saveLatest(TrainingTask task, long step, long total, boolean finished) throws IOException {
@@ -482,10 +483,9 @@ public final class Trainer {
     /** Deletes the oldest {@code NAME.step-S.EXT} files beyond the {@code keepLast - 1} newest. */
     private void prune(Path file) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        String stem = dot > 0 ? name.substring(0, dot) : name;
-        String ext = dot > 0 ? name.substring(dot) : "";
+        String[] stemAndExtension = stemAndExtension(file);
+        String stem = stemAndExtension[0];
+        String ext = stemAndExtension[1];
         TreeMap<Long, Path> found = new TreeMap<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, stem + ".step-*" + ext)) {
             for (Path p : ds) {
