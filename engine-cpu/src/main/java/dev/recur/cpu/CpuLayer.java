@@ -102,27 +102,14 @@ final class CpuLayer {
             if (buf.c != null) {
                 System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
             }
-            switch (cell) {
-                case RNN_TANH, RNN_RELU -> {
-                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    runGates(FORWARD, cell, buf, p, rows, off);
-                }
-                case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    runGates(FORWARD, cell, buf, p, rows, off);
-                }
-                case GRU -> {
-                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    runGates(FORWARD, cell, buf, p, rows, off);
-                }
-                case GRU_ORIGINAL -> {
-                    // [r, z] blocks from h_{t-1}, then the n block from r ⊙ h_{t-1}.
-                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
-                    runGates(GRU_ORIGINAL_GATES, cell, buf, p, rows, off);
-                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
-                    runGates(FORWARD, cell, buf, p, rows, off);
-                }
+            // Every gate block from h_{t-1}; for the original GRU only [r, z] (recurrent holds those),
+            // then the n block from r ⊙ h_{t-1}.
+            sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
+            if (cell == Cell.GRU_ORIGINAL) {
+                runGates(GRU_ORIGINAL_GATES, cell, buf, p, rows, off);
+                sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
             }
+            runGates(FORWARD, cell, buf, p, rows, off);
             for (int j = 0; j < rows; j++) {
                 System.arraycopy(buf.h, j * hs, y, plan.denseRow(s, j) * yStride + yCol, hs);
             }
@@ -176,11 +163,7 @@ final class CpuLayer {
                 }
             }
             switch (cell) {
-                case RNN_TANH, RNN_RELU -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
-                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
-                }
-                case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
+                case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     runGates(BACKWARD, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }

@@ -87,14 +87,6 @@ final class Sgemm {
         private int k;
         private int n;
         private int strips;
-
-        int k() {
-            return k;
-        }
-
-        int n() {
-            return n;
-        }
     }
 
     /**

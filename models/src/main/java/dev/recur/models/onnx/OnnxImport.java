@@ -28,11 +28,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Reads an ONNX model whose graph is an embedding ({@code Gather}) or numeric input, a stack of
@@ -472,10 +470,9 @@ public final class OnnxImport {
          * {@code Y_h}, as an {@link HRows}; {@code shown} is what the message names.
          */
         private HRows rowsOf(Val data, long[] local, long[] shown, boolean squeezed) throws OnnxImportException {
-            int layer = data instanceof StackedH st ? st.layer() : ((FinalH) data).layer();
-            int dirs = layerOf(layer).dirs();
-            long n = data instanceof StackedH ? (long) (layer + 1) * dirs : dirs;
-            long first = data instanceof StackedH ? 0 : (long) layer * dirs;
+            int layer = stackLayer(data);
+            long n = stackRows(data);
+            long first = data instanceof StackedH ? 0 : (long) layer * layerOf(layer).dirs();
             long[] rows = new long[local.length];
             for (int i = 0; i < local.length; i++) {
                 long r = local[i] < 0 ? local[i] + n : local[i];
@@ -485,6 +482,18 @@ public final class OnnxImport {
                 rows[i] = first + r;
             }
             return new HRows(layer, rows, squeezed);
+        }
+
+        /** The layer of a {@link StackedH} or of a layer's {@code Y_h}. */
+        private static int stackLayer(Val data) {
+            return data instanceof StackedH st ? st.layer() : ((FinalH) data).layer();
+        }
+
+        /** The rows of a {@link StackedH} (every direction of layers 0 to its layer) or of a layer's {@code Y_h}. */
+        private long stackRows(Val data) {
+            int layer = stackLayer(data);
+            int dirs = layerOf(layer).dirs();
+            return data instanceof StackedH ? (long) (layer + 1) * dirs : dirs;
         }
 
         /** {@code Slice} of final hidden states on axis 0 (PyTorch's {@code h_n[-1:]}, say). */
@@ -504,8 +513,7 @@ public final class OnnxImport {
                         + " supported, got starts " + Arrays.toString(starts) + " ends " + Arrays.toString(ends)
                         + " axes " + Arrays.toString(axes) + " steps " + Arrays.toString(steps));
             }
-            int layer = a instanceof StackedH st ? st.layer() : ((FinalH) a).layer();
-            long n = a instanceof StackedH ? (long) (layer + 1) * layerOf(layer).dirs() : layerOf(layer).dirs();
+            long n = stackRows(a);
             long from = Math.clamp(starts[0] < 0 ? starts[0] + n : starts[0], 0, n);
             long to = Math.clamp(ends[0] < 0 ? ends[0] + n : ends[0], 0, n);
             if (to <= from) {
@@ -649,35 +657,25 @@ public final class OnnxImport {
         }
 
         private Val matMul(Val x, Val w) throws OnnxImportException {
-            if (x instanceof Seq s && s.layer() >= 0 && w instanceof Const c) {
-                TensorProto t = c.tensor();
-                if (t.getDataType() != FLOAT || t.getDimsCount() != 2 || t.getDims(0) != s.width()) {
-                    throw refuse("the head weight '" + c.name() + "' is " + dims(t) + ", expected float [" + s.width()
-                            + ", outputs]");
-                }
-                headIn = s.width();
-                headOut = (int) t.getDims(1);
-                headWeight = transposed(floats(t), headIn, headOut);
-                setHead(s.layer(), true);
-                return new StepHeadNoBias(s.layer());
+            // A head on every step of the last layer's output, or on its final hidden states.
+            boolean perStep = x instanceof Seq s && s.layer() >= 0;
+            Features f = perStep ? null : features(x);
+            if (!(w instanceof Const c) || !perStep && f == null) {
+                throw refuse("MatMul of a " + describe(x) + " and a " + describe(w) + " is not a head on the last"
+                        + " layer's output or final hidden states");
             }
-            Features f = features(x);
-            if (f != null && w instanceof Const c) {
-                Layer l = layerOf(f.layer());
-                TensorProto t = c.tensor();
-                int in = l.dirs() * l.hidden();
-                if (t.getDataType() != FLOAT || t.getDimsCount() != 2 || t.getDims(0) != in) {
-                    throw refuse("the head weight '" + c.name() + "' is " + dims(t) + ", expected float [" + in
-                            + ", outputs]");
-                }
-                headIn = in;
-                headOut = (int) t.getDims(1);
-                headWeight = transposed(floats(t), headIn, headOut);
-                setHead(f.layer(), false);
-                return new StepHeadNoBias(f.layer());
+            int layer = perStep ? ((Seq) x).layer() : f.layer();
+            int in = perStep ? ((Seq) x).width() : layerOf(layer).dirs() * layerOf(layer).hidden();
+            TensorProto t = c.tensor();
+            if (t.getDataType() != FLOAT || t.getDimsCount() != 2 || t.getDims(0) != in) {
+                throw refuse("the head weight '" + c.name() + "' is " + dims(t) + ", expected float [" + in
+                        + ", outputs]");
             }
-            throw refuse("MatMul of a " + describe(x) + " and a " + describe(w) + " is not a head on the last"
-                    + " layer's output or final hidden states");
+            headIn = in;
+            headOut = (int) t.getDims(1);
+            headWeight = transposed(floats(t), headIn, headOut);
+            setHead(layer, perStep);
+            return new StepHeadNoBias(layer);
         }
 
         private Val add(Val a, Val b) throws OnnxImportException {
