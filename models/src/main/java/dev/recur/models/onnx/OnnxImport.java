@@ -1187,9 +1187,19 @@ public final class OnnxImport {
     }
 
     /** Whether a tensor holds a non-zero value (of any type: raw bytes, or the typed fields). */
-    private static boolean anyNonZero(TensorProto t) {
-        for (byte b : t.getRawData().toByteArray()) {
-            if (b != 0 && !(t.getDataType() == FLOAT && b == (byte) 0x80)) {
+    /** Whether a constant holds anything but zeros (-0.0 counts as zero). */
+    static boolean anyNonZero(TensorProto t) {
+        java.nio.ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (t.getDataType() == FLOAT) {
+            // Whole floats: a non-zero float may hold a 0x80 byte (1.17e-38 is 00 00 80 00).
+            while (raw.remaining() >= 4) {
+                if (raw.getFloat() != 0f) {
+                    return true;
+                }
+            }
+        }
+        while (raw.hasRemaining()) {
+            if (raw.get() != 0) {
                 return true;
             }
         }

@@ -425,4 +425,20 @@ class OnnxImportTest {
         }
         return x;
     }
+
+    @Test
+    void aConstantIsZeroOnlyWhenEveryFloatIsZero() {
+        java.util.function.Function<float[], TensorProto> raw = v -> {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * v.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (float f : v) {
+                b.putFloat(f);
+            }
+            return TensorProto.newBuilder().setDataType(TensorProto.DataType.FLOAT_VALUE)
+                    .setRawData(com.google.protobuf.ByteString.copyFrom(b.array())).build();
+        };
+        assertFalse(OnnxImport.anyNonZero(raw.apply(new float[] {0f, -0f, 0f})));
+        // 1.17549435e-38 is stored as 00 00 80 00: its 0x80 byte is not a sign bit.
+        assertTrue(OnnxImport.anyNonZero(raw.apply(new float[] {0f, Float.MIN_NORMAL})));
+        assertTrue(OnnxImport.anyNonZero(raw.apply(new float[] {-2f})));
+    }
 }
