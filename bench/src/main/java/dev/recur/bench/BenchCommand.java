@@ -136,11 +136,6 @@ public final class BenchCommand extends CliCommand {
         return sub == null ? null : (Measurement) sub.commandSpec().userObject();
     }
 
-    /** The engine --backend asks for ({@code auto}: the one recur would choose). */
-    private Backend engine() {
-        return openBackend();
-    }
-
     /** --backend as {@link Report.Config} takes it: null for {@code auto}. */
     private String engineName() {
         return backend.equalsIgnoreCase("auto") ? null : backend;
@@ -284,7 +279,7 @@ public final class BenchCommand extends CliCommand {
             if (dl4j() && Dl4jPeer.supports(cell) && !dl4jOnClassPath(err)) {
                 return Recur.EXIT_FAILED; // said before measuring, not after minutes of it
             }
-            try (Backend backend = bench.engine()) {
+            try (Backend backend = bench.openBackend()) {
                 Measurements.Peak peak = peakNow();
                 out.println(Measurements.recurLayer(backend, s, runs, peak));
                 out.flush();
@@ -359,7 +354,7 @@ public final class BenchCommand extends CliCommand {
             if (dl4j() && !dl4jOnClassPath(err)) {
                 return Recur.EXIT_FAILED;
             }
-            try (Backend backend = bench.engine()) {
+            try (Backend backend = bench.openBackend()) {
                 Measurements.Peak peak = peakNow();
                 out.println(Measurements.recurGemm(backend, m, n, k, transB, runs, peak));
                 out.flush();

@@ -30,6 +30,22 @@ public final class Checks {
         }
     }
 
+    private static int atLeast(String s, int min) {
+        int v = integer(s);
+        if (v < min) {
+            throw new TypeConversionException("must be >= " + min + ", got " + v);
+        }
+        return v;
+    }
+
+    private static int between(String s, int min, int max) {
+        int v = integer(s);
+        if (v < min || v > max) {
+            throw new TypeConversionException("must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
+    }
+
     private static float number(String s) {
         try {
             float f = Float.parseFloat(s.strip());
@@ -46,11 +62,7 @@ public final class Checks {
     public static final class Positive implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            int v = integer(value);
-            if (v < 1) {
-                throw new TypeConversionException("must be >= 1, got " + v);
-            }
-            return v;
+            return atLeast(value, 1);
         }
     }
 
@@ -58,11 +70,7 @@ public final class Checks {
     public static final class NonNegative implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            int v = integer(value);
-            if (v < 0) {
-                throw new TypeConversionException("must be >= 0, got " + v);
-            }
-            return v;
+            return atLeast(value, 0);
         }
     }
 
@@ -70,11 +78,7 @@ public final class Checks {
     public static final class Size implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            int v = integer(value);
-            if (v < 1 || v > MAX_SIZE) {
-                throw new TypeConversionException("must be between 1 and " + MAX_SIZE + ", got " + v);
-            }
-            return v;
+            return between(value, 1, MAX_SIZE);
         }
     }
 
@@ -82,11 +86,7 @@ public final class Checks {
     public static final class Length implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            int v = integer(value);
-            if (v < 1 || v > 10_000_000) {
-                throw new TypeConversionException("must be between 1 and 10000000, got " + v);
-            }
-            return v;
+            return between(value, 1, 10_000_000);
         }
     }
 

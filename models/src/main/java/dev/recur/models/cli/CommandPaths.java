@@ -29,6 +29,19 @@ final class CommandPaths {
     }
 
     /**
+     * Refuses a file to be written in a folder that does not exist (for commands that do no long
+     * work before writing, so make no folders).
+     *
+     * @throws UsageException {@code "<what>: the folder <parent> does not exist"}
+     */
+    static void requireParent(String what, Path file) {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new UsageException(what + ": the folder " + parent + " does not exist");
+        }
+    }
+
+    /**
      * Makes the folder that {@code file} will be written in, when it is missing; called before
      * training, so that a run does not fail at its end for want of a folder.
      *

@@ -15,7 +15,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -51,10 +50,7 @@ final class ExportCommand extends CliCommand {
         if (onnx == null) {
             throw new UsageException("missing required option '--onnx=OUT.onnx'");
         }
-        Path parent = onnx.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new UsageException("option '--onnx': the folder " + parent + " does not exist");
-        }
+        CommandPaths.requireParent("option '--onnx'", onnx);
     }
 
     @Override

@@ -12,7 +12,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -44,10 +43,7 @@ final class ImportCommand extends CliCommand {
         if (onnx == null) {
             throw new UsageException("missing required option '--onnx=IN.onnx'");
         }
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new UsageException("OUT.safetensors: the folder " + parent + " does not exist");
-        }
+        CommandPaths.requireParent("OUT.safetensors", out);
     }
 
     @Override

@@ -31,10 +31,7 @@ final class KerasImportCommand extends CliCommand {
 
     @Override
     protected void check() {
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new UsageException("OUT.safetensors: the folder " + parent + " does not exist");
-        }
+        CommandPaths.requireParent("OUT.safetensors", out);
     }
 
     @Override

@@ -35,11 +35,16 @@ final class RunOptions {
         return Trainer.sibling(checkpoint, ".loss", ".png");
     }
 
-    /** Sets the checkpoint, these options, the metrics file and the loss curve on {@code b}. */
-    Trainer.Builder apply(Trainer.Builder b, Path checkpoint) {
+    /** Refuses --resume-changing without --resume. */
+    void check() {
         if (!resumeChanging.isEmpty() && !resume) {
             throw new UsageException("option '--resume-changing' is for --resume");
         }
+    }
+
+    /** Sets the checkpoint, these options, the metrics file and the loss curve on {@code b}; checks them first. */
+    Trainer.Builder apply(Trainer.Builder b, Path checkpoint) {
+        check();
         return b.checkpoint(checkpoint).keepLast(keep).resume(resume).stopAfter(stopAfter)
                 .allowChanged(resumeChanging).metrics(metrics(checkpoint)).lossCurve(lossCurve(checkpoint));
     }

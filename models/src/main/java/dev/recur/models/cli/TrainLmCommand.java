@@ -103,9 +103,7 @@ final class TrainLmCommand extends CliCommand {
 
     @Override
     protected void check() {
-        if (!run.resumeChanging.isEmpty() && !run.resume) {
-            throw new UsageException("option '--resume-changing' is for --resume");
-        }
+        run.check();
     }
 
     @Override

@@ -152,14 +152,7 @@ public final class TimeSeries {
         String source = file.toString();
         List<Row> rows = rows(source, TextFiles.readUtf8(file));
         Row header = rows.get(0);
-        int index = header.fields.indexOf(column);
-        if (index < 0) {
-            for (int i = 0; i < header.fields.size() && index < 0; i++) {
-                if (header.fields.get(i).equalsIgnoreCase(column)) {
-                    index = i;
-                }
-            }
-        }
+        int index = find(header.fields, column);
         if (index < 0) {
             boolean numeric = header.fields.stream().allMatch(f -> NUMBER.matcher(f.strip()).matches());
             throw new DataException(source, header.line, numeric
@@ -201,6 +194,17 @@ public final class TimeSeries {
         boolean header = !NUMBER.matcher(first.fields.get(index).strip()).matches();
         String name = header ? "'" + first.fields.get(index) + "'" : "column " + index;
         return column(source, rows, index, header, name, dates);
+    }
+
+    /** The index of the header field {@code name} (exact match first, then ignoring case), or -1. */
+    private static int find(List<String> fields, String name) {
+        int index = fields.indexOf(name);
+        for (int i = 0; i < fields.size() && index < 0; i++) {
+            if (fields.get(i).equalsIgnoreCase(name)) {
+                index = i;
+            }
+        }
+        return index;
     }
 
     private static String describe(List<String> fields) {
@@ -298,12 +302,7 @@ public final class TimeSeries {
                 throw new DataException(source, top.line, "date column '" + dates.name + "' not found: the file has"
                         + " no header row (the first row is data); select the date column by number");
             }
-            index = top.fields.indexOf(dates.name);
-            for (int i = 0; i < top.fields.size() && index < 0; i++) {
-                if (top.fields.get(i).equalsIgnoreCase(dates.name)) {
-                    index = i;
-                }
-            }
+            index = find(top.fields, dates.name);
             if (index < 0) {
                 throw new DataException(source, top.line, "date column '" + dates.name + "' not found; the header has "
                         + describe(top.fields));
