@@ -10,7 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** File names from options and the folders of files a command writes, with one-line errors. */
-final class CommandPaths {
+public final class CommandPaths {
 
     private CommandPaths() {
     }
@@ -20,7 +20,7 @@ final class CommandPaths {
      *
      * @throws UsageException when it cannot be a file name (a NUL character, say)
      */
-    static Path path(String option, String value) {
+    public static Path path(String option, String value) {
         try {
             return Path.of(value);
         } catch (InvalidPathException e) {
@@ -34,7 +34,7 @@ final class CommandPaths {
      *
      * @throws UsageException {@code "<what>: the folder <parent> does not exist"}
      */
-    static void requireParent(String what, Path file) {
+    public static void requireParent(String what, Path file) {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new UsageException(what + ": the folder " + parent + " does not exist");
@@ -47,7 +47,7 @@ final class CommandPaths {
      *
      * @throws IOException {@code "<file>: cannot make the folder <parent>: <reason>"}
      */
-    static void createParent(Path file) throws IOException {
+    public static void createParent(Path file) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent == null || Files.isDirectory(parent)) {
             return;
@@ -60,7 +60,7 @@ final class CommandPaths {
     }
 
     /** An I/O failure in a few words (the messages of NIO's exceptions are often only the path). */
-    static String reason(IOException e) {
+    public static String reason(IOException e) {
         return switch (e) {
             case NoSuchFileException n -> "no such file or folder";
             case AccessDeniedException a -> "permission denied";

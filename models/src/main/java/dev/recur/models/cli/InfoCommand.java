@@ -121,7 +121,7 @@ public final class InfoCommand extends CliCommand {
 
         if (found.isEmpty()) {
             out.println("Engines: no engine found on the class path (engines are jars registering "
-                    + "dev.recur.api.BackendProvider; ./recur puts models/target/lib/* on it)");
+                    + "dev.recur.api.BackendProvider; ./recur puts interop/target/lib/* on it)");
         } else {
             out.println("Engines (the lowest-ranked available one is chosen unless one is forced):");
             int nameWidth = 4;

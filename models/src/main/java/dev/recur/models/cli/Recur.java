@@ -37,6 +37,14 @@ public final class Recur {
     static final String BENCH_SUMMARY = "time the engines and their peers (PyTorch, DL4J) on RNN, LSTM, GRU and GEMM;"
             + " recur help bench";
 
+    /**
+     * Subcommands that other modules' jars register, by name, with the module that has each: run
+     * without that jar (a library user's class path, models' own tests), a call names the module
+     * instead of calling the command unknown.
+     */
+    static final Map<String, String> PLUGGED_IN = Map.of(BENCH, "bench", "export", "interop", "import", "interop",
+            "import-keras", "interop");
+
     private final Map<String, Subcommand> commands = new LinkedHashMap<>();
     /** Subcommand providers that could not be used, each a line for stderr; see {@link #standard()}. */
     private final List<String> warnings = new ArrayList<>();
@@ -55,9 +63,10 @@ public final class Recur {
     }
 
     /**
-     * The command line users get: the subcommands of this module ({@code info}), then those that
-     * other jars on the class path register as {@code META-INF/services/dev.recur.models.cli.Subcommand}
-     * ({@code bench} from the bench module), sorted by name.
+     * The command line users get: the subcommands of this module ({@code info}, {@code train-lm}, ...),
+     * then those that other jars on the class path register as
+     * {@code META-INF/services/dev.recur.models.cli.Subcommand} ({@code export}, {@code import} and
+     * {@code import-keras} from the interop module, {@code bench} from the bench module), sorted by name.
      */
     public static Recur standard() {
         return standard(ServiceLoader.load(Subcommand.class));
@@ -71,8 +80,7 @@ public final class Recur {
      */
     static Recur standard(Iterable<Subcommand> plugins) {
         List<Subcommand> own = List.of(new InfoCommand(), new TrainLmCommand(), new SampleCommand(),
-                new ClassifyCommand(), new ForecastCommand(), new TranslateCommand(), new ExportCommand(),
-                new ImportCommand(), new KerasImportCommand());
+                new ClassifyCommand(), new ForecastCommand(), new TranslateCommand());
         List<Subcommand> found = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         Iterator<Subcommand> it = plugins.iterator();
@@ -151,9 +159,10 @@ public final class Recur {
             return usageError(err, "recur", "unknown option '" + first + "'", "recur --help");
         }
         Subcommand command = commands.get(first);
-        if (command == null && first.equals(BENCH)) {
-            err.println("recur: 'bench' runs with the bench module's class path, which this one lacks; run it"
-                    + " through the recur launcher at the repository's root (./recur bench ...)");
+        if (command == null && PLUGGED_IN.containsKey(first)) {
+            err.println("recur: '" + first + "' runs with the " + PLUGGED_IN.get(first) + " module's class path,"
+                    + " which this one lacks; run it through the recur launcher at the repository's root (./recur "
+                    + first + " ...)");
             return EXIT_FAILED;
         }
         if (command == null) {

@@ -109,7 +109,7 @@ class InfoCommandTest {
         Streams s = info(List.of(), null);
         assertEquals(HOST_LINES + """
                 Engines: no engine found on the class path (engines are jars registering \
-                dev.recur.api.BackendProvider; ./recur puts models/target/lib/* on it)
+                dev.recur.api.BackendProvider; ./recur puts interop/target/lib/* on it)
 
                 Chosen:  none: no backend is available: none is on the class path (add engine-cpu)
                 """, s.out());

@@ -74,7 +74,7 @@ class RecurTest {
         assertEquals(Recur.EXIT_USAGE, s.status);
         assertEquals("", s.out());
         assertArrayEquals(new String[] {
-                "recur: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, export, import, import-keras, help); see 'recur --help'", ""}, s.errLines());
+                "recur: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, help); see 'recur --help'", ""}, s.errLines());
     }
 
     @Test
@@ -88,7 +88,7 @@ class RecurTest {
     void helpForAnUnknownCommandIsAUsageError() {
         Streams s = Streams.run(Recur.standard(), "help", "bogus");
         assertEquals(Recur.EXIT_USAGE, s.status);
-        assertEquals("recur help: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, export, import, import-keras, help); see 'recur --help'\n", s.err());
+        assertEquals("recur help: unknown command 'bogus' (commands: info, train-lm, sample, classify, forecast, translate, help); see 'recur --help'\n", s.err());
         s = Streams.run(Recur.standard(), "help", "info", "extra");
         assertEquals(Recur.EXIT_USAGE, s.status);
         assertEquals("recur help: unexpected argument 'extra'; see 'recur --help'\n", s.err());
@@ -196,6 +196,15 @@ class RecurTest {
         assertTrue(help.out().contains("  bench "), help.out());
         Streams bench = Streams.run(recur, "bench", "lstm");
         bench.assertOneLineFailure("recur: ", "bench module's class path", "./recur bench");
+    }
+
+    @Test
+    void theInteropCommandsWithoutTheInteropModuleNameIt() {
+        // models' own class path has no interop jar: export, import and import-keras come from there.
+        for (String name : List.of("export", "import", "import-keras")) {
+            Streams s = Streams.run(Recur.standard(), name, "--onnx", "x.onnx", "m.safetensors");
+            s.assertOneLineFailure("recur: ", "'" + name + "'", "interop module's class path", "./recur " + name);
+        }
     }
 
     @Test

@@ -11,29 +11,29 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Captures what a command prints on stdout and stderr, and its exit status. */
-final class Streams {
+public final class Streams {
     private final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
     private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-    final PrintStream out = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
-    final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
-    int status = -1;
+    public final PrintStream out = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
+    public final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
+    public int status = -1;
 
-    static Streams run(Recur recur, String... args) {
+    public static Streams run(Recur recur, String... args) {
         Streams s = new Streams();
         s.status = recur.run(args, s.out, s.err);
         return s;
     }
 
-    String out() {
+    public String out() {
         return outBytes.toString(StandardCharsets.UTF_8);
     }
 
-    String err() {
+    public String err() {
         return errBytes.toString(StandardCharsets.UTF_8);
     }
 
     /** The lines of stderr; fails the caller's expectations if stderr does not end in a newline. */
-    String[] errLines() {
+    public String[] errLines() {
         String e = err();
         return e.isEmpty() ? new String[0] : e.split("\n", -1);
     }
@@ -43,7 +43,7 @@ final class Streams {
      * prefixed by the command ({@code "recur classify: "}) and holding each fragment, with no
      * stack trace.
      */
-    void assertOneLineFailure(String prefix, String... fragments) {
+    public void assertOneLineFailure(String prefix, String... fragments) {
         assertEquals(Recur.EXIT_FAILED, status, err());
         String[] lines = errLines();
         assertEquals(2, lines.length, "expected one line on stderr:\n" + err());
@@ -56,7 +56,7 @@ final class Streams {
     }
 
     /** The number that the first group of {@code regex} matches in stdout. */
-    double number(String regex) {
+    public double number(String regex) {
         Matcher m = Pattern.compile(regex).matcher(out());
         assertTrue(m.find(), "no match for " + regex + " in:\n" + out());
         return Double.parseDouble(m.group(1));
