@@ -49,6 +49,7 @@ final class CpuLayer {
     private float[] csOut;
     // The gate-math call in flight; written before the workers start, read by gateChunk.
     private int gStage;
+    private boolean gSave;
     private Cell gCell;
     private LayerBuffers gBuf;
     private Params gP;
@@ -69,6 +70,26 @@ final class CpuLayer {
      */
     synchronized void forward(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0, float[] c0,
                  Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT, LayerBuffers buf) {
+        run(true, cell, dir, steps, batch, x, lengths, h0, c0, p, y, yStride, yCol, hT, cT, buf);
+    }
+
+    /**
+     * {@link #forward} that saves nothing for a backward: the same GEMMs and gate math in the
+     * same order, so the same bits in {@code y}, {@code hT} and {@code cT}, but no step copies its
+     * previous state, and the gate math reads and updates the running {@code [B, H]} state in
+     * place (st = 0, Note in {@link GateMath}). {@code buf} serves as scratch only: its input
+     * projections, running state and {@code [B, H]} rows of the GRU scratch; a backward may not
+     * follow (the {@code Backend} marks the workspace empty).
+     */
+    synchronized void inference(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0,
+                                float[] c0, Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT,
+                                LayerBuffers buf) {
+        run(false, cell, dir, steps, batch, x, lengths, h0, c0, p, y, yStride, yCol, hT, cT, buf);
+    }
+
+    /** The forward; {@code save} keeps what the backward reads (per-step previous states, GRU scratch rows). */
+    private void run(boolean save, Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0,
+                     float[] c0, Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT, LayerBuffers buf) {
         StepPlan plan = buf.plan;
         plan.build(dir, steps, batch, lengths);
         int in = buf.inputSize;
@@ -98,18 +119,22 @@ final class CpuLayer {
         for (int s = 0; s < walked; s++) {
             int rows = plan.batchSize(s);
             int off = plan.offset(s);
-            System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
-            if (buf.c != null) {
-                System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
+            // State rows of the gate math: the packed rows when saving, else the running [B, H].
+            int st = save ? off : 0;
+            if (save) {
+                System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
+                if (buf.c != null) {
+                    System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
+                }
             }
             // Every gate block from h_{t-1}; for the original GRU only [r, z] (recurrent holds those),
             // then the n block from r ⊙ h_{t-1}.
             sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
             if (cell == Cell.GRU_ORIGINAL) {
-                runGates(GRU_ORIGINAL_GATES, cell, buf, p, rows, off);
-                sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
+                runGates(GRU_ORIGINAL_GATES, save, cell, buf, p, rows, off);
+                sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, st * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
             }
-            runGates(FORWARD, cell, buf, p, rows, off);
+            runGates(FORWARD, save, cell, buf, p, rows, off);
             for (int j = 0; j < rows; j++) {
                 System.arraycopy(buf.h, j * hs, y, plan.denseRow(s, j) * yStride + yCol, hs);
             }
@@ -164,17 +189,17 @@ final class CpuLayer {
             }
             switch (cell) {
                 case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
+                    runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case GRU -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
+                    runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
                 case GRU_ORIGINAL -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
+                    runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
-                    runGates(GRU_ORIGINAL_BACKWARD_GATES, cell, buf, p, rows, off);
+                    runGates(GRU_ORIGINAL_BACKWARD_GATES, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
             }
@@ -223,8 +248,9 @@ final class CpuLayer {
      * Runs one stage of fused gate math over the step's {@code rows} running rows, split among
      * the workers when there is enough of it (rows are independent, so the split changes no bit).
      */
-    private void runGates(int stage, Cell cell, LayerBuffers buf, Params p, int rows, int off) {
+    private void runGates(int stage, boolean save, Cell cell, LayerBuffers buf, Params p, int rows, int off) {
         gStage = stage;
+        gSave = save;
         gCell = cell;
         gBuf = buf;
         gP = p;
@@ -255,19 +281,24 @@ final class CpuLayer {
         int off = gOff;
         int hs = b.hidden;
         Cell cell = gCell;
+        // Saving: previous and next states in the packed rows; inference: the running state in place.
+        int st = gSave ? off : 0;
+        float[] hPrev = gSave ? b.hPrev : b.h;
+        float[] cPrev = gSave ? b.cPrev : b.c;
+        float[] cNext = gSave ? b.cNext : b.c;
         switch (gStage) {
             case FORWARD -> {
                 switch (cell) {
                     case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
                             b.hg, p.bHh(), b.h);
                     case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
-                            off, hs, b.gates, b.hg, p.bHh(), p.peep(), b.cPrev, b.cNext, b.h, b.c);
-                    case GRU -> GateMath.gruForward(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev, b.extra, b.h);
-                    case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev,
-                            b.h);
+                            off, st, hs, b.gates, b.hg, p.bHh(), p.peep(), cPrev, cNext, b.h, b.c);
+                    case GRU -> GateMath.gruForward(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev, b.extra, b.h);
+                    case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, st, hs, b.gates, b.hg, p.bHh(),
+                            hPrev, b.h);
                 }
             }
-            case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev,
+            case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev,
                     b.extra);
             case BACKWARD -> {
                 switch (cell) {

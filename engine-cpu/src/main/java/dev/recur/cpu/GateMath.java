@@ -15,7 +15,15 @@ import static jdk.incubator.vector.FloatVector.fromArray;
  * {@code j} of the step (see {@link dev.recur.api.StepPlan}); each method handles rows {@code from <= j < to},
  * so that a step's rows can be shared among threads. Gate pre-activations are
  * {@code a = gates[r] (x·W_ihᵀ + b_ih) + hg[j] (h_{t-1}·W_hhᵀ) + b_hh}; the forward overwrites
- * {@code gates[r]} with the activated gates, which is what the backward reads. The formulas are
+ * {@code gates[r]} with the activated gates, which is what the backward reads.
+ *
+ * <p>The forward methods read the previous state from, and save what the backward needs into,
+ * state rows {@code st + j} of {@code [rows, H]} arrays ({@code cPrev}, {@code cNext},
+ * {@code hPrev}, {@code hn}, {@code rh}): a training forward passes {@code st = off}, the packed
+ * row, so that every step keeps its own; inference passes {@code st = 0} with the running
+ * {@code [B, H]} state itself as both the previous and the next state (each unit is read before
+ * it is written, in the same vector iteration) and a {@code [B, H]} scratch for the rest, so it
+ * saves nothing and computes the same bits. The formulas are
  * those of {@link dev.recur.api.Cell}; each backward below is their derivative, written out.
  *
  * <p>Each loop walks the units of a row in vectors under a mask that is whole except for the
@@ -221,18 +229,18 @@ final class GateMath {
 
     /**
      * LSTM step. Standard and peephole: blocks {@code i, f, g, o}; coupled: {@code f, g, o} with
-     * {@code i = 1 - f}. Writes the activated gates, {@code c[j]}, {@code h[j]} and {@code cNext[r]};
-     * reads {@code c_{t-1}} from {@code cPrev[r]}. {@code peep} is {@code [3H]} or null.
+     * {@code i = 1 - f}. Writes the activated gates, {@code c[j]}, {@code h[j]} and {@code cNext[st + j]};
+     * reads {@code c_{t-1}} from {@code cPrev[st + j]}. {@code peep} is {@code [3H]} or null.
      *
      * <p>Each row runs as a few passes: add the biases, squash the gates, update the cell, squash
      * o, then {@code h = tanh(c) ⊙ o} (Note [Passes]).
      */
-    static void lstmForward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
-                            float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
+    static void lstmForward(boolean coupled, int from, int to, int off, int st, int hs, float[] gates, float[] hg,
+                            float[] bhh, float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
         int gh = (coupled ? 3 : 4) * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
-            int sr = (off + j) * hs;
+            int sr = (st + j) * hs;
             int sj = j * hs;
             addRow(gates, g, hg, j * gh, bhh, 0, gh);
             if (coupled) {
@@ -370,14 +378,14 @@ final class GateMath {
 
     // ---------------------------------------------------------------- GRU, cuDNN/PyTorch form
 
-    /** Saves {@code W_hn h + b_hn} in {@code hn[r]} for the backward. {@code hPrev[r]} is {@code h_{t-1}}. */
-    static void gruForward(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
-                           float[] hn, float[] h) {
+    /** Saves {@code W_hn h + b_hn} in {@code hn[st + j]} for the backward. {@code hPrev[st + j]} is {@code h_{t-1}}. */
+    static void gruForward(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
+                           float[] hPrev, float[] hn, float[] h) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int q = j * gh;
-            int sr = (off + j) * hs;
+            int sr = (st + j) * hs;
             addRow(gates, g, hg, q, bhh, 0, 2 * hs);                  // r, z pre-activations
             activate(SIGMOID, gates, g, gates, g, 2 * hs);
             gruCandidateInputRow(hs, g, q, sr, gates, hg, bhh, hn);
@@ -446,13 +454,13 @@ final class GateMath {
 
     // ---------------------------------------------------------------- GRU, original form
 
-    /** First half of the original GRU step: {@code r}, {@code z}, and {@code rh[r] = r⊙h_{t-1}}. */
-    static void gruOriginalGates(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
+    /** First half of the original GRU step: {@code r}, {@code z}, and {@code rh[st + j] = r⊙h_{t-1}}. */
+    static void gruOriginalGates(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
                                  float[] hPrev, float[] rh) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
-            int sr = (off + j) * hs;
+            int sr = (st + j) * hs;
             addRow(gates, g, hg, j * gh, bhh, 0, 2 * hs);
             activate(SIGMOID, gates, g, gates, g, 2 * hs);
             mulRow(gates, g, hPrev, sr, rh, sr, hs);
@@ -460,15 +468,15 @@ final class GateMath {
     }
 
     /** Second half: {@code hg[j]}'s n block now holds {@code (r⊙h_{t-1})·W_hnᵀ}. */
-    static void gruOriginalOutput(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
-                                  float[] h) {
+    static void gruOriginalOutput(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
+                                  float[] hPrev, float[] h) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int nAt = g + 2 * hs;
             addRow(gates, nAt, hg, j * gh + 2 * hs, bhh, 2 * hs, hs);   // n pre-activation
             activate(TANH, gates, nAt, gates, nAt, hs);
-            gruOutputRow(hs, g, (off + j) * hs, j * hs, gates, hPrev, h);
+            gruOutputRow(hs, g, (st + j) * hs, j * hs, gates, hPrev, h);
         }
     }
 

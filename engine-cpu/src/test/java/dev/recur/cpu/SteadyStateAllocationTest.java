@@ -12,7 +12,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Once the JIT has compiled it, a layer's forward and backward allocate nothing. A Vector API
+ * Once the JIT has compiled it, a layer's forward, backward and inference allocate nothing. A Vector API
  * value that crosses a call the JIT does not inline is boxed, so this is how a gate loop or a GEMM
  * kernel that has lost its intrinsics shows (see GateMath's Note [Passes]): before that note was
  * followed, 100 LSTM steps of 64 x 512 allocated 525 MB; here a step of the small shapes below
@@ -59,6 +59,7 @@ class SteadyStateAllocationTest {
         void step(CpuLayer layer, Direction dir) {
             layer.forward(cell, dir, steps, batch, x, lengths, null, null, p, y, buf.hidden, 0, null, null, buf);
             layer.backward(cell, steps, batch, x, p, buf, dy, buf.hidden, 0, null, null, dx, false, null, null, g);
+            layer.inference(cell, dir, steps, batch, x, lengths, null, null, p, y, buf.hidden, 0, null, null, buf);
         }
 
         @Override
@@ -69,7 +70,7 @@ class SteadyStateAllocationTest {
     }
 
     @Test
-    void layerForwardAndBackwardAllocateNothingOnceCompiled() {
+    void layerForwardBackwardAndInferenceAllocateNothingOnceCompiled() {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Random r = new Random(5);
         List<Run> runs = new ArrayList<>();
@@ -107,7 +108,7 @@ class SteadyStateAllocationTest {
                 run.step(layer, Direction.FORWARD);
                 long bytes = threads.getCurrentThreadAllocatedBytes() - before;
                 if (bytes > 0) {
-                    culprits.append("\n  ").append(run).append(": ").append(bytes).append(" bytes per forward+backward");
+                    culprits.append("\n  ").append(run).append(": ").append(bytes).append(" bytes per forward+backward+inference");
                 }
             }
             fail("after " + DEADLINE_NANOS / 1_000_000_000 + " s of warm-up, 20 rounds of every layer still allocated "
