@@ -26,4 +26,15 @@ row "LSTM B=1 I=H=512 T=100" "" lstm --batch 1 --input 512 --hidden 512 --steps 
 row "LSTM B=64 I=H=512 T=100, 256-bit" "-XX:MaxVectorSize=32" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
 row "SGEMM 1024^3" "" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
 row "SGEMM 1024^3, 256-bit" "-XX:MaxVectorSize=32" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
+# Char-LM training throughput (train-lm against bench/python/char_lm_torch.py), 3 runs each,
+# alternating; rows "char-LM ..." of the jsonl. CHAR_LM_DATA names the text (default tinyshakespeare).
+lmdata=${CHAR_LM_DATA:-/work/shared/data/tinyshakespeare.txt}
+if [ -f "$lmdata" ]; then
+  echo "== char-LM 2x256 LSTM, emb 64, batch 32, window 100" >&2
+  bench/char-lm-vs-torch.sh "$lmdata" 3 \
+    | grep '"op": "char_lm"' | sed 's/^{/{"row":"char-LM training, 2x256 LSTM, emb 64, batch 32, window 100",/' \
+    | tee -a "$out.jsonl" >&2
+else
+  echo "no char-LM text at $lmdata (set CHAR_LM_DATA): char-LM row left out" >&2
+fi
 python3 bench/python/cpu_vs_torch_table.py "$out" "$peak"
