@@ -40,6 +40,7 @@ final class CpuLayer {
     private final Workers workers;
     private final Workers.Task gateTask = this::gateChunk;
     private final Workers.Task columnSumTask = this::columnSumChunk;
+    private final SlicedLoop sliced;
     // The column sums in flight; written before the workers start, read by columnSumChunk.
     private int csChunk;
     private float[] csM;
@@ -60,6 +61,24 @@ final class CpuLayer {
     CpuLayer(Sgemm sgemm, Workers workers) {
         this.sgemm = sgemm;
         this.workers = workers;
+        this.sliced = new SlicedLoop(workers.threads());
+    }
+
+    /** Batches of at most this many sequences run the forward's time loop sliced by hidden units. */
+    static final int SLICED_MAX_BATCH = 32;
+    /** {@code -Drecur.cpu.slicedLoop=false} turns the sliced time loop off (to measure against it). */
+    private static final boolean SLICED_ON =
+            !"false".equalsIgnoreCase(System.getProperty("recur.cpu.slicedLoop", "true"));
+
+    /**
+     * Whether a forward runs {@link SlicedLoop}: on several threads, for few sequences (where a
+     * step is too little work to hand over twice per step, GEMM then gate math), whole GEMM strips
+     * of hidden units for at least two threads, and one GEMM per step (not the original GRU,
+     * whose second GEMM reads every unit of r⊙h).
+     */
+    private boolean slicedLoop(Cell cell, int batch, int hs) {
+        return SLICED_ON && workers.threads() >= 2 && cell != Cell.GRU_ORIGINAL && batch <= SLICED_MAX_BATCH
+                && hs % Sgemm.NR == 0 && hs >= 2 * Sgemm.NR;
     }
 
     /**
@@ -115,6 +134,10 @@ final class CpuLayer {
             Sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
             Sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
+        }
+        if (slicedLoop(cell, batch, hs)) {
+            sliced.run(save, cell, buf, p, plan, y, yStride, yCol);
+            walked = 0; // done
         }
         for (int s = 0; s < walked; s++) {
             int rows = plan.batchSize(s);
@@ -421,6 +444,136 @@ final class CpuLayer {
                 dp[u] += dG[g + u] * cp;
                 dp[hs + u] += dG[g + hs + u] * cp;
                 dp[2 * hs + u] += dG[g + 3 * hs + u] * cNext[sr + u];
+            }
+        }
+    }
+
+    /**
+     * The forward's time loop for few sequences: each of up to {@code threads} tasks owns a slice
+     * of the hidden units (whole GEMM strips) for the whole loop. Per step a task computes its
+     * units' columns of every gate block, {@code Hg[:, b*H + u0 .. b*H + u1) = h_{t-1}·W_hhᵀ} (one
+     * {@link Sgemm#columns} per block, W_hh packed once per call, its slice staying in the task's
+     * cache), runs the gate math of its units ({@link GateMath}'s unit-slice forms), saves its
+     * units when the forward saves, writes its units of y, and waits at one barrier. The running h
+     * is double-buffered ({@code h}, {@code hAlt}: step s reads one and writes the other), so a
+     * fast task writing step s+1 never overwrites what a slow one still reads for step s; c and
+     * the saved rows are only ever touched by the owner of their units. One hand-over per call
+     * instead of two per step, and no GEMM packing of A shared across threads.
+     *
+     * <p>Bits: each element of Hg is summed in the order {@link Sgemm} always uses, and the gate
+     * math is lane-wise (Note [Unit slices]), so y, the final state and every saved buffer are
+     * those of the one-thread loop, at any thread count.
+     *
+     * <p>Per-call state lives here, set by {@link #run} before the tasks start; one instance per
+     * layer object, whose calls are serialized.
+     */
+    private final class SlicedLoop implements Workers.Task {
+        private final StepBarrier barrier = new StepBarrier();
+        private final Sgemm.Call[] calls;
+        private boolean save;
+        private Cell cell;
+        private LayerBuffers buf;
+        private Params p;
+        private StepPlan plan;
+        private float[] y;
+        private int yStride;
+        private int yCol;
+        private int tasks;
+        private int strips; // H / NR
+
+        SlicedLoop(int threads) {
+            calls = new Sgemm.Call[threads];
+            for (int i = 0; i < threads; i++) {
+                calls[i] = new Sgemm.Call();
+            }
+        }
+
+        void run(boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y, int yStride, int yCol) {
+            int hs = buf.hidden;
+            buf.ensureAlternateH();
+            this.save = save;
+            this.cell = cell;
+            this.buf = buf;
+            this.p = p;
+            this.plan = plan;
+            this.y = y;
+            this.yStride = yStride;
+            this.yCol = yCol;
+            this.strips = hs / Sgemm.NR;
+            this.tasks = Math.min(workers.threads(), strips);
+            barrier.reset(tasks);
+            try {
+                workers.forEach(tasks, this);
+            } finally {
+                this.buf = null;
+                this.p = null;
+                this.y = null;
+            }
+            // Row j ran L_j steps and last wrote the buffer of parity L_j: bring the odd ones home.
+            int walked = plan.steps();
+            for (int s = 0; s < walked; s++) {
+                int next = s + 1 < walked ? plan.batchSize(s + 1) : 0;
+                if (((s + 1) & 1) == 1) {
+                    System.arraycopy(buf.hAlt, next * hs, buf.h, next * hs, (plan.batchSize(s) - next) * hs);
+                }
+            }
+        }
+
+        @Override
+        public void run(int task) {
+            try {
+                loop(task);
+            } catch (Throwable t) {
+                barrier.breakBarrier();
+                throw t;
+            }
+        }
+
+        private void loop(int task) {
+            LayerBuffers b = buf;
+            Params w = p;
+            StepPlan pl = plan;
+            Cell c = cell;
+            int hs = b.hidden;
+            int gh = b.gh;
+            int blocks = c.gates();
+            int u0 = Sgemm.NR * (task * strips / tasks);
+            int u1 = Sgemm.NR * ((task + 1) * strips / tasks);
+            int n = u1 - u0;
+            Sgemm.Call call = calls[task];
+            boolean lstm = c.hasCellState();
+            int walked = pl.steps();
+            for (int s = 0; s < walked; s++) {
+                int rows = pl.batchSize(s);
+                int off = pl.offset(s);
+                float[] hCur = (s & 1) == 0 ? b.h : b.hAlt;
+                float[] hNext = (s & 1) == 0 ? b.hAlt : b.h;
+                int st = save ? off : 0;
+                if (save) {
+                    for (int j = 0; j < rows; j++) {
+                        System.arraycopy(hCur, j * hs + u0, b.hPrev, (off + j) * hs + u0, n);
+                        if (lstm) {
+                            System.arraycopy(b.c, j * hs + u0, b.cPrev, (off + j) * hs + u0, n);
+                        }
+                    }
+                }
+                for (int g = 0; g < blocks; g++) {
+                    sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, g * hs + u0, n, b.hg, 0, gh);
+                }
+                switch (c) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnForward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
+                            b.gates, b.hg, w.bHh(), hNext);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(c == Cell.LSTM_COUPLED, 0, rows, off,
+                            st, hs, u0, u1, b.gates, b.hg, w.bHh(), w.peep(), save ? b.cPrev : b.c,
+                            save ? b.cNext : b.c, hNext, b.c);
+                    case GRU -> GateMath.gruForward(0, rows, off, st, hs, u0, u1, b.gates, b.hg, w.bHh(),
+                            save ? b.hPrev : hCur, b.extra, hNext);
+                    default -> throw new IllegalStateException(c.id() + " does not run the sliced loop");
+                }
+                for (int j = 0; j < rows; j++) {
+                    System.arraycopy(hNext, j * hs + u0, y, pl.denseRow(s, j) * yStride + yCol + u0, n);
+                }
+                barrier.await();
             }
         }
     }

@@ -184,20 +184,35 @@ final class GateMath {
         }
     }
 
+    /*
+     * Note [Unit slices]: the forward methods also come in a form over hidden units [u0, u1) of
+     * every row, for a time loop whose threads each own a slice of the units (CpuLayer's sliced
+     * loop). Every operation is lane-wise, so a unit gets the same operations on the same operands
+     * whichever slice or vector it falls in: the same bits as the whole-row form, which is that
+     * form with [0, H).
+     */
+
     // ---------------------------------------------------------------- vanilla RNN (G = 1)
 
     static void rnnForward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                            float[] h) {
+        rnnForward(relu, from, to, off, hs, 0, hs, gates, hg, bhh, h);
+    }
+
+    /** {@link #rnnForward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void rnnForward(boolean relu, int from, int to, int off, int hs, int u0, int u1, float[] gates, float[] hg,
+                           float[] bhh, float[] h) {
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * hs;
-            int q = j * hs;
-            addRow(gates, g, hg, q, bhh, 0, hs);     // a = gates + hg + b_hh
+            int g = (off + j) * hs + u0;
+            int q = j * hs + u0;
+            addRow(gates, g, hg, q, bhh, u0, n);     // a = gates + hg + b_hh
             if (relu) {
-                reluRow(gates, g, hs);
+                reluRow(gates, g, n);
             } else {
-                activate(TANH, gates, g, gates, g, hs);
+                activate(TANH, gates, g, gates, g, n);
             }
-            System.arraycopy(gates, g, h, q, hs);
+            System.arraycopy(gates, g, h, q, n);
         }
     }
 
@@ -237,36 +252,50 @@ final class GateMath {
      */
     static void lstmForward(boolean coupled, int from, int to, int off, int st, int hs, float[] gates, float[] hg,
                             float[] bhh, float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
-        int gh = (coupled ? 3 : 4) * hs;
+        lstmForward(coupled, from, to, off, st, hs, 0, hs, gates, hg, bhh, peep, cPrev, cNext, h, c);
+    }
+
+    /** {@link #lstmForward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void lstmForward(boolean coupled, int from, int to, int off, int st, int hs, int u0, int u1, float[] gates,
+                            float[] hg, float[] bhh, float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
+        int blocks = coupled ? 3 : 4;
+        int gh = blocks * hs;
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int sr = (st + j) * hs;
-            int sj = j * hs;
-            addRow(gates, g, hg, j * gh, bhh, 0, gh);
+            int g = (off + j) * gh + u0;
+            int sr = (st + j) * hs + u0;
+            int sj = j * hs + u0;
+            for (int b = 0; b < blocks; b++) {
+                addRow(gates, g + b * hs, hg, j * gh + b * hs + u0, bhh, b * hs + u0, n);
+            }
             if (coupled) {
-                activate(SIGMOID, gates, g, gates, g, hs);               // f
-                activate(TANH, gates, g + hs, gates, g + hs, hs);        // g
+                activate(SIGMOID, gates, g, gates, g, n);               // f
+                activate(TANH, gates, g + hs, gates, g + hs, n);        // g
             } else {
                 if (peep != null) {
-                    fmaRow(gates, g, peep, 0, cPrev, sr, hs);       // a_i += p_i ⊙ c_{t-1}
-                    fmaRow(gates, g + hs, peep, hs, cPrev, sr, hs); // a_f += p_f ⊙ c_{t-1}
+                    fmaRow(gates, g, peep, u0, cPrev, sr, n);       // a_i += p_i ⊙ c_{t-1}
+                    fmaRow(gates, g + hs, peep, hs + u0, cPrev, sr, n); // a_f += p_f ⊙ c_{t-1}
                 }
-                activate(SIGMOID, gates, g, gates, g, 2 * hs);               // i, f
-                activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, hs);    // g
+                activate(SIGMOID, gates, g, gates, g, n);                   // i
+                activate(SIGMOID, gates, g + hs, gates, g + hs, n);         // f
+                activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, n);    // g
             }
-            lstmCellStateRow(coupled, hs, g, sr, sj, gates, peep, cPrev, cNext, c);
+            lstmCellStateRow(coupled, hs, n, u0, g, sr, sj, gates, peep, cPrev, cNext, c);
             int oAt = g + (coupled ? 2 : 3) * hs;
-            activate(SIGMOID, gates, oAt, gates, oAt, hs);   // o, after the peephole has read c_t
-            activate(TANH, c, sj, h, sj, hs);
-            mulRow(h, sj, gates, oAt, h, sj, hs);
+            activate(SIGMOID, gates, oAt, gates, oAt, n);   // o, after the peephole has read c_t
+            activate(TANH, c, sj, h, sj, n);
+            mulRow(h, sj, gates, oAt, h, sj, n);
         }
     }
 
-    /** {@code c = f⊙c_{t-1} + i⊙g} (i = 1 - f when coupled), and the peephole's {@code a_o += p_o⊙c}. */
-    private static void lstmCellStateRow(boolean coupled, int hs, int g, int sr, int sj, float[] gates, float[] peep,
-                                         float[] cPrev, float[] cNext, float[] c) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    /**
+     * {@code c = f⊙c_{t-1} + i⊙g} (i = 1 - f when coupled), and the peephole's {@code a_o += p_o⊙c},
+     * over {@code n} units from {@code g}, {@code sr}, {@code sj} (unit {@code u0} of the peepholes).
+     */
+    private static void lstmCellStateRow(boolean coupled, int hs, int n, int u0, int g, int sr, int sj, float[] gates,
+                                         float[] peep, float[] cPrev, float[] cNext, float[] c) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector cv;
@@ -279,7 +308,7 @@ final class GateMath {
             }
             if (peep != null) {
                 int oAt = gu + 3 * hs;
-                fromArray(SP, peep, u + 2 * hs, m).fma(cv, fromArray(SP, gates, oAt, m)).intoArray(gates, oAt, m);
+                fromArray(SP, peep, u0 + u + 2 * hs, m).fma(cv, fromArray(SP, gates, oAt, m)).intoArray(gates, oAt, m);
             }
             cv.intoArray(cNext, sr + u, m);
             cv.intoArray(c, sj + u, m);
@@ -381,35 +410,43 @@ final class GateMath {
     /** Saves {@code W_hn h + b_hn} in {@code hn[st + j]} for the backward. {@code hPrev[st + j]} is {@code h_{t-1}}. */
     static void gruForward(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
                            float[] hPrev, float[] hn, float[] h) {
+        gruForward(from, to, off, st, hs, 0, hs, gates, hg, bhh, hPrev, hn, h);
+    }
+
+    /** {@link #gruForward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void gruForward(int from, int to, int off, int st, int hs, int u0, int u1, float[] gates, float[] hg,
+                           float[] bhh, float[] hPrev, float[] hn, float[] h) {
         int gh = 3 * hs;
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int q = j * gh;
-            int sr = (st + j) * hs;
-            addRow(gates, g, hg, q, bhh, 0, 2 * hs);                  // r, z pre-activations
-            activate(SIGMOID, gates, g, gates, g, 2 * hs);
-            gruCandidateInputRow(hs, g, q, sr, gates, hg, bhh, hn);
-            activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, hs);  // n
-            gruOutputRow(hs, g, sr, j * hs, gates, hPrev, h);
+            int g = (off + j) * gh + u0;
+            int q = j * gh + u0;
+            int sr = (st + j) * hs + u0;
+            addRow(gates, g, hg, q, bhh, u0, n);                      // r pre-activation
+            addRow(gates, g + hs, hg, q + hs, bhh, hs + u0, n);       // z
+            activate(SIGMOID, gates, g, gates, g, n);
+            activate(SIGMOID, gates, g + hs, gates, g + hs, n);
+            gruCandidateInputRow(hs, n, u0, g, q, sr, gates, hg, bhh, hn);
+            activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, n);  // n
+            gruOutputRow(hs, n, g, sr, j * hs + u0, gates, hPrev, h);
         }
     }
 
-    /** {@code hn[sr..] = W_hn h + b_hn}, and the n block's pre-activation {@code x·W_inᵀ + b_in + r⊙hn} in place. */
-    private static void gruCandidateInputRow(int hs, int g, int q, int sr, float[] gates, float[] hg, float[] bhh,
-                                             float[] hn) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void gruCandidateInputRow(int hs, int n, int u0, int g, int q, int sr, float[] gates, float[] hg,
+                                             float[] bhh, float[] hn) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int nAt = g + 2 * hs + u;
-            FloatVector hnv = fromArray(SP, hg, q + 2 * hs + u, m).add(fromArray(SP, bhh, u + 2 * hs, m));
+            FloatVector hnv = fromArray(SP, hg, q + 2 * hs + u, m).add(fromArray(SP, bhh, u0 + u + 2 * hs, m));
             fromArray(SP, gates, g + u, m).fma(hnv, fromArray(SP, gates, nAt, m)).intoArray(gates, nAt, m);
             hnv.intoArray(hn, sr + u, m);
         }
     }
 
     /** {@code h = (1 - z)⊙n + z⊙h_{t-1} = n + z⊙(h_{t-1} - n)}, z and n activated in {@code gates[g..]}. */
-    private static void gruOutputRow(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] h) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void gruOutputRow(int hs, int units, int g, int sr, int sj, float[] gates, float[] hPrev, float[] h) {
+        for (int u = 0; u < units; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, units);
             FloatVector z = fromArray(SP, gates, g + hs + u, m);
             FloatVector n = fromArray(SP, gates, g + 2 * hs + u, m);
             z.fma(fromArray(SP, hPrev, sr + u, m).sub(n), n).intoArray(h, sj + u, m);
@@ -476,7 +513,7 @@ final class GateMath {
             int nAt = g + 2 * hs;
             addRow(gates, nAt, hg, j * gh + 2 * hs, bhh, 2 * hs, hs);   // n pre-activation
             activate(TANH, gates, nAt, gates, nAt, hs);
-            gruOutputRow(hs, g, (st + j) * hs, j * hs, gates, hPrev, h);
+            gruOutputRow(hs, hs, g, (st + j) * hs, j * hs, gates, hPrev, h);
         }
     }
 

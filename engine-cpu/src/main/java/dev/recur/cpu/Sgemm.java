@@ -158,8 +158,11 @@ final class Sgemm {
         private void tile(int tile) {
             int i0 = (tile / tilesN) * tileRows;
             int j0 = (tile % tilesN) * tileCols;
-            int mc = Math.min(tileRows, m - i0);
-            int nc = Math.min(tileCols, n - j0);
+            rect(i0, Math.min(tileRows, m - i0), j0, Math.min(tileCols, n - j0));
+        }
+
+        /** C rows {@code [i0, i0 + mc)} ({@code mc <= MC}), columns {@code [j0, j0 + nc)} ({@code j0} a multiple of NR). */
+        private void rect(int i0, int mc, int j0, int nc) {
             // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak),
             // or C tile = the initial row.
             for (int i = 0; i < mc; i++) {
@@ -342,6 +345,49 @@ final class Sgemm {
                            float beta, float[] c, int cOff, int ldc) {
         try {
             run(call, transA, false, m, pb.n, pb.k, alpha, a, aOff, lda, null, 0, 0, beta, null, pb, c, cOff, ldc);
+        } finally {
+            call.clear();
+        }
+    }
+
+    /**
+     * {@code C[0:m, j0:j0+nc] = alpha·op(A)·B[:, j0:j0+nc]} with B from {@code pb}, on the calling
+     * thread alone: for a caller whose threads split the columns among themselves (CpuLayer's
+     * sliced time loop), each with a {@link Call} of its own. {@code j0} is a multiple of
+     * {@link #NR}. Each element gets the same bits as from {@link #gemm} (see Determinism above).
+     * Not synchronized: several threads run it at once on disjoint columns, never beside another
+     * call of this instance's (which would share {@link #whole} and {@link #wholeA}; this uses
+     * neither).
+     */
+    void columns(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb, int j0,
+                 int nc, float[] c, int cOff, int ldc) {
+        if (m == 0 || nc == 0) {
+            return;
+        }
+        if (j0 % NR != 0) {
+            throw new IllegalArgumentException("columns: j0 = " + j0 + " is not a multiple of NR = " + NR);
+        }
+        call.owner = this;
+        call.ta = transA;
+        call.tb = false;
+        call.m = m;
+        call.n = pb.n;
+        call.k = pb.k;
+        call.alpha = alpha;
+        call.a = a;
+        call.aOff = aOff;
+        call.lda = lda;
+        call.beta = 0f;
+        call.rowInit = null;
+        call.c = c;
+        call.cOff = cOff;
+        call.ldc = ldc;
+        call.packed = pb;
+        call.wholeA = null;
+        try {
+            for (int i0 = 0; i0 < m; i0 += MC) {
+                call.rect(i0, Math.min(MC, m - i0), j0, nc);
+            }
         } finally {
             call.clear();
         }

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link Backend#layerInference} and {@link Backend#bidirectionalInference}: the same bits as
  * {@link Backend#layerForward}'s y, hT and cT for every cell and variant, both directions,
- * bidirectional, variable lengths, at 1 and 2 threads; the workspace it used as scratch holds no
+ * bidirectional, variable lengths, at 1, 2 and 3 threads (the sliced time loop included); the workspace it used as scratch holds no
  * forward afterwards; bad arguments are refused as the forward refuses them.
  */
 class InferenceTest {
@@ -40,20 +40,24 @@ class InferenceTest {
         all.add(new LayerCase(cell, 9, 40, 24, 600 / cell.gates(), null, false, false, 78));
         // H = 37: a partial vector at the end of every row.
         all.add(new LayerCase(cell, 5, 9, 40, 37, new int[] {5, 1, 3, 5, 2, 4, 5, 5, 1}, true, true, 79));
+        // Few sequences, H in whole GEMM strips: the sliced time loop at two threads and more.
+        all.add(new LayerCase(cell, 6, 5, 24, 3 * Sgemm.NR, new int[] {6, 3, 5, 1, 4}, true, false, 80));
+        all.add(new LayerCase(cell, 4, 1, 16, 2 * Sgemm.NR, null, true, true, 81));
         return all;
     }
 
+    /** Against the forward at one thread: so the inference at 2 and 3 threads matches it too. */
     @Test
-    void sameBitsAsTheForwardForEveryCellAtOneAndTwoThreads() {
-        for (int threads : new int[] {1, 2}) {
-            try (CpuBackend be = new CpuBackend(threads)) {
+    void sameBitsAsTheForwardForEveryCellAtOneTwoAndThreeThreads() {
+        for (int threads : new int[] {1, 2, 3}) {
+            try (CpuBackend be = new CpuBackend(threads); CpuBackend one = new CpuBackend(1)) {
                 for (Cell cell : Cell.values()) {
                     for (LayerCase c : cases(cell)) {
                         List<Direction> dirs = c.bidirectional ? java.util.Arrays.asList((Direction) null)
                                 : List.of(Direction.FORWARD, Direction.REVERSE);
                         for (Direction dir : dirs) {
                             String what = c + (dir == null ? "" : " " + dir) + " at " + threads + " threads";
-                            LayerCase.EngineRun forward = c.runLayer(be, dir);
+                            LayerCase.EngineRun forward = c.runLayer(one, dir);
                             Outputs fresh = infer(be, c, dir, false);
                             assertSame(what, forward, fresh);
                             // A workspace that a forward filled first: its stale contents change nothing.
