@@ -198,7 +198,12 @@ final class CpuLayer {
         if (buf.dc != null) {
             loadState(plan, dcT, buf.dc, hs);
         }
-        for (int s = plan.steps() - 1; s >= 0; s--) {
+        int last = plan.steps() - 1;
+        if (slicedLoop(cell, batch, hs)) {
+            sliced.runBackward(cell, buf, p, plan, dy, dyStride, dyCol);
+            last = -1; // done
+        }
+        for (int s = last; s >= 0; s--) {
             int rows = plan.batchSize(s);
             int off = plan.offset(s);
             if (dy != null) {
@@ -471,6 +476,10 @@ final class CpuLayer {
         private final StepBarrier barrier = new StepBarrier();
         private final Sgemm.Call[] calls;
         private boolean save;
+        private boolean backward;
+        private float[] dy;
+        private int dyStride;
+        private int dyCol;
         private Cell cell;
         private LayerBuffers buf;
         private Params p;
@@ -492,6 +501,7 @@ final class CpuLayer {
             int hs = buf.hidden;
             buf.ensureAlternateH();
             this.save = save;
+            this.backward = false;
             this.cell = cell;
             this.buf = buf;
             this.p = p;
@@ -519,10 +529,44 @@ final class CpuLayer {
             }
         }
 
+        /**
+         * The backward's time loop, sliced the same way: per step (T-1 down to 0) a task adds dy
+         * into its units of dh, runs the gate backward of its units (its columns of dG, its units
+         * of dc), waits at the barrier (the GEMM reads every column of dG_s), then computes its
+         * units of {@code dh[0..B_s) = dG_s·W_hh} (GRU: its recurrent-side dGh, added to the
+         * {@code z⊙dh} the gate backward left). One barrier per step: a fast task writing the
+         * rows of dG for step s-1 never touches the rows of step s that a slow one still reads,
+         * and dh and dc columns are each touched only by their owner.
+         */
+        void runBackward(Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride, int dyCol) {
+            this.backward = true;
+            this.cell = cell;
+            this.buf = buf;
+            this.p = p;
+            this.plan = plan;
+            this.dy = dy;
+            this.dyStride = dyStride;
+            this.dyCol = dyCol;
+            this.strips = buf.hidden / Sgemm.NR;
+            this.tasks = Math.min(workers.threads(), strips);
+            barrier.reset(tasks);
+            try {
+                workers.forEach(tasks, this);
+            } finally {
+                this.buf = null;
+                this.p = null;
+                this.dy = null;
+            }
+        }
+
         @Override
         public void run(int task) {
             try {
-                loop(task);
+                if (backward) {
+                    backLoop(task);
+                } else {
+                    loop(task);
+                }
             } catch (Throwable t) {
                 barrier.breakBarrier();
                 throw t;
@@ -558,7 +602,7 @@ final class CpuLayer {
                     }
                 }
                 for (int g = 0; g < blocks; g++) {
-                    sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, g * hs + u0, n, b.hg, 0, gh);
+                    sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, g * hs + u0, n, 0f, b.hg, 0, gh);
                 }
                 switch (c) {
                     case RNN_TANH, RNN_RELU -> GateMath.rnnForward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
@@ -574,6 +618,48 @@ final class CpuLayer {
                     System.arraycopy(hNext, j * hs + u0, y, pl.denseRow(s, j) * yStride + yCol + u0, n);
                 }
                 barrier.await();
+            }
+        }
+    
+        private void backLoop(int task) {
+            LayerBuffers b = buf;
+            Params w = p;
+            StepPlan pl = plan;
+            Cell c = cell;
+            int hs = b.hidden;
+            int gh = b.gh;
+            int u0 = Sgemm.NR * (task * strips / tasks);
+            int u1 = Sgemm.NR * ((task + 1) * strips / tasks);
+            int n = u1 - u0;
+            Sgemm.Call call = calls[task];
+            float[] dG = b.dGx;
+            for (int s = pl.steps() - 1; s >= 0; s--) {
+                int rows = pl.batchSize(s);
+                int off = pl.offset(s);
+                if (dy != null) {
+                    for (int j = 0; j < rows; j++) {
+                        int src = pl.denseRow(s, j) * dyStride + dyCol + u0;
+                        int dst = j * hs + u0;
+                        for (int u = 0; u < n; u++) {
+                            b.dh[dst + u] += dy[src + u];
+                        }
+                    }
+                }
+                switch (c) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
+                            b.gates, b.dh, b.dGx);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(c == Cell.LSTM_COUPLED, 0, rows,
+                            off, hs, u0, u1, b.gates, w.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
+                    case GRU -> GateMath.gruBackward(0, rows, off, hs, u0, u1, b.gates, b.hPrev, b.extra, b.dh, b.dGx,
+                            b.dGh);
+                    default -> throw new IllegalStateException(c.id() + " does not run the sliced loop");
+                }
+                barrier.await();
+                if (c == Cell.GRU) {
+                    sgemm.columns(call, false, rows, 1f, b.dGh, off * gh, gh, b.recurrent, u0, n, 1f, b.dh, 0, hs);
+                } else {
+                    sgemm.columns(call, false, rows, 1f, dG, off * gh, gh, b.recurrent, u0, n, 0f, b.dh, 0, hs);
+                }
             }
         }
     }

@@ -185,7 +185,7 @@ final class GateMath {
     }
 
     /*
-     * Note [Unit slices]: the forward methods also come in a form over hidden units [u0, u1) of
+     * Note [Unit slices]: the forward and backward methods also come in a form over hidden units [u0, u1) of
      * every row, for a time loop whose threads each own a slice of the units (CpuLayer's sliced
      * loop). Every operation is lane-wise, so a unit gets the same operations on the same operands
      * whichever slice or vector it falls in: the same bits as the whole-row form, which is that
@@ -226,11 +226,18 @@ final class GateMath {
 
     /** {@code dG = dh ⊙ act'(a)}, from the saved activation. */
     static void rnnBackward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] dh, float[] dG) {
+        rnnBackward(relu, from, to, off, hs, 0, hs, gates, dh, dG);
+    }
+
+    /** {@link #rnnBackward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void rnnBackward(boolean relu, int from, int to, int off, int hs, int u0, int u1, float[] gates, float[] dh,
+                            float[] dG) {
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * hs;
-            int q = j * hs;
-            for (int u = 0; u < hs; u += L) {
-                VectorMask<Float> m = SP.indexInRange(u, hs);
+            int g = (off + j) * hs + u0;
+            int q = j * hs + u0;
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
                 FloatVector v = fromArray(SP, gates, g + u, m);
                 FloatVector d = fromArray(SP, dh, q + u, m);
                 FloatVector da = relu ? d.blend(0f, v.compare(VectorOperators.LE, 0f))
@@ -326,18 +333,25 @@ final class GateMath {
      */
     static void lstmBackward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] peep, float[] cPrev,
                              float[] cNext, float[] dh, float[] dc, float[] dG) {
+        lstmBackward(coupled, from, to, off, hs, 0, hs, gates, peep, cPrev, cNext, dh, dc, dG);
+    }
+
+    /** {@link #lstmBackward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void lstmBackward(boolean coupled, int from, int to, int off, int hs, int u0, int u1, float[] gates,
+                             float[] peep, float[] cPrev, float[] cNext, float[] dh, float[] dc, float[] dG) {
         int gh = (coupled ? 3 : 4) * hs;
         int oCol = (coupled ? 2 : 3) * hs;
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int sr = (off + j) * hs;
-            int sj = j * hs;
-            activate(TANH, cNext, sr, dG, g + oCol, hs);
-            lstmBackwardCellRow(hs, g + oCol, sj, gates, peep, dh, dc, dG);
+            int g = (off + j) * gh + u0;
+            int sr = (off + j) * hs + u0;
+            int sj = j * hs + u0;
+            activate(TANH, cNext, sr, dG, g + oCol, n);
+            lstmBackwardCellRow(hs, n, u0, g + oCol, sj, gates, peep, dh, dc, dG);
             if (coupled) {
-                lstmCoupledBackwardGatesRow(hs, g, sr, sj, gates, cPrev, dc, dG);
+                lstmCoupledBackwardGatesRow(hs, n, g, sr, sj, gates, cPrev, dc, dG);
             } else {
-                lstmBackwardGatesRow(hs, g, sr, sj, gates, peep, cPrev, dc, dG);
+                lstmBackwardGatesRow(hs, n, u0, g, sr, sj, gates, peep, cPrev, dc, dG);
             }
         }
     }
@@ -346,17 +360,17 @@ final class GateMath {
      * {@code da_o = dh⊙tanh(c_t)⊙σ'(o)} over {@code tanh(c_t)}, which {@code dG[oAt..]} holds on
      * entry; {@code dc[sj..] = dc_t = dc + dh⊙o⊙tanh'(c_t)} (+ {@code da_o⊙p_o} with peepholes).
      */
-    private static void lstmBackwardCellRow(int hs, int oAt, int sj, float[] gates, float[] peep, float[] dh,
-                                            float[] dc, float[] dG) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void lstmBackwardCellRow(int hs, int n, int u0, int oAt, int sj, float[] gates, float[] peep,
+                                            float[] dh, float[] dc, float[] dG) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             FloatVector tc = fromArray(SP, dG, oAt + u, m);
             FloatVector ov = fromArray(SP, gates, oAt + u, m);
             FloatVector dhv = fromArray(SP, dh, sj + u, m);
             FloatVector dao = dhv.mul(tc).mul(ov.mul(ov.neg().add(1f)));                   // σ'(o) = o(1 - o)
             FloatVector dct = fromArray(SP, dc, sj + u, m).add(dhv.mul(ov).mul(tc.neg().fma(tc, ONE)));
             if (peep != null) {
-                dct = dao.fma(fromArray(SP, peep, u + 2 * hs, m), dct);
+                dct = dao.fma(fromArray(SP, peep, u0 + u + 2 * hs, m), dct);
             }
             dao.intoArray(dG, oAt + u, m);
             dct.intoArray(dc, sj + u, m);
@@ -364,10 +378,10 @@ final class GateMath {
     }
 
     /** From {@code dc_t} in {@code dc[sj..]}: {@code da_i, da_f, da_g}, and {@code dc} becomes dc_{t-1}. */
-    private static void lstmBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] peep,
+    private static void lstmBackwardGatesRow(int hs, int n, int u0, int g, int sr, int sj, float[] gates, float[] peep,
                                              float[] cPrev, float[] dc, float[] dG) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector dct = fromArray(SP, dc, sj + u, m);
@@ -378,8 +392,8 @@ final class GateMath {
             FloatVector daf = dct.mul(cp).mul(fv.mul(fv.neg().add(1f)));
             FloatVector dcp = dct.mul(fv);
             if (peep != null) {
-                dcp = dai.fma(fromArray(SP, peep, u, m), dcp);
-                dcp = daf.fma(fromArray(SP, peep, u + hs, m), dcp);
+                dcp = dai.fma(fromArray(SP, peep, u0 + u, m), dcp);
+                dcp = daf.fma(fromArray(SP, peep, u0 + u + hs, m), dcp);
             }
             dai.intoArray(dG, gu, m);
             daf.intoArray(dG, gu + hs, m);
@@ -389,10 +403,10 @@ final class GateMath {
     }
 
     /** The coupled cell's {@link #lstmBackwardGatesRow}: {@code da_f} (through f and i = 1 - f) and {@code da_g}. */
-    private static void lstmCoupledBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] cPrev,
-                                                    float[] dc, float[] dG) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void lstmCoupledBackwardGatesRow(int hs, int n, int g, int sr, int sj, float[] gates,
+                                                    float[] cPrev, float[] dc, float[] dG) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector dct = fromArray(SP, dc, sj + u, m);
@@ -461,16 +475,23 @@ final class GateMath {
      */
     static void gruBackward(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] hn, float[] dh,
                             float[] dGx, float[] dGh) {
+        gruBackward(from, to, off, hs, 0, hs, gates, hPrev, hn, dh, dGx, dGh);
+    }
+
+    /** {@link #gruBackward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void gruBackward(int from, int to, int off, int hs, int u0, int u1, float[] gates, float[] hPrev, float[] hn,
+                            float[] dh, float[] dGx, float[] dGh) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
-            gruBackwardRow(hs, (off + j) * gh, (off + j) * hs, j * hs, gates, hPrev, hn, dh, dGx, dGh);
+            gruBackwardRow(hs, u1 - u0, (off + j) * gh + u0, (off + j) * hs + u0, j * hs + u0, gates, hPrev, hn, dh,
+                    dGx, dGh);
         }
     }
 
-    private static void gruBackwardRow(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] hn,
-                                       float[] dh, float[] dGx, float[] dGh) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void gruBackwardRow(int hs, int units, int g, int sr, int sj, float[] gates, float[] hPrev,
+                                       float[] hn, float[] dh, float[] dGx, float[] dGh) {
+        for (int u = 0; u < units; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, units);
             int gu = g + u;
             FloatVector r = fromArray(SP, gates, gu, m);
             FloatVector z = fromArray(SP, gates, gu + hs, m);

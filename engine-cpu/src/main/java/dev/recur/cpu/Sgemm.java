@@ -351,7 +351,7 @@ final class Sgemm {
     }
 
     /**
-     * {@code C[0:m, j0:j0+nc] = alpha·op(A)·B[:, j0:j0+nc]} with B from {@code pb}, on the calling
+     * {@code C[0:m, j0:j0+nc] = alpha·op(A)·B[:, j0:j0+nc] + beta·C[0:m, j0:j0+nc]} with B from {@code pb}, on the calling
      * thread alone: for a caller whose threads split the columns among themselves (CpuLayer's
      * sliced time loop), each with a {@link Call} of its own. {@code j0} is a multiple of
      * {@link #NR}. Each element gets the same bits as from {@link #gemm} (see Determinism above).
@@ -360,7 +360,7 @@ final class Sgemm {
      * neither).
      */
     void columns(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb, int j0,
-                 int nc, float[] c, int cOff, int ldc) {
+                 int nc, float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || nc == 0) {
             return;
         }
@@ -377,7 +377,7 @@ final class Sgemm {
         call.a = a;
         call.aOff = aOff;
         call.lda = lda;
-        call.beta = 0f;
+        call.beta = beta;
         call.rowInit = null;
         call.c = c;
         call.cOff = cOff;
