@@ -71,7 +71,6 @@ class SteadyStateAllocationTest {
 
     @Test
     void layerForwardBackwardAndInferenceAllocateNothingOnceCompiled() {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Random r = new Random(5);
         List<Run> runs = new ArrayList<>();
         for (Cell cell : Cell.values()) {
@@ -80,7 +79,31 @@ class SteadyStateAllocationTest {
             runs.add(new Run(cell, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
         // One thread: every allocation of the ops is the caller's, which the counter sees.
-        try (Workers workers = new Workers(1)) {
+        assertNoAllocation(1, runs, 0);
+    }
+
+    /**
+     * The sliced time loop (few sequences, H in whole GEMM strips, two threads): the caller runs
+     * one of its tasks, so the counter sees that task's allocations and the hand-over's. Bound: 16
+     * bytes per call on average over a window. Measured: 640 bytes in a window of 120 calls, while
+     * every call measured alone allocated nothing, so something outside the loop's code allocates
+     * now and then when two threads meet (not identified; the hand-over's monitor wait is the
+     * suspect). A loop that boxed vectors would allocate hundreds of bytes in every call.
+     */
+    @Test
+    void theSlicedTimeLoopAllocatesNothingOnceCompiled() {
+        Random r = new Random(6);
+        List<Run> runs = new ArrayList<>();
+        for (Cell cell : Cell.values()) {
+            runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
+        }
+        assertNoAllocation(2, runs, 16);
+    }
+
+    /** Warms up until a window of 20 rounds allocates at most {@code bytesPerCall} per call on average. */
+    private static void assertNoAllocation(int workerThreads, List<Run> runs, long bytesPerCall) {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Workers workers = new Workers(workerThreads)) {
             CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
             long start = System.nanoTime();
             long lastBytes = -1;
@@ -97,7 +120,7 @@ class SteadyStateAllocationTest {
                     }
                 }
                 lastBytes = threads.getCurrentThreadAllocatedBytes() - before;
-                if (lastBytes == 0) {
+                if (lastBytes <= bytesPerCall * 20 * runs.size()) {
                     return;
                 }
             }
