@@ -38,25 +38,11 @@ final class CpuLayer {
 
     private final Sgemm sgemm;
     private final Workers workers;
-    private final Workers.Task gateTask = this::gateChunk;
-    private final Workers.Task columnSumTask = this::columnSumChunk;
+    /** The gate-math call in flight (one object, reused: calls are serialized). */
+    private final GateCall gateCall = new GateCall();
+    /** The column-sum call in flight, likewise. */
+    private final ColumnSumCall columnSumCall = new ColumnSumCall();
     private final SlicedLoop sliced;
-    // The column sums in flight; written before the workers start, read by columnSumChunk.
-    private int csChunk;
-    private float[] csM;
-    private int csRows;
-    private int csCols;
-    private float[] csSums;
-    private float[] csOut;
-    // The gate-math call in flight; written before the workers start, read by gateChunk.
-    private int gStage;
-    private boolean gSave;
-    private Cell gCell;
-    private LayerBuffers gBuf;
-    private Params gP;
-    private int gRows;
-    private int gOff;
-    private int gChunk;
 
     CpuLayer(Sgemm sgemm, Workers workers) {
         this.sgemm = sgemm;
@@ -277,71 +263,91 @@ final class CpuLayer {
      * the workers when there is enough of it (rows are independent, so the split changes no bit).
      */
     private void runGates(int stage, boolean save, Cell cell, LayerBuffers buf, Params p, int rows, int off) {
-        gStage = stage;
-        gSave = save;
-        gCell = cell;
-        gBuf = buf;
-        gP = p;
-        gRows = rows;
-        gOff = off;
+        GateCall g = gateCall;
+        g.stage = stage;
+        g.save = save;
+        g.cell = cell;
+        g.buf = buf;
+        g.p = p;
+        g.rows = rows;
+        g.off = off;
         int chunks = Math.min(workers.threads(), rows * buf.gh / PARALLEL_MIN_ELEMENTS);
-        if (chunks <= 1) {
-            gateRows(0, rows);
-        } else {
-            gChunk = (rows + chunks - 1) / chunks;
-            workers.forEach(chunks, gateTask);
-        }
-        gBuf = null;
-        gP = null;
-    }
-
-    private void gateChunk(int i) {
-        int from = i * gChunk;
-        int to = Math.min(gRows, from + gChunk);
-        if (from < to) {
-            gateRows(from, to);
+        try {
+            if (chunks <= 1) {
+                g.gateRows(0, rows);
+            } else {
+                g.chunk = (rows + chunks - 1) / chunks;
+                workers.forEach(chunks, g);
+            }
+        } finally {
+            g.buf = null;
+            g.p = null;
         }
     }
 
-    private void gateRows(int from, int to) {
-        LayerBuffers b = gBuf;
-        Params p = gP;
-        int off = gOff;
-        int hs = b.hidden;
-        Cell cell = gCell;
-        // Saving: previous and next states in the packed rows; inference: the running state in place.
-        int st = gSave ? off : 0;
-        float[] hPrev = gSave ? b.hPrev : b.h;
-        float[] cPrev = gSave ? b.cPrev : b.c;
-        float[] cNext = gSave ? b.cNext : b.c;
-        switch (gStage) {
-            case FORWARD -> {
-                switch (cell) {
-                    case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
-                            b.hg, p.bHh(), b.h);
-                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
-                            off, st, hs, b.gates, b.hg, p.bHh(), p.peep(), cPrev, cNext, b.h, b.c);
-                    case GRU -> GateMath.gruForward(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev, b.extra, b.h);
-                    case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, st, hs, b.gates, b.hg, p.bHh(),
-                            hPrev, b.h);
-                }
+    /**
+     * One call of fused gate math: what its worker tasks read, set by {@link #runGates} before
+     * they start, and task {@code i}'s share of the rows.
+     */
+    private static final class GateCall implements Workers.Task {
+        private int stage;
+        private boolean save;
+        private Cell cell;
+        private LayerBuffers buf;
+        private Params p;
+        private int rows;
+        private int off;
+        private int chunk;
+
+        @Override
+        public void run(int i) {
+            int from = i * chunk;
+            int to = Math.min(rows, from + chunk);
+            if (from < to) {
+                gateRows(from, to);
             }
-            case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev,
-                    b.extra);
-            case BACKWARD -> {
-                switch (cell) {
-                    case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
-                            b.dh, b.dGx);
-                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
-                            off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
-                    case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
-                    case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
-                            b.dGx);
+        }
+
+        void gateRows(int from, int to) {
+            LayerBuffers b = buf;
+            Params p = this.p;
+            int off = this.off;
+            int hs = b.hidden;
+            Cell cell = this.cell;
+            // Saving: previous and next states in the packed rows; inference: the running state in place.
+            int st = save ? off : 0;
+            float[] hPrev = save ? b.hPrev : b.h;
+            float[] cPrev = save ? b.cPrev : b.c;
+            float[] cNext = save ? b.cNext : b.c;
+            switch (stage) {
+                case FORWARD -> {
+                    switch (cell) {
+                        case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                                b.hg, p.bHh(), b.h);
+                        case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
+                                off, st, hs, b.gates, b.hg, p.bHh(), p.peep(), cPrev, cNext, b.h, b.c);
+                        case GRU -> GateMath.gruForward(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev, b.extra, b.h);
+                        case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, st, hs, b.gates, b.hg, p.bHh(),
+                                hPrev, b.h);
+                    }
                 }
+                case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev,
+                        b.extra);
+                case BACKWARD -> {
+                    switch (cell) {
+                        case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                                b.dh, b.dGx);
+                        case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
+                                off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
+                        case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
+                        case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
+                                b.dGx);
+                    }
+                }
+                case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
+                        b.dRh, b.dh, b.dGx);
+                default -> throw new IllegalStateException("unknown gate stage " + stage);
             }
-            case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
-                    b.dRh, b.dh, b.dGx);
-            default -> throw new IllegalStateException("unknown gate stage " + gStage);
         }
     }
 
@@ -401,40 +407,52 @@ final class CpuLayer {
      * with a stride of 8 KB, measured slower than one thread streaming the rows.
      */
     private void addColumnSums(float[] m, int rows, int cols, float[] sums, float[] out) {
-        csM = m;
-        csRows = rows;
-        csCols = cols;
-        csSums = sums;
-        csOut = out;
-        csChunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
-        int chunks = (cols + csChunk - 1) / csChunk;
-        if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
-            for (int i = 0; i < chunks; i++) {
-                columnSumChunk(i);
+        ColumnSumCall cs = columnSumCall;
+        cs.m = m;
+        cs.rows = rows;
+        cs.cols = cols;
+        cs.sums = sums;
+        cs.out = out;
+        cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
+        int chunks = (cols + cs.chunk - 1) / cs.chunk;
+        try {
+            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
+                for (int i = 0; i < chunks; i++) {
+                    cs.run(i);
+                }
+            } else {
+                workers.forEach(chunks, cs);
             }
-        } else {
-            workers.forEach(chunks, columnSumTask);
+        } finally {
+            cs.m = null;
+            cs.sums = null;
+            cs.out = null;
         }
-        csM = null;
-        csSums = null;
-        csOut = null;
     }
 
-    private void columnSumChunk(int chunk) {
-        float[] m = csM;
-        float[] sums = csSums;
-        int cols = csCols;
-        int c0 = chunk * csChunk;
-        int c1 = Math.min(cols, c0 + csChunk);
-        Arrays.fill(sums, c0, c1, 0f);
-        for (int r = 0; r < csRows; r++) {
-            int base = r * cols;
-            for (int c = c0; c < c1; c++) {
-                sums[c] += m[base + c];
+    /** One call of {@link #addColumnSums}: its operands, and task {@code i}'s run of columns. */
+    private static final class ColumnSumCall implements Workers.Task {
+        private int chunk;
+        private float[] m;
+        private int rows;
+        private int cols;
+        private float[] sums;
+        private float[] out;
+
+        @Override
+        public void run(int i) {
+            int c0 = i * chunk;
+            int c1 = Math.min(cols, c0 + chunk);
+            Arrays.fill(sums, c0, c1, 0f);
+            for (int r = 0; r < rows; r++) {
+                int base = r * cols;
+                for (int c = c0; c < c1; c++) {
+                    sums[c] += m[base + c];
+                }
             }
-        }
-        for (int c = c0; c < c1; c++) {
-            csOut[c] += sums[c];
+            for (int c = c0; c < c1; c++) {
+                out[c] += sums[c];
+            }
         }
     }
 
