@@ -475,8 +475,8 @@ final class CpuLayer {
      * The forward's time loop for few sequences: each of up to {@code threads} tasks owns a slice
      * of the hidden units (whole GEMM strips) for the whole loop. Per step a task computes its
      * units' columns of every gate block, {@code Hg[:, b*H + u0 .. b*H + u1) = h_{t-1}·W_hhᵀ} (one
-     * {@link Sgemm#columns} per block, W_hh packed once per call, its slice staying in the task's
-     * cache), runs the gate math of its units ({@link GateMath}'s unit-slice forms), saves its
+     * {@link Sgemm#columns} call for all blocks, packing h_{t-1} once; W_hh packed once per call,
+     * its slice staying in the task's cache), runs the gate math of its units ({@link GateMath}'s unit-slice forms), saves its
      * units when the forward saves, writes its units of y, and waits at one barrier. The running h
      * is double-buffered ({@code h}, {@code hAlt}: step s reads one and writes the other), so a
      * fast task writing step s+1 never overwrites what a slow one still reads for step s; c and
@@ -619,9 +619,8 @@ final class CpuLayer {
                         }
                     }
                 }
-                for (int g = 0; g < blocks; g++) {
-                    sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, g * hs + u0, n, 0f, b.hg, 0, gh);
-                }
+                // Its units of every gate block, A (h_{t-1}) packed once for all of them.
+                sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, u0, n, blocks, hs, 0f, b.hg, 0, gh);
                 switch (c) {
                     case RNN_TANH, RNN_RELU -> GateMath.rnnForward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
                             b.gates, b.hg, w.bHh(), hNext);
