@@ -20,7 +20,15 @@ import java.util.Arrays;
  * </pre>
  * N is the number of real (unpadded) steps over the batch and B_s the number of sequences still
  * running at step s ({@link StepPlan}); the original GRU needs a second, smaller GEMM per step
- * for {@code W_hn (r⊙h)}. Nothing here allocates.
+ * for {@code W_hn (r⊙h)}. Nothing here allocates (the sliced loop's second h buffer and the
+ * backward's buffers are made once, on first use).
+ *
+ * <p>Each time loop runs one of two ways, with the same bits: for few sequences on several
+ * threads, sliced by hidden units ({@link SlicedLoop}: one task per thread for the whole loop,
+ * one barrier per step); otherwise step by step, each step's GEMM and gate math split among the
+ * workers. {@link #inference} is the forward without its saves. The state a call's worker tasks
+ * read lives in call objects ({@link GateCall}, {@link ColumnSumCall}, {@link SlicedLoop}, and
+ * {@link Sgemm.Call}), set before the tasks start; calls are serialized.
  */
 final class CpuLayer {
 
