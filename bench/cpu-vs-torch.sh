@@ -4,6 +4,10 @@
 # Writes OUT.jsonl (every line) and OUT.md (the table). Needs PyTorch (pip install torch numpy).
 #   bench/cpu-vs-torch.sh [OUT]     (default bench/results/cpu-vs-torch-<date>)
 # Run it on a machine nothing else is using.
+# Environment: ONLY (a bash regexp: only the rows whose label matches it, e.g. 'B=1 |B=16');
+#   CHAR_LM_DATA (the char-LM text; CHAR_LM=0 leaves that row out); RECUR_JAVA_OPTS (added to each
+#   row's JVM options); RECUR_CLASSPATH (a built class path, see ./recur, so that edits made
+#   meanwhile do not rebuild the jars under a running measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results/cpu-vs-torch-$(date +%F)}
@@ -13,8 +17,9 @@ peak=$(./recur bench peak --seconds 1 2>/dev/null | python3 -c 'import json,sys;
 echo "FMA peak: $peak GFLOP/s" >&2
 row() { # label, java opts, bench args...
   local label=$1 opts=$2; shift 2
+  if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return; fi
   echo "== $label" >&2
-  RECUR_JAVA_OPTS="$opts" ./recur bench "$@" --peer torch --peak "$peak" 2>/dev/null \
+  RECUR_JAVA_OPTS="${RECUR_JAVA_OPTS:-} $opts" ./recur bench "$@" --peer torch --peak "$peak" 2>/dev/null \
     | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2
 }
 row "LSTM B=64 I=H=512 T=100" "" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
@@ -26,4 +31,17 @@ row "LSTM B=1 I=H=512 T=100" "" lstm --batch 1 --input 512 --hidden 512 --steps 
 row "LSTM B=64 I=H=512 T=100, 256-bit" "-XX:MaxVectorSize=32" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
 row "SGEMM 1024^3" "" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
 row "SGEMM 1024^3, 256-bit" "-XX:MaxVectorSize=32" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
+# Char-LM training throughput (train-lm against bench/python/char_lm_torch.py), 3 runs each,
+# alternating; rows "char-LM ..." of the jsonl. CHAR_LM_DATA names the text (default tinyshakespeare).
+lmdata=${CHAR_LM_DATA:-/work/shared/data/tinyshakespeare.txt}
+if [ "${CHAR_LM:-1}" = 0 ]; then
+  :
+elif [ -f "$lmdata" ]; then
+  echo "== char-LM 2x256 LSTM, emb 64, batch 32, window 100" >&2
+  bench/char-lm-vs-torch.sh "$lmdata" 3 \
+    | grep '"op": "char_lm"' | sed 's/^{/{"row":"char-LM training, 2x256 LSTM, emb 64, batch 32, window 100",/' \
+    | tee -a "$out.jsonl" >&2
+else
+  echo "no char-LM text at $lmdata (set CHAR_LM_DATA): char-LM row left out" >&2
+fi
 python3 bench/python/cpu_vs_torch_table.py "$out" "$peak"

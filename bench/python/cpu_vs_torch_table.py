@@ -3,9 +3,14 @@
 (reads OUT.jsonl, writes OUT.md and prints it)."""
 import json, os, subprocess, sys
 out, peak = sys.argv[1], float(sys.argv[2])
+import statistics
 rows = {}
+char_lm = {}  # row -> engine -> [tokens/s of each run]
 for line in open(out + ".jsonl"):
     d = json.loads(line)
+    if d.get("op") == "char_lm":
+        char_lm.setdefault(d["row"], {}).setdefault(d["engine"], []).append(d["tokens_per_s"])
+        continue
     rows.setdefault(d["row"], {})[d["engine"]] = d
 cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -35,9 +40,23 @@ for label, r in rows.items():
         md.append("| %s, forward (both saving for a backward) | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f |" % (
                   label, rc["forward_ms"], pt["forward_ms"], rc["forward_ms"] / pt["forward_ms"],
                   rc["forward_gflops"], 100 * rc["forward_gflops"] / peak, pt["forward_gflops"]))
-        md.append("| %s, inference (PyTorch inference_mode; Recur has no inference path yet: its forward above) "
-                  "| %.1f | %.1f | %.2f | | | |" % (label, rc["forward_ms"], pt["inference_ms"],
-                  rc["forward_ms"] / pt["inference_ms"]))
+        if "inference_ms" in rc:
+            md.append("| %s, inference (Recur layerInference, PyTorch inference_mode) | %.1f | %.1f | %.2f | %.1f "
+                      "| %.0f%% | %.1f |" % (label, rc["inference_ms"], pt["inference_ms"],
+                      rc["inference_ms"] / pt["inference_ms"], rc["inference_gflops"],
+                      100 * rc["inference_gflops"] / peak, rc["inference_gflops"] * rc["inference_ms"] / pt["inference_ms"]))
+        else:  # lines from before Recur had an inference op
+            md.append("| %s, inference (PyTorch inference_mode; Recur's forward above) "
+                      "| %.1f | %.1f | %.2f | | | |" % (label, rc["forward_ms"], pt["inference_ms"],
+                      rc["forward_ms"] / pt["inference_ms"]))
+if char_lm:
+    md += ["", "| char-LM training (`recur train-lm` vs `bench/python/char_lm_torch.py`) | Recur tokens/s | "
+           "PyTorch tokens/s | Recur / PyTorch tokens/s | runs each |", "| --- | ---: | ---: | ---: | ---: |"]
+    for label, r in char_lm.items():
+        rc, pt = r.get("cpu", []), r.get("torch-cpu", [])
+        if rc and pt:
+            md.append("| %s | %.0f | %.0f | %.2f | %d |" % (label, statistics.median(rc), statistics.median(pt),
+                      statistics.median(rc) / statistics.median(pt), min(len(rc), len(pt))))
 md += ["", "Raw lines: `%s.jsonl`." % out.split("/")[-1], ""]
 open(out + ".md", "w").write("\n".join(md))
 print("\n".join(md))

@@ -56,7 +56,8 @@ import java.util.List;
             "",
             "Output (one line each):",
             "  {\"engine\":\"cpu\",\"cell\":\"lstm\",\"B\":64,\"I\":512,\"H\":512,\"T\":100,\"train_step_ms\":...,",
-            "   \"forward_ms\":...,\"gflops\":...,\"peak_share\":...,\"forward_gflops\":...,\"peak_gflops\":...,...}",
+            "   \"forward_ms\":...,\"gflops\":...,\"peak_share\":...,\"forward_gflops\":...,\"peak_gflops\":...,...,",
+            "   \"inference_ms\":...,\"inference_gflops\":...}",
             "  {\"engine\":\"cpu\",\"op\":\"sgemm\",\"M\":1024,\"N\":1024,\"K\":1024,\"trans_b\":false,\"ms\":...,",
             "   \"gflops\":...,...}",
             "  {\"op\":\"fma_peak\",\"threads\":2,\"vector_bits\":256,\"lanes\":8,\"chains\":12,\"seconds\":...,",
@@ -304,7 +305,7 @@ public final class BenchCommand extends CliCommand {
 
     private static final String LAYER_SYNOPSIS = "recur bench lstm | gru | rnn [options]";
     private static final String LAYER_DESCRIPTION = "one layer, one direction, time-major, zero initial state: training"
-            + " step (layerForward + layerBackward, dx included) and forward alone";
+            + " step (layerForward + layerBackward, dx included), forward alone, and inference (layerInference)";
 
     @Command(name = "lstm", description = LAYER_DESCRIPTION, customSynopsis = LAYER_SYNOPSIS, showDefaultValues = true,
             sortOptions = false)

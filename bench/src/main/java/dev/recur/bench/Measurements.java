@@ -101,7 +101,10 @@ public final class Measurements {
                 s.steps(), SEED)) {
             Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep, peak.after());
             Timing.Result forward = Timing.measure(runs.warmup(), runs.iters(), layer::forward);
-            return layerLine(backend.name(), s, train, forward, runs, peak);
+            Timing.Result inference = Timing.measure(runs.warmup(), runs.iters(), layer::inference);
+            JsonLine line = layerLine(backend.name(), s, train, forward, runs, peak);
+            return line.put("inference_ms", inference.medianMs())
+                    .put("inference_gflops", Flops.gflops(s.forwardFlops(), inference.medianMs()));
         }
     }
 

@@ -210,6 +210,12 @@ public final class RecurWorkloads {
             backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
         }
 
+        /** {@code layerInference}: fills {@code y}, saves nothing (the workspace is scratch). */
+        public void inference() {
+            backend.layerInference(cell, Direction.FORWARD, x, null, null, params, y, null, ws);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
+        }
+
         /** {@code layerForward}, then {@code layerBackward} (gradients accumulate). */
         public void forwardBackward() {
             forward();

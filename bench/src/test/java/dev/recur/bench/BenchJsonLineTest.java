@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchJsonLineTest {
 
     static final List<String> LAYER_KEYS = List.of("engine", "cell", "B", "I", "H", "T", "train_step_ms", "forward_ms",
-            "gflops", "peak_share", "forward_gflops", "peak_gflops", "train_step_min_ms", "warmup", "iters");
+            "gflops", "peak_share", "forward_gflops", "peak_gflops", "train_step_min_ms", "warmup", "iters", "inference_ms",
+            "inference_gflops");
 
     @ParameterizedTest(name = "recur bench {0}")
     @CsvSource({"lstm, lstm", "gru, gru", "rnn, rnn_tanh"})
@@ -56,6 +57,9 @@ class BenchJsonLineTest {
         assertEquals(gflops / 0.5, (double) f.get("peak_share"), gflops * 1e-4, s::toString);
         assertEquals(flops / 3 / ((double) f.get("forward_ms") * 1e6), (double) f.get("forward_gflops"),
                 (double) f.get("forward_gflops") * 1e-4, s::toString);
+        // inference_gflops counts the forward's FLOPs over layerInference's time.
+        assertEquals(flops / 3 / ((double) f.get("inference_ms") * 1e6), (double) f.get("inference_gflops"),
+                (double) f.get("inference_gflops") * 1e-4, s::toString);
     }
 
     @Test

@@ -16,7 +16,9 @@ import java.util.Locale;
  * bidirectional ops) of one layer over a whole sequence. The order of calls is: make a
  * {@link Workspace} once, then for each batch {@code layerForward}, then (when training)
  * {@code layerBackward} with the same inputs; the forward fills the workspace, the backward
- * reads it.
+ * reads it. A forward that no backward follows calls {@code layerInference} (or
+ * {@code bidirectionalInference}) instead: same outputs, nothing saved, the workspace used as
+ * scratch.
  *
  * <p>Variable lengths: {@code lengths} (null means every sequence has T steps) gives each
  * sequence's own length, 1 to T, in any order. Steps past a sequence's end neither change its
@@ -214,6 +216,33 @@ public abstract class Backend implements AutoCloseable {
     }
 
     /**
+     * Inference: {@link #layerForward} for a forward that no backward follows (generation,
+     * evaluation, prediction). Same arguments, same checks and the same {@code y} and {@code fin}
+     * (bit for bit on the CPU engine), but nothing is kept for a backward: {@code ws} serves as
+     * scratch only (the input projections and running state of the call), as cuDNN's workspace
+     * does beside its reserve space. Afterwards {@code ws} holds no forward pass, so a
+     * {@link #layerBackward} on it is refused until the next {@link #layerForward}.
+     *
+     * <p>Why a workspace at all: the call needs {@code [T*B, G*H]} of scratch for the input
+     * projections of every step; taking it from the caller's workspace, sized once, keeps the op
+     * free of allocation, and a model that also trains already holds one per layer.
+     */
+    public final void layerInference(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
+                                     LayerParams params, Tensor y, State fin, Workspace ws) {
+        String op = "layerInference(" + id(cell) + ")";
+        open(op);
+        requireDirection(op, direction);
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
+        checkState(op, "init", cell, init, d, true);
+        checkParams(op, "params", cell, params, d, true);
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
+        checkState(op, "fin", cell, fin, d, false);
+        // Marked before the call: whatever the workspace held is overwritten by the scratch.
+        ws.markEmpty();
+        layerInferenceImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+    }
+
+    /**
      * The backward of the last {@link #layerForward} on {@code ws} (same cell, direction, x and
      * lengths).
      *
@@ -270,6 +299,32 @@ public abstract class Backend implements AutoCloseable {
         checkDirectionsApart(op, init, fin);
         bidirectionalForwardImpl(cell, d, x, lengths, init, params, y, fin, ws);
         ws.markFilled("bidirectionalForward", "both", d.steps(), d.batch(), lengths);
+    }
+
+    /**
+     * Inference for both directions: {@link #bidirectionalForward} that keeps nothing for a
+     * backward, as {@link #layerInference} is to {@link #layerForward}. {@code ws} (bidirectional)
+     * is scratch only and holds no forward pass afterwards.
+     */
+    public final void bidirectionalInference(Cell cell, Tensor x, int[] lengths, PerDirection<State> init,
+                                             PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                             Workspace ws) {
+        String op = "bidirectionalInference(" + id(cell) + ")";
+        open(op);
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
+        if (params == null) {
+            throw new IllegalArgumentException(op + ": params is null");
+        }
+        for (Direction dir : Direction.values()) {
+            String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
+            checkState(op, "init" + s, cell, init == null ? null : init.get(dir), d, true);
+            checkParams(op, "params" + s, cell, params.get(dir), d, true);
+            checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
+        }
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+        checkDirectionsApart(op, init, fin);
+        ws.markEmpty();
+        bidirectionalInferenceImpl(cell, d, x, lengths, init, params, y, fin, ws);
     }
 
     /**
@@ -353,6 +408,15 @@ public abstract class Backend implements AutoCloseable {
 
     protected abstract void layerForwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
                                              State init, LayerParams params, Tensor y, State fin, Workspace ws);
+
+    /** Runs {@link #layerInference}; {@code ws} is scratch (see there). Arguments are checked. */
+    protected abstract void layerInferenceImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
+                                               State init, LayerParams params, Tensor y, State fin, Workspace ws);
+
+    /** Runs {@link #bidirectionalInference}; {@code ws} is scratch. Arguments are checked. */
+    protected abstract void bidirectionalInferenceImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                                       PerDirection<State> init, PerDirection<LayerParams> params,
+                                                       Tensor y, PerDirection<State> fin, Workspace ws);
 
     protected abstract void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
                                               LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx,

@@ -11,6 +11,8 @@ import java.util.Arrays;
  * projections, activated gates, previous states); the matching backward op (same cell,
  * direction, shapes and lengths) must come next, before another forward on this workspace. The
  * backend checks that order and refuses a backward that does not match the last forward.
+ * An inference op ({@link Backend#layerInference}) uses the workspace as scratch and leaves it
+ * holding no forward, so a backward after it is refused.
  * A workspace made for {@code T = 1} serves the per-step cell ops.
  */
 public abstract class Workspace implements AutoCloseable {
@@ -68,6 +70,11 @@ public abstract class Workspace implements AutoCloseable {
     /** Records the forward that filled this workspace (called by {@link Backend}). */
     final void markFilled(String op, Object direction, int steps, int batch, int[] lengths) {
         filledBy = signature(op, direction, steps, batch, lengths);
+    }
+
+    /** Records that the workspace holds no forward (an inference op used it as scratch). */
+    final void markEmpty() {
+        filledBy = null;
     }
 
     /** Throws unless the last forward matches this backward. */

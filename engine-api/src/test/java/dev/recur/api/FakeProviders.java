@@ -185,6 +185,19 @@ public final class FakeProviders {
         }
 
         @Override
+        protected void layerInferenceImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
+                                          State init, LayerParams params, Tensor y, State fin, Workspace ws) {
+            throw none();
+        }
+
+        @Override
+        protected void bidirectionalInferenceImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                                  PerDirection<State> init, PerDirection<LayerParams> params,
+                                                  Tensor y, PerDirection<State> fin, Workspace ws) {
+            throw none();
+        }
+
+        @Override
         protected void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
                                          LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx,
                                          State dInit, LayerParams grads) {

@@ -159,6 +159,35 @@ public final class CpuBackend extends Backend {
                 ys, d.hidden(), 0, h(fin), c(fin), buffers(ws, direction));
     }
 
+    /** The forward's GEMMs and gate math without its saves (CpuLayer.inference): the same bits. */
+    @Override
+    protected void layerInferenceImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths, State init,
+                                      LayerParams params, Tensor y, State fin, Workspace ws) {
+        float[] ys = data(y);
+        if (lengths != null) {
+            Arrays.fill(ys, 0f); // padded steps output zero
+        }
+        layer.inference(cell, direction, d.steps(), d.batch(), data(x), lengths, h(init), c(init), arrays(params),
+                ys, d.hidden(), 0, h(fin), c(fin), buffers(ws, direction));
+    }
+
+    @Override
+    protected void bidirectionalInferenceImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                              PerDirection<State> init, PerDirection<LayerParams> params, Tensor y,
+                                              PerDirection<State> fin, Workspace ws) {
+        float[] ys = data(y);
+        if (lengths != null) {
+            Arrays.fill(ys, 0f);
+        }
+        int width = 2 * d.hidden();
+        for (Direction dir : Direction.values()) {
+            State in = init == null ? null : init.get(dir);
+            State out = fin == null ? null : fin.get(dir);
+            layer.inference(cell, dir, d.steps(), d.batch(), data(x), lengths, h(in), c(in), arrays(params.get(dir)),
+                    ys, width, dir == Direction.FORWARD ? 0 : d.hidden(), h(out), c(out), buffers(ws, dir));
+        }
+    }
+
     @Override
     protected void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
                                      LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit,

@@ -20,7 +20,15 @@ import java.util.Arrays;
  * </pre>
  * N is the number of real (unpadded) steps over the batch and B_s the number of sequences still
  * running at step s ({@link StepPlan}); the original GRU needs a second, smaller GEMM per step
- * for {@code W_hn (r⊙h)}. Nothing here allocates.
+ * for {@code W_hn (r⊙h)}. Nothing here allocates (the sliced loop's second h buffer and the
+ * backward's buffers are made once, on first use).
+ *
+ * <p>Each time loop runs one of two ways, with the same bits: for few sequences on several
+ * threads, sliced by hidden units ({@link SlicedLoop}: one task per thread for the whole loop,
+ * one barrier per step); otherwise step by step, each step's GEMM and gate math split among the
+ * workers. {@link #inference} is the forward without its saves. The state a call's worker tasks
+ * read lives in call objects ({@link GateCall}, {@link ColumnSumCall}, {@link SlicedLoop}, and
+ * {@link Sgemm.Call}), set before the tasks start; calls are serialized.
  */
 final class CpuLayer {
 
@@ -38,27 +46,33 @@ final class CpuLayer {
 
     private final Sgemm sgemm;
     private final Workers workers;
-    private final Workers.Task gateTask = this::gateChunk;
-    private final Workers.Task columnSumTask = this::columnSumChunk;
-    // The column sums in flight; written before the workers start, read by columnSumChunk.
-    private int csChunk;
-    private float[] csM;
-    private int csRows;
-    private int csCols;
-    private float[] csSums;
-    private float[] csOut;
-    // The gate-math call in flight; written before the workers start, read by gateChunk.
-    private int gStage;
-    private Cell gCell;
-    private LayerBuffers gBuf;
-    private Params gP;
-    private int gRows;
-    private int gOff;
-    private int gChunk;
+    /** The gate-math call in flight (one object, reused: calls are serialized). */
+    private final GateCall gateCall = new GateCall();
+    /** The column-sum call in flight, likewise. */
+    private final ColumnSumCall columnSumCall = new ColumnSumCall();
+    private final SlicedLoop sliced;
 
     CpuLayer(Sgemm sgemm, Workers workers) {
         this.sgemm = sgemm;
         this.workers = workers;
+        this.sliced = new SlicedLoop(workers.threads());
+    }
+
+    /** Batches of at most this many sequences run the forward's time loop sliced by hidden units. */
+    static final int SLICED_MAX_BATCH = 32;
+    /** {@code -Drecur.cpu.slicedLoop=false} turns the sliced time loop off (to measure against it). */
+    private static final boolean SLICED_ON =
+            !"false".equalsIgnoreCase(System.getProperty("recur.cpu.slicedLoop", "true"));
+
+    /**
+     * Whether a forward runs {@link SlicedLoop}: on several threads, for few sequences (where a
+     * step is too little work to hand over twice per step, GEMM then gate math), whole GEMM strips
+     * of hidden units for at least two threads, and one GEMM per step (not the original GRU,
+     * whose second GEMM reads every unit of r⊙h).
+     */
+    private boolean slicedLoop(Cell cell, int batch, int hs) {
+        return SLICED_ON && workers.threads() >= 2 && cell != Cell.GRU_ORIGINAL && batch <= SLICED_MAX_BATCH
+                && hs % Sgemm.NR == 0 && hs >= 2 * Sgemm.NR;
     }
 
     /**
@@ -69,6 +83,26 @@ final class CpuLayer {
      */
     synchronized void forward(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0, float[] c0,
                  Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT, LayerBuffers buf) {
+        run(true, cell, dir, steps, batch, x, lengths, h0, c0, p, y, yStride, yCol, hT, cT, buf);
+    }
+
+    /**
+     * {@link #forward} that saves nothing for a backward: the same GEMMs and gate math in the
+     * same order, so the same bits in {@code y}, {@code hT} and {@code cT}, but no step copies its
+     * previous state, and the gate math reads and updates the running {@code [B, H]} state in
+     * place (st = 0, Note in {@link GateMath}). {@code buf} serves as scratch only: its input
+     * projections, running state and {@code [B, H]} rows of the GRU scratch; a backward may not
+     * follow (the {@code Backend} marks the workspace empty).
+     */
+    synchronized void inference(Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0,
+                                float[] c0, Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT,
+                                LayerBuffers buf) {
+        run(false, cell, dir, steps, batch, x, lengths, h0, c0, p, y, yStride, yCol, hT, cT, buf);
+    }
+
+    /** The forward; {@code save} keeps what the backward reads (per-step previous states, GRU scratch rows). */
+    private void run(boolean save, Cell cell, Direction dir, int steps, int batch, float[] x, int[] lengths, float[] h0,
+                     float[] c0, Params p, float[] y, int yStride, int yCol, float[] hT, float[] cT, LayerBuffers buf) {
         StepPlan plan = buf.plan;
         plan.build(dir, steps, batch, lengths);
         int in = buf.inputSize;
@@ -95,21 +129,29 @@ final class CpuLayer {
         } else {
             Sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
         }
+        if (slicedLoop(cell, batch, hs)) {
+            sliced.run(save, cell, buf, p, plan, y, yStride, yCol);
+            walked = 0; // done
+        }
         for (int s = 0; s < walked; s++) {
             int rows = plan.batchSize(s);
             int off = plan.offset(s);
-            System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
-            if (buf.c != null) {
-                System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
+            // State rows of the gate math: the packed rows when saving, else the running [B, H].
+            int st = save ? off : 0;
+            if (save) {
+                System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
+                if (buf.c != null) {
+                    System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
+                }
             }
             // Every gate block from h_{t-1}; for the original GRU only [r, z] (recurrent holds those),
             // then the n block from r ⊙ h_{t-1}.
             sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
             if (cell == Cell.GRU_ORIGINAL) {
-                runGates(GRU_ORIGINAL_GATES, cell, buf, p, rows, off);
-                sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, off * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
+                runGates(GRU_ORIGINAL_GATES, save, cell, buf, p, rows, off);
+                sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, st * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
             }
-            runGates(FORWARD, cell, buf, p, rows, off);
+            runGates(FORWARD, save, cell, buf, p, rows, off);
             for (int j = 0; j < rows; j++) {
                 System.arraycopy(buf.h, j * hs, y, plan.denseRow(s, j) * yStride + yCol, hs);
             }
@@ -150,7 +192,12 @@ final class CpuLayer {
         if (buf.dc != null) {
             loadState(plan, dcT, buf.dc, hs);
         }
-        for (int s = plan.steps() - 1; s >= 0; s--) {
+        int last = plan.steps() - 1;
+        if (slicedLoop(cell, batch, hs)) {
+            sliced.runBackward(cell, buf, p, plan, dy, dyStride, dyCol);
+            last = -1; // done
+        }
+        for (int s = last; s >= 0; s--) {
             int rows = plan.batchSize(s);
             int off = plan.offset(s);
             if (dy != null) {
@@ -164,17 +211,17 @@ final class CpuLayer {
             }
             switch (cell) {
                 case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
+                    runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
                 }
                 case GRU -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
+                    runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
                 case GRU_ORIGINAL -> {
-                    runGates(BACKWARD, cell, buf, p, rows, off);
+                    runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
-                    runGates(GRU_ORIGINAL_BACKWARD_GATES, cell, buf, p, rows, off);
+                    runGates(GRU_ORIGINAL_BACKWARD_GATES, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
                 }
             }
@@ -223,66 +270,92 @@ final class CpuLayer {
      * Runs one stage of fused gate math over the step's {@code rows} running rows, split among
      * the workers when there is enough of it (rows are independent, so the split changes no bit).
      */
-    private void runGates(int stage, Cell cell, LayerBuffers buf, Params p, int rows, int off) {
-        gStage = stage;
-        gCell = cell;
-        gBuf = buf;
-        gP = p;
-        gRows = rows;
-        gOff = off;
+    private void runGates(int stage, boolean save, Cell cell, LayerBuffers buf, Params p, int rows, int off) {
+        GateCall g = gateCall;
+        g.stage = stage;
+        g.save = save;
+        g.cell = cell;
+        g.buf = buf;
+        g.p = p;
+        g.rows = rows;
+        g.off = off;
         int chunks = Math.min(workers.threads(), rows * buf.gh / PARALLEL_MIN_ELEMENTS);
-        if (chunks <= 1) {
-            gateRows(0, rows);
-        } else {
-            gChunk = (rows + chunks - 1) / chunks;
-            workers.forEach(chunks, gateTask);
-        }
-        gBuf = null;
-        gP = null;
-    }
-
-    private void gateChunk(int i) {
-        int from = i * gChunk;
-        int to = Math.min(gRows, from + gChunk);
-        if (from < to) {
-            gateRows(from, to);
+        try {
+            if (chunks <= 1) {
+                g.gateRows(0, rows);
+            } else {
+                g.chunk = (rows + chunks - 1) / chunks;
+                workers.forEach(chunks, g);
+            }
+        } finally {
+            g.buf = null;
+            g.p = null;
         }
     }
 
-    private void gateRows(int from, int to) {
-        LayerBuffers b = gBuf;
-        Params p = gP;
-        int off = gOff;
-        int hs = b.hidden;
-        Cell cell = gCell;
-        switch (gStage) {
-            case FORWARD -> {
-                switch (cell) {
-                    case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
-                            b.hg, p.bHh(), b.h);
-                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
-                            off, hs, b.gates, b.hg, p.bHh(), p.peep(), b.cPrev, b.cNext, b.h, b.c);
-                    case GRU -> GateMath.gruForward(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev, b.extra, b.h);
-                    case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev,
-                            b.h);
-                }
+    /**
+     * One call of fused gate math: what its worker tasks read, set by {@link #runGates} before
+     * they start, and task {@code i}'s share of the rows.
+     */
+    private static final class GateCall implements Workers.Task {
+        private int stage;
+        private boolean save;
+        private Cell cell;
+        private LayerBuffers buf;
+        private Params p;
+        private int rows;
+        private int off;
+        private int chunk;
+
+        @Override
+        public void run(int i) {
+            int from = i * chunk;
+            int to = Math.min(rows, from + chunk);
+            if (from < to) {
+                gateRows(from, to);
             }
-            case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, hs, b.gates, b.hg, p.bHh(), b.hPrev,
-                    b.extra);
-            case BACKWARD -> {
-                switch (cell) {
-                    case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
-                            b.dh, b.dGx);
-                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
-                            off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
-                    case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
-                    case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
-                            b.dGx);
+        }
+
+        void gateRows(int from, int to) {
+            LayerBuffers b = buf;
+            Params p = this.p;
+            int off = this.off;
+            int hs = b.hidden;
+            Cell cell = this.cell;
+            // Saving: previous and next states in the packed rows; inference: the running state in place.
+            int st = save ? off : 0;
+            float[] hPrev = save ? b.hPrev : b.h;
+            float[] cPrev = save ? b.cPrev : b.c;
+            float[] cNext = save ? b.cNext : b.c;
+            switch (stage) {
+                case FORWARD -> {
+                    switch (cell) {
+                        case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                                b.hg, p.bHh(), b.h);
+                        case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
+                                off, st, hs, b.gates, b.hg, p.bHh(), p.peep(), cPrev, cNext, b.h, b.c);
+                        case GRU -> GateMath.gruForward(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev, b.extra, b.h);
+                        case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, st, hs, b.gates, b.hg, p.bHh(),
+                                hPrev, b.h);
+                    }
                 }
+                case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev,
+                        b.extra);
+                case BACKWARD -> {
+                    switch (cell) {
+                        case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                                b.dh, b.dGx);
+                        case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
+                                off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
+                        case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
+                        case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
+                                b.dGx);
+                    }
+                }
+                case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
+                        b.dRh, b.dh, b.dGx);
+                default -> throw new IllegalStateException("unknown gate stage " + stage);
             }
-            case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
-                    b.dRh, b.dh, b.dGx);
-            default -> throw new IllegalStateException("unknown gate stage " + gStage);
         }
     }
 
@@ -342,40 +415,52 @@ final class CpuLayer {
      * with a stride of 8 KB, measured slower than one thread streaming the rows.
      */
     private void addColumnSums(float[] m, int rows, int cols, float[] sums, float[] out) {
-        csM = m;
-        csRows = rows;
-        csCols = cols;
-        csSums = sums;
-        csOut = out;
-        csChunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
-        int chunks = (cols + csChunk - 1) / csChunk;
-        if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
-            for (int i = 0; i < chunks; i++) {
-                columnSumChunk(i);
+        ColumnSumCall cs = columnSumCall;
+        cs.m = m;
+        cs.rows = rows;
+        cs.cols = cols;
+        cs.sums = sums;
+        cs.out = out;
+        cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
+        int chunks = (cols + cs.chunk - 1) / cs.chunk;
+        try {
+            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
+                for (int i = 0; i < chunks; i++) {
+                    cs.run(i);
+                }
+            } else {
+                workers.forEach(chunks, cs);
             }
-        } else {
-            workers.forEach(chunks, columnSumTask);
+        } finally {
+            cs.m = null;
+            cs.sums = null;
+            cs.out = null;
         }
-        csM = null;
-        csSums = null;
-        csOut = null;
     }
 
-    private void columnSumChunk(int chunk) {
-        float[] m = csM;
-        float[] sums = csSums;
-        int cols = csCols;
-        int c0 = chunk * csChunk;
-        int c1 = Math.min(cols, c0 + csChunk);
-        Arrays.fill(sums, c0, c1, 0f);
-        for (int r = 0; r < csRows; r++) {
-            int base = r * cols;
-            for (int c = c0; c < c1; c++) {
-                sums[c] += m[base + c];
+    /** One call of {@link #addColumnSums}: its operands, and task {@code i}'s run of columns. */
+    private static final class ColumnSumCall implements Workers.Task {
+        private int chunk;
+        private float[] m;
+        private int rows;
+        private int cols;
+        private float[] sums;
+        private float[] out;
+
+        @Override
+        public void run(int i) {
+            int c0 = i * chunk;
+            int c1 = Math.min(cols, c0 + chunk);
+            Arrays.fill(sums, c0, c1, 0f);
+            for (int r = 0; r < rows; r++) {
+                int base = r * cols;
+                for (int c = c0; c < c1; c++) {
+                    sums[c] += m[base + c];
+                }
             }
-        }
-        for (int c = c0; c < c1; c++) {
-            csOut[c] += sums[c];
+            for (int c = c0; c < c1; c++) {
+                out[c] += sums[c];
+            }
         }
     }
 
@@ -390,6 +475,216 @@ final class CpuLayer {
                 dp[u] += dG[g + u] * cp;
                 dp[hs + u] += dG[g + hs + u] * cp;
                 dp[2 * hs + u] += dG[g + 3 * hs + u] * cNext[sr + u];
+            }
+        }
+    }
+
+    /**
+     * The forward's time loop for few sequences: each of up to {@code threads} tasks owns a slice
+     * of the hidden units (whole GEMM strips) for the whole loop. Per step a task computes its
+     * units' columns of every gate block, {@code Hg[:, b*H + u0 .. b*H + u1) = h_{t-1}·W_hhᵀ} (one
+     * {@link Sgemm#columns} call for all blocks, packing h_{t-1} once; W_hh packed once per call,
+     * its slice staying in the task's cache), runs the gate math of its units ({@link GateMath}'s unit-slice forms), saves its
+     * units when the forward saves, writes its units of y, and waits at one barrier. The running h
+     * is double-buffered ({@code h}, {@code hAlt}: step s reads one and writes the other), so a
+     * fast task writing step s+1 never overwrites what a slow one still reads for step s; c and
+     * the saved rows are only ever touched by the owner of their units. One hand-over per call
+     * instead of two per step, and no GEMM packing of A shared across threads.
+     *
+     * <p>Bits: each element of Hg is summed in the order {@link Sgemm} always uses, and the gate
+     * math is lane-wise (Note [Unit slices]), so y, the final state and every saved buffer are
+     * those of the one-thread loop, at any thread count.
+     *
+     * <p>Per-call state lives here, set by {@link #run} before the tasks start; one instance per
+     * layer object, whose calls are serialized.
+     */
+    private final class SlicedLoop implements Workers.Task {
+        private final StepBarrier barrier = new StepBarrier();
+        private final Sgemm.Call[] calls;
+        private boolean save;
+        private boolean backward;
+        private float[] dy;
+        private int dyStride;
+        private int dyCol;
+        private Cell cell;
+        private LayerBuffers buf;
+        private Params p;
+        private StepPlan plan;
+        private float[] y;
+        private int yStride;
+        private int yCol;
+        private int tasks;
+        private int strips; // H / NR
+
+        SlicedLoop(int threads) {
+            calls = new Sgemm.Call[threads];
+            for (int i = 0; i < threads; i++) {
+                calls[i] = new Sgemm.Call();
+            }
+        }
+
+        void run(boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y, int yStride, int yCol) {
+            int hs = buf.hidden;
+            buf.ensureAlternateH();
+            this.save = save;
+            this.backward = false;
+            this.cell = cell;
+            this.buf = buf;
+            this.p = p;
+            this.plan = plan;
+            this.y = y;
+            this.yStride = yStride;
+            this.yCol = yCol;
+            this.strips = hs / Sgemm.NR;
+            this.tasks = Math.min(workers.threads(), strips);
+            barrier.reset(tasks);
+            try {
+                workers.forEach(tasks, this);
+            } finally {
+                this.buf = null;
+                this.p = null;
+                this.y = null;
+            }
+            // Row j ran L_j steps and last wrote the buffer of parity L_j: bring the odd ones home.
+            int walked = plan.steps();
+            for (int s = 0; s < walked; s++) {
+                int next = s + 1 < walked ? plan.batchSize(s + 1) : 0;
+                if (((s + 1) & 1) == 1) {
+                    System.arraycopy(buf.hAlt, next * hs, buf.h, next * hs, (plan.batchSize(s) - next) * hs);
+                }
+            }
+        }
+
+        /**
+         * The backward's time loop, sliced the same way: per step (T-1 down to 0) a task adds dy
+         * into its units of dh, runs the gate backward of its units (its columns of dG, its units
+         * of dc), waits at the barrier (the GEMM reads every column of dG_s), then computes its
+         * units of {@code dh[0..B_s) = dG_s·W_hh} (GRU: its recurrent-side dGh, added to the
+         * {@code z⊙dh} the gate backward left). One barrier per step: a fast task writing the
+         * rows of dG for step s-1 never touches the rows of step s that a slow one still reads,
+         * and dh and dc columns are each touched only by their owner.
+         */
+        void runBackward(Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride, int dyCol) {
+            this.backward = true;
+            this.cell = cell;
+            this.buf = buf;
+            this.p = p;
+            this.plan = plan;
+            this.dy = dy;
+            this.dyStride = dyStride;
+            this.dyCol = dyCol;
+            this.strips = buf.hidden / Sgemm.NR;
+            this.tasks = Math.min(workers.threads(), strips);
+            barrier.reset(tasks);
+            try {
+                workers.forEach(tasks, this);
+            } finally {
+                this.buf = null;
+                this.p = null;
+                this.dy = null;
+            }
+        }
+
+        @Override
+        public void run(int task) {
+            try {
+                if (backward) {
+                    backLoop(task);
+                } else {
+                    loop(task);
+                }
+            } catch (Throwable t) {
+                barrier.breakBarrier();
+                throw t;
+            }
+        }
+
+        private void loop(int task) {
+            LayerBuffers b = buf;
+            Params w = p;
+            StepPlan pl = plan;
+            Cell c = cell;
+            int hs = b.hidden;
+            int gh = b.gh;
+            int blocks = c.gates();
+            int u0 = Sgemm.NR * (task * strips / tasks);
+            int u1 = Sgemm.NR * ((task + 1) * strips / tasks);
+            int n = u1 - u0;
+            Sgemm.Call call = calls[task];
+            boolean lstm = c.hasCellState();
+            int walked = pl.steps();
+            for (int s = 0; s < walked; s++) {
+                int rows = pl.batchSize(s);
+                int off = pl.offset(s);
+                float[] hCur = (s & 1) == 0 ? b.h : b.hAlt;
+                float[] hNext = (s & 1) == 0 ? b.hAlt : b.h;
+                int st = save ? off : 0;
+                if (save) {
+                    for (int j = 0; j < rows; j++) {
+                        System.arraycopy(hCur, j * hs + u0, b.hPrev, (off + j) * hs + u0, n);
+                        if (lstm) {
+                            System.arraycopy(b.c, j * hs + u0, b.cPrev, (off + j) * hs + u0, n);
+                        }
+                    }
+                }
+                // Its units of every gate block, A (h_{t-1}) packed once for all of them.
+                sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, u0, n, blocks, hs, 0f, b.hg, 0, gh);
+                switch (c) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnForward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
+                            b.gates, b.hg, w.bHh(), hNext);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(c == Cell.LSTM_COUPLED, 0, rows, off,
+                            st, hs, u0, u1, b.gates, b.hg, w.bHh(), w.peep(), save ? b.cPrev : b.c,
+                            save ? b.cNext : b.c, hNext, b.c);
+                    case GRU -> GateMath.gruForward(0, rows, off, st, hs, u0, u1, b.gates, b.hg, w.bHh(),
+                            save ? b.hPrev : hCur, b.extra, hNext);
+                    default -> throw new IllegalStateException(c.id() + " does not run the sliced loop");
+                }
+                for (int j = 0; j < rows; j++) {
+                    System.arraycopy(hNext, j * hs + u0, y, pl.denseRow(s, j) * yStride + yCol + u0, n);
+                }
+                barrier.await();
+            }
+        }
+    
+        private void backLoop(int task) {
+            LayerBuffers b = buf;
+            Params w = p;
+            StepPlan pl = plan;
+            Cell c = cell;
+            int hs = b.hidden;
+            int gh = b.gh;
+            int u0 = Sgemm.NR * (task * strips / tasks);
+            int u1 = Sgemm.NR * ((task + 1) * strips / tasks);
+            int n = u1 - u0;
+            Sgemm.Call call = calls[task];
+            float[] dG = b.dGx;
+            for (int s = pl.steps() - 1; s >= 0; s--) {
+                int rows = pl.batchSize(s);
+                int off = pl.offset(s);
+                if (dy != null) {
+                    for (int j = 0; j < rows; j++) {
+                        int src = pl.denseRow(s, j) * dyStride + dyCol + u0;
+                        int dst = j * hs + u0;
+                        for (int u = 0; u < n; u++) {
+                            b.dh[dst + u] += dy[src + u];
+                        }
+                    }
+                }
+                switch (c) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
+                            b.gates, b.dh, b.dGx);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(c == Cell.LSTM_COUPLED, 0, rows,
+                            off, hs, u0, u1, b.gates, w.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
+                    case GRU -> GateMath.gruBackward(0, rows, off, hs, u0, u1, b.gates, b.hPrev, b.extra, b.dh, b.dGx,
+                            b.dGh);
+                    default -> throw new IllegalStateException(c.id() + " does not run the sliced loop");
+                }
+                barrier.await();
+                if (c == Cell.GRU) {
+                    sgemm.columns(call, false, rows, 1f, b.dGh, off * gh, gh, b.recurrent, u0, n, 1f, b.dh, 0, hs);
+                } else {
+                    sgemm.columns(call, false, rows, 1f, dG, off * gh, gh, b.recurrent, u0, n, 0f, b.dh, 0, hs);
+                }
             }
         }
     }

@@ -15,7 +15,15 @@ import static jdk.incubator.vector.FloatVector.fromArray;
  * {@code j} of the step (see {@link dev.recur.api.StepPlan}); each method handles rows {@code from <= j < to},
  * so that a step's rows can be shared among threads. Gate pre-activations are
  * {@code a = gates[r] (x·W_ihᵀ + b_ih) + hg[j] (h_{t-1}·W_hhᵀ) + b_hh}; the forward overwrites
- * {@code gates[r]} with the activated gates, which is what the backward reads. The formulas are
+ * {@code gates[r]} with the activated gates, which is what the backward reads.
+ *
+ * <p>The forward methods read the previous state from, and save what the backward needs into,
+ * state rows {@code st + j} of {@code [rows, H]} arrays ({@code cPrev}, {@code cNext},
+ * {@code hPrev}, {@code hn}, {@code rh}): a training forward passes {@code st = off}, the packed
+ * row, so that every step keeps its own; inference passes {@code st = 0} with the running
+ * {@code [B, H]} state itself as both the previous and the next state (each unit is read before
+ * it is written, in the same vector iteration) and a {@code [B, H]} scratch for the rest, so it
+ * saves nothing and computes the same bits. The formulas are
  * those of {@link dev.recur.api.Cell}; each backward below is their derivative, written out.
  *
  * <p>Each loop walks the units of a row in vectors under a mask that is whole except for the
@@ -176,20 +184,35 @@ final class GateMath {
         }
     }
 
+    /*
+     * Note [Unit slices]: the forward and backward methods also come in a form over hidden units [u0, u1) of
+     * every row, for a time loop whose threads each own a slice of the units (CpuLayer's sliced
+     * loop). Every operation is lane-wise, so a unit gets the same operations on the same operands
+     * whichever slice or vector it falls in: the same bits as the whole-row form, which is that
+     * form with [0, H).
+     */
+
     // ---------------------------------------------------------------- vanilla RNN (G = 1)
 
     static void rnnForward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
                            float[] h) {
+        rnnForward(relu, from, to, off, hs, 0, hs, gates, hg, bhh, h);
+    }
+
+    /** {@link #rnnForward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void rnnForward(boolean relu, int from, int to, int off, int hs, int u0, int u1, float[] gates, float[] hg,
+                           float[] bhh, float[] h) {
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * hs;
-            int q = j * hs;
-            addRow(gates, g, hg, q, bhh, 0, hs);     // a = gates + hg + b_hh
+            int g = (off + j) * hs + u0;
+            int q = j * hs + u0;
+            addRow(gates, g, hg, q, bhh, u0, n);     // a = gates + hg + b_hh
             if (relu) {
-                reluRow(gates, g, hs);
+                reluRow(gates, g, n);
             } else {
-                activate(TANH, gates, g, gates, g, hs);
+                activate(TANH, gates, g, gates, g, n);
             }
-            System.arraycopy(gates, g, h, q, hs);
+            System.arraycopy(gates, g, h, q, n);
         }
     }
 
@@ -203,11 +226,18 @@ final class GateMath {
 
     /** {@code dG = dh ⊙ act'(a)}, from the saved activation. */
     static void rnnBackward(boolean relu, int from, int to, int off, int hs, float[] gates, float[] dh, float[] dG) {
+        rnnBackward(relu, from, to, off, hs, 0, hs, gates, dh, dG);
+    }
+
+    /** {@link #rnnBackward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void rnnBackward(boolean relu, int from, int to, int off, int hs, int u0, int u1, float[] gates, float[] dh,
+                            float[] dG) {
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * hs;
-            int q = j * hs;
-            for (int u = 0; u < hs; u += L) {
-                VectorMask<Float> m = SP.indexInRange(u, hs);
+            int g = (off + j) * hs + u0;
+            int q = j * hs + u0;
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
                 FloatVector v = fromArray(SP, gates, g + u, m);
                 FloatVector d = fromArray(SP, dh, q + u, m);
                 FloatVector da = relu ? d.blend(0f, v.compare(VectorOperators.LE, 0f))
@@ -221,44 +251,58 @@ final class GateMath {
 
     /**
      * LSTM step. Standard and peephole: blocks {@code i, f, g, o}; coupled: {@code f, g, o} with
-     * {@code i = 1 - f}. Writes the activated gates, {@code c[j]}, {@code h[j]} and {@code cNext[r]};
-     * reads {@code c_{t-1}} from {@code cPrev[r]}. {@code peep} is {@code [3H]} or null.
+     * {@code i = 1 - f}. Writes the activated gates, {@code c[j]}, {@code h[j]} and {@code cNext[st + j]};
+     * reads {@code c_{t-1}} from {@code cPrev[st + j]}. {@code peep} is {@code [3H]} or null.
      *
      * <p>Each row runs as a few passes: add the biases, squash the gates, update the cell, squash
      * o, then {@code h = tanh(c) ⊙ o} (Note [Passes]).
      */
-    static void lstmForward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
-                            float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
-        int gh = (coupled ? 3 : 4) * hs;
+    static void lstmForward(boolean coupled, int from, int to, int off, int st, int hs, float[] gates, float[] hg,
+                            float[] bhh, float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
+        lstmForward(coupled, from, to, off, st, hs, 0, hs, gates, hg, bhh, peep, cPrev, cNext, h, c);
+    }
+
+    /** {@link #lstmForward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void lstmForward(boolean coupled, int from, int to, int off, int st, int hs, int u0, int u1, float[] gates,
+                            float[] hg, float[] bhh, float[] peep, float[] cPrev, float[] cNext, float[] h, float[] c) {
+        int blocks = coupled ? 3 : 4;
+        int gh = blocks * hs;
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int sr = (off + j) * hs;
-            int sj = j * hs;
-            addRow(gates, g, hg, j * gh, bhh, 0, gh);
+            int g = (off + j) * gh + u0;
+            int sr = (st + j) * hs + u0;
+            int sj = j * hs + u0;
+            for (int b = 0; b < blocks; b++) {
+                addRow(gates, g + b * hs, hg, j * gh + b * hs + u0, bhh, b * hs + u0, n);
+            }
             if (coupled) {
-                activate(SIGMOID, gates, g, gates, g, hs);               // f
-                activate(TANH, gates, g + hs, gates, g + hs, hs);        // g
+                activate(SIGMOID, gates, g, gates, g, n);               // f
+                activate(TANH, gates, g + hs, gates, g + hs, n);        // g
             } else {
                 if (peep != null) {
-                    fmaRow(gates, g, peep, 0, cPrev, sr, hs);       // a_i += p_i ⊙ c_{t-1}
-                    fmaRow(gates, g + hs, peep, hs, cPrev, sr, hs); // a_f += p_f ⊙ c_{t-1}
+                    fmaRow(gates, g, peep, u0, cPrev, sr, n);       // a_i += p_i ⊙ c_{t-1}
+                    fmaRow(gates, g + hs, peep, hs + u0, cPrev, sr, n); // a_f += p_f ⊙ c_{t-1}
                 }
-                activate(SIGMOID, gates, g, gates, g, 2 * hs);               // i, f
-                activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, hs);    // g
+                activate(SIGMOID, gates, g, gates, g, n);                   // i
+                activate(SIGMOID, gates, g + hs, gates, g + hs, n);         // f
+                activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, n);    // g
             }
-            lstmCellStateRow(coupled, hs, g, sr, sj, gates, peep, cPrev, cNext, c);
+            lstmCellStateRow(coupled, hs, n, u0, g, sr, sj, gates, peep, cPrev, cNext, c);
             int oAt = g + (coupled ? 2 : 3) * hs;
-            activate(SIGMOID, gates, oAt, gates, oAt, hs);   // o, after the peephole has read c_t
-            activate(TANH, c, sj, h, sj, hs);
-            mulRow(h, sj, gates, oAt, h, sj, hs);
+            activate(SIGMOID, gates, oAt, gates, oAt, n);   // o, after the peephole has read c_t
+            activate(TANH, c, sj, h, sj, n);
+            mulRow(h, sj, gates, oAt, h, sj, n);
         }
     }
 
-    /** {@code c = f⊙c_{t-1} + i⊙g} (i = 1 - f when coupled), and the peephole's {@code a_o += p_o⊙c}. */
-    private static void lstmCellStateRow(boolean coupled, int hs, int g, int sr, int sj, float[] gates, float[] peep,
-                                         float[] cPrev, float[] cNext, float[] c) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    /**
+     * {@code c = f⊙c_{t-1} + i⊙g} (i = 1 - f when coupled), and the peephole's {@code a_o += p_o⊙c},
+     * over {@code n} units from {@code g}, {@code sr}, {@code sj} (unit {@code u0} of the peepholes).
+     */
+    private static void lstmCellStateRow(boolean coupled, int hs, int n, int u0, int g, int sr, int sj, float[] gates,
+                                         float[] peep, float[] cPrev, float[] cNext, float[] c) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector cv;
@@ -271,7 +315,7 @@ final class GateMath {
             }
             if (peep != null) {
                 int oAt = gu + 3 * hs;
-                fromArray(SP, peep, u + 2 * hs, m).fma(cv, fromArray(SP, gates, oAt, m)).intoArray(gates, oAt, m);
+                fromArray(SP, peep, u0 + u + 2 * hs, m).fma(cv, fromArray(SP, gates, oAt, m)).intoArray(gates, oAt, m);
             }
             cv.intoArray(cNext, sr + u, m);
             cv.intoArray(c, sj + u, m);
@@ -289,18 +333,25 @@ final class GateMath {
      */
     static void lstmBackward(boolean coupled, int from, int to, int off, int hs, float[] gates, float[] peep, float[] cPrev,
                              float[] cNext, float[] dh, float[] dc, float[] dG) {
+        lstmBackward(coupled, from, to, off, hs, 0, hs, gates, peep, cPrev, cNext, dh, dc, dG);
+    }
+
+    /** {@link #lstmBackward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void lstmBackward(boolean coupled, int from, int to, int off, int hs, int u0, int u1, float[] gates,
+                             float[] peep, float[] cPrev, float[] cNext, float[] dh, float[] dc, float[] dG) {
         int gh = (coupled ? 3 : 4) * hs;
         int oCol = (coupled ? 2 : 3) * hs;
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int sr = (off + j) * hs;
-            int sj = j * hs;
-            activate(TANH, cNext, sr, dG, g + oCol, hs);
-            lstmBackwardCellRow(hs, g + oCol, sj, gates, peep, dh, dc, dG);
+            int g = (off + j) * gh + u0;
+            int sr = (off + j) * hs + u0;
+            int sj = j * hs + u0;
+            activate(TANH, cNext, sr, dG, g + oCol, n);
+            lstmBackwardCellRow(hs, n, u0, g + oCol, sj, gates, peep, dh, dc, dG);
             if (coupled) {
-                lstmCoupledBackwardGatesRow(hs, g, sr, sj, gates, cPrev, dc, dG);
+                lstmCoupledBackwardGatesRow(hs, n, g, sr, sj, gates, cPrev, dc, dG);
             } else {
-                lstmBackwardGatesRow(hs, g, sr, sj, gates, peep, cPrev, dc, dG);
+                lstmBackwardGatesRow(hs, n, u0, g, sr, sj, gates, peep, cPrev, dc, dG);
             }
         }
     }
@@ -309,17 +360,17 @@ final class GateMath {
      * {@code da_o = dh⊙tanh(c_t)⊙σ'(o)} over {@code tanh(c_t)}, which {@code dG[oAt..]} holds on
      * entry; {@code dc[sj..] = dc_t = dc + dh⊙o⊙tanh'(c_t)} (+ {@code da_o⊙p_o} with peepholes).
      */
-    private static void lstmBackwardCellRow(int hs, int oAt, int sj, float[] gates, float[] peep, float[] dh,
-                                            float[] dc, float[] dG) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void lstmBackwardCellRow(int hs, int n, int u0, int oAt, int sj, float[] gates, float[] peep,
+                                            float[] dh, float[] dc, float[] dG) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             FloatVector tc = fromArray(SP, dG, oAt + u, m);
             FloatVector ov = fromArray(SP, gates, oAt + u, m);
             FloatVector dhv = fromArray(SP, dh, sj + u, m);
             FloatVector dao = dhv.mul(tc).mul(ov.mul(ov.neg().add(1f)));                   // σ'(o) = o(1 - o)
             FloatVector dct = fromArray(SP, dc, sj + u, m).add(dhv.mul(ov).mul(tc.neg().fma(tc, ONE)));
             if (peep != null) {
-                dct = dao.fma(fromArray(SP, peep, u + 2 * hs, m), dct);
+                dct = dao.fma(fromArray(SP, peep, u0 + u + 2 * hs, m), dct);
             }
             dao.intoArray(dG, oAt + u, m);
             dct.intoArray(dc, sj + u, m);
@@ -327,10 +378,10 @@ final class GateMath {
     }
 
     /** From {@code dc_t} in {@code dc[sj..]}: {@code da_i, da_f, da_g}, and {@code dc} becomes dc_{t-1}. */
-    private static void lstmBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] peep,
+    private static void lstmBackwardGatesRow(int hs, int n, int u0, int g, int sr, int sj, float[] gates, float[] peep,
                                              float[] cPrev, float[] dc, float[] dG) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector dct = fromArray(SP, dc, sj + u, m);
@@ -341,8 +392,8 @@ final class GateMath {
             FloatVector daf = dct.mul(cp).mul(fv.mul(fv.neg().add(1f)));
             FloatVector dcp = dct.mul(fv);
             if (peep != null) {
-                dcp = dai.fma(fromArray(SP, peep, u, m), dcp);
-                dcp = daf.fma(fromArray(SP, peep, u + hs, m), dcp);
+                dcp = dai.fma(fromArray(SP, peep, u0 + u, m), dcp);
+                dcp = daf.fma(fromArray(SP, peep, u0 + u + hs, m), dcp);
             }
             dai.intoArray(dG, gu, m);
             daf.intoArray(dG, gu + hs, m);
@@ -352,10 +403,10 @@ final class GateMath {
     }
 
     /** The coupled cell's {@link #lstmBackwardGatesRow}: {@code da_f} (through f and i = 1 - f) and {@code da_g}. */
-    private static void lstmCoupledBackwardGatesRow(int hs, int g, int sr, int sj, float[] gates, float[] cPrev,
-                                                    float[] dc, float[] dG) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void lstmCoupledBackwardGatesRow(int hs, int n, int g, int sr, int sj, float[] gates,
+                                                    float[] cPrev, float[] dc, float[] dG) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int gu = g + u;
             FloatVector cp = fromArray(SP, cPrev, sr + u, m);
             FloatVector dct = fromArray(SP, dc, sj + u, m);
@@ -370,38 +421,46 @@ final class GateMath {
 
     // ---------------------------------------------------------------- GRU, cuDNN/PyTorch form
 
-    /** Saves {@code W_hn h + b_hn} in {@code hn[r]} for the backward. {@code hPrev[r]} is {@code h_{t-1}}. */
-    static void gruForward(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
-                           float[] hn, float[] h) {
+    /** Saves {@code W_hn h + b_hn} in {@code hn[st + j]} for the backward. {@code hPrev[st + j]} is {@code h_{t-1}}. */
+    static void gruForward(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
+                           float[] hPrev, float[] hn, float[] h) {
+        gruForward(from, to, off, st, hs, 0, hs, gates, hg, bhh, hPrev, hn, h);
+    }
+
+    /** {@link #gruForward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void gruForward(int from, int to, int off, int st, int hs, int u0, int u1, float[] gates, float[] hg,
+                           float[] bhh, float[] hPrev, float[] hn, float[] h) {
         int gh = 3 * hs;
+        int n = u1 - u0;
         for (int j = from; j < to; j++) {
-            int g = (off + j) * gh;
-            int q = j * gh;
-            int sr = (off + j) * hs;
-            addRow(gates, g, hg, q, bhh, 0, 2 * hs);                  // r, z pre-activations
-            activate(SIGMOID, gates, g, gates, g, 2 * hs);
-            gruCandidateInputRow(hs, g, q, sr, gates, hg, bhh, hn);
-            activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, hs);  // n
-            gruOutputRow(hs, g, sr, j * hs, gates, hPrev, h);
+            int g = (off + j) * gh + u0;
+            int q = j * gh + u0;
+            int sr = (st + j) * hs + u0;
+            addRow(gates, g, hg, q, bhh, u0, n);                      // r pre-activation
+            addRow(gates, g + hs, hg, q + hs, bhh, hs + u0, n);       // z
+            activate(SIGMOID, gates, g, gates, g, n);
+            activate(SIGMOID, gates, g + hs, gates, g + hs, n);
+            gruCandidateInputRow(hs, n, u0, g, q, sr, gates, hg, bhh, hn);
+            activate(TANH, gates, g + 2 * hs, gates, g + 2 * hs, n);  // n
+            gruOutputRow(hs, n, g, sr, j * hs + u0, gates, hPrev, h);
         }
     }
 
-    /** {@code hn[sr..] = W_hn h + b_hn}, and the n block's pre-activation {@code x·W_inᵀ + b_in + r⊙hn} in place. */
-    private static void gruCandidateInputRow(int hs, int g, int q, int sr, float[] gates, float[] hg, float[] bhh,
-                                             float[] hn) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void gruCandidateInputRow(int hs, int n, int u0, int g, int q, int sr, float[] gates, float[] hg,
+                                             float[] bhh, float[] hn) {
+        for (int u = 0; u < n; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, n);
             int nAt = g + 2 * hs + u;
-            FloatVector hnv = fromArray(SP, hg, q + 2 * hs + u, m).add(fromArray(SP, bhh, u + 2 * hs, m));
+            FloatVector hnv = fromArray(SP, hg, q + 2 * hs + u, m).add(fromArray(SP, bhh, u0 + u + 2 * hs, m));
             fromArray(SP, gates, g + u, m).fma(hnv, fromArray(SP, gates, nAt, m)).intoArray(gates, nAt, m);
             hnv.intoArray(hn, sr + u, m);
         }
     }
 
     /** {@code h = (1 - z)⊙n + z⊙h_{t-1} = n + z⊙(h_{t-1} - n)}, z and n activated in {@code gates[g..]}. */
-    private static void gruOutputRow(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] h) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void gruOutputRow(int hs, int units, int g, int sr, int sj, float[] gates, float[] hPrev, float[] h) {
+        for (int u = 0; u < units; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, units);
             FloatVector z = fromArray(SP, gates, g + hs + u, m);
             FloatVector n = fromArray(SP, gates, g + 2 * hs + u, m);
             z.fma(fromArray(SP, hPrev, sr + u, m).sub(n), n).intoArray(h, sj + u, m);
@@ -416,16 +475,23 @@ final class GateMath {
      */
     static void gruBackward(int from, int to, int off, int hs, float[] gates, float[] hPrev, float[] hn, float[] dh,
                             float[] dGx, float[] dGh) {
+        gruBackward(from, to, off, hs, 0, hs, gates, hPrev, hn, dh, dGx, dGh);
+    }
+
+    /** {@link #gruBackward} over hidden units {@code [u0, u1)} only (Note [Unit slices]). */
+    static void gruBackward(int from, int to, int off, int hs, int u0, int u1, float[] gates, float[] hPrev, float[] hn,
+                            float[] dh, float[] dGx, float[] dGh) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
-            gruBackwardRow(hs, (off + j) * gh, (off + j) * hs, j * hs, gates, hPrev, hn, dh, dGx, dGh);
+            gruBackwardRow(hs, u1 - u0, (off + j) * gh + u0, (off + j) * hs + u0, j * hs + u0, gates, hPrev, hn, dh,
+                    dGx, dGh);
         }
     }
 
-    private static void gruBackwardRow(int hs, int g, int sr, int sj, float[] gates, float[] hPrev, float[] hn,
-                                       float[] dh, float[] dGx, float[] dGh) {
-        for (int u = 0; u < hs; u += L) {
-            VectorMask<Float> m = SP.indexInRange(u, hs);
+    private static void gruBackwardRow(int hs, int units, int g, int sr, int sj, float[] gates, float[] hPrev,
+                                       float[] hn, float[] dh, float[] dGx, float[] dGh) {
+        for (int u = 0; u < units; u += L) {
+            VectorMask<Float> m = SP.indexInRange(u, units);
             int gu = g + u;
             FloatVector r = fromArray(SP, gates, gu, m);
             FloatVector z = fromArray(SP, gates, gu + hs, m);
@@ -446,13 +512,13 @@ final class GateMath {
 
     // ---------------------------------------------------------------- GRU, original form
 
-    /** First half of the original GRU step: {@code r}, {@code z}, and {@code rh[r] = r⊙h_{t-1}}. */
-    static void gruOriginalGates(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh,
+    /** First half of the original GRU step: {@code r}, {@code z}, and {@code rh[st + j] = r⊙h_{t-1}}. */
+    static void gruOriginalGates(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
                                  float[] hPrev, float[] rh) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
-            int sr = (off + j) * hs;
+            int sr = (st + j) * hs;
             addRow(gates, g, hg, j * gh, bhh, 0, 2 * hs);
             activate(SIGMOID, gates, g, gates, g, 2 * hs);
             mulRow(gates, g, hPrev, sr, rh, sr, hs);
@@ -460,15 +526,15 @@ final class GateMath {
     }
 
     /** Second half: {@code hg[j]}'s n block now holds {@code (r⊙h_{t-1})·W_hnᵀ}. */
-    static void gruOriginalOutput(int from, int to, int off, int hs, float[] gates, float[] hg, float[] bhh, float[] hPrev,
-                                  float[] h) {
+    static void gruOriginalOutput(int from, int to, int off, int st, int hs, float[] gates, float[] hg, float[] bhh,
+                                  float[] hPrev, float[] h) {
         int gh = 3 * hs;
         for (int j = from; j < to; j++) {
             int g = (off + j) * gh;
             int nAt = g + 2 * hs;
             addRow(gates, nAt, hg, j * gh + 2 * hs, bhh, 2 * hs, hs);   // n pre-activation
             activate(TANH, gates, nAt, gates, nAt, hs);
-            gruOutputRow(hs, g, (off + j) * hs, j * hs, gates, hPrev, h);
+            gruOutputRow(hs, hs, g, (st + j) * hs, j * hs, gates, hPrev, h);
         }
     }
 

@@ -33,6 +33,8 @@ final class LayerBuffers {
     /** The GEMM in flight, reused by every GEMM of this layer so that the time loop allocates nothing. */
     final Sgemm.Call gemm = new Sgemm.Call();
 
+    float[] hAlt;           // [maxB, H]    the sliced loop's second running h (made on first use)
+
     float[] dGx;            // [Nmax, G*H]  pre-activation gradients, input side
     float[] dGh;            // [Nmax, G*H]  recurrent side (the same array except for GRU)
     float[] dh;             // [maxB, H]    gradient reaching the running h
@@ -59,6 +61,13 @@ final class LayerBuffers {
         hg = new float[maxBatch * gh];
         h = new float[maxBatch * hidden];
         c = lstm ? new float[maxBatch * hidden] : null;
+    }
+
+    /** Makes the sliced time loop's second running-h buffer on first use (CpuLayer.SlicedLoop). */
+    void ensureAlternateH() {
+        if (hAlt == null) {
+            hAlt = new float[h.length];
+        }
     }
 
     /** Makes the backward's buffers on first use. */

@@ -158,14 +158,22 @@ final class Sgemm {
         private void tile(int tile) {
             int i0 = (tile / tilesN) * tileRows;
             int j0 = (tile % tilesN) * tileCols;
-            int mc = Math.min(tileRows, m - i0);
-            int nc = Math.min(tileCols, n - j0);
+            rect(i0, Math.min(tileRows, m - i0), j0, Math.min(tileCols, n - j0), 1, 0);
+        }
+
+        /**
+         * C rows {@code [i0, i0 + mc)} ({@code mc <= MC}), and columns {@code [j, j + nc)} for
+         * {@code j = j0 + r·stride}, {@code r < ranges} (each a multiple of NR; several ranges
+         * only with op(B) packed): A is packed once per K block for all the ranges.
+         */
+        private void rect(int i0, int mc, int j0, int nc, int ranges, int stride) {
             // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak),
             // or C tile = the initial row.
-            for (int i = 0; i < mc; i++) {
-                int row = cOff + (i0 + i) * ldc + j0;
+            for (int i = 0; i < mc * ranges; i++) {
+                int jr = j0 + (i / mc) * stride;
+                int row = cOff + (i0 + i % mc) * ldc + jr;
                 if (rowInit != null) {
-                    System.arraycopy(rowInit, j0, c, row, nc);
+                    System.arraycopy(rowInit, jr, c, row, nc);
                 } else if (beta == 0f) {
                     Arrays.fill(c, row, row + nc, 0f);
                 } else if (beta != 1f) {
@@ -193,28 +201,31 @@ final class Sgemm {
                     aPanel = p.a;
                     aBase = 0;
                 }
-                float[] bPanel;
-                int bBase;
-                if (pb != null) {
-                    bPanel = pb.data;
-                    bBase = ((k0 / KC) * pb.strips + j0 / NR) * KC * NR;
-                } else {
-                    packB(tb, b, bOff, ldb, p.b, 0, j0, nc, stripsN, k0, kc);
-                    bPanel = p.b;
-                    bBase = 0;
-                }
-                // Columns in chunks of NC, so the chunk's B strips stay in cache while every A strip
-                // of the tile passes over them.
-                int chunk = NC / NR;
-                for (int sc = 0; sc < stripsN; sc += chunk) {
-                    int scEnd = Math.min(stripsN, sc + chunk);
-                    for (int sm = 0; sm < stripsM; sm++) {
-                        int rows = Math.min(MR, mc - sm * MR);
-                        int cRow = cOff + (i0 + sm * MR) * ldc + j0;
-                        for (int sn = sc; sn < scEnd; sn++) {
-                            int cols = Math.min(NR, nc - sn * NR);
-                            block(aPanel, aBase + sm * KC * MR, bPanel, bBase + sn * KC * NR, kc, rows, cols,
-                                    cRow + sn * NR, p.out);
+                for (int r = 0; r < ranges; r++) {
+                    int jr = j0 + r * stride;
+                    float[] bPanel;
+                    int bBase;
+                    if (pb != null) {
+                        bPanel = pb.data;
+                        bBase = ((k0 / KC) * pb.strips + jr / NR) * KC * NR;
+                    } else {
+                        packB(tb, b, bOff, ldb, p.b, 0, jr, nc, stripsN, k0, kc);
+                        bPanel = p.b;
+                        bBase = 0;
+                    }
+                    // Columns in chunks of NC, so the chunk's B strips stay in cache while every A
+                    // strip of the tile passes over them.
+                    int chunk = NC / NR;
+                    for (int sc = 0; sc < stripsN; sc += chunk) {
+                        int scEnd = Math.min(stripsN, sc + chunk);
+                        for (int sm = 0; sm < stripsM; sm++) {
+                            int rows = Math.min(MR, mc - sm * MR);
+                            int cRow = cOff + (i0 + sm * MR) * ldc + jr;
+                            for (int sn = sc; sn < scEnd; sn++) {
+                                int cols = Math.min(NR, nc - sn * NR);
+                                block(aPanel, aBase + sm * KC * MR, bPanel, bBase + sn * KC * NR, kc, rows, cols,
+                                        cRow + sn * NR, p.out);
+                            }
                         }
                     }
                 }
@@ -342,6 +353,60 @@ final class Sgemm {
                            float beta, float[] c, int cOff, int ldc) {
         try {
             run(call, transA, false, m, pb.n, pb.k, alpha, a, aOff, lda, null, 0, 0, beta, null, pb, c, cOff, ldc);
+        } finally {
+            call.clear();
+        }
+    }
+
+    /**
+     * {@code C[0:m, j0:j0+nc] = alpha·op(A)·B[:, j0:j0+nc] + beta·C[0:m, j0:j0+nc]} with B from {@code pb}, on the calling
+     * thread alone: for a caller whose threads split the columns among themselves (CpuLayer's
+     * sliced time loop), each with a {@link Call} of its own. {@code j0} is a multiple of
+     * {@link #NR}. Each element gets the same bits as from {@link #gemm} (see Determinism above).
+     * Not synchronized: several threads run it at once on disjoint columns, never beside another
+     * call of this instance's (which would share {@link #whole} and {@link #wholeA}; this uses
+     * neither).
+     */
+    void columns(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb, int j0,
+                 int nc, float beta, float[] c, int cOff, int ldc) {
+        columns(call, transA, m, alpha, a, aOff, lda, pb, j0, nc, 1, 0, beta, c, cOff, ldc);
+    }
+
+    /**
+     * {@link #columns} over {@code ranges} column ranges {@code [j0 + r·stride, + nc)} at once,
+     * packing A once per K block for all of them (a sliced loop's units in every gate block).
+     * {@code stride} a multiple of {@link #NR}.
+     */
+    void columns(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb, int j0,
+                 int nc, int ranges, int stride, float beta, float[] c, int cOff, int ldc) {
+        if (m == 0 || nc == 0) {
+            return;
+        }
+        if (j0 % NR != 0 || stride % NR != 0) {
+            throw new IllegalArgumentException("columns: j0 = " + j0 + " and stride = " + stride
+                    + " must be multiples of NR = " + NR);
+        }
+        call.owner = this;
+        call.ta = transA;
+        call.tb = false;
+        call.m = m;
+        call.n = pb.n;
+        call.k = pb.k;
+        call.alpha = alpha;
+        call.a = a;
+        call.aOff = aOff;
+        call.lda = lda;
+        call.beta = beta;
+        call.rowInit = null;
+        call.c = c;
+        call.cOff = cOff;
+        call.ldc = ldc;
+        call.packed = pb;
+        call.wholeA = null;
+        try {
+            for (int i0 = 0; i0 < m; i0 += MC) {
+                call.rect(i0, Math.min(MC, m - i0), j0, nc, ranges, stride);
+            }
         } finally {
             call.clear();
         }

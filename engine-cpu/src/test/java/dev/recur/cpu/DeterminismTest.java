@@ -4,6 +4,8 @@ import dev.recur.api.Cell;
 import dev.recur.api.Direction;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
@@ -36,6 +38,58 @@ class DeterminismTest {
                 String what = cell.id() + " at " + threads[i] + " threads vs 1 (run " + i + ")";
                 assertSameBits(what, runs[0], runs[i]);
                 assertSameBits(what + " bidirectional", biRuns[0], biRuns[i]);
+            }
+        }
+    }
+
+    /**
+     * Few sequences and H in whole GEMM strips: at two threads and more the forward runs the
+     * sliced time loop (CpuLayer.SlicedLoop), each thread owning a slice of the hidden units; its
+     * outputs, saved buffers (hence the backward's gradients) are the one-thread loop's bits. H of
+     * 2 and 3 strips (3 over 2 threads is an uneven split), 5 threads for 2 or 3 slices (threads
+     * left idle), variable lengths (rows ending at odd and even steps), every cell but the
+     * original GRU (which never slices).
+     */
+    @Test
+    void theSlicedTimeLoopGivesTheOneThreadBits() {
+        int nr = Sgemm.NR;
+        for (Cell cell : Cell.values()) {
+            if (cell == Cell.GRU_ORIGINAL) {
+                continue;
+            }
+            List<LayerCase> cases = List.of(
+                    new LayerCase(cell, 6, 5, 24, 2 * nr, new int[] {6, 3, 5, 1, 4}, true, false, 51),
+                    new LayerCase(cell, 5, 1, 17, 3 * nr, null, true, false, 52),
+                    new LayerCase(cell, 4, 12, 8, 3 * nr, null, false, false, 53),
+                    new LayerCase(cell, 5, 3, 9, 2 * nr, new int[] {2, 5, 3}, true, true, 54));
+            for (LayerCase c : cases) {
+                LayerCase.EngineRun one;
+                try (CpuBackend be = new CpuBackend(1)) {
+                    one = c.runLayer(be, Direction.REVERSE);
+                }
+                for (int threads : new int[] {2, 3, 5}) {
+                    try (CpuBackend be = new CpuBackend(threads)) {
+                        assertSameBits(c + " at " + threads + " threads vs 1", one, c.runLayer(be, Direction.REVERSE));
+                    }
+                }
+            }
+        }
+    }
+
+    /** The shapes above do run the sliced loop at two threads (it makes its second h buffer), and not at one. */
+    @Test
+    void fewSequencesInWholeStripsTakeTheSlicedLoop() {
+        int hs = 2 * Sgemm.NR;
+        for (int threads : new int[] {1, 2}) {
+            try (Workers workers = new Workers(threads)) {
+                CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
+                LayerBuffers buf = new LayerBuffers(Cell.LSTM, 3, 4, 5, hs);
+                java.util.Random r = new java.util.Random(1);
+                CpuLayer.Params p = new CpuLayer.Params(LayerCase.uniform(r, 4 * hs * 5, 0.3f),
+                        LayerCase.uniform(r, 4 * hs * hs, 0.3f), new float[4 * hs], new float[4 * hs], null);
+                layer.inference(Cell.LSTM, Direction.FORWARD, 3, 4, LayerCase.uniform(r, 3 * 4 * 5, 1f), null, null,
+                        null, p, new float[3 * 4 * hs], hs, 0, null, null, buf);
+                org.junit.jupiter.api.Assertions.assertEquals(threads > 1, buf.hAlt != null, threads + " threads");
             }
         }
     }

@@ -12,7 +12,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Once the JIT has compiled it, a layer's forward and backward allocate nothing. A Vector API
+ * Once the JIT has compiled it, a layer's forward, backward and inference allocate nothing. A Vector API
  * value that crosses a call the JIT does not inline is boxed, so this is how a gate loop or a GEMM
  * kernel that has lost its intrinsics shows (see GateMath's Note [Passes]): before that note was
  * followed, 100 LSTM steps of 64 x 512 allocated 525 MB; here a step of the small shapes below
@@ -59,6 +59,7 @@ class SteadyStateAllocationTest {
         void step(CpuLayer layer, Direction dir) {
             layer.forward(cell, dir, steps, batch, x, lengths, null, null, p, y, buf.hidden, 0, null, null, buf);
             layer.backward(cell, steps, batch, x, p, buf, dy, buf.hidden, 0, null, null, dx, false, null, null, g);
+            layer.inference(cell, dir, steps, batch, x, lengths, null, null, p, y, buf.hidden, 0, null, null, buf);
         }
 
         @Override
@@ -69,8 +70,7 @@ class SteadyStateAllocationTest {
     }
 
     @Test
-    void layerForwardAndBackwardAllocateNothingOnceCompiled() {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    void layerForwardBackwardAndInferenceAllocateNothingOnceCompiled() {
         Random r = new Random(5);
         List<Run> runs = new ArrayList<>();
         for (Cell cell : Cell.values()) {
@@ -79,7 +79,31 @@ class SteadyStateAllocationTest {
             runs.add(new Run(cell, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
         // One thread: every allocation of the ops is the caller's, which the counter sees.
-        try (Workers workers = new Workers(1)) {
+        assertNoAllocation(1, runs, 0);
+    }
+
+    /**
+     * The sliced time loop (few sequences, H in whole GEMM strips, two threads): the caller runs
+     * one of its tasks, so the counter sees that task's allocations and the hand-over's. Bound: 16
+     * bytes per call on average over a window. Measured: 640 bytes in a window of 120 calls, while
+     * every call measured alone allocated nothing, so something outside the loop's code allocates
+     * now and then when two threads meet (not identified; the hand-over's monitor wait is the
+     * suspect). A loop that boxed vectors would allocate hundreds of bytes in every call.
+     */
+    @Test
+    void theSlicedTimeLoopAllocatesNothingOnceCompiled() {
+        Random r = new Random(6);
+        List<Run> runs = new ArrayList<>();
+        for (Cell cell : Cell.values()) {
+            runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
+        }
+        assertNoAllocation(2, runs, 16);
+    }
+
+    /** Warms up until a window of 20 rounds allocates at most {@code bytesPerCall} per call on average. */
+    private static void assertNoAllocation(int workerThreads, List<Run> runs, long bytesPerCall) {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (Workers workers = new Workers(workerThreads)) {
             CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
             long start = System.nanoTime();
             long lastBytes = -1;
@@ -96,7 +120,7 @@ class SteadyStateAllocationTest {
                     }
                 }
                 lastBytes = threads.getCurrentThreadAllocatedBytes() - before;
-                if (lastBytes == 0) {
+                if (lastBytes <= bytesPerCall * 20 * runs.size()) {
                     return;
                 }
             }
@@ -107,7 +131,7 @@ class SteadyStateAllocationTest {
                 run.step(layer, Direction.FORWARD);
                 long bytes = threads.getCurrentThreadAllocatedBytes() - before;
                 if (bytes > 0) {
-                    culprits.append("\n  ").append(run).append(": ").append(bytes).append(" bytes per forward+backward");
+                    culprits.append("\n  ").append(run).append(": ").append(bytes).append(" bytes per forward+backward+inference");
                 }
             }
             fail("after " + DEADLINE_NANOS / 1_000_000_000 + " s of warm-up, 20 rounds of every layer still allocated "

@@ -400,6 +400,36 @@ public final class CudaBackend extends Backend {
                 forward(init, params, fin), address(y), d.hidden(), 0, buffers(ws, direction));
     }
 
+    /**
+     * Inference on the GPU runs the forward's own kernels (input GEMM, per-step GEMM and fused
+     * cell kernel, in a captured graph where the forward would use one) with the workspace as
+     * scratch: it writes the saved-for-backward buffers as the forward does, but the
+     * {@code Backend} marks the workspace empty, so no backward reads them. It saves no device
+     * time over {@link #layerForward}; its point here is the contract (a workspace, not a reserve
+     * kept for a backward), which lets the engine drop the saves later without a caller changing.
+     */
+    @Override
+    protected void layerInferenceImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths, State init,
+                                      LayerParams params, Tensor y, State fin, Workspace ws) {
+        layer.forward("layerInference", cell, direction, d.steps(), d.batch(), address(x), lengths,
+                forward(init, params, fin), address(y), d.hidden(), 0, buffers(ws, direction));
+    }
+
+    /** Both directions' forward kernels with the workspace as scratch (see {@link #layerInferenceImpl}). */
+    @Override
+    protected void bidirectionalInferenceImpl(Cell cell, LayerDims d, Tensor x, int[] lengths,
+                                              PerDirection<State> init, PerDirection<LayerParams> params, Tensor y,
+                                              PerDirection<State> fin, Workspace ws) {
+        CudaLayer.Forward[] dirs = new CudaLayer.Forward[2];
+        for (Direction dir : Direction.values()) {
+            dirs[dir.ordinal()] = forward(init == null ? null : init.get(dir), params.get(dir),
+                    fin == null ? null : fin.get(dir));
+        }
+        layer.bidirectionalForward("bidirectionalInference", cell, d.steps(), d.batch(), address(x), lengths,
+                dirs[Direction.FORWARD.ordinal()], dirs[Direction.REVERSE.ordinal()], address(y),
+                buffers(ws, Direction.FORWARD), buffers(ws, Direction.REVERSE));
+    }
+
     @Override
     protected void layerBackwardImpl(Cell cell, Direction direction, LayerDims d, Tensor x, int[] lengths,
                                      LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit,

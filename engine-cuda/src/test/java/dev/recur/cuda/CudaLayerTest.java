@@ -88,6 +88,35 @@ class CudaLayerTest {
         }
     }
 
+    /**
+     * Inference (one direction each way, and bidirectional) against the CPU engine's inference,
+     * and bit for bit against this engine's own forward: it runs the forward's kernels.
+     */
+    @ParameterizedTest
+    @EnumSource(Cell.class)
+    void inferenceMatchesTheCpuEngineAndItsOwnForward(Cell cell) {
+        for (int i = 0; i < LayerRuns.SHAPES.size(); i++) {
+            for (Direction dir : new Direction[] {Direction.FORWARD, Direction.REVERSE, null}) {
+                Inputs in = new Inputs(cell, LayerRuns.SHAPES.get(i), dir == null ? 2 : 1, seed(cell, i, 11));
+                Map<String, float[]> want;
+                Map<String, float[]> got;
+                Map<String, float[]> forward;
+                try (Harness c = new Harness(cpu, in, false); Harness g = new Harness(gpu, in, false)) {
+                    want = c.inference(dir);
+                    got = g.inference(dir);
+                    Map<String, float[]> all = dir == null ? g.bidirectional() : g.layer(dir);
+                    forward = new java.util.LinkedHashMap<>();
+                    for (String k : got.keySet()) {
+                        forward.put(k, all.get(k));
+                    }
+                }
+                String what = "inference " + (dir == null ? "bidirectional" : dir) + " " + in;
+                compare(what, want, got);
+                assertBitwise(what + " against the GPU forward", forward, got);
+            }
+        }
+    }
+
     /** One gradient tensor set for both directions: the engine must add both, not race them. */
     @ParameterizedTest
     @EnumSource(value = Cell.class, names = {"LSTM_PEEPHOLE", "GRU"})

@@ -231,6 +231,24 @@ final class LayerRuns {
             return out;
         }
 
+        /** layerInference in {@code dir} (or, with {@code dir} null, bidirectionalInference): y and the final states by name. */
+        Map<String, float[]> inference(Direction dir) {
+            int[] lengths = in.shape.lengths();
+            Map<String, float[]> out = new LinkedHashMap<>();
+            if (dir == null) {
+                backend.bidirectionalInference(in.cell, x, lengths, new PerDirection<>(init[0], init[1]),
+                        new PerDirection<>(params[0], params[1]), y, new PerDirection<>(fin[0], fin[1]), ws);
+                out.put("y", y.toArray());
+                putState(out, "fin.forward", fin[0]);
+                putState(out, "fin.reverse", fin[1]);
+            } else {
+                backend.layerInference(in.cell, dir, x, lengths, init[0], params[0], y, fin[0], ws);
+                out.put("y", y.toArray());
+                putState(out, "fin", fin[0]);
+            }
+            return out;
+        }
+
         /** bidirectionalForward then bidirectionalBackward; every output by name. */
         Map<String, float[]> bidirectional() {
             return bidirectional(false);

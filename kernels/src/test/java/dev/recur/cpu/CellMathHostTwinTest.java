@@ -149,7 +149,7 @@ class CellMathHostTwinTest {
                 float[][] fwd = {wide(n * gh), unit(rows * gh), unit(gh), peephole ? unit(3 * hs) : new float[0],
                         values(n * hs, -3, 3), unit(n * hs), unit(rows * hs), unit(rows * hs)};
                 check("lstmForward " + variant, 2, rows, off, hs, coupled ? 1 : 0, fwd, false,
-                        a -> GateMath.lstmForward(coupled, 0, rows, off, hs, a[0], a[1], a[2], peephole ? a[3] : null,
+                        a -> GateMath.lstmForward(coupled, 0, rows, off, off, hs, a[0], a[1], a[2], peephole ? a[3] : null,
                                 a[4], a[5], a[6], a[7]));
                 float[][] bwd = {unit(n * gh), peephole ? unit(3 * hs) : new float[0], unit(n * hs),
                         values(n * hs, -3, 3), unit(rows * hs), unit(rows * hs), unit(n * gh)};
@@ -167,7 +167,7 @@ class CellMathHostTwinTest {
             int gh = 3 * hs;
             float[][] fwd = {wide(n * gh), unit(rows * gh), unit(gh), unit(n * hs), unit(n * hs), unit(rows * hs)};
             check("gruForward", 4, rows, off, hs, 0, fwd, false,
-                    a -> GateMath.gruForward(0, rows, off, hs, a[0], a[1], a[2], a[3], a[4], a[5]));
+                    a -> GateMath.gruForward(0, rows, off, off, hs, a[0], a[1], a[2], a[3], a[4], a[5]));
             float[][] bwd = {unit(n * gh), unit(n * hs), unit(n * hs), unit(rows * hs), unit(n * gh), unit(n * gh)};
             check("gruBackward", 5, rows, off, hs, 0, bwd, true,
                     a -> GateMath.gruBackward(0, rows, off, hs, a[0], a[1], a[2], a[3], a[4], a[5]));
@@ -181,10 +181,10 @@ class CellMathHostTwinTest {
             int gh = 3 * hs;
             float[][] gates = {wide(n * gh), unit(rows * gh), unit(gh), unit(n * hs), unit(n * hs)};
             check("gruOriginalGates", 6, rows, off, hs, 0, gates, false,
-                    a -> GateMath.gruOriginalGates(0, rows, off, hs, a[0], a[1], a[2], a[3], a[4]));
+                    a -> GateMath.gruOriginalGates(0, rows, off, off, hs, a[0], a[1], a[2], a[3], a[4]));
             float[][] output = {wide(n * gh), unit(rows * gh), unit(gh), unit(n * hs), unit(rows * hs)};
             check("gruOriginalOutput", 7, rows, off, hs, 0, output, false,
-                    a -> GateMath.gruOriginalOutput(0, rows, off, hs, a[0], a[1], a[2], a[3], a[4]));
+                    a -> GateMath.gruOriginalOutput(0, rows, off, off, hs, a[0], a[1], a[2], a[3], a[4]));
             float[][] bOut = {unit(n * gh), unit(n * hs), unit(rows * hs), unit(n * gh)};
             check("gruOriginalBackwardOutput", 8, rows, off, hs, 0, bOut, true,
                     a -> GateMath.gruOriginalBackwardOutput(0, rows, off, hs, a[0], a[1], a[2], a[3]));

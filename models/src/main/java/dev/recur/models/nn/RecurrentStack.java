@@ -20,7 +20,9 @@ import java.util.SplittableRandom;
  * whole-sequence ops, one per layer (both directions in one call when bidirectional), and
  * owns every buffer it needs, made once for a (T, B) and reused while the shape stays.
  *
- * <p>Order of calls: {@link #forward}, then (when training) {@link #backward}; parameter
+ * <p>Order of calls: {@link #forward}, then (when training) {@link #backward}; a forward with
+ * {@code training = false} (evaluation, generation, prediction) uses the backend's inference
+ * ops and cannot be followed by a backward. Parameter
  * gradients accumulate until {@link #zeroGrad()}. States are indexed as PyTorch's {@code h_n}:
  * {@code layer * directions + direction}.
  */
@@ -122,7 +124,10 @@ public final class RecurrentStack implements Module {
      * @param x        {@code [T, B, I]}, or {@code [B, T, I]} when batch-first
      * @param lengths  per-sequence lengths {@code [B]} or null
      * @param init     initial states, {@code layers*directions} of them (entries may be null), or null for zeros
-     * @param training applies dropout between layers and keeps what the backward needs
+     * @param training applies dropout between layers (in training mode) and keeps what the
+     *                 backward needs; false runs the backend's inference ops
+     *                 ({@link Backend#layerInference}), which save nothing, so no
+     *                 {@link #backward} may follow (it is refused)
      * @return the last layer's output {@code [T, B, D*H]} (or batch-first), owned by the stack
      */
     public Tensor forward(Tensor x, int[] lengths, State[] init, boolean training) {
@@ -147,12 +152,22 @@ public final class RecurrentStack implements Module {
         Cell cell = cfg.cell();
         boolean dropout = training && trainingMode && cfg.dropout() > 0f;
         for (int l = 0; l < layers; l++) {
+            // A forward that no backward follows runs the backend's inference ops: same outputs,
+            // nothing saved (the workspace is scratch then).
             if (dirs == 2) {
-                be.bidirectionalForward(cell, input, lengths, new PerDirection<>(state(init, l, 0), state(init, l, 1)),
-                        new PerDirection<>(params[l][0], params[l][1]), out[l],
-                        new PerDirection<>(fin[l * 2], fin[l * 2 + 1]), ws[l]);
-            } else {
+                PerDirection<State> in = new PerDirection<>(state(init, l, 0), state(init, l, 1));
+                PerDirection<LayerParams> p = new PerDirection<>(params[l][0], params[l][1]);
+                PerDirection<State> fn = new PerDirection<>(fin[l * 2], fin[l * 2 + 1]);
+                if (training) {
+                    be.bidirectionalForward(cell, input, lengths, in, p, out[l], fn, ws[l]);
+                } else {
+                    be.bidirectionalInference(cell, input, lengths, in, p, out[l], fn, ws[l]);
+                }
+            } else if (training) {
                 be.layerForward(cell, Direction.FORWARD, input, lengths, state(init, l, 0), params[l][0], out[l],
+                        fin[l], ws[l]);
+            } else {
+                be.layerInference(cell, Direction.FORWARD, input, lengths, state(init, l, 0), params[l][0], out[l],
                         fin[l], ws[l]);
             }
             input = out[l];

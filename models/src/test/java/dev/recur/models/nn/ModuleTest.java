@@ -77,6 +77,48 @@ class ModuleTest {
         }
     }
 
+    /**
+     * A forward with {@code training = false} runs the backend's inference ops: the same output
+     * and final states, bit for bit, as a training forward in eval mode (no dropout), for a
+     * bidirectional stack with variable lengths and a one-direction one; a backward after it is
+     * refused, and a training forward after it still back-propagates.
+     */
+    @Test
+    void anInferenceForwardGivesTheTrainingForwardsBitsAndRefusesABackward() {
+        for (boolean bidirectional : new boolean[] {true, false}) {
+            RecurrentConfig cfg = RecurrentConfig.builder(Cell.GRU, 3, 5).numLayers(2).bidirectional(bidirectional)
+                    .dropout(0.5f).build();
+            try (RecurrentStack stack = new RecurrentStack(be, "rnn.", cfg, new java.util.SplittableRandom(3));
+                 Tensor x = be.tensor(new float[] {1, -2, 3, 0, 1, 2, -1, 1, 0, 2, 2, -3, 1, 1, 1, 0, -1, 2, 3, 0, 1, 1,
+                         2, -2}, 4, 2, 3)) {
+                int[] lengths = {4, 2};
+                stack.eval();
+                float[] trained = stack.forward(x, lengths, null, true).toArray();
+                float[][] trainedFin = finals(stack);
+                stack.backward(null, null);
+                float[] inferred = stack.forward(x, lengths, null, false).toArray();
+                assertArrayEquals(trained, inferred, "y, bidirectional " + bidirectional);
+                float[][] inferredFin = finals(stack);
+                for (int i = 0; i < trainedFin.length; i++) {
+                    assertArrayEquals(trainedFin[i], inferredFin[i], "final state " + i);
+                }
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> stack.backward(null, null));
+                assertTrue(e.getMessage().contains("needs a training forward"), e.getMessage());
+                stack.forward(x, lengths, null, true);
+                stack.backward(null, null);
+            }
+        }
+    }
+
+    private static float[][] finals(RecurrentStack stack) {
+        dev.recur.api.State[] fin = stack.finalStates();
+        float[][] out = new float[fin.length][];
+        for (int i = 0; i < fin.length; i++) {
+            out[i] = fin[i].h().toArray();
+        }
+        return out;
+    }
+
     @Test
     void evalModeTurnsDropoutOffInTrainingSteps() {
         SequenceModelConfig cfg = classifier(0.5f);
