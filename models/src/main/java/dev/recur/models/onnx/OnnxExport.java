@@ -11,6 +11,7 @@ import dev.recur.models.onnx.proto.OnnxProto.StringStringEntryProto;
 import dev.recur.models.onnx.proto.OnnxProto.TensorProto;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
+import dev.recur.models.seq2seq.Attention;
 import dev.recur.models.seq2seq.Seq2SeqConfig;
 import dev.recur.models.seq2seq.Seq2SeqModel;
 
@@ -112,6 +113,15 @@ public final class OnnxExport {
      * are {@code [B, Ts]} and {@code [B, 1]} (states and logits are the same either way).
      */
     public static Seq2seqGraphs exportSeq2seq(Seq2SeqModel model, boolean batchFirst) throws OnnxExportException {
+        if (model.config().attention() != Attention.Kind.NONE) {
+            // The decoder graph would need the encoder's outputs and the source lengths as inputs
+            // and the masked attention in it; not written yet, and a graph without it would
+            // translate differently from the model.
+            throw new OnnxExportException("a seq2seq model with " + model.config().attention().id() + " attention"
+                    + " cannot be exported to ONNX yet: the exported graphs have no attention over the encoder's"
+                    + " outputs, so they would not translate as the model does; export a model trained with"
+                    + " --attention none");
+        }
         Map<String, float[]> params = parameters(model);
         GraphWriter enc = new GraphWriter("recur_seq2seq_encoder");
         seq2seqEncoder(enc, model.config(), params, batchFirst);

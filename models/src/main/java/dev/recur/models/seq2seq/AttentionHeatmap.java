@@ -117,15 +117,16 @@ public final class AttentionHeatmap {
         int width = 260 + 48 * sourceWords.size();
         int height = 200 + 36 * targetWords.size();
         BufferedImage image = chart.createBufferedImage(width, height, BufferedImage.TYPE_INT_RGB, null);
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        Path abs = file.toAbsolutePath();
+        // Not Files.createTempFile: its 0600 mode would stay on the renamed file; this one gets the umask's.
+        Path tmp = abs.getParent().resolve("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         try {
             try (OutputStream out = Files.newOutputStream(tmp)) {
                 if (!ImageIO.write(image, "png", out)) {
                     throw new IOException("no PNG writer in this Java runtime");
                 }
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -261,4 +261,21 @@ class Seq2seqExportTest {
         }
         return out;
     }
+
+    /** A model with attention is refused with the reason, not exported without its attention. */
+    @Test
+    void aModelWithAttentionIsRefusedNamingWhy(@TempDir Path dir) throws Exception {
+        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.GRU, SOURCE_V, TARGET_V, E, H, 1, 0f, false,
+                dev.recur.models.seq2seq.Attention.Kind.GENERAL);
+        try (Seq2SeqModel m = new Seq2SeqModel(be, cfg, 41)) {
+            OnnxExportException e = org.junit.jupiter.api.Assertions.assertThrows(OnnxExportException.class,
+                    () -> OnnxExport.write(m, dir.resolve("att.onnx"), false));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("a seq2seq model with general"
+                    + " attention cannot be exported to ONNX yet"), e.getMessage());
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("--attention none"), e.getMessage());
+            try (var files = java.nio.file.Files.list(dir)) {
+                org.junit.jupiter.api.Assertions.assertEquals(0, files.count(), "nothing written");
+            }
+        }
+    }
 }
