@@ -179,6 +179,10 @@ final class TranslateCommand extends CliCommand {
             description = "write attention heatmaps (PNG) of a few test sentences, or of each SENTENCE with --from;"
                     + " needs a model with attention")
     Path heatmaps;
+    @Option(names = "--save-split", paramLabel = "FILE", converter = Checks.FileName.class,
+            description = "also write the pairs kept, their split and both vocabularies as JSON (ids, test"
+                    + " references), so a peer trains on the same data (bench/python/seq2seq_torch.py)")
+    Path saveSplit;
     @Option(names = "--from", paramLabel = "CHECKPOINT", converter = Checks.FileName.class,
             description = "translate the SENTENCEs with this saved model; no training")
     Path from;
@@ -269,6 +273,15 @@ final class TranslateCommand extends CliCommand {
         List<Encoded> validation = Encoded.all(split.validation(), sourceWords, targetWords);
         List<Encoded> test = Encoded.all(split.test(), sourceWords, targetWords);
         Batcher.Shape shape = Batcher.Shape.of(List.of(train, validation, test), batch);
+        if (saveSplit != null) {
+            try {
+                writeSplit(saveSplit, sourceWords, targetWords, train, validation, test, split.test(),
+                        shape.targetSteps());
+            } catch (IOException e) {
+                err.println("recur translate: cannot write " + saveSplit + ": " + e.getMessage());
+                return Recur.EXIT_FAILED;
+            }
+        }
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
                 dropout, bidirectional, attention);
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
@@ -599,6 +612,51 @@ final class TranslateCommand extends CliCommand {
             decoderInput.close();
             decoderTarget.close();
         }
+    }
+
+    /**
+     * {@code --save-split}: one JSON object with both vocabularies (words by id), the special ids,
+     * the most words a translation may have ({@code max_words}, the longest target plus one, as
+     * this command decodes), and each part's pairs as ids ({@code [source ids, target ids]}, no
+     * BOS or EOS), the test pairs also with their reference tokens, in the order of the split.
+     */
+    private static void writeSplit(Path file, WordVocabulary sourceWords, WordVocabulary targetWords,
+                                   List<Encoded> train, List<Encoded> validation, List<Encoded> test,
+                                   List<TranslationPairs.Pair> testPairs, int maxWords) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode o = dev.recur.models.io.Json.MAPPER.createObjectNode();
+        com.fasterxml.jackson.databind.node.ArrayNode sv = o.putArray("source_vocabulary");
+        for (int i = 0; i < sourceWords.size(); i++) {
+            sv.add(sourceWords.word(i));
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode tv = o.putArray("target_vocabulary");
+        for (int i = 0; i < targetWords.size(); i++) {
+            tv.add(targetWords.word(i));
+        }
+        o.put("pad", WordVocabulary.PAD_ID).put("unk", WordVocabulary.UNK_ID)
+                .put("bos", targetWords.id(WordVocabulary.BOS)).put("eos", targetWords.id(WordVocabulary.EOS))
+                .put("max_words", maxWords);
+        for (var part : List.of(java.util.Map.entry("train", train), java.util.Map.entry("validation", validation),
+                java.util.Map.entry("test", test))) {
+            com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray(part.getKey());
+            for (Encoded e : part.getValue()) {
+                com.fasterxml.jackson.databind.node.ArrayNode pair = a.addArray();
+                com.fasterxml.jackson.databind.node.ArrayNode src = pair.addArray();
+                for (int id : e.source()) {
+                    src.add(id);
+                }
+                com.fasterxml.jackson.databind.node.ArrayNode tgt = pair.addArray();
+                for (int id : e.target()) {
+                    tgt.add(id);
+                }
+            }
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode refs = o.putArray("test_references");
+        for (TranslationPairs.Pair p : testPairs) {
+            com.fasterxml.jackson.databind.node.ArrayNode r = refs.addArray();
+            WordVocabulary.tokenize(p.target()).forEach(r::add);
+        }
+        CommandPaths.createParent(file);
+        Files.writeString(file, dev.recur.models.io.Json.write(o));
     }
 
     /** "greedy decoding" or "beam search (beam K, length penalty A)", for the report. */

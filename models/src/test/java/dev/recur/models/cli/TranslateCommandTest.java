@@ -324,6 +324,31 @@ class TranslateCommandTest {
         assertTrue(luong.err().contains("none, additive, dot, general"), luong.err());
     }
 
+    /** --save-split writes what the run trains and tests on, as ids, for a peer to use. */
+    @Test
+    void saveSplitWritesThePartsAndVocabularies() throws IOException {
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(3), 100));
+        Path split = dir.resolve("out/split.json");
+        Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "8",
+                "--embedding", "4", "--epochs", "1", "--save-split", split.toString(), "--checkpoint",
+                dir.resolve("a.safetensors").toString());
+        assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
+        var json = dev.recur.models.io.Json.MAPPER.readTree(split.toFile());
+        assertTrue(s.out().contains("100 pairs, 100 with at most 10 tokens on both sides; " + json.get("train").size()
+                + " for training, " + json.get("validation").size() + " for validation, " + json.get("test").size()
+                + " for testing"), s.out());
+        assertEquals(json.get("test").size(), json.get("test_references").size());
+        assertEquals(WordVocabulary.BOS, json.get("target_vocabulary").get(json.get("bos").asInt()).asText());
+        assertEquals(WordVocabulary.EOS, json.get("target_vocabulary").get(json.get("eos").asInt()).asText());
+        // The first test pair's target ids spell its reference.
+        var first = json.get("test").get(0).get(1);
+        var reference = json.get("test_references").get(0);
+        assertEquals(reference.size(), first.size());
+        for (int i = 0; i < first.size(); i++) {
+            assertEquals(reference.get(i).asText(), json.get("target_vocabulary").get(first.get(i).asInt()).asText());
+        }
+    }
+
     @Test
     void badArgumentsExitTwoWithOneLine() throws IOException {
         Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(1), 10));
