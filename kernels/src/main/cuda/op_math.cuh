@@ -13,6 +13,7 @@
 #define RECUR_OP_MATH_CUH
 
 #include <math.h>
+#include <stddef.h>
 
 #include "host_device.cuh"
 
@@ -94,6 +95,71 @@ RECUR_HD void recur_adam_element(unsigned i, float lr, float beta1, float beta2,
     v[i] = vi;
     float denom = sqrtf(vi) / bias2Sqrt + eps;
     param[i] = p - stepSize * mi / denom;
+}
+
+/**
+ * CpuTensorOps.maskedSoftmaxImpl for row `row` of scores [N, R, L] (R = rows per block): the
+ * largest of the first len = lengths[row / R] scores, e = expf(s - max) summed in float32 in index
+ * order, p = e / sum; p = 0 past len, where nothing is read. One thread per row: L is a source
+ * sentence's length (tens), so a row is a short serial loop, and the order of the sum is the CPU's.
+ */
+RECUR_HD void recur_masked_softmax_row(unsigned row, int rowsPerBlock, int cols,
+                                       const int* __restrict__ lengths,   // [N]
+                                       const float* scores,               // [N, R, L] (may be probs)
+                                       float* probs) {                    // [N, R, L]
+    int len = lengths[row / (unsigned) rowsPerBlock];
+    size_t base = (size_t) row * cols;
+    float max = scores[base];
+    for (int l = 1; l < len; l++) {
+        float v = scores[base + l];
+        max = v > max ? v : max;   // Math.max: NaN is not valid input here; the CPU takes the larger
+    }
+    float sum = 0.0f;
+    for (int l = 0; l < len; l++) {
+        float e = expf(scores[base + l] - max);
+        probs[base + l] = e;
+        sum += e;
+    }
+    for (int l = 0; l < len; l++) {
+        probs[base + l] = probs[base + l] / sum;
+    }
+    for (int l = len; l < cols; l++) {
+        probs[base + l] = 0.0f;
+    }
+}
+
+/**
+ * CpuTensorOps.maskedSoftmaxBackwardImpl for one row: dot = Σ_{l < len} p·dp in float32, index
+ * order; ds = p·(dp - dot) for l < len; ds = 0 past len (p and dp not read there).
+ */
+RECUR_HD void recur_masked_softmax_backward_row(unsigned row, int rowsPerBlock, int cols,
+                                                const int* __restrict__ lengths,  // [N]
+                                                const float* __restrict__ probs,  // [N, R, L]
+                                                const float* dProbs,              // [N, R, L] (may be dScores)
+                                                float* dScores) {                 // [N, R, L]
+    int len = lengths[row / (unsigned) rowsPerBlock];
+    size_t base = (size_t) row * cols;
+    float dot = 0.0f;
+    for (int l = 0; l < len; l++) {
+        dot += probs[base + l] * dProbs[base + l];
+    }
+    for (int l = 0; l < len; l++) {
+        dScores[base + l] = probs[base + l] * (dProbs[base + l] - dot);
+    }
+    for (int l = len; l < cols; l++) {
+        dScores[base + l] = 0.0f;
+    }
+}
+
+/** CpuTensorOps.tanhImpl for element i: y = tanhf(x) (the CPU rounds the double tanh; within 2 ulp). */
+RECUR_HD void recur_tanh_element(unsigned i, const float* x, float* y) {
+    y[i] = tanhf(x[i]);
+}
+
+/** CpuTensorOps.tanhBackwardImpl for element i: d = 1 - y·y, dx = dy·d, two float32 operations (bit for bit). */
+RECUR_HD void recur_tanh_backward_element(unsigned i, const float* __restrict__ y, const float* dy, float* dx) {
+    float d = 1.0f - y[i] * y[i];
+    dx[i] = dy[i] * d;
 }
 
 #endif  // RECUR_OP_MATH_CUH

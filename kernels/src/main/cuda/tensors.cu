@@ -212,3 +212,41 @@ extern "C" __global__ void firstNonFiniteTotal(int count,
         result[0] = total == INT_MAX ? -1 : total;
     }
 }
+
+/**
+ * CpuTensorOps.maskedSoftmaxImpl: probs[n, r, l] = softmax over l < lengths[n] of scores[n, r, :],
+ * 0 past it; one thread per row of the N·R rows (recur_masked_softmax_row in op_math.cuh).
+ */
+extern "C" __global__ void maskedSoftmax(int rows, int rowsPerBlock, int cols,
+                                         const int* __restrict__ lengths,  // [N]
+                                         const float* scores,              // [N, R, L]
+                                         float* probs) {                   // [N, R, L]
+    for (unsigned row = recur_first(); row < (unsigned) rows; row += recur_stride()) {
+        recur_masked_softmax_row(row, rowsPerBlock, cols, lengths, scores, probs);
+    }
+}
+
+/** CpuTensorOps.maskedSoftmaxBackwardImpl: dScores = p ⊙ (dProbs - Σ p·dProbs) per row, 0 past lengths[n]. */
+extern "C" __global__ void maskedSoftmaxBackward(int rows, int rowsPerBlock, int cols,
+                                                 const int* __restrict__ lengths,  // [N]
+                                                 const float* __restrict__ probs,  // [N, R, L]
+                                                 const float* dProbs,              // [N, R, L]
+                                                 float* dScores) {                 // [N, R, L]
+    for (unsigned row = recur_first(); row < (unsigned) rows; row += recur_stride()) {
+        recur_masked_softmax_backward_row(row, rowsPerBlock, cols, lengths, probs, dProbs, dScores);
+    }
+}
+
+/** CpuTensorOps.tanhImpl: y = tanh(x). */
+extern "C" __global__ void tanhForward(int n, const float* x, float* y) {
+    for (unsigned i = recur_first(); i < (unsigned) n; i += recur_stride()) {
+        recur_tanh_element(i, x, y);
+    }
+}
+
+/** CpuTensorOps.tanhBackwardImpl: dx = dy ⊙ (1 - y ⊙ y). */
+extern "C" __global__ void tanhBackward(int n, const float* __restrict__ y, const float* dy, float* dx) {
+    for (unsigned i = recur_first(); i < (unsigned) n; i += recur_stride()) {
+        recur_tanh_backward_element(i, y, dy, dx);
+    }
+}

@@ -11,7 +11,9 @@
 //             int32 nArrays, then nArrays times (int32 length, float32[length]): its pointer
 //             parameters, in its order; length 0 stands for a null pointer
 //   response: the arrays after the call, as (int32 length, float32[length])
-// The cell methods loop over rows x hs elements; the ops over `rows` elements.
+// The cell methods loop over rows x hs elements; the ops over `rows` elements. The masked softmax
+// methods loop over `rows` rows of hs columns with off rows per block, and their first array holds
+// the block lengths as floats (small integers, exact), turned into the int array the kernel reads.
 #include "../../main/cuda/cell_math.cuh"
 #include "../../main/cuda/op_math.cuh"
 
@@ -37,12 +39,16 @@ enum Method {
     SGD = 11,
     RMSPROP = 12,
     ADAM = 13,
+    MASKED_SOFTMAX = 14,
+    MASKED_SOFTMAX_BACKWARD = 15,
+    TANH = 16,
+    TANH_BACKWARD = 17,
 };
 
 // Per method: arrays, float scalars, long scalars.
-const int kArrays[] = {4, 3, 8, 7, 6, 6, 5, 5, 4, 5, 3, 3, 3, 4};
-const int kFloats[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 7};
-const int kLongs[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0};
+const int kArrays[] = {4, 3, 8, 7, 6, 6, 5, 5, 4, 5, 3, 3, 3, 4, 3, 4, 2, 3};
+const int kFloats[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 7, 0, 0, 0, 0};
+const int kLongs[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0};
 
 bool read_all(void* p, size_t bytes) {
     return fread(p, 1, bytes, stdin) == bytes;
@@ -72,7 +78,7 @@ int main() {
     int32_t header[5];
     while (read_all(header, sizeof header)) {
         int method = header[0], flag = header[1], rows = header[2], off = header[3], hs = header[4];
-        if (method < 0 || method > ADAM) fail("unknown method", method);
+        if (method < 0 || method > TANH_BACKWARD) fail("unknown method", method);
         std::vector<float> f(read_int());
         if ((int) f.size() != kFloats[method]) fail("wrong float scalar count", (int) f.size());
         if (!f.empty() && !read_all(f.data(), sizeof(float) * f.size())) fail("short float scalars", method);
@@ -89,7 +95,16 @@ int main() {
             if (len > 0 && !read_all(a[k].data(), sizeof(float) * len)) fail("short array", k);
         }
         auto p = [&](int k) { return a[k].empty() ? nullptr : a[k].data(); };
-        if (method >= DROPOUT) {
+        if (method == MASKED_SOFTMAX || method == MASKED_SOFTMAX_BACKWARD) {
+            std::vector<int> lengths(a[0].begin(), a[0].end());
+            for (unsigned row = 0; row < (unsigned) rows; row++) {
+                if (method == MASKED_SOFTMAX) {
+                    recur_masked_softmax_row(row, off, hs, lengths.data(), p(1), p(2));
+                } else {
+                    recur_masked_softmax_backward_row(row, off, hs, lengths.data(), p(1), p(2), p(3));
+                }
+            }
+        } else if (method >= DROPOUT) {
             for (unsigned i = 0; i < (unsigned) rows; i++) {
                 switch (method) {
                     case DROPOUT: recur_dropout_element(i, f[0], l[0], l[1], p(0), p(1), p(2)); break;
@@ -98,6 +113,8 @@ int main() {
                     case ADAM:
                         recur_adam_element(i, f[0], f[1], f[2], f[3], f[4], flag, f[5], f[6], p(0), p(1), p(2), p(3));
                         break;
+                    case TANH: recur_tanh_element(i, p(0), p(1)); break;
+                    case TANH_BACKWARD: recur_tanh_backward_element(i, p(0), p(1), p(2)); break;
                 }
             }
         }

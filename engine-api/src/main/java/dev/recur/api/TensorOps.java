@@ -185,6 +185,97 @@ public abstract class TensorOps {
         clipGlobalNormImpl(grads, maxNorm, norm);
     }
 
+    // ---------------------------------------------------------------- attention
+
+    /**
+     * A softmax over the last axis with a valid length per block of rows, for attention over
+     * padded source sentences: for {@code scores [N, R, L]} and {@code lengths [N]} (each in
+     * {@code 1..L}), {@code probs[n, r, l] = exp(s[n, r, l] - m) / Σ_{l' < len} exp(s[n, r, l'] - m)}
+     * for {@code l < len = lengths[n]}, with {@code m} the row's largest valid score, and exactly
+     * {@code 0} for {@code l >= len}: the masked positions are never read, so padding may hold
+     * anything (even NaN). Every row of block {@code n} (e.g. every target step of sentence n)
+     * shares its length. {@code probs} may be {@code scores}. A length outside {@code 1..L} is an
+     * error naming it and its position (checked on the host: the CUDA engine keeps the bounds of
+     * an index tensor's values at upload).
+     */
+    public final void maskedSoftmax(Tensor scores, IndexTensor lengths, Tensor probs) {
+        String op = "maskedSoftmax";
+        backend.open(op);
+        Backend.rank(op, "scores", backend.owned(op, "scores", scores), 3);
+        sameShape(op, "scores", scores, "probs", probs);
+        int n = scores.shape().dim(0);
+        requireLengths(op, lengths, n);
+        maskedSoftmaxImpl(scores, lengths, probs, n, scores.shape().dim(1), scores.shape().dim(2));
+    }
+
+    /**
+     * The backward of {@link #maskedSoftmax}: {@code dScores = p ⊙ (dProbs - Σ_{l < len} p·dProbs)}
+     * per row for {@code l < len}, and exactly {@code 0} for {@code l >= len} (neither {@code probs}
+     * nor {@code dProbs} is read there). {@code probs} is the forward's output; all three are
+     * {@code [N, R, L]}; {@code dScores} may be {@code dProbs}. Overwrites {@code dScores}.
+     */
+    public final void maskedSoftmaxBackward(Tensor probs, Tensor dProbs, IndexTensor lengths, Tensor dScores) {
+        String op = "maskedSoftmaxBackward";
+        backend.open(op);
+        Backend.rank(op, "probs", backend.owned(op, "probs", probs), 3);
+        sameShape(op, "probs", probs, "dProbs", dProbs);
+        sameShape(op, "probs", probs, "dScores", dScores);
+        int n = probs.shape().dim(0);
+        requireLengths(op, lengths, n);
+        maskedSoftmaxBackwardImpl(probs, dProbs, lengths, dScores, n, probs.shape().dim(1), probs.shape().dim(2));
+    }
+
+    private void requireLengths(String op, IndexTensor lengths, int n) {
+        backend.owned(op, "lengths", lengths);
+        if (lengths.shape().rank() != 1 || lengths.shape().dim(0) != n) {
+            throw new IllegalArgumentException(op + ": lengths must be [N] = [" + n + "] (one per block of rows),"
+                    + " got " + lengths.shape());
+        }
+    }
+
+    /** {@code y = tanh(x)} element-wise; same shape ({@code y} may be {@code x}). */
+    public final void tanh(Tensor x, Tensor y) {
+        String op = "tanh";
+        backend.open(op);
+        sameShape(op, "x", x, "y", y);
+        tanhImpl(x, y);
+    }
+
+    /**
+     * The backward of {@link #tanh} from its output: {@code dx = dy ⊙ (1 - y ⊙ y)}, each element
+     * {@code d = 1 - y·y} then {@code dy·d} as two float32 operations; same shapes ({@code dx} may
+     * be {@code dy}).
+     */
+    public final void tanhBackward(Tensor y, Tensor dy, Tensor dx) {
+        String op = "tanhBackward";
+        backend.open(op);
+        sameShape(op, "y", y, "dy", dy);
+        sameShape(op, "y", y, "dx", dx);
+        tanhBackwardImpl(y, dy, dx);
+    }
+
+    /**
+     * Computes {@link #maskedSoftmax} for {@code scores [n, rows, cols]}; throws an
+     * {@link IllegalArgumentException} {@code "maskedSoftmax: lengths[i] = v is outside 1..cols"}
+     * when a length is out of range (see {@link #lengthOutOfRange}).
+     */
+    protected abstract void maskedSoftmaxImpl(Tensor scores, IndexTensor lengths, Tensor probs, int n, int rows,
+                                              int cols);
+
+    /** Computes {@link #maskedSoftmaxBackward}; the same length check as {@link #maskedSoftmaxImpl}. */
+    protected abstract void maskedSoftmaxBackwardImpl(Tensor probs, Tensor dProbs, IndexTensor lengths,
+                                                      Tensor dScores, int n, int rows, int cols);
+
+    protected abstract void tanhImpl(Tensor x, Tensor y);
+
+    protected abstract void tanhBackwardImpl(Tensor y, Tensor dy, Tensor dx);
+
+    /** The message of a valid length outside {@code 1..cols}, the same on every engine. */
+    protected static IllegalArgumentException lengthOutOfRange(String op, int index, int value, int cols) {
+        return new IllegalArgumentException(op + ": lengths[" + index + "] = " + value + " is outside 1.." + cols
+                + " (each block of rows needs at least one valid position, at most L = " + cols + ")");
+    }
+
     protected abstract void copyImpl(Tensor src, Tensor dst);
 
     protected abstract void axpyImpl(float alpha, Tensor x, Tensor y);

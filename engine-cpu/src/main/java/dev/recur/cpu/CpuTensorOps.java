@@ -143,6 +143,94 @@ final class CpuTensorOps extends TensorOps {
         }
     }
 
+    /**
+     * One row at a time, in index order: the largest valid score, then {@code e = exp(s - max)}
+     * (float32 of the double exponential) summed in float32, then {@code p = e / sum}; the masked
+     * tail is set to 0 without being read. The CUDA kernel runs the same row loop
+     * (op_math.cuh's recur_masked_softmax_row) with expf.
+     */
+    @Override
+    protected void maskedSoftmaxImpl(Tensor scores, IndexTensor lengths, Tensor probs, int n, int rows, int cols) {
+        int[] len = checkedLengths("maskedSoftmax", lengths, cols);
+        float[] s = data(scores);
+        float[] p = data(probs);
+        for (int b = 0; b < n; b++) {
+            int valid = len[b];
+            for (int r = 0; r < rows; r++) {
+                int base = (b * rows + r) * cols;
+                float max = s[base];
+                for (int l = 1; l < valid; l++) {
+                    max = Math.max(max, s[base + l]);
+                }
+                float sum = 0f;
+                for (int l = 0; l < valid; l++) {
+                    float e = (float) Math.exp(s[base + l] - max);
+                    p[base + l] = e;
+                    sum += e;
+                }
+                for (int l = 0; l < valid; l++) {
+                    p[base + l] = p[base + l] / sum;
+                }
+                Arrays.fill(p, base + valid, base + cols, 0f);
+            }
+        }
+    }
+
+    /** Per row: {@code dot = Σ_{l < len} p·dp} in float32, index order; {@code ds = p·(dp - dot)}; 0 past len. */
+    @Override
+    protected void maskedSoftmaxBackwardImpl(Tensor probs, Tensor dProbs, IndexTensor lengths, Tensor dScores, int n,
+                                             int rows, int cols) {
+        int[] len = checkedLengths("maskedSoftmaxBackward", lengths, cols);
+        float[] p = data(probs);
+        float[] dp = data(dProbs);
+        float[] ds = data(dScores);
+        for (int b = 0; b < n; b++) {
+            int valid = len[b];
+            for (int r = 0; r < rows; r++) {
+                int base = (b * rows + r) * cols;
+                float dot = 0f;
+                for (int l = 0; l < valid; l++) {
+                    dot += p[base + l] * dp[base + l];
+                }
+                for (int l = 0; l < valid; l++) {
+                    ds[base + l] = p[base + l] * (dp[base + l] - dot);
+                }
+                Arrays.fill(ds, base + valid, base + cols, 0f);
+            }
+        }
+    }
+
+    private static int[] checkedLengths(String op, IndexTensor lengths, int cols) {
+        int[] len = data(lengths);
+        for (int i = 0; i < len.length; i++) {
+            if (len[i] < 1 || len[i] > cols) {
+                throw lengthOutOfRange(op, i, len[i], cols);
+            }
+        }
+        return len;
+    }
+
+    /** {@code y = (float) Math.tanh(x)}: the correctly rounded float of the double tanh (within 1 ulp of CUDA's tanhf). */
+    @Override
+    protected void tanhImpl(Tensor x, Tensor y) {
+        float[] xs = data(x);
+        float[] ys = data(y);
+        for (int i = 0; i < xs.length; i++) {
+            ys[i] = (float) Math.tanh(xs[i]);
+        }
+    }
+
+    @Override
+    protected void tanhBackwardImpl(Tensor y, Tensor dy, Tensor dx) {
+        float[] ys = data(y);
+        float[] dys = data(dy);
+        float[] dxs = data(dx);
+        for (int i = 0; i < ys.length; i++) {
+            float d = 1f - ys[i] * ys[i];
+            dxs[i] = dys[i] * d;
+        }
+    }
+
     @Override
     protected void dropoutImpl(Tensor x, Tensor y, Tensor mask, float p, long seed, long counter) {
         float[] xs = data(x);

@@ -121,6 +121,10 @@ public final class CudaKernels implements AutoCloseable {
             new Kernel("clipGlobalNormScale", "ifpp", 0),
             new Kernel("firstNonFinitePartials", "ipp", 0),
             new Kernel("firstNonFiniteTotal", "ipp", 0),
+            new Kernel("maskedSoftmax", "iiippp", 0),
+            new Kernel("maskedSoftmaxBackward", "iiipppp", 0),
+            new Kernel("tanhForward", "ipp", 0),
+            new Kernel("tanhBackward", "ippp", 0),
             // embedding.cu
             new Kernel("embeddingBackwardKeys", "iipppp", 0),
             new Kernel("embeddingBackwardCounts", "iipp", SORT_THREADS),
@@ -753,6 +757,73 @@ public final class CudaKernels implements AutoCloseable {
         need(k, "y", y);
         need(k, "mask", mask);
         flat(k, stream, n, new CudaKernelArgs().i(n).f(p).l(seed).l(counter).p(x).p(y).p(mask));
+    }
+
+    /**
+     * CpuTensorOps.maskedSoftmaxImpl: for {@code scores [N, R, L]} viewed as {@code rows = N·R}
+     * rows, {@code probs[row, l] = softmax over l < lengths[row / R]}, exactly 0 past it.
+     * {@code probs} may be {@code scores}. The lengths must already be checked to lie in 1..L.
+     *
+     * <p>Shapes: lengths [N] int, scores and probs [N·R, L]
+     * <p>Launch: one thread per row, blocks of 256 (L is a sentence's length: a short serial loop
+     * per row, summed in the CPU engine's order).
+     */
+    void maskedSoftmax(CUstream stream, int rows, int rowsPerBlock, int cols, long lengths, long scores, long probs) {
+        String k = "maskedSoftmax";
+        softmaxDims(k, rows, rowsPerBlock, cols);
+        need(k, "lengths", lengths);
+        need(k, "scores", scores);
+        need(k, "probs", probs);
+        flat(k, stream, rows, new CudaKernelArgs().i(rows).i(rowsPerBlock).i(cols).p(lengths).p(scores).p(probs));
+    }
+
+    /**
+     * CpuTensorOps.maskedSoftmaxBackwardImpl: {@code dScores = p ⊙ (dProbs - Σ_{l < len} p·dProbs)}
+     * per row, exactly 0 past the row's length. {@code dScores} may be {@code dProbs}.
+     *
+     * <p>Shapes: lengths [N] int, probs, dProbs, dScores [N·R, L]
+     * <p>Launch: one thread per row, blocks of 256.
+     */
+    void maskedSoftmaxBackward(CUstream stream, int rows, int rowsPerBlock, int cols, long lengths, long probs,
+                               long dProbs, long dScores) {
+        String k = "maskedSoftmaxBackward";
+        softmaxDims(k, rows, rowsPerBlock, cols);
+        need(k, "lengths", lengths);
+        need(k, "probs", probs);
+        need(k, "dProbs", dProbs);
+        need(k, "dScores", dScores);
+        flat(k, stream, rows, new CudaKernelArgs().i(rows).i(rowsPerBlock).i(cols).p(lengths).p(probs).p(dProbs)
+                .p(dScores));
+    }
+
+    private static void softmaxDims(String k, int rows, int rowsPerBlock, int cols) {
+        sizes(k, "rows", rows, "cols", cols);
+        if (rowsPerBlock < 1 || rows % rowsPerBlock != 0) {
+            throw new IllegalArgumentException(k + ": rowsPerBlock must be >= 1 and divide rows = " + rows + ", got "
+                    + rowsPerBlock);
+        }
+    }
+
+    /** CpuTensorOps.tanhImpl: {@code y = tanh(x)}; x, y [n] (y may be x). Launch: n threads in blocks of 256. */
+    void tanh(CUstream stream, int n, long x, long y) {
+        String k = "tanhForward";
+        size(k, "n", n);
+        need(k, "x", x);
+        need(k, "y", y);
+        flat(k, stream, n, new CudaKernelArgs().i(n).p(x).p(y));
+    }
+
+    /**
+     * CpuTensorOps.tanhBackwardImpl: {@code dx = dy ⊙ (1 - y ⊙ y)}; y, dy, dx [n] (dx may be dy).
+     * Launch: n threads in blocks of 256.
+     */
+    void tanhBackward(CUstream stream, int n, long y, long dy, long dx) {
+        String k = "tanhBackward";
+        size(k, "n", n);
+        need(k, "y", y);
+        need(k, "dy", dy);
+        need(k, "dx", dx);
+        flat(k, stream, n, new CudaKernelArgs().i(n).p(y).p(dy).p(dx));
     }
 
     /** Scratch bytes {@link #clipGlobalNorm} needs for {@code tensors} gradient tensors: PARTIALS doubles each. */

@@ -123,6 +123,47 @@ final class CudaTensorOps extends TensorOps implements AutoCloseable {
     }
 
     @Override
+    protected void maskedSoftmaxImpl(Tensor scores, IndexTensor lengths, Tensor probs, int n, int rows, int cols) {
+        requireLengths("maskedSoftmax", lengths, cols);
+        cuda.currentKernels().maskedSoftmax(cuda.mainStreamHandle(), n * rows, rows, cols, address(lengths),
+                address(scores), address(probs));
+    }
+
+    @Override
+    protected void maskedSoftmaxBackwardImpl(Tensor probs, Tensor dProbs, IndexTensor lengths, Tensor dScores, int n,
+                                             int rows, int cols) {
+        requireLengths("maskedSoftmaxBackward", lengths, cols);
+        cuda.currentKernels().maskedSoftmaxBackward(cuda.mainStreamHandle(), n * rows, rows, cols, address(lengths),
+                address(probs), address(dProbs), address(dScores));
+    }
+
+    /** The CPU engine's check of the lengths (1..cols), against the bounds kept at upload: no device read. */
+    private static void requireLengths(String op, IndexTensor lengths, int cols) {
+        if (((CudaIndexTensor) lengths).bounds().allIn(1, cols + 1)) {
+            return;
+        }
+        int[] values = lengths.toArray(); // the error path only: name the first bad length
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] < 1 || values[i] > cols) {
+                throw lengthOutOfRange(op, i, values[i], cols);
+            }
+        }
+        throw new IllegalStateException(op + ": the host's bounds of lengths " + ((CudaIndexTensor) lengths).bounds()
+                + " disagree with the device's values, which are all in 1.." + cols);
+    }
+
+    @Override
+    protected void tanhImpl(Tensor x, Tensor y) {
+        cuda.currentKernels().tanh(cuda.mainStreamHandle(), x.shape().size(), address(x), address(y));
+    }
+
+    @Override
+    protected void tanhBackwardImpl(Tensor y, Tensor dy, Tensor dx) {
+        cuda.currentKernels().tanhBackward(cuda.mainStreamHandle(), y.shape().size(), address(y), address(dy),
+                address(dx));
+    }
+
+    @Override
     protected void dropoutImpl(Tensor x, Tensor y, Tensor mask, float p, long seed, long counter) {
         cuda.currentKernels().dropout(cuda.mainStreamHandle(), x.shape().size(), p, seed, counter, address(x),
                 address(y), address(mask));

@@ -45,6 +45,63 @@ class CudaTensorOpsTest {
     }
 
     @Test
+    void attentionOpsAgreeWithTheCpuEngine() {
+        Random r = new Random(120);
+        // {N, R, L}: B = 1, one valid position, odd sizes, many rows (more than a grid-stride pass).
+        int[][] shapes = {{1, 1, 1}, {1, 11, 10}, {64, 11, 10}, {7, 3, 33}, {300, 300, 5}};
+        for (int[] shape : shapes) {
+            int n = shape[0], rows = shape[1], cols = shape[2], size = n * rows * cols;
+            int[] len = new int[n];
+            for (int b = 0; b < n; b++) {
+                len[b] = b == 0 ? cols : 1 + r.nextInt(cols);
+            }
+            try (Twins t = new Twins(cpu, gpu)) {
+                Twins.Ids lengths = t.indices(len, n);
+                Twins.Pair scores = t.tensor(gaussian(r, size, 3), shape);
+                Twins.Pair probs = t.zeros(shape);
+                String what = "maskedSoftmax " + java.util.Arrays.toString(shape);
+                engines.both(be -> be.tensorOps().maskedSoftmax(scores.on(be), lengths.on(be), probs.on(be)));
+                // expf (CUDA, <= 2 ulp) against the rounded double exp, a float32 sum of at most 33
+                // terms in the same order and one division: within a few ulp of values <= 1.
+                Twins.assertClose(probs.cpuValues(), probs.gpuValues(), 1e-6, 1e-5, what);
+                float[] g = probs.gpuValues();
+                for (int i = 0; i < size; i++) {
+                    if (i % cols >= len[i / (rows * cols)]) {
+                        assertEquals(0, Float.floatToIntBits(g[i]), what + ": masked probs[" + i + "] is +0");
+                    }
+                }
+                // The backward from the same probabilities: no transcendental, the CPU's order: exact.
+                Twins.Pair p = t.tensor(probs.cpuValues(), shape);
+                Twins.Pair dProbs = t.tensor(gaussian(r, size, 1), shape);
+                Twins.Pair dScores = t.zeros(shape);
+                engines.both(be -> be.tensorOps().maskedSoftmaxBackward(p.on(be), dProbs.on(be), lengths.on(be),
+                        dScores.on(be)));
+                assertSameBits(dScores.cpuValues(), dScores.gpuValues(), "maskedSoftmaxBackward "
+                        + java.util.Arrays.toString(shape));
+            }
+        }
+        for (int n : SIZES) {
+            try (Twins t = new Twins(cpu, gpu)) {
+                Twins.Pair x = t.tensor(gaussian(r, n, 3), n);
+                Twins.Pair y = t.zeros(n);
+                engines.both(be -> be.tensorOps().tanh(x.on(be), y.on(be)));
+                // tanhf (<= 2 ulp) against the correctly rounded double tanh: within 4 ulp, 2^-21 relative.
+                Twins.assertClose(y.cpuValues(), y.gpuValues(), 1e-38, 4.8e-7, "tanh n=" + n);
+                Twins.Pair dy = t.tensor(gaussian(r, n, 1), n);
+                Twins.Pair dx = t.zeros(n);
+                Twins.Pair yc = t.tensor(y.cpuValues(), n);
+                engines.both(be -> be.tensorOps().tanhBackward(yc.on(be), dy.on(be), dx.on(be)));
+                assertSameBits(dx.cpuValues(), dx.gpuValues(), "tanhBackward n=" + n);
+            }
+        }
+        try (IndexTensor bad = gpu.indices(new int[] {3, 0}, 2); Tensor s = gpu.tensor(2, 1, 3)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> gpu.tensorOps().maskedSoftmax(s, bad, s));
+            assertTrue(e.getMessage().startsWith("maskedSoftmax: lengths[1] = 0 is outside 1..3"), e.getMessage());
+        }
+    }
+
+    @Test
     void theOpsObjectIsMadeOnce() {
         assertSame(gpu.tensorOps(), gpu.tensorOps());
         assertTrue(gpu.tensorOps() instanceof CudaTensorOps);

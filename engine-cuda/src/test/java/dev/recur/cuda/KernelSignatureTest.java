@@ -148,6 +148,10 @@ class KernelSignatureTest {
         k.dropout(s, 100, 0.1f, 42L, 1000L, a, b, c);
         k.clipGlobalNorm(s, new long[] {a, b}, new int[] {10, 20}, 1f, c, scratch);
         k.firstNonFinite(s, 100, a, b, scratch);
+        k.maskedSoftmax(s, 12, 3, 5, a, b, c);
+        k.maskedSoftmaxBackward(s, 12, 3, 5, a, b, c, d);
+        k.tanh(s, 100, a, b);
+        k.tanhBackward(s, 100, a, b, c);
         k.embeddingBackward(s, 100, 300, 8, a, b, c, scratch, d);
         // losses
         k.softmaxCrossEntropy(s, 6, 10, -1, a, b, c, d, scratch, e);

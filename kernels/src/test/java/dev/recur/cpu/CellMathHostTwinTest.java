@@ -274,6 +274,81 @@ class CellMathHostTwinTest {
         }
     }
 
+    /**
+     * The attention ops of op_math.cuh: the masked softmax (a row loop; expf against the CPU's
+     * rounded double exp, so within the tolerance of {@link #compare}, and the masked tail exactly
+     * 0 on both even where the padding holds NaN), its backward and tanh's backward (no
+     * transcendental: the same float32 operations in the same order, so the same bits), and tanh
+     * (tanhf against the rounded double tanh: a few ulp).
+     */
+    @Test
+    void attentionOpsAgreeWithTheCpuEngine() throws IOException {
+        // {N, R, L}: one row, one valid position only, odd sizes, a long row.
+        int[][] shapes = {{1, 1, 1}, {2, 3, 5}, {3, 7, 33}, {5, 1, 100}};
+        for (int[] shape : shapes) {
+            int n = shape[0], rows = shape[1], cols = shape[2], size = n * rows * cols;
+            float[] lengths = new float[n];
+            for (int b = 0; b < n; b++) {
+                lengths[b] = b == 0 ? cols : 1 + random.nextInt(cols); // the full length, then any
+            }
+            float[] scores = wide(size);
+            for (int b = 0; b < n; b++) {
+                for (int i = b * rows * cols; i < (b + 1) * rows * cols; i++) {
+                    if (i % cols >= lengths[b]) {
+                        scores[i] = Float.NaN; // padding is never read
+                    }
+                }
+            }
+            String what = "maskedSoftmax " + Arrays.toString(shape);
+            float[][] fwd = {lengths, scores, unit(size)};
+            compare(what, n * rows, rows, cols, fwd, false,
+                    a -> onCpuMasked(a, (t, len) -> cpu.tensorOps().maskedSoftmax(t[1], len, t[2]), shape),
+                    a -> call(14, 0, n * rows, rows, cols, new float[0], new long[0], a));
+            float[][] host = call(14, 0, n * rows, rows, cols, new float[0], new long[0], copy(fwd));
+            for (int i = 0; i < size; i++) {
+                if (i % cols >= lengths[i / (rows * cols)]) {
+                    assertEquals(0, Float.floatToIntBits(host[2][i]), what + ": masked probs[" + i + "] is +0");
+                }
+            }
+            float[] probs = host[2];
+            float[] dProbs = unit(size);
+            float[][] bwd = {lengths, probs, dProbs, unit(size)};
+            compare("maskedSoftmaxBackward " + Arrays.toString(shape), n * rows, rows, cols, bwd, true,
+                    a -> onCpuMasked(a, (t, len) -> cpu.tensorOps().maskedSoftmaxBackward(t[1], t[2], len, t[3]),
+                            shape),
+                    a -> call(15, 0, n * rows, rows, cols, new float[0], new long[0], a));
+        }
+        for (int size : new int[] {1, 33, 1000}) {
+            float[][] fwd = {wide(size), unit(size)};
+            compare("tanh n=" + size, size, 0, 1, fwd, false, a -> onCpu(a, t -> cpu.tensorOps().tanh(t[0], t[1])),
+                    a -> call(16, 0, size, 0, 0, new float[0], new long[0], a));
+            float[][] bwd = {unit(size), unit(size), unit(size)};
+            compare("tanhBackward n=" + size, size, 0, 1, bwd, true,
+                    a -> onCpu(a, t -> cpu.tensorOps().tanhBackward(t[0], t[1], t[2])),
+                    a -> call(17, 0, size, 0, 0, new float[0], new long[0], a));
+        }
+    }
+
+    /** A masked softmax op on the CPU engine: arrays[0] are the lengths (as floats), the rest [N, R, L] tensors. */
+    private static void onCpuMasked(float[][] arrays, java.util.function.BiConsumer<Tensor[], dev.recur.api.IndexTensor> op,
+                                    int[] shape) {
+        int[] lengths = new int[arrays[0].length];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = (int) arrays[0][i];
+        }
+        Tensor[] t = new Tensor[arrays.length];
+        try (dev.recur.api.IndexTensor len = cpu.indices(lengths, lengths.length)) {
+            for (int k = 1; k < arrays.length; k++) {
+                t[k] = cpu.tensor(arrays[k].clone(), shape);
+            }
+            op.accept(t, len);
+            for (int k = 1; k < arrays.length; k++) {
+                arrays[k] = t[k].toArray();
+                t[k].close();
+            }
+        }
+    }
+
     @Test
     void optimizerUpdatesAreTheCpuEnginesBitForBit() throws IOException {
         int n = 500;
@@ -349,7 +424,7 @@ class CellMathHostTwinTest {
                 String where = what + " (rows " + rows + ", off " + off + ", hs " + hs + "): array " + k + "[" + i + "]";
                 if (exact) {
                     assertEquals(Float.floatToIntBits(e), Float.floatToIntBits(a), where + ": cpu " + e + ", host " + a);
-                } else {
+                } else if (Float.floatToIntBits(e) != Float.floatToIntBits(a)) { // the same bits (NaN input too) pass
                     double err = Math.abs((double) a - e);
                     double tolerance = 1e-6 + 4e-6 * Math.abs(e);
                     assertTrue(err <= tolerance, where + ": cpu " + e + ", host " + a);

@@ -11,6 +11,7 @@ import dev.recur.interop.onnx.proto.OnnxProto.StringStringEntryProto;
 import dev.recur.interop.onnx.proto.OnnxProto.TensorProto;
 import dev.recur.models.seq.SequenceModel;
 import dev.recur.models.seq.SequenceModelConfig;
+import dev.recur.models.seq2seq.Attention;
 import dev.recur.models.seq2seq.Seq2SeqConfig;
 import dev.recur.models.seq2seq.Seq2SeqModel;
 
@@ -57,6 +58,11 @@ import java.util.Map;
  *       sentence's last word), {@code h0} (and {@code c0}); outputs {@code logits [B, V]},
  *       {@code h_n} (and {@code c_n}), the next step's {@code h0} and {@code c0}.</li>
  * </ul>
+ * With attention the encoder also outputs {@code keys [B, Ts, K]} (its last layer's outputs, zero
+ * past each length) and the decoder takes them and {@code source_lengths} as inputs, masks the
+ * padding (positions {@code >= length} get weight 0: {@code Where} to -inf, then {@code Softmax}),
+ * and also outputs the step's {@code attention [B, Ts]}; the scores, context and
+ * {@code tanh(W_c [context; h])} are MatMul, Concat, Gemm and Tanh nodes.
  *
  * <p>The file records the producer ({@value #PRODUCER} and its version), the opset, and in
  * {@code metadata_props} the model's kind ({@code recur.kind}) and configuration JSON
@@ -269,6 +275,10 @@ public final class OnnxExport {
                 cfg.layers(), cfg.bidirectionalEncoder(), x, "source_lengths", null, null);
         concat(g, directionSums(g, rnn.finalH(), cfg.bidirectionalEncoder()), "h0");
         g.output("h0", FLOAT, cfg.layers(), "B", h);
+        if (cfg.attention() != Attention.Kind.NONE) {
+            g.node("Transpose", List.of(rnn.output()), List.of("keys")).addAttribute(GraphWriter.ints("perm", 1, 0, 2));
+            g.output("keys", FLOAT, "B", "Ts", cfg.keySize());
+        }
         if (cell.hasCellState()) {
             concat(g, directionSums(g, rnn.finalC(), cfg.bidirectionalEncoder()), "c0");
             g.output("c0", FLOAT, cfg.layers(), "B", h);
@@ -304,6 +314,9 @@ public final class OnnxExport {
         RecurrentLayers.Result rnn = RecurrentLayers.write(g, params, "decoder.rnn.", cell, cfg.embedding(), h,
                 cfg.layers(), false, x, null, "h0", cell.hasCellState() ? "c0" : null);
         String y = g.node1("Reshape", "decoder_output", rnn.output(), g.longs("decoder_output_shape", -1, h));
+        if (cfg.attention() != Attention.Kind.NONE) {
+            y = attention(g, cfg, params, y);
+        }
         gemm(g, params, "decoder.head.", y, h, cfg.targetVocabulary(), "logits");
         g.output("logits", FLOAT, "B", cfg.targetVocabulary());
         concat(g, rnn.finalH(), "h_n");
@@ -312,6 +325,83 @@ public final class OnnxExport {
             concat(g, rnn.finalC(), "c_n");
             g.output("c_n", FLOAT, cfg.layers(), "B", h);
         }
+    }
+
+    /**
+     * The attention of one decoder step (Seq2SeqModel's {@code Attention}) over the inputs
+     * {@code keys [B, Ts, K]} and {@code source_lengths [B]}: from the decoder's output
+     * {@code y [B, H]} to {@code tanh(W_c [context; y] + b_c) [B, H]}; also the output
+     * {@code attention [B, Ts]}.
+     */
+    private static String attention(GraphWriter g, Seq2SeqConfig cfg, Map<String, float[]> params, String y)
+            throws OnnxExportException {
+        int h = cfg.hidden();
+        int k = cfg.keySize();
+        String p = "decoder.attention.";
+        g.input("keys", FLOAT, "B", "Ts", k);
+        g.input("source_lengths", INT32, "B");
+        String q = g.node1("Reshape", "query", y, g.longs("query_shape", -1, 1, h));               // [B, 1, H]
+        String scores = switch (cfg.attention()) {
+            case DOT -> g.node1("MatMul", "scores", q, g.transpose("keys", "keys_t", 0, 2, 1));
+            case GENERAL -> {
+                String kp = g.node1("MatMul", "keys_proj", "keys",
+                        g.floats(p + "weight_t", transposed(need(params, p + "weight", h * k), h, k), k, h));
+                yield g.node1("MatMul", "scores", q, g.transpose(kp, "keys_proj_t", 0, 2, 1));
+            }
+            case ADDITIVE -> {
+                String qp = g.fresh("query_proj");
+                g.node("Gemm", List.of(y, g.floats(p + "query.weight", need(params, p + "query.weight", h * h), h, h),
+                                g.floats(p + "query.bias", need(params, p + "query.bias", h), h)), List.of(qp))
+                        .addAttribute(GraphWriter.integer("transB", 1));                         // [B, A]
+                String q4 = g.node1("Reshape", "query_proj4", qp, g.longs("query_proj4_shape", -1, 1, 1, h));
+                String kp = g.node1("MatMul", "keys_proj", "keys", g.floats(p + "key.weight_t",
+                        transposed(need(params, p + "key.weight", h * k), h, k), k, h));        // [B, Ts, A]
+                String k4 = g.node1("Unsqueeze", "keys_proj4", kp, g.longs("keys_proj4_axes", 1)); // [B, 1, Ts, A]
+                String t = g.node1("Tanh", "additive_hidden", g.node1("Add", "additive_sum", q4, k4));
+                String e = g.node1("MatMul", "additive_scores", t,
+                        g.floats(p + "v.weight_t", need(params, p + "v.weight", h), h, 1));       // [B, 1, Ts, 1]
+                yield g.node1("Squeeze", "scores", e, g.longs("scores_axes", 3));
+            }
+            default -> throw new IllegalStateException("attention " + cfg.attention());
+        };                                                                                          // [B, 1, Ts]
+        // mask [B, 1, Ts]: position < source_lengths[b]
+        String ts = g.node1("Squeeze", "ts", g.node1("Gather", "ts_1", g.node1("Shape", "keys_shape", "keys"),
+                g.longs("ts_index", 1)), g.longs("ts_axes", 0));
+        String zero = g.node1("Squeeze", "zero", g.longs("zero_1", 0), g.longs("zero_axes", 0));
+        String one = g.node1("Squeeze", "one", g.longs("one_1", 1), g.longs("one_axes", 0));
+        String positions = g.node1("Range", "positions", zero, ts, one);                          // [Ts]
+        String lengths = g.fresh("lengths64");
+        g.node("Cast", List.of("source_lengths"), List.of(lengths))
+                .addAttribute(GraphWriter.integer("to", INT64));
+        String valid = g.node1("Less", "valid", positions,
+                g.node1("Unsqueeze", "lengths_col", lengths, g.longs("lengths_axes", 1)));          // [B, Ts]
+        String mask = g.node1("Unsqueeze", "mask", valid, g.longs("mask_axes", 1));
+        String masked = g.node1("Where", "masked_scores", mask, scores,
+                g.floats("minus_infinity", new float[] {Float.NEGATIVE_INFINITY}));
+        String weights = g.fresh("weights");
+        g.node("Softmax", List.of(masked), List.of(weights)).addAttribute(GraphWriter.integer("axis", -1));
+        g.node("Reshape", List.of(weights, g.longs("attention_shape", 0, -1)), List.of("attention"));
+        g.output("attention", FLOAT, "B", "Ts");
+        String context = g.node1("MatMul", "context", weights, "keys");                            // [B, 1, K]
+        String joined = g.fresh("joined");
+        g.node("Concat", List.of(context, q), List.of(joined)).addAttribute(GraphWriter.integer("axis", 2));
+        String flat = g.node1("Reshape", "joined_flat", joined, g.longs("joined_shape", -1, k + h)); // [B, K + H]
+        String pre = g.fresh("combined");
+        g.node("Gemm", List.of(flat, g.floats(p + "combine.weight", need(params, p + "combine.weight", h * (k + h)),
+                        h, k + h), g.floats(p + "combine.bias", need(params, p + "combine.bias", h), h)),
+                List.of(pre)).addAttribute(GraphWriter.integer("transB", 1));
+        return g.node1("Tanh", "attended", pre);                                                   // [B, H]
+    }
+
+    /** {@code w [rows, cols]} as {@code [cols, rows]}. */
+    private static float[] transposed(float[] w, int rows, int cols) {
+        float[] t = new float[w.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = w[r * cols + c];
+            }
+        }
+        return t;
     }
 
     /** {@code Gather} of the embedding {@code name} {@code [vocabulary, dim]} at {@code ids}. */

@@ -8,6 +8,7 @@ import dev.recur.api.Backend;
 import dev.recur.api.Cell;
 import dev.recur.api.IndexTensor;
 import dev.recur.interop.onnx.proto.OnnxProto.ModelProto;
+import dev.recur.models.seq2seq.Attention;
 import dev.recur.models.seq2seq.Seq2SeqConfig;
 import dev.recur.models.seq2seq.Seq2SeqModel;
 import org.junit.jupiter.api.AfterAll;
@@ -176,6 +177,17 @@ class Seq2seqExportTest {
      */
     private static int[][] greedy(OrtSession dec, Cell cell, Map<String, float[]> start, int b, int eos,
                                   boolean batchFirst, List<float[]> stepLogits) throws OrtException {
+        return greedy(dec, cell, start, b, eos, batchFirst, stepLogits, null, null);
+    }
+
+    /**
+     * {@link #greedy} of a model with attention: the encoder's {@code keys [B, Ts, K]} (in
+     * {@code start}) and {@code lengths} go into every step; each step's {@code attention [B, Ts]}
+     * into {@code stepWeights}.
+     */
+    private static int[][] greedy(OrtSession dec, Cell cell, Map<String, float[]> start, int b, int eos,
+                                  boolean batchFirst, List<float[]> stepLogits, int[] lengths,
+                                  List<float[]> stepWeights) throws OrtException {
         float[] h = start.get("h0");
         float[] c = start.get("c0");
         long layers = h.length / ((long) b * H);
@@ -197,7 +209,18 @@ class Seq2seqExportTest {
                 if (cell.hasCellState()) {
                     in.put("c0", OnnxTensor.createTensor(env, FloatBuffer.wrap(c), new long[] {layers, b, H}));
                 }
+                if (lengths != null) {
+                    float[] keys = start.get("keys");
+                    long ts = Arrays.stream(lengths).max().orElseThrow();
+                    in.put("keys", OnnxTensor.createTensor(env, FloatBuffer.wrap(keys),
+                            new long[] {b, TS, keys.length / ((long) b * TS)}));
+                    in.put("source_lengths", OnnxTensor.createTensor(env, IntBuffer.wrap(lengths), new long[] {b}));
+                    assertTrue(ts <= TS);
+                }
                 out = run(dec, in);
+                if (stepWeights != null) {
+                    stepWeights.add(out.get("attention"));
+                }
             } finally {
                 in.values().forEach(OnnxTensor::close);
             }
@@ -260,5 +283,55 @@ class Seq2seqExportTest {
             }
         }
         return out;
+    }
+
+    /**
+     * A model with attention exports too: the encoder also gives the keys, the decoder step takes
+     * them and the source lengths; a greedy decode with ONNX Runtime gives Seq2SeqModel's words
+     * exactly, its logits within the tolerance, and weights that are 0 past each source length.
+     */
+    @Test
+    void modelsWithAttentionDecodeAsOnnxRuntime() throws Exception {
+        for (Object[] c : new Object[][] {{Cell.GRU, Attention.Kind.DOT, false}, {Cell.LSTM, Attention.Kind.GENERAL, true},
+            {Cell.GRU, Attention.Kind.ADDITIVE, false}, {Cell.GRU, Attention.Kind.ADDITIVE, true}}) {
+            Cell cell = (Cell) c[0];
+            Attention.Kind kind = (Attention.Kind) c[1];
+            boolean bi = (Boolean) c[2];
+            Seq2SeqConfig cfg = new Seq2SeqConfig(cell, SOURCE_V, TARGET_V, E, H, 1, 0f, bi, kind);
+            String name = "seq2seq " + cell.id() + " " + kind.id() + " attention" + (bi ? " bi" : " uni");
+            try (Seq2SeqModel m = new Seq2SeqModel(be, cfg, 43)) {
+                m.train(false);
+                int[] ids = OnnxExportTest.randomIds(TS * B, 23);
+                int[] lengths = {TS, 2, 4};
+                OnnxExport.Seq2seqGraphs graphs = OnnxExport.exportSeq2seq(m, false);
+                try (IndexTensor source = be.indices(TS, B);
+                     OrtSession enc = env.createSession(graphs.encoder().toByteArray(),
+                             new OrtSession.SessionOptions());
+                     OrtSession dec = env.createSession(graphs.decoder().toByteArray(),
+                             new OrtSession.SessionOptions())) {
+                    source.copyFrom(ids);
+                    Map<String, float[]> states = runEncoder(enc, ids, TS, lengths, false);
+                    assertEquals(B * TS * cfg.keySize(), states.get("keys").length, name + ": keys [B, Ts, K]");
+                    int[][] free = m.translate(source, lengths, BOS, TARGET_V - 1, MAX);
+                    int eos = unused(free);
+                    List<float[]> recurLogits = new ArrayList<>();
+                    int[][] recur = m.translate(source, lengths, BOS, eos, MAX, (t, l) -> recurLogits.add(l));
+                    List<float[]> onnxLogits = new ArrayList<>();
+                    List<float[]> weights = new ArrayList<>();
+                    int[][] onnx = greedy(dec, cell, states, B, eos, false, onnxLogits, lengths, weights);
+                    for (int r = 0; r < B; r++) {
+                        assertArrayEquals(recur[r], onnx[r], name + ": words of sentence " + r);
+                    }
+                    OnnxExportTest.record(name + " decoder logits", concat(recurLogits), concat(onnxLogits));
+                    for (float[] w : weights) {
+                        for (int r = 0; r < B; r++) {
+                            for (int t = lengths[r]; t < TS; t++) {
+                                assertEquals(0f, w[r * TS + t], 0f, name + ": weight past the length");
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

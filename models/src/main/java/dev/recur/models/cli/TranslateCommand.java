@@ -11,6 +11,9 @@ import dev.recur.models.nn.LearningRateSchedule;
 import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
+import dev.recur.models.seq2seq.Attention;
+import dev.recur.models.seq2seq.AttentionHeatmap;
+import dev.recur.models.seq2seq.BeamSearch;
 import dev.recur.models.seq2seq.Bleu;
 import dev.recur.models.seq2seq.Seq2SeqConfig;
 import dev.recur.models.seq2seq.Seq2SeqModel;
@@ -19,6 +22,8 @@ import dev.recur.models.train.Trainer;
 import dev.recur.models.train.TrainingDivergedException;
 import dev.recur.models.train.ShuffledTask;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -28,6 +33,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,9 +44,10 @@ import java.util.Set;
 /**
  * {@code recur translate}: a sequence-to-sequence translator (word embeddings, an encoder whose
  * final states start a decoder, a linear layer over the target words) trained through the
- * {@link Trainer} on {@code source<TAB>target} lines, with a validation loss each epoch on pairs
- * carved from the training part, and, once at the end, the test part's loss, corpus BLEU and the
- * share of sentences translated exactly, with greedy decoding.
+ * {@link Trainer} on {@code source<TAB>target} lines, optionally with attention over the encoder's
+ * outputs, with a validation loss each epoch on pairs carved from the training part, and, once at
+ * the end, the test part's loss, corpus BLEU and the share of sentences translated exactly, by
+ * greedy decoding or a beam search ({@code --beam}), and attention heatmaps ({@code --heatmaps}).
  *
  * <p>Shapes: every batch is {@code [Ts, B]} source ids and {@code [Tt, B]} decoder inputs, with
  * Ts the longest source sentence kept and Tt one more than the longest target sentence, so the
@@ -64,9 +71,13 @@ import java.util.Set;
             "(the lowest validation loss also to NAME.best.safetensors), metrics to NAME.metrics.jsonl and the",
             "loss curve to NAME.loss.png beside it; --resume continues a run. At the end, once, the test part's",
             "loss, corpus BLEU-4 and the share of sentences translated exactly by greedy decoding (each step",
-            "takes the most likely word, until <eos>), --examples test translations and a translation of each",
-            "SENTENCE. With --from, nothing is trained: the model of a checkpoint that translate wrote",
-            "translates each SENTENCE."})
+            "takes the most likely word, until <eos>; with --beam K > 1 a beam search of K hypotheses ranked by",
+            "log P / ((5 + len) / 6)^A, GNMT's length penalty with A = --length-penalty), --examples test",
+            "translations and a translation of each SENTENCE. --attention lets the decoder attend to the",
+            "encoder's outputs at every step (Bahdanau's additive score, Luong's dot or general; the attentional",
+            "state tanh(W_c [context; h]) feeds the output layer); --heatmaps DIR then draws the attention weights",
+            "of a few test sentences (or of each SENTENCE with --from) as PNGs. With --from, nothing is trained:",
+            "the model of a checkpoint that translate wrote translates each SENTENCE."})
 final class TranslateCommand extends CliCommand {
 
     static final String DEFAULT_CHECKPOINT = "runs/translate.safetensors";
@@ -82,7 +93,11 @@ final class TranslateCommand extends CliCommand {
     static final String BATCH = "translate.batch";
 
     /** The options that may go with --from; every other is for training. */
-    private static final Set<String> FROM_OPTIONS = Set.of("--from", "--backend");
+    private static final Set<String> FROM_OPTIONS = Set.of("--from", "--backend", "--beam", "--length-penalty",
+            "--heatmaps");
+
+    /** Test sentences drawn by --heatmaps after training. */
+    static final int HEATMAPS = 3;
 
     @Option(names = "--data", paramLabel = "FILE", converter = Checks.FileName.class,
             description = "source<TAB>target lines (UTF-8); required to train")
@@ -102,6 +117,10 @@ final class TranslateCommand extends CliCommand {
     @Option(names = "--bidirectional", description = "the encoder reads each sentence both ways (each decoder layer"
             + " starts from the sum of its encoder layer's two final states)")
     boolean bidirectional;
+    @Option(names = "--attention", paramLabel = "NAME", defaultValue = "none", converter = AttentionName.class,
+            description = "none, additive (Bahdanau), dot or general (Luong): how the decoder attends to the"
+                    + " encoder's outputs; dot cannot go with --bidirectional")
+    Attention.Kind attention;
     @Option(names = "--dropout", paramLabel = "P", defaultValue = "0", converter = Checks.Dropout.class,
             description = "dropout between layers while training")
     float dropout;
@@ -149,6 +168,21 @@ final class TranslateCommand extends CliCommand {
     Path checkpoint;
     @Mixin
     RunOptions run;
+    @Option(names = "--beam", paramLabel = "K", defaultValue = "1", converter = Checks.Positive.class,
+            description = "hypotheses kept by the beam search; 1 = greedy decoding")
+    int beam;
+    @Option(names = "--length-penalty", paramLabel = "A", defaultValue = "0.6",
+            converter = Checks.NonNegativeNumber.class,
+            description = "the beam search ranks hypotheses by log P / ((5 + len) / 6)^A (GNMT); 0 = log P alone")
+    float lengthPenalty;
+    @Option(names = "--heatmaps", paramLabel = "DIR", converter = Checks.FileName.class,
+            description = "write attention heatmaps (PNG) of a few test sentences, or of each SENTENCE with --from;"
+                    + " needs a model with attention")
+    Path heatmaps;
+    @Option(names = "--save-split", paramLabel = "FILE", converter = Checks.FileName.class,
+            description = "also write the pairs kept, their split and both vocabularies as JSON (ids, test"
+                    + " references), so a peer trains on the same data (bench/python/seq2seq_torch.py)")
+    Path saveSplit;
     @Option(names = "--from", paramLabel = "CHECKPOINT", converter = Checks.FileName.class,
             description = "translate the SENTENCEs with this saved model; no training")
     Path from;
@@ -176,6 +210,27 @@ final class TranslateCommand extends CliCommand {
         } else if (data == null) {
             throw new UsageException("option '--data' is required: there is no built-in translation data;"
                     + " give a file of source<TAB>target lines");
+        } else {
+            if (heatmaps != null && attention == Attention.Kind.NONE) {
+                throw new UsageException("option '--heatmaps' needs attention: add --attention additive, dot or"
+                        + " general");
+            }
+            if (attention == Attention.Kind.DOT && bidirectional) {
+                throw new UsageException("option '--attention' dot needs encoder outputs of the decoder's size;"
+                        + " with --bidirectional use general or additive");
+            }
+        }
+    }
+
+    /** {@code --attention}: none, additive, dot, general. */
+    static final class AttentionName implements ITypeConverter<Attention.Kind> {
+        @Override
+        public Attention.Kind convert(String value) {
+            try {
+                return Attention.Kind.parse(value.strip());
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 
@@ -218,8 +273,17 @@ final class TranslateCommand extends CliCommand {
         List<Encoded> validation = Encoded.all(split.validation(), sourceWords, targetWords);
         List<Encoded> test = Encoded.all(split.test(), sourceWords, targetWords);
         Batcher.Shape shape = Batcher.Shape.of(List.of(train, validation, test), batch);
+        if (saveSplit != null) {
+            try {
+                writeSplit(saveSplit, sourceWords, targetWords, train, validation, test, split.test(),
+                        shape.targetSteps());
+            } catch (IOException e) {
+                err.println("recur translate: cannot write " + saveSplit + ": " + e.getMessage());
+                return Recur.EXIT_FAILED;
+            }
+        }
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
-                dropout, bidirectional);
+                dropout, bidirectional, attention);
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
         Path metrics = RunOptions.metrics(checkpoint);
         Path lossCurve = RunOptions.lossCurve(checkpoint);
@@ -254,30 +318,34 @@ final class TranslateCommand extends CliCommand {
             }
             model.eval();
             double testLoss = meanLoss(model, batcher, test);
-            List<int[]> translated = translate(be, model, sourceWords, targetWords, sourcesOf(split.test()), batch,
-                    shape.targetSteps());
+            List<BeamSearch.Hypothesis> translated = translate(be, model, sourceWords, targetWords,
+                    sourcesOf(split.test()), batch, shape.targetSteps(), beam, lengthPenalty);
             List<List<String>> candidates = new ArrayList<>();
             List<List<String>> references = new ArrayList<>();
             int exact = 0;
             for (int i = 0; i < translated.size(); i++) {
-                List<String> cand = words(targetWords, translated.get(i));
+                List<String> cand = words(targetWords, translated.get(i).words());
                 List<String> ref = WordVocabulary.tokenize(split.test().get(i).target());
                 candidates.add(cand);
                 references.add(ref);
                 exact += cand.equals(ref) ? 1 : 0;
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            out.printf(Locale.ROOT, "test loss %.4f, BLEU-4 %.2f, exact %.4f (%d/%d) by greedy decoding; %.1f s%n",
+            out.printf(Locale.ROOT, "test loss %.4f, BLEU-4 %.2f, exact %.4f (%d/%d) by %s; %.1f s%n",
                     testLoss, 100 * Bleu.corpus(candidates, references), (double) exact / translated.size(), exact,
-                    translated.size(), seconds);
+                    translated.size(), decoding(), seconds);
             for (int i = 0; i < Math.min(examples, translated.size()); i++) {
                 TranslationPairs.Pair p = split.test().get(i);
                 out.println("  " + p.source() + " => " + String.join(" ", candidates.get(i)) + "   (reference: "
                         + p.target() + ")");
             }
+            if (heatmaps != null) {
+                List<String> drawn = sourcesOf(split.test()).subList(0, Math.min(HEATMAPS, split.test().size()));
+                writeHeatmaps(out, drawn, translated.subList(0, drawn.size()), targetWords);
+            }
             if (!sentences.isEmpty()) {
                 printTranslations(out, sentences, translate(be, model, sourceWords, targetWords, sentences, batch,
-                        maxWords(sentences, shape.targetSteps())), targetWords);
+                        maxWords(sentences, shape.targetSteps()), beam, lengthPenalty), targetWords);
             }
             return Recur.EXIT_OK;
         } catch (IOException | TrainingDivergedException e) {
@@ -392,9 +460,18 @@ final class TranslateCommand extends CliCommand {
                         + targetWords.size() + " words) do not match the model configuration (" + cfg + ")");
                 return Recur.EXIT_FAILED;
             }
+            if (heatmaps != null && cfg.attention() == Attention.Kind.NONE) {
+                err.println("recur translate: " + from + " holds a model without attention; --heatmaps needs one"
+                        + " trained with --attention");
+                return Recur.EXIT_FAILED;
+            }
             model.eval();
-            printTranslations(out, sentences, translate(be, model, sourceWords, targetWords, sentences, 64,
-                    maxWords(sentences, targetSteps)), targetWords);
+            List<BeamSearch.Hypothesis> translated = translate(be, model, sourceWords, targetWords, sentences, 64,
+                    maxWords(sentences, targetSteps), beam, lengthPenalty);
+            printTranslations(out, sentences, translated, targetWords);
+            if (heatmaps != null) {
+                writeHeatmaps(out, sentences, translated, targetWords);
+            }
             return Recur.EXIT_OK;
         } catch (IOException e) {
             err.println("recur translate: " + e.getMessage());
@@ -538,13 +615,90 @@ final class TranslateCommand extends CliCommand {
     }
 
     /**
-     * Greedy translations of any number of sentences, up to {@code chunkSize} at a time, each
-     * chunk in ids of its own shape {@code [longest, n]} (no sentence is cut, no padding row
-     * decoded): target ids, EOS left out, at most {@code maxWords} each.
+     * {@code --save-split}: one JSON object with both vocabularies (words by id), the special ids,
+     * the most words a translation may have ({@code max_words}, the longest target plus one, as
+     * this command decodes), and each part's pairs as ids ({@code [source ids, target ids]}, no
+     * BOS or EOS), the test pairs also with their reference tokens, in the order of the split.
      */
-    static List<int[]> translate(Backend be, Seq2SeqModel model, WordVocabulary sourceWords,
-                                 WordVocabulary targetWords, List<String> sentences, int chunkSize, int maxWords) {
-        List<int[]> out = new ArrayList<>(sentences.size());
+    private static void writeSplit(Path file, WordVocabulary sourceWords, WordVocabulary targetWords,
+                                   List<Encoded> train, List<Encoded> validation, List<Encoded> test,
+                                   List<TranslationPairs.Pair> testPairs, int maxWords) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode o = dev.recur.models.io.Json.MAPPER.createObjectNode();
+        com.fasterxml.jackson.databind.node.ArrayNode sv = o.putArray("source_vocabulary");
+        for (int i = 0; i < sourceWords.size(); i++) {
+            sv.add(sourceWords.word(i));
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode tv = o.putArray("target_vocabulary");
+        for (int i = 0; i < targetWords.size(); i++) {
+            tv.add(targetWords.word(i));
+        }
+        o.put("pad", WordVocabulary.PAD_ID).put("unk", WordVocabulary.UNK_ID)
+                .put("bos", targetWords.id(WordVocabulary.BOS)).put("eos", targetWords.id(WordVocabulary.EOS))
+                .put("max_words", maxWords);
+        for (var part : List.of(java.util.Map.entry("train", train), java.util.Map.entry("validation", validation),
+                java.util.Map.entry("test", test))) {
+            com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray(part.getKey());
+            for (Encoded e : part.getValue()) {
+                com.fasterxml.jackson.databind.node.ArrayNode pair = a.addArray();
+                com.fasterxml.jackson.databind.node.ArrayNode src = pair.addArray();
+                for (int id : e.source()) {
+                    src.add(id);
+                }
+                com.fasterxml.jackson.databind.node.ArrayNode tgt = pair.addArray();
+                for (int id : e.target()) {
+                    tgt.add(id);
+                }
+            }
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode refs = o.putArray("test_references");
+        for (TranslationPairs.Pair p : testPairs) {
+            com.fasterxml.jackson.databind.node.ArrayNode r = refs.addArray();
+            WordVocabulary.tokenize(p.target()).forEach(r::add);
+        }
+        CommandPaths.createParent(file);
+        Files.writeString(file, dev.recur.models.io.Json.write(o));
+    }
+
+    /** "greedy decoding" or "beam search (beam K, length penalty A)", for the report. */
+    private String decoding() {
+        return beam == 1 ? "greedy decoding"
+                : String.format(Locale.ROOT, "beam search (beam %d, length penalty %s)", beam, lengthPenalty);
+    }
+
+    /**
+     * Draws {@code DIR/attention-N.png} for each sentence (N from 1): its source words against the
+     * translation's words (and EOS when it ended with one). Makes DIR when missing.
+     */
+    private void writeHeatmaps(PrintStream out, List<String> sources, List<BeamSearch.Hypothesis> translated,
+                               WordVocabulary targetWords) throws IOException {
+        Files.createDirectories(heatmaps);
+        for (int i = 0; i < sources.size(); i++) {
+            BeamSearch.Hypothesis h = translated.get(i);
+            List<String> source = WordVocabulary.tokenize(sources.get(i));
+            if (source.isEmpty()) {
+                source = List.of(WordVocabulary.UNK); // translated as one unknown word
+            }
+            List<String> target = new ArrayList<>(words(targetWords, h.words()));
+            if (h.attention().length > target.size()) {
+                target.add(WordVocabulary.EOS);
+            }
+            Path file = heatmaps.resolve("attention-" + (i + 1) + ".png");
+            AttentionHeatmap.write(file, sources.get(i), source, target, h.attention());
+            out.println("  attention heatmap " + file + ": " + sources.get(i));
+        }
+    }
+
+    /**
+     * Translations of any number of sentences, up to {@code chunkSize} at a time, each chunk in ids
+     * of its own shape {@code [longest, n]} (no sentence is cut, no padding row decoded), by a
+     * beam search of {@code beam} hypotheses (1: greedy decoding, word for word): target ids,
+     * EOS left out, at most {@code maxWords} each, with their attention weights when the model
+     * has attention.
+     */
+    static List<BeamSearch.Hypothesis> translate(Backend be, Seq2SeqModel model, WordVocabulary sourceWords,
+                                                 WordVocabulary targetWords, List<String> sentences, int chunkSize,
+                                                 int maxWords, int beam, double lengthPenalty) {
+        List<BeamSearch.Hypothesis> out = new ArrayList<>(sentences.size());
         int bos = targetWords.id(WordVocabulary.BOS);
         int eos = targetWords.id(WordVocabulary.EOS);
         for (int from = 0; from < sentences.size(); from += chunkSize) {
@@ -568,7 +722,7 @@ final class TranslateCommand extends CliCommand {
                 lengths[r] = encoded[r].length;
             }
             try (IndexTensor source = be.indices(ids, longest, n)) {
-                out.addAll(Arrays.asList(model.translate(source, lengths, bos, eos, maxWords)));
+                out.addAll(Arrays.asList(model.beamSearch(source, lengths, bos, eos, maxWords, beam, lengthPenalty)));
             }
         }
         return out;
@@ -584,9 +738,11 @@ final class TranslateCommand extends CliCommand {
     }
 
     /** Prints "SENTENCE => translation" for each sentence. */
-    static void printTranslations(PrintStream out, List<String> sentences, List<int[]> ids, WordVocabulary targetWords) {
+    static void printTranslations(PrintStream out, List<String> sentences, List<BeamSearch.Hypothesis> translated,
+                                  WordVocabulary targetWords) {
         for (int i = 0; i < sentences.size(); i++) {
-            out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords, ids.get(i))));
+            out.println("  " + sentences.get(i) + " => " + String.join(" ", words(targetWords,
+                    translated.get(i).words())));
         }
     }
 }

@@ -18,9 +18,13 @@ import dev.recur.models.nn.RecurrentConfig;
  * @param dropout          between stacked layers of both, while training; in {@code [0, 1)}
  * @param bidirectionalEncoder the encoder reads each sentence both ways; each decoder layer
  *                         then starts from the sum of that encoder layer's two final states
+ * @param attention        how the decoder attends to the encoder's outputs ({@link Attention});
+ *                         {@link Attention.Kind#NONE}: not at all, the decoder sees only its initial
+ *                         states. {@code dot} needs keys of the decoder's size, so not with a
+ *                         bidirectional encoder
  */
 public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden,
-                            int layers, float dropout, boolean bidirectionalEncoder) {
+                            int layers, float dropout, boolean bidirectionalEncoder, Attention.Kind attention) {
 
     /** The {@code "model"} field of its JSON. */
     public static final String KIND = ModelKinds.SEQ2SEQ;
@@ -29,6 +33,13 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
     public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
                          float dropout) {
         this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, false);
+    }
+
+    /** A configuration without attention. */
+    public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
+                         float dropout, boolean bidirectionalEncoder) {
+        this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, bidirectionalEncoder,
+                Attention.Kind.NONE);
     }
 
     public Seq2SeqConfig {
@@ -43,6 +54,31 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         if (!(dropout >= 0f && dropout < 1f)) {
             throw new IllegalArgumentException("seq2seq: dropout must be in [0, 1), got " + dropout);
         }
+        if (attention == null) {
+            throw new IllegalArgumentException("seq2seq: attention is null (use Attention.Kind.NONE for none)");
+        }
+        if (attention == Attention.Kind.DOT && bidirectionalEncoder) {
+            throw new IllegalArgumentException("seq2seq: dot attention needs encoder outputs of the decoder's size "
+                    + hidden + ", a bidirectional encoder gives " + 2 * hidden + "; use general or additive");
+        }
+    }
+
+    /** K, the size of the encoder's outputs that attention reads: H, or 2H bidirectional. */
+    public int keySize() {
+        return bidirectionalEncoder ? 2 * hidden : hidden;
+    }
+
+    /** The attention module's trainable values ({@link Attention}): 0 without attention. */
+    public long attentionParameterCount() {
+        long h = hidden;
+        long k = keySize();
+        long combine = (k + h) * h + h;
+        return switch (attention) {
+            case NONE -> 0;
+            case DOT -> combine;
+            case GENERAL -> h * k + combine;
+            case ADDITIVE -> h * h + h + h * k + h + combine;
+        };
     }
 
     private static void positive(String name, int value, int least) {
@@ -57,24 +93,31 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
                 + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, bidirectionalEncoder ? 2 : 1)
                 + (long) targetVocabulary * embedding
                 + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
-                + (long) hidden * targetVocabulary + targetVocabulary;
+                + (long) hidden * targetVocabulary + targetVocabulary
+                + attentionParameterCount();
     }
 
     /**
      * A flat JSON object of the settings, written by Jackson: {@code "model":"seq2seq"} first,
      * then {@code cell, source_vocabulary, target_vocabulary, embedding, hidden, layers, dropout,
-     * bidirectional_encoder} (1 or 0), as every Recur so far has written it.
+     * bidirectional_encoder} (1 or 0), as every Recur so far has written it, and
+     * {@code attention} ({@link Attention.Kind#id()}) when there is attention (a model without
+     * it writes what Recur wrote before attention existed).
      */
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("cell", cell.id()).put("source_vocabulary", sourceVocabulary)
                 .put("target_vocabulary", targetVocabulary).put("embedding", embedding).put("hidden", hidden)
                 .put("layers", layers).put("dropout", dropout).put("bidirectional_encoder", bidirectionalEncoder ? 1 : 0);
+        if (attention != Attention.Kind.NONE) {
+            o.put("attention", attention.id());
+        }
         return Json.write(o);
     }
 
     /**
      * The configuration {@link #toJson()} wrote; fields it does not know are ignored.
-     * {@code bidirectional_encoder} may also be {@code true}/{@code false}.
+     * {@code bidirectional_encoder} may also be {@code true}/{@code false}; without
+     * {@code attention} (a checkpoint from before attention) there is none.
      *
      * @throws IllegalArgumentException when it is not a seq2seq configuration
      *                                  ({@code "this is a char-lm model config, not a seq2seq one"}),
@@ -85,13 +128,15 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         ObjectNode o = Json.readConfig(json, KIND);
         return new Seq2SeqConfig(Json.cell(o, "cell"), Json.integer(o, "source_vocabulary"),
                 Json.integer(o, "target_vocabulary"), Json.integer(o, "embedding"), Json.integer(o, "hidden"),
-                Json.integer(o, "layers"), (float) Json.number(o, "dropout"), Json.bool(o, "bidirectional_encoder"));
+                Json.integer(o, "layers"), (float) Json.number(o, "dropout"), Json.bool(o, "bidirectional_encoder"),
+                o.has("attention") ? Attention.Kind.parse(Json.string(o, "attention")) : Attention.Kind.NONE);
     }
 
     @Override
     public String toString() {
         return "Seq2SeqConfig{cell=" + cell.id() + ", sourceVocabulary=" + sourceVocabulary + ", targetVocabulary="
                 + targetVocabulary + ", embedding=" + embedding + ", hidden=" + hidden + ", layers=" + layers
-                + ", dropout=" + dropout + ", bidirectionalEncoder=" + bidirectionalEncoder + "}";
+                + ", dropout=" + dropout + ", bidirectionalEncoder=" + bidirectionalEncoder + ", attention=" + attention.id()
+                + "}";
     }
 }

@@ -46,6 +46,13 @@ import java.util.SplittableRandom;
  * {@code encoder.embedding}, {@code encoder.rnn}, {@code decoder.embedding}, {@code decoder.rnn}
  * and {@code decoder.head}.
  *
+ * <p>With attention ({@link Seq2SeqConfig#attention()}), the decoder's outputs do not go to the
+ * head directly: an {@link Attention} module (parameters {@code decoder.attention.*}) reads them
+ * as queries over the encoder's outputs (the source padding masked) and gives the head Luong's
+ * attentional states {@code h~_t = tanh(W_c [c_t; h_t] + b_c)}; the encoder then also receives
+ * the gradient of its outputs. Decoding can be greedy ({@link #translate}) or a beam search
+ * ({@link #beamSearch}), which also returns the attention weights of the best hypothesis.
+ *
  * <p>Order of calls: {@link #trainStep} and {@link #loss} any number of times;
  * {@link #translate} between them (it leaves the training buffers alone, though the recurrent
  * stacks remake theirs when the shape changes).
@@ -63,6 +70,7 @@ public final class Seq2SeqModel extends StackedModel {
     private final Embedding targetEmbedding;
     private final RecurrentStack decoder;
     private final Linear head;
+    private final Attention attention; // null without attention
     private final List<Parameter> parameters;
     private final List<Tensor> gradients; // the parameters' gradients, for clipping
 
@@ -80,7 +88,17 @@ public final class Seq2SeqModel extends StackedModel {
     private State[] dEncoderFinal; // [layers*D]: the encoder's final-state gradients (dStart[l] for each direction)
     private Tensor loss;           // [1]
     private Tensor norm;           // [1]
-    private Tensor lastOutput;     // the decoder's output of the last forward, [Tt, B, H]
+    private Tensor lastOutput;     // the head's input of the last forward, [Tt, B, H]
+    // With attention only (else null):
+    private Tensor keys;           // [B, Ts, K]: the encoder's outputs, batch-first
+    private Tensor queries;        // [B, Tt, H]: the decoder's outputs, batch-first
+    private Tensor attended;       // [Tt, B, H]: h~, time-major for the head
+    private Tensor dAttended;      // [B, Tt, H]
+    private Tensor dQueries;       // [B, Tt, H]
+    private Tensor dKeys;          // [B, Ts, K]
+    private Tensor dDecoded;       // [Tt, B, H]
+    private Tensor dEncoded;       // [Ts, B, K]
+    private IndexTensor validSource; // [B]: the source lengths, for the masked softmax
 
     public Seq2SeqModel(Backend backend, Seq2SeqConfig config, long seed) {
         Model.requireMemory(config.parameterCount());
@@ -97,11 +115,18 @@ public final class Seq2SeqModel extends StackedModel {
                 config.embedding(), random);
         this.decoder = new RecurrentStack(backend, "decoder.rnn.", rnn.bidirectional(false).build(), random);
         this.head = new Linear(backend, "decoder.head.", config.hidden(), config.targetVocabulary(), random);
+        // Drawn after the rest: a model without attention starts from the weights it always had.
+        this.attention = config.attention() == Attention.Kind.NONE ? null
+                : new Attention(backend, "decoder.attention.", config.attention(), config.hidden(), config.keySize(),
+                random);
         List<Parameter> all = new ArrayList<>(sourceEmbedding.parameters());
         all.addAll(encoder.parameters());
         all.addAll(targetEmbedding.parameters());
         all.addAll(decoder.parameters());
         all.addAll(head.parameters());
+        if (attention != null) {
+            all.addAll(attention.parameters());
+        }
         this.parameters = Collections.unmodifiableList(all);
         this.gradients = Parameter.gradients(all);
     }
@@ -134,9 +159,19 @@ public final class Seq2SeqModel extends StackedModel {
         optimizer.zeroGrad();
         forwardLoss(source, sourceLengths, decoderInput, targetLengths, decoderTarget, ignoreIndex, true);
         head.backward(lastOutput.reshape(targetSteps * batch, cfg.hidden()), dLogits, dOutput);
-        Tensor dTargetEmbedded = decoder.backward(dOutput.reshape(targetSteps, batch, cfg.hidden()), null, dStart);
+        Tensor dDecoderOutput = dOutput.reshape(targetSteps, batch, cfg.hidden());
+        Tensor dEncoderOutput = null; // without attention the encoder's outputs are not used
+        if (attention != null) {
+            be.tensorOps().transpose01(dDecoderOutput, dAttended);
+            attention.backward(dAttended, dQueries, dKeys);
+            be.tensorOps().transpose01(dQueries, dDecoded);
+            be.tensorOps().transpose01(dKeys, dEncoded);
+            dDecoderOutput = dDecoded;
+            dEncoderOutput = dEncoded;
+        }
+        Tensor dTargetEmbedded = decoder.backward(dDecoderOutput, null, dStart);
         targetEmbedding.backward(decoderInput, dTargetEmbedded);
-        Tensor dSourceEmbedded = encoder.backward(null, dEncoderFinal);
+        Tensor dSourceEmbedded = encoder.backward(dEncoderOutput, dEncoderFinal);
         sourceEmbedding.backward(source, dSourceEmbedded);
         if (clip > 0f) {
             be.tensorOps().clipGlobalNorm(gradients, clip, norm);
@@ -167,10 +202,17 @@ public final class Seq2SeqModel extends StackedModel {
         }
         ensureBuffers(ts, tt, b);
         sourceEmbedding.forward(source, sourceEmbedded);
-        encoder.forward(sourceEmbedded, sourceLengths, null, training);
+        Tensor encoded = encoder.forward(sourceEmbedded, sourceLengths, null, training); // [Ts, B, K]
         targetEmbedding.forward(decoderInput, targetEmbedded);
         startStates(encoder.finalStates(), start);
-        lastOutput = decoder.forward(targetEmbedded, targetLengths, start, training);
+        lastOutput = decoder.forward(targetEmbedded, targetLengths, start, training);    // [Tt, B, H]
+        if (attention != null) {
+            be.tensorOps().transpose01(encoded, keys);
+            be.tensorOps().transpose01(lastOutput, queries);
+            validSource.copyFrom(sourceLengths);
+            be.tensorOps().transpose01(attention.forward(keys, validSource, queries), attended);
+            lastOutput = attended;
+        }
         head.forward(lastOutput.reshape(tt * b, cfg.hidden()), logits);
         be.lossOps().softmaxCrossEntropy(logits, decoderTarget, ignoreIndex, loss, training ? dLogits : null);
     }
@@ -224,20 +266,20 @@ public final class Seq2SeqModel extends StackedModel {
         try (Tensor embedded = be.tensor(ts, b, cfg.embedding());
              Tensor step = be.tensor(1, b, cfg.embedding());
              Tensor stepLogits = be.tensor(b, v);
-             IndexTensor previous = be.indices(1, b)) {
-            encode(source, sourceLengths, embedded, held);
+             IndexTensor previous = be.indices(1, b);
+             Tensor sentenceKeys = attention == null ? null : be.tensor(b, ts, cfg.keySize());
+             IndexTensor valid = attention == null ? null : be.indices(sourceLengths, b)) {
+            Tensor encoded = encode(source, sourceLengths, embedded, held);
+            if (attention != null) {
+                be.tensorOps().transpose01(encoded, sentenceKeys);
+            }
             int[] next = new int[b];
             Arrays.fill(next, bos);
             int finished = 0;
             for (int t = 0; t < maxLength && finished < b; t++) {
                 previous.copyFrom(next);
                 targetEmbedding.forward(previous, step);
-                Tensor y = decoder.forward(step, null, held, false);
-                State[] fin = decoder.finalStates();
-                for (int l = 0; l < held.length; l++) {
-                    fin[l].copyTo(held[l]);
-                }
-                head.forward(y.reshape(b, cfg.hidden()), stepLogits);
+                decodeStep(step, held, sentenceKeys, valid, stepLogits);
                 float[] l = stepLogits.toArray(); // [B, V]
                 if (listener != null) {
                     listener.step(t, l.clone());
@@ -278,6 +320,125 @@ public final class Seq2SeqModel extends StackedModel {
     }
 
     /**
+     * One decoder step of inference: {@code step [1, R, E]} (the previous words' embeddings) from
+     * the states {@code held} (replaced by the new ones), attending over {@code keys [R, S, K]}
+     * with {@code valid [R]} lengths when there is attention, into {@code logits [R, V]}.
+     */
+    private void decodeStep(Tensor step, State[] held, Tensor keys, IndexTensor valid, Tensor logits) {
+        int rows = step.shape().dim(1);
+        Tensor y = decoder.forward(step, null, held, false); // [1, R, H]
+        State[] fin = decoder.finalStates();
+        for (int l = 0; l < held.length; l++) {
+            fin[l].copyTo(held[l]);
+        }
+        if (attention != null) {
+            y = attention.forward(keys, valid, y.reshape(rows, 1, cfg.hidden())); // [1, R, H] is [R, 1, H]
+        }
+        head.forward(y.reshape(rows, cfg.hidden()), logits);
+    }
+
+    /**
+     * Beam search ({@link BeamSearch}) of a batch of source sentences, all {@code sentences × beam}
+     * rows decoded at once on the engine: the encoder runs once per sentence, its states and outputs
+     * are copied to the sentence's K rows, and each step reorders the rows' states by the beams'
+     * parents with a row gather ({@link dev.recur.api.TensorOps#embeddingForward}); only the
+     * logits {@code [rows, V]} are read back. With {@code beam = 1} the words are those of
+     * {@link #translate} exactly.
+     *
+     * @param source        source ids {@code [Ts, B]}
+     * @param sourceLengths {@code [B]}, each 1..Ts
+     * @param maxLength     the most words a translation may have
+     * @param alpha         GNMT's length penalty exponent ({@link BeamSearch#lengthPenalty}), {@code >= 0}
+     * @return each sentence's best hypothesis; its attention weights ({@code [tokens][Ts]}, zero
+     *         past the sentence's length) with attention, else null
+     */
+    public BeamSearch.Hypothesis[] beamSearch(IndexTensor source, int[] sourceLengths, int bos, int eos,
+                                              int maxLength, int beam, double alpha) {
+        int ts = timeMajor("source", source).dim(0);
+        int b = source.shape().dim(1);
+        int v = cfg.targetVocabulary();
+        if (beam < 1) {
+            throw new IllegalArgumentException("seq2seq: beam must be >= 1, got " + beam);
+        }
+        int rows = b * beam;
+        int h = cfg.hidden();
+        int k = cfg.keySize();
+        State[] held = new State[cfg.layers()];
+        State[] rowStates = new State[cfg.layers()];
+        int[] sentenceOf = new int[rows];
+        int[] rowLengths = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            sentenceOf[r] = r / beam;
+            rowLengths[r] = sourceLengths[r / beam];
+        }
+        try (Tensor embedded = be.tensor(ts, b, cfg.embedding());
+             Tensor step = be.tensor(1, rows, cfg.embedding());
+             Tensor stepLogits = be.tensor(rows, v);
+             Tensor gathered = be.tensor(rows, h);
+             IndexTensor previous = be.indices(1, rows);
+             IndexTensor parentIds = be.indices(rows);
+             IndexTensor expand = be.indices(sentenceOf, rows);
+             Tensor sentenceKeys = attention == null ? null : be.tensor(b, ts * k);
+             Tensor rowKeys = attention == null ? null : be.tensor(rows, ts * k);
+             IndexTensor valid = attention == null ? null : be.indices(rowLengths, rows)) {
+            Tensor encoded = encode(source, sourceLengths, embedded, held);
+            for (int l = 0; l < held.length; l++) {
+                rowStates[l] = State.zeros(be, cfg.cell(), rows, h);
+                be.tensorOps().embeddingForward(held[l].h(), expand, rowStates[l].h()); // [B, H] -> [R, H]
+                if (held[l].c() != null) {
+                    be.tensorOps().embeddingForward(held[l].c(), expand, rowStates[l].c());
+                }
+            }
+            Tensor keysOfRows = null;
+            if (attention != null) {
+                be.tensorOps().transpose01(encoded, sentenceKeys.reshape(b, ts, k));
+                be.tensorOps().embeddingForward(sentenceKeys, expand, rowKeys);
+                keysOfRows = rowKeys.reshape(rows, ts, k);
+            }
+            Tensor keysView = keysOfRows;
+            BeamSearch.Decoder decoderSteps = new BeamSearch.Decoder() {
+                @Override
+                public float[] step(int[] parents, int[] tokens) {
+                    parentIds.copyFrom(parents);
+                    for (State s : rowStates) {
+                        reorder(s.h(), parentIds, gathered);
+                        if (s.c() != null) {
+                            reorder(s.c(), parentIds, gathered);
+                        }
+                    }
+                    previous.copyFrom(tokens);
+                    targetEmbedding.forward(previous, step);
+                    decodeStep(step, rowStates, keysView, valid, stepLogits);
+                    return stepLogits.toArray();
+                }
+
+                @Override
+                public float[] attention() {
+                    return attention == null ? null : attention.weights();
+                }
+            };
+            return BeamSearch.search(decoderSteps, b, beam, v, bos, eos, maxLength, alpha, ts);
+        } finally {
+            for (State s : held) {
+                if (s != null) {
+                    closeState(s);
+                }
+            }
+            for (State s : rowStates) {
+                if (s != null) {
+                    closeState(s);
+                }
+            }
+        }
+    }
+
+    /** {@code x[r] = x[parents[r]]} for the rows of {@code x [R, H]}, through {@code scratch [R, H]}. */
+    private void reorder(Tensor x, IndexTensor parents, Tensor scratch) {
+        be.tensorOps().embeddingForward(x, parents, scratch);
+        be.tensorOps().copy(scratch, x);
+    }
+
+    /**
      * The decoder's initial states for a batch of source sentences, as {@link #translate} starts
      * from them: {@code [0]} the hidden states {@code [layers, B, H]}, {@code [1]} the cell states
      * likewise for the LSTM cells, else null.
@@ -310,11 +471,15 @@ public final class Seq2SeqModel extends StackedModel {
         return new float[][] {h, c};
     }
 
-    /** Runs the encoder (inference) on {@code source} and leaves the decoder's initial states in {@code held}. */
-    private void encode(IndexTensor source, int[] sourceLengths, Tensor embedded, State[] held) {
+    /**
+     * Runs the encoder (inference) on {@code source}, leaves the decoder's initial states in
+     * {@code held} and returns the encoder's outputs {@code [Ts, B, K]} (owned by the encoder).
+     */
+    private Tensor encode(IndexTensor source, int[] sourceLengths, Tensor embedded, State[] held) {
         sourceEmbedding.forward(source, embedded);
-        encoder.forward(embedded, sourceLengths, null, false);
+        Tensor out = encoder.forward(embedded, sourceLengths, null, false);
         startStates(encoder.finalStates(), held);
+        return out;
     }
 
     /**
@@ -363,6 +528,19 @@ public final class Seq2SeqModel extends StackedModel {
                 dEncoderFinal[i * dirs + d] = dStart[i]; // the sum's gradient reaches both directions
             }
         }
+        if (attention != null) {
+            int h = cfg.hidden();
+            int k = cfg.keySize();
+            keys = be.tensor(b, ts, k);
+            queries = be.tensor(b, tt, h);
+            attended = be.tensor(tt, b, h);
+            dAttended = be.tensor(b, tt, h);
+            dQueries = be.tensor(b, tt, h);
+            dKeys = be.tensor(b, ts, k);
+            dDecoded = be.tensor(tt, b, h);
+            dEncoded = be.tensor(ts, b, k);
+            validSource = be.indices(b);
+        }
         sourceSteps = ts;
         targetSteps = tt;
         batch = b;
@@ -372,8 +550,15 @@ public final class Seq2SeqModel extends StackedModel {
         if (loss == null) {
             return;
         }
-        for (Tensor t : new Tensor[] {sourceEmbedded, targetEmbedded, logits, dLogits, dOutput, loss, norm}) {
-            t.close();
+        for (Tensor t : new Tensor[] {sourceEmbedded, targetEmbedded, logits, dLogits, dOutput, loss, norm, keys,
+            queries, attended, dAttended, dQueries, dKeys, dDecoded, dEncoded}) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        if (validSource != null) {
+            validSource.close();
+            validSource = null;
         }
         for (State s : dStart) {
             closeState(s);
@@ -431,5 +616,8 @@ public final class Seq2SeqModel extends StackedModel {
         Parameter.closeAll(sourceEmbedding.parameters());
         Parameter.closeAll(targetEmbedding.parameters());
         Parameter.closeAll(head.parameters());
+        if (attention != null) {
+            attention.close();
+        }
     }
 }

@@ -265,6 +265,90 @@ class TranslateCommandTest {
                 .assertOneLineFailure(FAILS, "no pair has at most 2 tokens", "--max-length");
     }
 
+    /**
+     * Attention, a beam and heatmaps end to end: training with --attention general --beam 3 reports
+     * the beam search, draws the first test sentences' weights as PNGs (one row per target token,
+     * one column per source word); --from translates with the saved model by beam and draws each
+     * SENTENCE; a beam of 1 on the same checkpoint gives the greedy words of a run without --beam.
+     */
+    @Test
+    void attentionBeamSearchAndHeatmaps() throws IOException {
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(3), 300));
+        Path checkpoint = dir.resolve("att.safetensors");
+        Path maps = dir.resolve("maps");
+        Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "16",
+                "--embedding", "8", "--epochs", "3", "--batch", "16", "--lr", "0.01", "--attention", "general",
+                "--beam", "3", "--length-penalty", "0.6", "--heatmaps", maps.toString(), "--checkpoint",
+                checkpoint.toString());
+        assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
+        assertTrue(s.out().contains("attention=general"), s.out());
+        assertTrue(s.out().contains("by beam search (beam 3, length penalty 0.6)"), s.out());
+        for (int i = 1; i <= 3; i++) {
+            Path png = maps.resolve("attention-" + i + ".png");
+            assertNotNull(ImageIO.read(png.toFile()), png + " is a PNG");
+            assertTrue(s.out().contains("attention heatmap " + png), s.out());
+        }
+        Streams from = Streams.run(Recur.standard(), "translate", "--from", checkpoint.toString(), "--beam", "4",
+                "--heatmaps", dir.resolve("from").toString(), "two seven one.", "three.");
+        assertEquals(Recur.EXIT_OK, from.status, from.err() + from.out());
+        assertTrue(from.out().contains("  two seven one. => "), from.out());
+        assertNotNull(ImageIO.read(dir.resolve("from/attention-2.png").toFile()));
+        Streams greedy = Streams.run(Recur.standard(), "translate", "--from", checkpoint.toString(), "two seven one.");
+        Streams beamOne = Streams.run(Recur.standard(), "translate", "--from", checkpoint.toString(), "--beam", "1",
+                "two seven one.");
+        assertEquals(greedy.out(), beamOne.out());
+        // A model without attention has no weights to draw.
+        Path plain = dir.resolve("plain.safetensors");
+        assertEquals(Recur.EXIT_OK, small(plain, "--epochs", "1").status);
+        Streams.run(Recur.standard(), "translate", "--from", plain.toString(), "--heatmaps", maps.toString(), "one.")
+                .assertOneLineFailure(FAILS, "without attention", "--attention");
+    }
+
+    @Test
+    void badAttentionBeamAndHeatmapOptionsExitTwoNamingTheOption() throws IOException {
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(1), 10));
+        String[][] cases = {
+            {"--attention", "luong"}, {"--beam", "0"}, {"--length-penalty", "-1"}, {"--length-penalty", "x"},
+            {"--heatmaps", dir.resolve("maps").toString()}, {"--attention", "dot", "--bidirectional"}};
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(List.of("translate", "--data", data.toString(), "--checkpoint",
+                    dir.resolve("bad.safetensors").toString()));
+            args.addAll(Arrays.asList(c));
+            Streams s = Streams.run(Recur.standard(), args.toArray(String[]::new));
+            assertEquals(Recur.EXIT_USAGE, s.status, args + ": " + s.err());
+            assertTrue(s.err().startsWith(FAILS), s.err());
+            assertTrue(s.err().contains(c[0]), args + ": the message names the option: " + s.err());
+            assertFalse(Files.exists(dir.resolve("bad.safetensors")), "no work done for " + args);
+        }
+        Streams luong = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--attention", "luong");
+        assertTrue(luong.err().contains("none, additive, dot, general"), luong.err());
+    }
+
+    /** --save-split writes what the run trains and tests on, as ids, for a peer to use. */
+    @Test
+    void saveSplitWritesThePartsAndVocabularies() throws IOException {
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(3), 100));
+        Path split = dir.resolve("out/split.json");
+        Streams s = Streams.run(Recur.standard(), "translate", "--data", data.toString(), "--hidden", "8",
+                "--embedding", "4", "--epochs", "1", "--save-split", split.toString(), "--checkpoint",
+                dir.resolve("a.safetensors").toString());
+        assertEquals(Recur.EXIT_OK, s.status, s.err() + s.out());
+        var json = dev.recur.models.io.Json.MAPPER.readTree(split.toFile());
+        assertTrue(s.out().contains("100 pairs, 100 with at most 10 tokens on both sides; " + json.get("train").size()
+                + " for training, " + json.get("validation").size() + " for validation, " + json.get("test").size()
+                + " for testing"), s.out());
+        assertEquals(json.get("test").size(), json.get("test_references").size());
+        assertEquals(WordVocabulary.BOS, json.get("target_vocabulary").get(json.get("bos").asInt()).asText());
+        assertEquals(WordVocabulary.EOS, json.get("target_vocabulary").get(json.get("eos").asInt()).asText());
+        // The first test pair's target ids spell its reference.
+        var first = json.get("test").get(0).get(1);
+        var reference = json.get("test_references").get(0);
+        assertEquals(reference.size(), first.size());
+        for (int i = 0; i < first.size(); i++) {
+            assertEquals(reference.get(i).asText(), json.get("target_vocabulary").get(first.get(i).asInt()).asText());
+        }
+    }
+
     @Test
     void badArgumentsExitTwoWithOneLine() throws IOException {
         Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(1), 10));
