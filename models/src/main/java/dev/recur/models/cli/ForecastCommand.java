@@ -203,7 +203,7 @@ final class ForecastCommand extends CliCommand {
     @Override
     protected int call(PrintStream out, PrintStream err) {
         try {
-            return from != null ? infer(out) : train(out);
+            return from != null ? infer(out) : run.distributed(name(), out, err, this::train);
         } catch (IOException | TrainingDivergedException e) {
             err.println("recur forecast: " + e.getMessage());
             return Recur.EXIT_FAILED;

@@ -181,7 +181,15 @@ final class TranslateCommand extends CliCommand {
 
     @Override
     protected int call(PrintStream out, PrintStream err) {
-        return from != null ? translateFrom(out, err) : train(out, err);
+        if (from != null) {
+            return translateFrom(out, err);
+        }
+        try {
+            return run.distributed(name(), out, err, o -> train(o, err));
+        } catch (IOException e) { // train reports its own
+            err.println("recur translate: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
     }
 
     private int train(PrintStream out, PrintStream err) {
