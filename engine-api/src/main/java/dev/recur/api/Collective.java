@@ -72,6 +72,15 @@ public interface Collective extends AutoCloseable {
         tensor.copyFrom(host);
     }
 
+    /**
+     * Whether {@link #allReduce(Tensor, Reduction)} and {@link #broadcast(Tensor, int)} read the
+     * engine's memory directly (NCCL on the CUDA engine's stream) rather than staging through host
+     * arrays: then a caller reduces tensor by tensor instead of packing host buckets.
+     */
+    default boolean readsDeviceMemory() {
+        return false;
+    }
+
     /** Returns when every rank has called it. */
     void barrier();
 

@@ -34,14 +34,21 @@ final class DataParallel implements AutoCloseable {
     static final long DEFAULT_BUCKET_BYTES = 25L << 20;
 
     private final Collective collective;
+    /** The engine's collective for tensors: {@link #collective} itself, or NCCL on the CUDA engine. */
+    private final Collective device;
     private final int bucketFloats;
     private Tensor norm; // [1], for clipping
     private long reduceNanos;
     private long reduceCalls;
     private long reducedFloats;
 
-    DataParallel(Collective collective, long bucketBytes) {
+    /**
+     * @param backend the engine of the model's tensors, asked for its device collective
+     *                ({@link dev.recur.api.Backend#deviceCollective}) when there are several ranks
+     */
+    DataParallel(Collective collective, dev.recur.api.Backend backend, long bucketBytes) {
         this.collective = collective;
+        this.device = collective.worldSize() > 1 && backend != null ? backend.deviceCollective(collective) : collective;
         this.bucketFloats = (int) Math.max(1, Math.min(Integer.MAX_VALUE - 8, bucketBytes / Float.BYTES));
     }
 
@@ -57,14 +64,15 @@ final class DataParallel implements AutoCloseable {
         return collective.worldSize() > 1;
     }
 
-    Collective collective() {
-        return collective;
+    /** What reduces the gradients: the host collective, or the engine's (NCCL). */
+    String description() {
+        return device == collective ? collective.description() : device.description();
     }
 
     /** Every rank takes rank 0's weights. */
     void broadcastWeights(Model model) {
         for (Parameter p : model.parameters()) {
-            collective.broadcast(p.value(), 0);
+            device.broadcast(p.value(), 0);
         }
     }
 
@@ -77,6 +85,18 @@ final class DataParallel implements AutoCloseable {
         float scale = (float) share;
         List<Parameter> reversed = new ArrayList<>(params);
         java.util.Collections.reverse(reversed);
+        if (device.readsDeviceMemory()) {
+            // NCCL: each gradient in place on the engine's stream, scaled there first; no host copy.
+            for (Parameter p : reversed) {
+                p.grad().backend().tensorOps().scale(p.grad(), scale);
+                device.allReduce(p.grad(), Collective.Reduction.SUM);
+                reducedFloats += p.grad().shape().size();
+            }
+            reduceNanos += System.nanoTime() - started;
+            reduceCalls++;
+            clip(params, clip);
+            return;
+        }
         int total = 0;
         for (Parameter p : reversed) {
             total = Math.max(total, p.grad().shape().size());
@@ -108,6 +128,10 @@ final class DataParallel implements AutoCloseable {
         flush(bucket, fill, members, grads);
         reduceNanos += System.nanoTime() - started;
         reduceCalls++;
+        clip(params, clip);
+    }
+
+    private void clip(List<Parameter> params, float clip) {
         if (clip > 0f && !params.isEmpty()) {
             Tensor first = params.get(0).grad();
             if (norm == null) {
@@ -178,6 +202,9 @@ final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (device != collective) {
+            device.close();
+        }
         if (norm != null) {
             norm.close();
             norm = null;

@@ -332,7 +332,8 @@ public final class Trainer {
         if (perEpoch < 1) {
             throw new IllegalArgumentException("the task has " + perEpoch + " batches per epoch; it needs at least 1");
         }
-        dp = new DataParallel(s.collective, s.bucketBytes);
+        List<Parameter> params = task.model().parameters();
+        dp = new DataParallel(s.collective, params.isEmpty() ? null : params.get(0).value().backend(), s.bucketBytes);
         if (dp.distributed()) {
             task.shard(s.collective.rank(), s.collective.worldSize());
         }
@@ -376,7 +377,7 @@ public final class Trainer {
             dp.broadcastWeights(model);
             float clip = s.clip;
             opt.beforeUpdate(params -> dp.reduceGradients(params, task.shardShare(), clip));
-            say("data parallel: rank 0 of " + dp.worldSize() + " on " + s.collective.description()
+            say("data parallel: rank 0 of " + dp.worldSize() + ", gradients through " + dp.description()
                     + "; each rank trains on its shard of every batch");
         }
         try {
