@@ -309,6 +309,11 @@ public final class Trainer {
         return dp == null ? 0 : dp.reduceSeconds();
     }
 
+    /** float32 gradient values the last {@link #fit} all-reduced (over all its steps). */
+    public long allReducedFloats() {
+        return dp == null ? 0 : dp.reducedFloats();
+    }
+
     /** Steps whose gradients the last {@link #fit} all-reduced. */
     public long allReduceSteps() {
         return dp == null ? 0 : dp.reduceCalls();
