@@ -432,6 +432,10 @@ public final class BenchCommand extends CliCommand {
         @Option(names = "--ranks", paramLabel = "R", defaultValue = "2", converter = Checks.Positive.class,
                 description = "ranks of the data-parallel run")
         int ranks;
+        @Option(names = "--peer", paramLabel = "NAME", description = "torch: also run the same model, steps and"
+                + " configurations on PyTorch (bench/python/torch_ddp_char_lm.py: DDP on gloo over TCP) and print"
+                + " the ratios Recur/PyTorch")
+        String peer;
 
         @Override
         boolean usesEngine() {
@@ -440,6 +444,9 @@ public final class BenchCommand extends CliCommand {
 
         @Override
         void check() {
+            if (peer != null && !peer.equals(TorchPeer.NAME)) {
+                throw new UsageException("option '--peer' of data-parallel takes torch, got '" + peer + "'");
+            }
             if (batch % ranks != 0) {
                 throw new UsageException("option '--batch' must be a multiple of --ranks (" + ranks + "), got " + batch);
             }
@@ -480,7 +487,22 @@ public final class BenchCommand extends CliCommand {
                     / one.number("tokens_per_s");
             out.println(new JsonLine().put("op", "data_parallel_ratio").put("ranks", ranks)
                     .put("threads_per_rank", each).put("threads_one_process", all)
-                    .put("tokens_per_s_ratio", ratio).put("cpu", Machine.readCpuModel()));
+                    .put("tokens_per_s_ratio", ratio).put("cpu", Machine.readCpuModel())
+                    .put("load_average_1min", DataParallelBench.loadAverage()));
+            if (peer != null) {
+                out.flush();
+                var json = new com.fasterxml.jackson.databind.ObjectMapper();
+                List<String> torch = DataParallelBench.torch(s,
+                        dev.recur.models.data.TextCorpus.defaultCorpus().vocabulary().size(), all, ranks);
+                torch.forEach(out::println);
+                double torchOne = json.readTree(torch.get(0)).get("tokens_per_s").asDouble();
+                double torchMany = json.readTree(torch.get(1)).get("tokens_per_s").asDouble();
+                double recurMany = json.readTree(two).get("tokens_per_s").asDouble();
+                out.println(new JsonLine().put("op", "data_parallel_vs_torch")
+                        .put("recur_over_torch_1_rank", one.number("tokens_per_s") / torchOne)
+                        .put("recur_over_torch_" + ranks + "_ranks", recurMany / torchMany)
+                        .put("torch_tokens_per_s_ratio", torchMany / torchOne));
+            }
             return Recur.EXIT_OK;
         }
     }

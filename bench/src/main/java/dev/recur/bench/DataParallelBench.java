@@ -123,6 +123,60 @@ final class DataParallelBench {
         throw new IOException("the " + ranks + "-rank run printed no result:\n" + out);
     }
 
+    /**
+     * Runs the PyTorch peer ({@code bench/python/torch_ddp_char_lm.py}, {@code $RECUR_PYTHON} or
+     * python3) on the same shape: 1 process with {@code threads} threads, then {@code ranks}
+     * processes under DDP on gloo over TCP. Returns its two JSON lines.
+     *
+     * @throws IOException when the script is missing or fails (its stderr in the message)
+     */
+    static List<String> torch(Shape s, int vocabulary, int threads, int ranks) throws IOException,
+            InterruptedException {
+        Path script;
+        try {
+            Path jar = Path.of(DataParallelBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            script = jar.getParent().resolveSibling("python").resolve("torch_ddp_char_lm.py"); // bench/python
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            throw new IOException("cannot find bench/python/torch_ddp_char_lm.py: " + e);
+        }
+        if (!Files.isRegularFile(script)) {
+            throw new IOException(script + " not found");
+        }
+        List<String> cmd = List.of(System.getenv().getOrDefault("RECUR_PYTHON", "python3"), script.toString(),
+                "--ranks", Integer.toString(ranks), "--threads", Integer.toString(threads),
+                "--hidden", Integer.toString(s.hidden()), "--layers", Integer.toString(s.layers()),
+                "--embedding", Integer.toString(s.embedding()), "--batch", Integer.toString(s.batch()),
+                "--window", Integer.toString(s.window()), "--vocab", Integer.toString(vocabulary),
+                "--iters", Integer.toString(s.iters()), "--warmup", Integer.toString(s.warmup()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException("the PyTorch peer failed:\n" + out);
+        }
+        List<String> lines = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            if (line.startsWith("{")) {
+                lines.add(line);
+            }
+        }
+        if (lines.size() != 2) {
+            throw new IOException("the PyTorch peer printed " + lines.size() + " result lines, not 2:\n" + out);
+        }
+        return lines;
+    }
+
+    /**
+     * The 1-minute load average ({@code /proc/loadavg}), or NaN: a figure measured while other work
+     * shares the cores says so.
+     */
+    static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
     /** Whether a launcher started this process. */
     static boolean launched() {
         return Launcher.detect().isPresent();
