@@ -110,7 +110,9 @@ final class DataParallel implements AutoCloseable {
             for (int i = 0; i < g.length; i++) {
                 g[i] *= scale;
             }
-            if (g.length > bucket.length) { // larger than a bucket: on its own
+            if (g.length > bucket.length) { // larger than a bucket: on its own, after the open one
+                flush(bucket, fill, members, grads);
+                fill = 0;
                 collective.allReduce(g, Collective.Reduction.SUM);
                 reducedFloats += g.length;
                 p.grad().copyFrom(g);
