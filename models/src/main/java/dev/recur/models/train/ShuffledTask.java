@@ -124,6 +124,13 @@ public abstract class ShuffledTask implements TrainingTask {
         return java.util.Arrays.copyOfRange(all, from + lo, from + hi);
     }
 
+    /** The whole batch {@code b} of {@code epoch}, every rank's part (what one process would train on). */
+    protected int[] wholeBatchOrder(int epoch, int b) {
+        int[] all = epochOrder(epoch);
+        int from = b * batch;
+        return java.util.Arrays.copyOfRange(all, from, Math.min(examples, from + batch));
+    }
+
     /** Trains on rank {@code rank}'s part of every batch ({@link #batchOrder}); validation stays whole. */
     @Override
     public void shard(int rank, int worldSize) {
@@ -133,6 +140,12 @@ public abstract class ShuffledTask implements TrainingTask {
         if (batch < worldSize) {
             throw new IllegalArgumentException("a batch of " + batch + " cannot be shared by " + worldSize
                     + " ranks; the batch size is the global one, at least one example per rank");
+        }
+        int last = examples % batch;
+        if (last != 0 && last < worldSize) {
+            throw new IllegalArgumentException("the last batch of each epoch would hold " + last + " of the " + examples
+                    + " training examples (" + examples + " % " + batch + "), fewer than the " + worldSize
+                    + " ranks; choose a batch size that leaves none or at least " + worldSize);
         }
         this.shardRank = rank;
         this.shardCount = worldSize;

@@ -33,6 +33,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against one process trained on the whole batch, or against another 2-rank run. Skipped, with the
  * reason printed, where there is no {@code mpirun} on the PATH (.ci/run installs Open MPI).
  *
+ * <p>The char-LM, a classifier and a translator (whose shares are target words, not pairs) are
+ * held against one process.
+ *
  * <p>Tolerance of "2 ranks with B/2 each end where 1 process with B ends": both compute the same
  * float32 formulas; only the order of additions over the batch differs (the backward's GEMMs sum
  * B/2 rows on each rank and the all-reduce adds the two partial sums, against B rows in one pass;
@@ -55,6 +58,7 @@ class DataParallelTest {
     static Path mpirun;
     static Path corpus;
     static Path sentences;
+    static Path pairs;
 
     @BeforeAll
     static void find(@TempDir Path shared) throws IOException {
@@ -88,6 +92,23 @@ class DataParallelTest {
             lines.append('\t').append(pos ? 1 : 0).append('\n');
         }
         sentences = TestFiles.write(shared, "sentences.txt", lines.toString());
+        // Number words in English and French, 1 to 4 of them: target lengths differ from pair to
+        // pair, so the ranks' shares of a batch's target words differ from their shares of its pairs.
+        String[] en = {"zero", "one", "two", "three", "four", "five", "six", "seven"};
+        String[] fr = {"zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept"};
+        StringBuilder p = new StringBuilder();
+        for (int i = 0; i < 60; i++) {
+            int n = 1 + r.nextInt(4);
+            StringBuilder a = new StringBuilder();
+            StringBuilder b = new StringBuilder();
+            for (int w = 0; w < n; w++) {
+                int k = r.nextInt(en.length);
+                a.append(w == 0 ? "" : " ").append(en[k]);
+                b.append(w == 0 ? "" : " ").append(fr[k]);
+            }
+            p.append(a).append(".\t").append(b).append(".\n");
+        }
+        pairs = TestFiles.write(shared, "pairs.txt", p.toString());
     }
 
     static void requireMpirun() {
@@ -222,6 +243,26 @@ class DataParallelTest {
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("recur classify: data parallel over 2 ranks"), r.output());
         assertClose(one, two, "classifier");
+    }
+
+    @Test
+    void translatorOnTwoRanksEndsWhereOneProcessEnds() throws Exception {
+        requireMpirun();
+        Path one = dir.resolve("one.safetensors");
+        Path two = dir.resolve("two.safetensors");
+        // 49 training pairs: batches of 7 split them evenly (8 would leave a last batch of 1 for 2 ranks).
+        String[] args = {"translate", "--data", pairs.toString(), "--hidden", "8", "--embedding", "4", "--batch", "7",
+            "--epochs", "2", "--dropout", "0", "--seed", "3", "--backend", "cpu"};
+        List<String> a1 = new ArrayList<>(Arrays.asList(args));
+        a1.addAll(List.of("--checkpoint", one.toString()));
+        Streams s = Streams.run(Recur.standard(), a1.toArray(String[]::new));
+        assertEquals(0, s.status, s.err());
+        List<String> a2 = new ArrayList<>(Arrays.asList(args));
+        a2.addAll(List.of("--checkpoint", two.toString()));
+        Run r = run(twoRanks(a2.toArray(String[]::new)));
+        assertEquals(0, r.exit(), r.output());
+        // The loss is a mean over target words: each rank's share is its words over the batch's.
+        assertClose(one, two, "translator");
     }
 
     @Test
