@@ -33,8 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against one process trained on the whole batch, or against another 2-rank run. Skipped, with the
  * reason printed, where there is no {@code mpirun} on the PATH (.ci/run installs Open MPI).
  *
- * <p>The char-LM, a classifier and a translator (whose shares are target words, not pairs) are
- * held against one process.
+ * <p>The char-LM, a classifier, a translator (whose shares are target words, not pairs) and a
+ * forecaster are held against one process.
  *
  * <p>Tolerance of "2 ranks with B/2 each end where 1 process with B ends": both compute the same
  * float32 formulas; only the order of additions over the batch differs (the backward's GEMMs sum
@@ -59,6 +59,7 @@ class DataParallelTest {
     static Path corpus;
     static Path sentences;
     static Path pairs;
+    static Path series;
 
     @BeforeAll
     static void find(@TempDir Path shared) throws IOException {
@@ -109,6 +110,12 @@ class DataParallelTest {
             p.append(a).append(".\t").append(b).append(".\n");
         }
         pairs = TestFiles.write(shared, "pairs.txt", p.toString());
+        StringBuilder csv = new StringBuilder("step,value\n");
+        for (int i = 0; i < 200; i++) {
+            csv.append(i).append(',').append(String.format(java.util.Locale.ROOT, "%.4f",
+                    50 + 10 * Math.sin(2 * Math.PI * i / 20) + r.nextGaussian())).append('\n');
+        }
+        series = TestFiles.write(shared, "sine.csv", csv.toString());
     }
 
     static void requireMpirun() {
@@ -263,6 +270,27 @@ class DataParallelTest {
         assertEquals(0, r.exit(), r.output());
         // The loss is a mean over target words: each rank's share is its words over the batch's.
         assertClose(one, two, "translator");
+    }
+
+    @Test
+    void forecasterOnTwoRanksEndsWhereOneProcessEnds() throws Exception {
+        requireMpirun();
+        Path one = dir.resolve("one.safetensors");
+        Path two = dir.resolve("two.safetensors");
+        String[] args = {"forecast", "--data", series.toString(), "--window", "8", "--hidden", "8", "--epochs", "2",
+            "--batch", "8", "--dropout", "0", "--seed", "3", "--backend", "cpu"};
+        for (Path c : List.of(one, two)) {
+            List<String> a = new ArrayList<>(Arrays.asList(args));
+            a.addAll(List.of("--checkpoint", c.toString(), "--plot", dir.resolve(c.getFileName() + ".png").toString()));
+            if (c == one) {
+                Streams s = Streams.run(Recur.standard(), a.toArray(String[]::new));
+                assertEquals(0, s.status, s.err());
+            } else {
+                Run r = run(twoRanks(a.toArray(String[]::new)));
+                assertEquals(0, r.exit(), r.output());
+            }
+        }
+        assertClose(one, two, "forecaster");
     }
 
     @Test
