@@ -168,10 +168,20 @@ final class DataParallel implements AutoCloseable {
         grads.clear();
     }
 
-    /** The global batch's loss from this rank's: {@code Σ_r share_r · loss_r}. */
+    /**
+     * The global batch's loss from this rank's: {@code Σ_r share_r · loss_r}. The shares travel
+     * with it and must sum to 1: a task whose shards miss part of the batch, or cover it twice,
+     * is stopped at its first step rather than training on a wrong gradient.
+     *
+     * @throws IllegalStateException when the ranks' shares do not sum to 1
+     */
     float reduceLoss(float loss, double share) {
-        float[] v = {(float) (share * loss)};
+        float[] v = {(float) (share * loss), (float) share};
         collective.allReduce(v, Collective.Reduction.SUM);
+        if (Math.abs(v[1] - 1f) > 1e-5f) {
+            throw new IllegalStateException("the ranks' shards of this step cover " + v[1] + " of the batch, not"
+                    + " all of it once: the task does not shard its batches (TrainingTask.shard, shardShare)");
+        }
         return v[0];
     }
 

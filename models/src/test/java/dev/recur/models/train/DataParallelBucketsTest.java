@@ -145,6 +145,17 @@ class DataParallelBucketsTest {
     }
 
     @Test
+    void sharesThatDoNotCoverTheBatchOnceAreRefused() {
+        try (DataParallel dp = new DataParallel(new MirrorWorld(false), be, 1 << 20)) {
+            assertEquals(3f, dp.reduceLoss(3f, 0.5), 0f); // two halves: the whole batch
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> dp.reduceLoss(3f, 1.0)); // each rank claims the whole batch
+            assertEquals("the ranks' shards of this step cover 2.0 of the batch, not all of it once: the task does not"
+                    + " shard its batches (TrainingTask.shard, shardShare)", e.getMessage());
+        }
+    }
+
+    @Test
     void unevenSharesWeightEachRanksGradient() {
         // A share of 1/4 (this rank held 1 of 4 examples): the mirrored peer holds the same, so the
         // global gradient is 2 · g / 4 = g / 2.
