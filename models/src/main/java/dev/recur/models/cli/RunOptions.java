@@ -113,6 +113,17 @@ final class RunOptions {
         PrintStream mine = c.rank() == 0 ? out : new PrintStream(OutputStream.nullOutputStream());
         mine.println("recur " + command + ": data parallel over " + c.worldSize() + " ranks ("
                 + Launcher.detect().map(Launcher::toString).orElse("?") + "), collective " + c.description());
+        // A rank ended by a signal (mpirun's SIGTERM when another rank died, srun's on a time
+        // limit) says so on its way out; the JVM runs shutdown hooks on SIGTERM and SIGINT.
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread farewell = new Thread(() -> {
+            if (running.get()) {
+                err.println("recur " + command + ": ended by a signal before the run finished" + where
+                        + "; a launcher ends every rank when one dies; the last checkpoint is kept");
+                err.flush();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(farewell);
         int status;
         try {
             status = training.run(mine);
@@ -122,19 +133,23 @@ final class RunOptions {
             err.println("recur " + command + ": " + e.getMessage() + where);
             err.flush();
             out.flush();
+            running.set(false); // this rank said why; the others are ended by the abort
             c.abort(Recur.EXIT_FAILED);
             throw e; // abort does not return
         } catch (RuntimeException e) {
             err.println("recur " + command + ": unexpected " + e + where);
             err.flush();
             out.flush();
+            running.set(false); // this rank said why; the others are ended by the abort
             c.abort(Recur.EXIT_FAILED);
             throw e;
         }
         out.flush();
+        running.set(false);
         if (status != Recur.EXIT_OK) {
             err.println("recur " + command + ": this rank failed" + where + "; ending the job");
             err.flush();
+            running.set(false);
             c.abort(status);
         }
         try {

@@ -699,6 +699,10 @@ public final class Trainer {
             throw new CheckpointException(file, "mismatched: the file holds " + c.modelConfig() + ", this run asks for "
                     + model.configJson() + "; resume with the same settings or start afresh");
         }
+        if (Boolean.parseBoolean(c.metadata(FINISHED)) || c.step() >= total) {
+            throw new CheckpointException(file, "cannot resume: that run is finished (step " + c.step() + " of "
+                    + c.metadata(TOTAL_STEPS) + "); start a fresh run, or load the model from it");
+        }
         int written;
         try {
             written = c.metadata(WORLD_SIZE) == null ? 1 : Integer.parseInt(c.metadata(WORLD_SIZE));
@@ -711,10 +715,6 @@ public final class Trainer {
                     + (written == 1 ? "" : "s") + ", this run has " + dp.worldSize() + "; resume it with "
                     + (written == 1 ? "a single process" : "mpirun -np " + written) + " (each rank's shard of the"
                     + " data and its carried state depend on it), or load its weights into a fresh run");
-        }
-        if (Boolean.parseBoolean(c.metadata(FINISHED)) || c.step() >= total) {
-            throw new CheckpointException(file, "cannot resume: that run is finished (step " + c.step() + " of "
-                    + c.metadata(TOTAL_STEPS) + "); start a fresh run, or load the model from it");
         }
         String saved = c.metadata(SETTINGS);
         if (saved != null) {

@@ -338,7 +338,13 @@ class DataParallelTest {
         Path ckpt = dir.resolve("killed.safetensors");
         Path log = dir.resolve("killed.log");
         String[] args = with(with(lm(ckpt, "--checkpoint-every", "3"), "--steps", "100000"), "--validate-every", "0");
-        Process p = start(twoRanks(args), log);
+        List<String> cmd = twoRanks(args);
+        // mpirun sends the survivors SIGTERM, then SIGKILL after odls_base_sigkill_timeout (1 s by
+        // default); 3 s lets a JVM on a busy machine run its shutdown hook and say why it ends. (The
+        // survivor's exit then waits in MPI's own exit handlers for the dead peer until that
+        // SIGKILL: with 10 s here the job took 19 s to end, with the default 1.4 s.)
+        cmd.addAll(1, List.of("--mca", "odls_base_sigkill_timeout", "3"));
+        Process p = start(cmd, log);
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (Files.notExists(ckpt) && p.isAlive() && System.nanoTime() < deadline) {
@@ -358,6 +364,8 @@ class DataParallelTest {
             assertNotEquals(0, p.exitValue(), Files.readString(log));
             String out = Files.readString(log);
             assertTrue(out.contains("exited on signal 9"), out); // mpirun names the dead rank and why
+            // ...and the surviving rank says why it ends.
+            assertTrue(out.contains("recur train-lm: ended by a signal before the run finished (rank "), out);
             for (ProcessHandle h : ranks) {
                 assertTrue(h.onExit().get(30, TimeUnit.SECONDS) != null && !h.isAlive(), "rank left running");
             }
