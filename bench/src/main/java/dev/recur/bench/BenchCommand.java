@@ -67,11 +67,12 @@ import java.util.List;
             "What to measure (the options of each follow):"},
         commandListHeading = "",
         subcommands = {BenchCommand.Lstm.class, BenchCommand.Gru.class, BenchCommand.Rnn.class,
-            BenchCommand.Gemm.class, BenchCommand.Peak.class, BenchCommand.WriteReport.class, BenchCommand.Jmh.class},
+            BenchCommand.Gemm.class, BenchCommand.Peak.class, BenchCommand.DataParallelRun.class,
+            BenchCommand.WriteReport.class, BenchCommand.Jmh.class},
         modelTransformer = BenchCommand.Layout.class)
 public final class BenchCommand extends CliCommand {
 
-    static final String WHAT = "lstm, gru, rnn, gemm, peak, report, jmh";
+    static final String WHAT = "lstm, gru, rnn, gemm, peak, data-parallel, report, jmh";
 
     @Spec
     CommandSpec spec;
@@ -180,7 +181,7 @@ public final class BenchCommand extends CliCommand {
     // ---------------------------------------------------------------- the measurements
 
     /** One thing {@code recur bench} measures: a subcommand of it. */
-    abstract static sealed class Measurement permits Timed, Peak, WriteReport, Jmh {
+    abstract static sealed class Measurement permits Timed, Peak, DataParallelRun, WriteReport, Jmh {
 
         /** Whether it runs a Recur engine, and so takes {@code --backend}. */
         abstract boolean usesEngine();
@@ -392,6 +393,117 @@ public final class BenchCommand extends CliCommand {
         int measure(BenchCommand bench, PrintStream out, PrintStream err) {
             int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             out.println(Measurements.peakLine(FmaPeak.measure(n, seconds)));
+            return Recur.EXIT_OK;
+        }
+    }
+
+    @Command(name = "data-parallel", description = {
+        "the char-LM's training (LSTM, Adam, the built-in corpus) in 1 process with --threads engine threads,",
+        "then in --ranks ranks of --threads/--ranks threads each, started with mpirun -np R over TCP (the same",
+        "cores and the same global batch): tokens/s of each, their ratio, and the milliseconds and bytes of",
+        "the gradient all-reduce per step. Under a launcher (mpirun -np R ./recur bench data-parallel) it",
+        "measures that job alone."},
+            showDefaultValues = true, sortOptions = false, sortSynopsis = false)
+    static final class DataParallelRun extends Measurement {
+        @Option(names = "--hidden", paramLabel = "H", defaultValue = "512", converter = Checks.Positive.class,
+                description = "hidden units per layer")
+        int hidden;
+        @Option(names = "--layers", paramLabel = "N", defaultValue = "2", converter = Checks.Positive.class,
+                description = "LSTM layers")
+        int layers;
+        @Option(names = "--embedding", paramLabel = "E", defaultValue = "64", converter = Checks.Positive.class,
+                description = "character embedding size")
+        int embedding;
+        @Option(names = "--batch", paramLabel = "B", defaultValue = "64", converter = Checks.Positive.class,
+                description = "global batch: sequences per step over all ranks")
+        int batch;
+        @Option(names = "--window", paramLabel = "T", defaultValue = "100", converter = Checks.Positive.class,
+                description = "time steps per window")
+        int window;
+        @Option(names = "--iters", paramLabel = "N", defaultValue = "6", converter = Checks.Positive.class,
+                description = "timed training steps")
+        int iters;
+        @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", converter = Checks.Positive.class,
+                description = "untimed training steps first")
+        int warmup;
+        @Option(names = "--threads", paramLabel = "N", converter = Checks.Positive.class,
+                description = "engine threads of the 1-process run, shared out over the ranks (default: all"
+                        + " processors)")
+        Integer threads;
+        @Option(names = "--ranks", paramLabel = "R", defaultValue = "2", converter = Checks.Positive.class,
+                description = "ranks of the data-parallel run")
+        int ranks;
+        @Option(names = "--peer", paramLabel = "NAME", description = "torch: also run the same model, steps and"
+                + " configurations on PyTorch (bench/python/torch_ddp_char_lm.py: DDP on gloo over TCP) and print"
+                + " the ratios Recur/PyTorch")
+        String peer;
+
+        @Override
+        boolean usesEngine() {
+            return true;
+        }
+
+        @Override
+        void check() {
+            if (peer != null && !peer.equals(TorchPeer.NAME)) {
+                throw new UsageException("option '--peer' of data-parallel takes torch, got '" + peer + "'");
+            }
+            if (batch % ranks != 0) {
+                throw new UsageException("option '--batch' must be a multiple of --ranks (" + ranks + "), got " + batch);
+            }
+        }
+
+        @Override
+        int measure(BenchCommand bench, PrintStream out, PrintStream err) throws Exception {
+            int all = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            DataParallelBench.Shape s = new DataParallelBench.Shape(hidden, layers, embedding, batch, window, warmup,
+                    iters);
+            if (DataParallelBench.launched()) {
+                // One rank of a job someone launched: --threads is this rank's.
+                System.setProperty("recur.cpu.threads", Integer.toString(all));
+                try (dev.recur.api.Collective c = DataParallelBench.collective(); Backend be = bench.openBackend()) {
+                    JsonLine line = DataParallelBench.measureHere(be, c, s, all);
+                    if (line != null) {
+                        out.println(line);
+                    }
+                    c.barrier();
+                }
+                return Recur.EXIT_OK;
+            }
+            System.setProperty("recur.cpu.threads", Integer.toString(all));
+            JsonLine one;
+            try (Backend be = bench.openBackend()) {
+                one = DataParallelBench.measureHere(be, new dev.recur.api.SingleProcessCollective(), s, all);
+            }
+            out.println(one);
+            out.flush();
+            int each = Math.max(1, all / ranks);
+            String two = DataParallelBench.launch(ranks, List.of("--backend", bench.backend, "--hidden",
+                    Integer.toString(hidden), "--layers", Integer.toString(layers), "--embedding",
+                    Integer.toString(embedding), "--batch", Integer.toString(batch), "--window",
+                    Integer.toString(window), "--iters", Integer.toString(iters), "--warmup", Integer.toString(warmup),
+                    "--threads", Integer.toString(each)));
+            out.println(two);
+            double ratio = new com.fasterxml.jackson.databind.ObjectMapper().readTree(two).get("tokens_per_s").asDouble()
+                    / one.number("tokens_per_s");
+            out.println(new JsonLine().put("op", "data_parallel_ratio").put("ranks", ranks)
+                    .put("threads_per_rank", each).put("threads_one_process", all)
+                    .put("tokens_per_s_ratio", ratio).put("cpu", Machine.readCpuModel())
+                    .put("load_average_1min", DataParallelBench.loadAverage()));
+            if (peer != null) {
+                out.flush();
+                var json = new com.fasterxml.jackson.databind.ObjectMapper();
+                List<String> torch = DataParallelBench.torch(s,
+                        dev.recur.models.data.TextCorpus.defaultCorpus().vocabulary().size(), all, ranks);
+                torch.forEach(out::println);
+                double torchOne = json.readTree(torch.get(0)).get("tokens_per_s").asDouble();
+                double torchMany = json.readTree(torch.get(1)).get("tokens_per_s").asDouble();
+                double recurMany = json.readTree(two).get("tokens_per_s").asDouble();
+                out.println(new JsonLine().put("op", "data_parallel_vs_torch")
+                        .put("recur_over_torch_1_rank", one.number("tokens_per_s") / torchOne)
+                        .put("recur_over_torch_" + ranks + "_ranks", recurMany / torchMany)
+                        .put("torch_tokens_per_s_ratio", torchMany / torchOne));
+            }
             return Recur.EXIT_OK;
         }
     }

@@ -15,10 +15,10 @@ class BenchArgumentsTest {
 
     @ParameterizedTest(name = "recur bench {0}")
     @CsvSource(delimiter = '|', textBlock = """
-            ''                              | say what to measure: lstm, gru, rnn, gemm, peak, report, jmh
-            bogus                           | unknown measurement 'bogus' (one of: lstm, gru, rnn, gemm, peak, report, jmh)
-            --batch 4                       | say what to measure before the options: lstm, gru, rnn, gemm, peak, report, jmh
-            --backend cpu lstm              | say what to measure before the options: lstm, gru, rnn, gemm, peak, report, jmh
+            ''                              | say what to measure: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh
+            bogus                           | unknown measurement 'bogus' (one of: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh)
+            --batch 4                       | say what to measure before the options: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh
+            --backend cpu lstm              | say what to measure before the options: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh
             lstm --batch 0                  | invalid value for option '--batch': must be >= 1, got 0
             lstm --batch many               | invalid value for option '--batch': not an integer: 'many'
             gru --hidden -3                 | invalid value for option '--hidden': must be >= 1, got -3
@@ -38,6 +38,9 @@ class BenchArgumentsTest {
             peak --seconds -1               | invalid value for option '--seconds': must be a number > 0, got '-1'
             peak --threads 0                | invalid value for option '--threads': must be >= 1, got 0
             peak --backend cpu              | unknown option '--backend'
+            data-parallel --batch 63        | option '--batch' must be a multiple of --ranks (2), got 63
+            data-parallel --peer dl4j       | option '--peer' of data-parallel takes torch, got 'dl4j'
+            data-parallel --ranks 0         | invalid value for option '--ranks': must be >= 1, got 0
             report --date 2024-13-01        | invalid value for option '--date': needs YYYY-MM-DD, got '2024-13-01'
             report --gemm 0                 | invalid value for option '--gemm': must be >= 1, got 0
             report --peer dl4j              | unknown option '--peer' (did you mean --peak-seconds?)
@@ -90,7 +93,7 @@ class BenchArgumentsTest {
             assertTrue(help.matches("(?s).*\n  " + what + "(, [a-z_]+)? +\\S.*"), what + " not listed:\n" + help);
         }
         for (String synopsis : List.of("recur bench lstm | gru | rnn [options]", "recur bench gemm ",
-                "recur bench peak ", "recur bench report ", "recur bench jmh [--] [JMH options]")) {
+                "recur bench peak ", "recur bench data-parallel ", "recur bench report ", "recur bench jmh [--] [JMH options]")) {
             assertTrue(help.contains("Usage: " + synopsis), synopsis + " missing:\n" + help);
         }
         for (String option : List.of("--backend=NAME", "--peer=NAME", "--iters=N", "--warmup=N", "--peak=GFLOPS",

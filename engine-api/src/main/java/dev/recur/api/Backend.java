@@ -437,6 +437,18 @@ public abstract class Backend implements AutoCloseable {
     protected abstract void cellBackwardImpl(Cell cell, LayerDims d, Tensor x, LayerParams params, Workspace ws,
                                              State dNext, Tensor dx, State dPrev, LayerParams grads);
 
+    /**
+     * The collective for this engine's tensors in a job whose ranks talk through {@code host} (MPI):
+     * an engine whose memory a collective library reads directly (CUDA with NCCL) returns that
+     * binding, which {@link Collective#readsDeviceMemory()} says; every other engine returns
+     * {@code host}, which stages tensors through host arrays. Called once per training run on every
+     * rank (collectively: a device binding may exchange its setup over {@code host}); a returned
+     * collective other than {@code host} is closed by the caller, {@code host} by its owner.
+     */
+    public Collective deviceCollective(Collective host) {
+        return host;
+    }
+
     /** Releases the engine's own resources (threads, contexts). Idempotent; ops fail afterwards. */
     @Override
     public void close() {

@@ -257,6 +257,34 @@ public final class CudaBackend extends Backend {
         return kernels;
     }
 
+    /** The main stream as a raw {@code cudaStream_t}, for NCCL. */
+    long mainStreamAddress() {
+        return mainStream.address();
+    }
+
+    /**
+     * NCCL on this engine's main stream ({@link NcclCollective}) for a job of several ranks; where
+     * NCCL cannot be bound, {@code host} (gradients then go through host memory and MPI, slower),
+     * and the reason is printed once on standard error.
+     */
+    @Override
+    public dev.recur.api.Collective deviceCollective(dev.recur.api.Collective host) {
+        if (host.worldSize() == 1) {
+            return host;
+        }
+        Nccl.Library nccl;
+        try {
+            nccl = Nccl.library();
+        } catch (IllegalStateException e) {
+            if (host.rank() == 0) {
+                System.err.println("recur: cuda: " + e.getMessage() + "; gradients go through host memory and "
+                        + host.description());
+            }
+            return host;
+        }
+        return NcclCollective.open(nccl, host, this);
+    }
+
     /** The main stream's driver handle, which the ops' kernel launches take. */
     jcuda.driver.CUstream mainStreamHandle() {
         return mainStream.handle();

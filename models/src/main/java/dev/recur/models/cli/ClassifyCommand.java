@@ -204,7 +204,7 @@ final class ClassifyCommand extends CliCommand {
     @Override
     protected int call(PrintStream out, PrintStream err) {
         try {
-            return from != null ? classify(out) : train(out);
+            return from != null ? classify(out) : run.distributed(name(), out, err, this::train);
         } catch (IOException | TrainingDivergedException e) {
             err.println("recur classify: " + e.getMessage());
             return Recur.EXIT_FAILED;

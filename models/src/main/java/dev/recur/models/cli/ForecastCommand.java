@@ -203,7 +203,7 @@ final class ForecastCommand extends CliCommand {
     @Override
     protected int call(PrintStream out, PrintStream err) {
         try {
-            return from != null ? infer(out) : train(out);
+            return from != null ? infer(out) : run.distributed(name(), out, err, this::train);
         } catch (IOException | TrainingDivergedException e) {
             err.println("recur forecast: " + e.getMessage());
             return Recur.EXIT_FAILED;
@@ -287,6 +287,11 @@ final class ForecastCommand extends CliCommand {
         private final Tensor y;              // [B, 1]
         private final float[] xHost;         // [W, B]
         private final float[] yHost;         // [B]
+        private final Backend be;
+        private int shardRank;
+        private int shards = 1;
+        private Tensor xShard;               // [W, B/R, 1] with R ranks
+        private Tensor yShard;               // [B/R, 1]
 
         Task(Backend be, SequenceModel model, Optimizer opt, ForecastWindows w, int batch, long seed, Stored stored) {
             super(model, opt, w.trainCount(), batch, seed, "samples");
@@ -298,15 +303,54 @@ final class ForecastCommand extends CliCommand {
             this.stored = stored;
             this.trainInputs = w.trainInputs();
             this.trainTargets = w.trainTargets();
+            this.be = be;
             this.x = be.tensor(window, batch, 1);
             this.y = be.tensor(batch, 1);
             this.xHost = new float[window * batch];
             this.yHost = new float[batch];
         }
 
+        /**
+         * Data parallel: rank r trains on windows {@code [r·B/R, (r+1)·B/R)} of each batch of B (the
+         * batch wraps around as in one process); validation stays whole on every rank.
+         */
+        @Override
+        public void shard(int rank, int worldSize) {
+            if (batch % worldSize != 0) {
+                throw new IllegalArgumentException("a batch of " + batch + " windows does not split evenly over "
+                        + worldSize + " ranks; choose a batch that is a multiple of the world size");
+            }
+            shardRank = rank;
+            shards = worldSize;
+            if (worldSize > 1) {
+                xShard = be.tensor(window, batch / worldSize, 1);
+                yShard = be.tensor(batch / worldSize, 1);
+            }
+        }
+
+        @Override
+        public double shardShare() {
+            return 1.0 / shards; // B/R of the B windows the mean squared error is over
+        }
+
         @Override
         public float trainStep(int epoch, int k, float lr, float clip) {
             int[] order = epochOrder(epoch); // the last batch wraps around to the epoch's start
+            if (shards > 1) {
+                int local = batch / shards;
+                float[] xs = new float[window * local]; // [W, B/R]
+                float[] ys = new float[local];          // [B/R]
+                for (int b = 0; b < local; b++) {
+                    int idx = order[(k * batch + shardRank * local + b) % order.length];
+                    for (int s = 0; s < window; s++) {
+                        xs[s * local + b] = trainInputs[idx * window + s];
+                    }
+                    ys[b] = trainTargets[idx];
+                }
+                xShard.copyFrom(xs);
+                yShard.copyFrom(ys);
+                return model.trainStep(xShard, null, yShard, opt, lr, clip);
+            }
             for (int b = 0; b < batch; b++) {
                 int idx = order[(k * batch + b) % order.length];
                 for (int s = 0; s < window; s++) {
@@ -378,6 +422,10 @@ final class ForecastCommand extends CliCommand {
         public void close() {
             x.close();
             y.close();
+            if (xShard != null) {
+                xShard.close();
+                yShard.close();
+            }
         }
     }
 

@@ -108,6 +108,15 @@ final class TrainLmCommand extends CliCommand {
 
     @Override
     protected int call(PrintStream out, PrintStream err) {
+        try {
+            return run.distributed(name(), out, err, o -> train(o, err));
+        } catch (IOException e) { // train reports its own; distributed adds none of its own
+            err.println("recur train-lm: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
+    }
+
+    private int train(PrintStream out, PrintStream err) {
         TextCorpus corpus;
         try {
             corpus = data != null ? TextCorpus.read(data) : TextCorpus.defaultCorpus();
@@ -134,7 +143,7 @@ final class TrainLmCommand extends CliCommand {
             out.println("  batch " + batch + ", window " + window + ", steps " + steps + ", " + settings.optimizer()
                     + ", lr " + lr + " (" + schedule + "), clip " + clip + ", seed " + seed);
             Progress progress = new Progress(out, Progress.isTerminal(), steps, "tok", 20);
-            LmTraining.Result r = LmTraining.run(be, corpus, settings, progress);
+            LmTraining.Result r = LmTraining.run(be, corpus, settings, progress, run.collective());
             out.printf(Locale.ROOT, "done: %s; train loss %.4f, validation loss %.4f; checkpoint %s, metrics %s,"
                             + " loss curve %s%n", r.stoppedBecause(), r.trainLoss(), r.validationLoss(), checkpoint,
                     settings.metrics(), settings.lossCurve());

@@ -236,7 +236,15 @@ final class TranslateCommand extends CliCommand {
 
     @Override
     protected int call(PrintStream out, PrintStream err) {
-        return from != null ? translateFrom(out, err) : train(out, err);
+        if (from != null) {
+            return translateFrom(out, err);
+        }
+        try {
+            return run.distributed(name(), out, err, o -> train(o, err));
+        } catch (IOException e) { // train reports its own
+            err.println("recur translate: " + e.getMessage());
+            return Recur.EXIT_FAILED;
+        }
     }
 
     private int train(PrintStream out, PrintStream err) {
@@ -381,14 +389,32 @@ final class TranslateCommand extends CliCommand {
             this.targetWords = targetWords;
         }
 
+        private double tokenShare = 1;
+
         @Override
         public float trainStep(int epoch, int batch, float lr, float clip) {
             List<Encoded> chunk = new ArrayList<>(batch());
             for (int i : batchOrder(epoch, batch)) {
                 chunk.add(train.get(i));
             }
-            batcher.load(chunk);
+            int mine = batcher.load(chunk);
+            if (super.shardShare() != 1) {
+                // Data parallel: the loss is a mean over target words (and EOS), so this rank's
+                // share is its words over the whole batch's, not its examples over the batch's.
+                long all = 0;
+                for (int i : wholeBatchOrder(epoch, batch)) {
+                    all += train.get(i).target().length + 1;
+                }
+                tokenShare = (double) mine / all;
+            } else {
+                tokenShare = 1;
+            }
             return batcher.trainStep(model, opt, lr, clip);
+        }
+
+        @Override
+        public double shardShare() {
+            return tokenShare;
         }
 
         @Override

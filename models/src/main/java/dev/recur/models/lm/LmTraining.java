@@ -48,8 +48,13 @@ public final class LmTraining {
         }
     }
 
-    /** What a run ended with. */
-    public record Result(int steps, float trainLoss, float validationLoss, String sample, String stoppedBecause) {
+    /**
+     * What a run ended with; in a data-parallel run also the seconds spent in the gradient
+     * all-reduce (host copies included) over {@code allReduceSteps} steps and the float32 values
+     * all-reduced in them (0 in a single process).
+     */
+    public record Result(int steps, float trainLoss, float validationLoss, String sample, String stoppedBecause,
+                         double allReduceSeconds, long allReduceSteps, long allReducedFloats) {
     }
 
     private LmTraining() {
@@ -62,6 +67,19 @@ public final class LmTraining {
      * @throws IOException when a checkpoint cannot be read or written, or resuming is refused
      */
     public static Result run(Backend be, TextCorpus corpus, Options o, Progress progress) throws IOException {
+        return run(be, corpus, o, progress, new dev.recur.api.SingleProcessCollective());
+    }
+
+    /**
+     * {@link #run(Backend, TextCorpus, Options, Progress)} as one rank of a data-parallel job: each
+     * of the collective's W ranks trains on B/W of the batch's B stripes (rank r on stripes
+     * {@code [r·B/W, (r+1)·B/W)}) and carries their hidden states; rank 0 prints, samples and
+     * writes the files (see {@link Trainer.Builder#collective}).
+     *
+     * @throws IllegalArgumentException when B is not a multiple of the world size
+     */
+    public static Result run(Backend be, TextCorpus corpus, Options o, Progress progress,
+                             dev.recur.api.Collective collective) throws IOException {
         CharBatches train = corpus.trainBatches(o.batch(), o.window());
         CharBatches validation = validationOrNull(corpus, o);
         try (CharLanguageModel model = new CharLanguageModel(be, o.model(), o.seed());
@@ -74,11 +92,12 @@ public final class LmTraining {
                     .checkpointEvery(o.checkpointEvery() > 0 ? o.checkpointEvery() : o.totalSteps())
                     .keepLast(o.keepLast()).resume(o.resume()).allowChanged(o.resumeChanging())
                     .stopAfter(o.stopAfter()).seed(o.seed())
-                    .metrics(o.metrics()).lossCurve(o.lossCurve()).progress(progress)
+                    .metrics(o.metrics()).lossCurve(o.lossCurve()).progress(progress).collective(collective)
                     .listener(new TrainingListener() {
                         @Override
                         public void onStep(long step, int epoch, float lr, float loss, boolean last) {
-                            if (o.sampleEvery() > 0 && (step % o.sampleEvery() == 0 || last)) {
+                            if (collective.rank() == 0 && o.sampleEvery() > 0
+                                    && (step % o.sampleEvery() == 0 || last)) {
                                 sample[0] = task.sample(sampler);
                                 progress.line("step " + step + " sample: " + sample[0].replace("\n", "\\n"));
                             }
@@ -86,7 +105,8 @@ public final class LmTraining {
                     })
                     .build();
             Trainer.Result r = trainer.fit(task);
-            return new Result((int) r.steps(), r.lastLoss(), (float) r.lastValidation(), sample[0], r.stoppedBecause());
+            return new Result((int) r.steps(), r.lastLoss(), (float) r.lastValidation(), sample[0], r.stoppedBecause(),
+                    trainer.allReduceSeconds(), trainer.allReduceSteps(), trainer.allReducedFloats());
         }
     }
 
@@ -121,9 +141,12 @@ public final class LmTraining {
         private final CharBatches train;
         private final CharBatches validation;
         private final Options o;
-        private final IndexTensor in;
-        private final IndexTensor target;
+        private IndexTensor in;       // [T, Bl]
+        private IndexTensor target;   // [T*Bl]
         private final String dataFingerprint;
+        private int shardRank;
+        private int shards = 1;
+        private float[][][] gathered; // [layers][h, c][B*H]: every rank's carried state, for rank 0's save
 
         Task(CharLanguageModel model, Optimizer opt, TextCorpus corpus, CharBatches train, CharBatches validation,
              Options o) {
@@ -165,14 +188,53 @@ public final class LmTraining {
             return "tok";
         }
 
+        /** This rank's stripes of every window: {@code B/W} of the B columns. */
+        @Override
+        public void shard(int rank, int worldSize) {
+            if (o.batch() % worldSize != 0) {
+                throw new IllegalArgumentException("a batch of " + o.batch() + " stripes does not split evenly over "
+                        + worldSize + " ranks; choose a batch that is a multiple of the world size");
+            }
+            shardRank = rank;
+            shards = worldSize;
+            in.close();
+            target.close();
+            in = model.backend().indices(o.window(), local());
+            target = model.backend().indices(o.window() * local());
+            model.restoreCarriedState(null, o.window(), local());
+        }
+
+        /** Stripes of this rank, {@code Bl = B / W}. */
+        private int local() {
+            return o.batch() / shards;
+        }
+
+        @Override
+        public double shardShare() {
+            return 1.0 / shards; // Bl·T of the B·T tokens the loss is a mean over
+        }
+
+        /** Columns {@code [r·Bl, (r+1)·Bl)} of a time-major {@code [T, B]} array. */
+        private int[] columns(int[] all) {
+            if (shards == 1) {
+                return all;
+            }
+            int bl = local();
+            int[] out = new int[o.window() * bl];
+            for (int t = 0; t < o.window(); t++) {
+                System.arraycopy(all, t * o.batch() + shardRank * bl, out, t * bl, bl);
+            }
+            return out;
+        }
+
         @Override
         public float trainStep(int epoch, int batch, float lr, float clip) {
             if (batch == 0) {
                 model.resetState(); // a new pass starts each stripe from its beginning
             }
             CharBatch b = train.batch(batch);
-            in.copyFrom(b.inputs());
-            target.copyFrom(b.targets());
+            in.copyFrom(columns(b.inputs()));
+            target.copyFrom(columns(b.targets()));
             return model.trainStep(in, target, opt, lr, clip);
         }
 
@@ -190,11 +252,11 @@ public final class LmTraining {
             int n = validation.batchesPerEpoch();
             for (int i = 0; i < n; i++) {
                 CharBatch b = validation.batch(i);
-                in.copyFrom(b.inputs());
-                target.copyFrom(b.targets());
+                in.copyFrom(columns(b.inputs()));
+                target.copyFrom(columns(b.targets()));
                 total += model.evaluate(in, target);
             }
-            model.restoreCarriedState(kept, o.window(), o.batch());
+            model.restoreCarriedState(kept, o.window(), local());
             return total / n;
         }
 
@@ -211,9 +273,35 @@ public final class LmTraining {
                     "data", dataFingerprint);
         }
 
+        /**
+         * Rank r's carried rows {@code [Bl, H]} placed at rows {@code [r·Bl, (r+1)·Bl)} of a zero
+         * {@code [B, H]}, summed over the ranks: every rank's rows, exactly (x + 0 = x).
+         */
+        @Override
+        public void gatherShards(dev.recur.api.Collective collective) {
+            float[][][] mine = model.carriedState();
+            if (mine == null) {
+                gathered = null;
+                return;
+            }
+            int h = o.model().hidden();
+            gathered = new float[mine.length][2][];
+            for (int l = 0; l < mine.length; l++) {
+                for (int k = 0; k < 2; k++) {
+                    if (mine[l][k] == null) {
+                        continue;
+                    }
+                    float[] whole = new float[o.batch() * h]; // [B, H]
+                    System.arraycopy(mine[l][k], 0, whole, shardRank * local() * h, local() * h);
+                    collective.allReduce(whole, dev.recur.api.Collective.Reduction.SUM);
+                    gathered[l][k] = whole;
+                }
+            }
+        }
+
         @Override
         public void save(Checkpoint.Builder b) {
-            float[][][] carry = model.carriedState();
+            float[][][] carry = shards > 1 ? gathered : model.carriedState();
             for (int l = 0; l < carry.length; l++) {
                 b.tensor("trainer.carry.h_l" + l, new int[] {o.batch(), o.model().hidden()}, carry[l][0]);
                 if (carry[l][1] != null) {
@@ -236,7 +324,18 @@ public final class LmTraining {
                         c.has("trainer.carry.c_l" + l)
                                 ? c.require("trainer.carry.c_l" + l, o.batch(), o.model().hidden()).data() : null};
             }
-            model.restoreCarriedState(carry, o.window(), o.batch());
+            if (shards > 1) { // this rank's rows [r·Bl, (r+1)·Bl) of each [B, H]
+                int h = o.model().hidden();
+                for (float[][] layer : carry) {
+                    for (int k = 0; k < 2; k++) {
+                        if (layer[k] != null) {
+                            layer[k] = java.util.Arrays.copyOfRange(layer[k], shardRank * local() * h,
+                                    (shardRank + 1) * local() * h);
+                        }
+                    }
+                }
+            }
+            model.restoreCarriedState(carry, o.window(), local());
         }
 
         @Override

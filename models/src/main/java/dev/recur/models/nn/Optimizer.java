@@ -28,6 +28,7 @@ public final class Optimizer implements AutoCloseable {
     private final List<Parameter> params;
     private final Map<String, Tensor> state = new LinkedHashMap<>();
     private int steps;
+    private java.util.function.Consumer<List<Parameter>> beforeUpdate;
 
     public Optimizer(Backend backend, OptimizerConfig config, List<Parameter> parameters) {
         this.be = backend;
@@ -50,8 +51,20 @@ public final class Optimizer implements AutoCloseable {
         }
     }
 
+    /**
+     * A step that {@link #step} runs first, on the complete gradients and before any parameter
+     * changes: where data parallelism all-reduces them (dev.recur.models.train.Trainer). null
+     * removes it.
+     */
+    public void beforeUpdate(java.util.function.Consumer<List<Parameter>> hook) {
+        this.beforeUpdate = hook;
+    }
+
     /** One update of every parameter with learning rate {@code lr}. */
     public void step(float lr) {
+        if (beforeUpdate != null) {
+            beforeUpdate.accept(params);
+        }
         steps++;
         for (Parameter p : params) {
             switch (cfg.kind()) {

@@ -22,6 +22,9 @@ public abstract class ShuffledTask implements TrainingTask {
     private final String unit;
     private final int[] order;
     private int orderEpoch = -1;
+    private int shardRank;
+    private int shardCount = 1;
+    private double lastShare = 1;
 
     /**
      * @param examples training examples, {@code >= 1}
@@ -94,10 +97,62 @@ public abstract class ShuffledTask implements TrainingTask {
         return order;
     }
 
-    /** The examples of batch {@code b} of {@code epoch}, in order; the last batch may be shorter. */
+    /**
+     * The examples of batch {@code b} of {@code epoch}, in order; the last batch may be shorter.
+     * Sharded ({@link #shard}), this rank's contiguous part of it: rank r of W takes
+     * {@code [r·n/W, (r+1)·n/W)} of the batch's n examples, and {@link #shardShare()} becomes its
+     * share of n (the loss being a mean over examples).
+     *
+     * @throws IllegalStateException when the batch holds fewer examples than there are ranks
+     */
     protected int[] batchOrder(int epoch, int b) {
         int[] all = epochOrder(epoch);
         int from = b * batch;
+        int n = Math.min(examples, from + batch) - from;
+        if (shardCount == 1) {
+            lastShare = 1;
+            return java.util.Arrays.copyOfRange(all, from, from + n);
+        }
+        if (n < shardCount) {
+            throw new IllegalStateException("batch " + b + " of epoch " + epoch + " holds " + n + " examples, fewer"
+                    + " than the " + shardCount + " ranks; choose a batch size and example count that give every"
+                    + " rank at least one (the last batch holds examples % batch)");
+        }
+        int lo = (int) ((long) shardRank * n / shardCount);
+        int hi = (int) ((long) (shardRank + 1) * n / shardCount);
+        lastShare = (double) (hi - lo) / n;
+        return java.util.Arrays.copyOfRange(all, from + lo, from + hi);
+    }
+
+    /** The whole batch {@code b} of {@code epoch}, every rank's part (what one process would train on). */
+    protected int[] wholeBatchOrder(int epoch, int b) {
+        int[] all = epochOrder(epoch);
+        int from = b * batch;
         return java.util.Arrays.copyOfRange(all, from, Math.min(examples, from + batch));
+    }
+
+    /** Trains on rank {@code rank}'s part of every batch ({@link #batchOrder}); validation stays whole. */
+    @Override
+    public void shard(int rank, int worldSize) {
+        if (worldSize < 1 || rank < 0 || rank >= worldSize) {
+            throw new IllegalArgumentException("rank " + rank + " of " + worldSize + " is no shard");
+        }
+        if (batch < worldSize) {
+            throw new IllegalArgumentException("a batch of " + batch + " cannot be shared by " + worldSize
+                    + " ranks; the batch size is the global one, at least one example per rank");
+        }
+        int last = examples % batch;
+        if (last != 0 && last < worldSize) {
+            throw new IllegalArgumentException("the last batch of each epoch would hold " + last + " of the " + examples
+                    + " training examples (" + examples + " % " + batch + "), fewer than the " + worldSize
+                    + " ranks; choose a batch size that leaves none or at least " + worldSize);
+        }
+        this.shardRank = rank;
+        this.shardCount = worldSize;
+    }
+
+    @Override
+    public double shardShare() {
+        return lastShare;
     }
 }

@@ -52,6 +52,13 @@ import java.util.TreeMap;
  * validation so far and the early-stopping count come back from the checkpoint, and the run ends
  * bit for bit where an uninterrupted run with the same settings ends. A missing file or a finished
  * run is refused with a {@link CheckpointException}.
+ *
+ * <p>Data parallelism ({@link Builder#collective}): every rank of an {@code mpirun} or {@code srun}
+ * job runs the same trainer; each trains on its shard of every global batch, the gradients are
+ * all-reduced before each update ({@link DataParallel}), every rank starts from rank 0's weights,
+ * and rank 0 alone writes checkpoints, metrics, the loss curve and progress while the others wait.
+ * A checkpoint records the world size it was written with; resuming it with another is refused,
+ * and its weights load in a single process as any other's.
  */
 public final class Trainer {
 
@@ -65,6 +72,7 @@ public final class Trainer {
     static final String OPTIMIZER_STEPS = "optimizer_steps";
     static final String EXTRA_STATE = "model.";
     static final String SETTINGS = "trainer.settings";
+    static final String WORLD_SIZE = "trainer.world_size";
 
     /** How a run ended. */
     public record Result(long steps, long totalSteps, float lastLoss, double lastValidation,
@@ -102,6 +110,8 @@ public final class Trainer {
         private java.util.Set<String> allowChanged = java.util.Set.of();
         private long seed;
         private Progress progress;
+        private dev.recur.api.Collective collective = new dev.recur.api.SingleProcessCollective();
+        private long bucketBytes = DataParallel.DEFAULT_BUCKET_BYTES;
         private final List<TrainingListener> listeners = new ArrayList<>();
 
         private Builder() {
@@ -239,6 +249,25 @@ public final class Trainer {
             return this;
         }
 
+        /**
+         * Data parallelism over this collective's ranks (default: a single process). Every rank
+         * runs the same trainer with the same settings; each trains on its shard of every batch
+         * ({@link TrainingTask#shard}), the gradients are all-reduced before each update, and rank
+         * 0 alone writes checkpoints, metrics, the loss curve and progress while the others wait.
+         * The caller owns the collective (the trainer does not close it).
+         */
+        public Builder collective(dev.recur.api.Collective collective) {
+            this.collective = Objects.requireNonNull(collective, "collective");
+            return this;
+        }
+
+        /** Gradients are all-reduced in buckets of at most this many bytes. Default 25 MiB (PyTorch DDP's). */
+        public Builder bucketBytes(long bytes) {
+            require(bytes >= Float.BYTES, "bucketBytes must be >= 4, got " + bytes);
+            this.bucketBytes = bytes;
+            return this;
+        }
+
         public Builder listener(TrainingListener listener) {
             listeners.add(Objects.requireNonNull(listener, "listener"));
             return this;
@@ -270,6 +299,30 @@ public final class Trainer {
     private int sinceBest;
     private float firstLoss = Float.NaN;
     private Map<String, float[]> bestWeights;
+    private DataParallel dp;
+
+    /**
+     * Time in the gradient all-reduce of the last {@link #fit} (host copies included), in seconds,
+     * over {@link #allReduceSteps()} steps; 0 in a single process.
+     */
+    public double allReduceSeconds() {
+        return dp == null ? 0 : dp.reduceSeconds();
+    }
+
+    /** float32 gradient values the last {@link #fit} all-reduced (over all its steps). */
+    public long allReducedFloats() {
+        return dp == null ? 0 : dp.reducedFloats();
+    }
+
+    /** Steps whose gradients the last {@link #fit} all-reduced. */
+    public long allReduceSteps() {
+        return dp == null ? 0 : dp.reduceCalls();
+    }
+
+    /** Whether this process writes the run's files: rank 0, or the only process. */
+    private boolean lead() {
+        return s.collective.rank() == 0;
+    }
 
     /**
      * Trains {@code task}'s model.
@@ -284,7 +337,13 @@ public final class Trainer {
         if (perEpoch < 1) {
             throw new IllegalArgumentException("the task has " + perEpoch + " batches per epoch; it needs at least 1");
         }
-        if (s.checkpoint == null) {
+        List<Parameter> params = task.model().parameters();
+        dp = new DataParallel(s.collective, params.isEmpty() ? null : params.get(0).value().backend(), s.bucketBytes);
+        if (dp.distributed()) {
+            task.shard(s.collective.rank(), s.collective.worldSize());
+        }
+        if (s.checkpoint == null || !lead()) {
+            // Only rank 0 writes the checkpoint, so only it holds the run's lock.
             return run(task, perEpoch);
         }
         Path folder = s.checkpoint.toAbsolutePath().getParent();
@@ -315,9 +374,26 @@ public final class Trainer {
         long start = s.resume ? restore(task, total) : 0;
         if (s.resume) {
             say(String.format(Locale.ROOT, "resuming from step %d of %d (%s)", start, total, s.checkpoint));
-        } else {
+        } else if (lead()) {
             checkOverwrite(model);
         }
+        if (dp.distributed()) {
+            // One starting point for every rank, whatever each one's initialisation drew.
+            dp.broadcastWeights(model);
+            float clip = s.clip;
+            opt.beforeUpdate(params -> dp.reduceGradients(params, task.shardShare(), clip));
+            say("data parallel: rank 0 of " + dp.worldSize() + ", gradients through " + dp.description()
+                    + "; each rank trains on its shard of every batch");
+        }
+        try {
+            return loop(task, perEpoch, model, total, start);
+        } finally {
+            opt.beforeUpdate(null);
+            dp.close();
+        }
+    }
+
+    private Result loop(TrainingTask task, int perEpoch, Model model, long total, long start) throws IOException {
         boolean validates = task.validates();
         long checkpointEvery = s.checkpointEvery > 0 ? s.checkpointEvery : perEpoch;
         long started = System.nanoTime();
@@ -326,7 +402,7 @@ public final class Trainer {
         String stopped = "finished " + total + " steps";
         boolean finished = false;
         float[] recent = new float[10];
-        try (MetricsLog log = new MetricsLog(s.metrics, s.resume ? start : -1)) {
+        try (MetricsLog log = new MetricsLog(lead() ? s.metrics : null, s.resume ? start : -1)) {
             model.train(true);
             long step = start;
             while (step < total) {
@@ -352,7 +428,7 @@ public final class Trainer {
                 }
                 boolean end = step == total;
                 log.step(step, epoch + 1, lr, last, (System.nanoTime() - started) / 1e9);
-                if (s.progress != null) {
+                if (s.progress != null && lead()) {
                     s.progress.update(epoch + 1, step, last, (step - start) * task.itemsPerStep());
                 }
                 for (TrainingListener l : s.listeners) {
@@ -401,7 +477,7 @@ public final class Trainer {
                     break;
                 }
             }
-            if (s.progress != null) {
+            if (s.progress != null && lead()) {
                 s.progress.finish();
             }
             if (finished && s.restoreBest && bestWeights != null && bestStep != step) {
@@ -412,7 +488,7 @@ public final class Trainer {
             if (s.checkpoint != null && finished) {
                 saveLatest(task, step, total, true);
             }
-            if (s.lossCurve != null) {
+            if (s.lossCurve != null && lead()) {
                 drawLossCurve(log, s.lossCurve);
             }
             model.train(true);
@@ -424,9 +500,14 @@ public final class Trainer {
     private float checkedStep(TrainingTask task, long step, int epoch, int batch, float lr) {
         float loss;
         try {
-            loss = task.trainStep(epoch - 1, batch, lr, s.clip);
+            // Data parallel: the task must not clip its shard's gradients; the trainer clips the
+            // all-reduced ones (DataParallel.reduceGradients, before the update).
+            loss = task.trainStep(epoch - 1, batch, lr, dp.distributed() ? 0f : s.clip);
         } catch (NonFiniteException e) {
             throw new TrainingDivergedException(step, epoch, lr, e.getMessage(), e);
+        }
+        if (dp.distributed()) {
+            loss = dp.reduceLoss(loss, task.shardShare());
         }
         if (!Float.isFinite(loss)) {
             throw new TrainingDivergedException(step, epoch, lr, "the loss is " + loss, null);
@@ -437,14 +518,14 @@ public final class Trainer {
     private double validate(TrainingTask task, Model model) {
         model.eval();
         try {
-            return task.validationLoss();
+            return dp.average(task.validationLoss());
         } finally {
             model.train(true);
         }
     }
 
     private void say(String line) {
-        if (s.progress != null) {
+        if (s.progress != null && lead()) {
             s.progress.line(line);
         }
     }
@@ -470,7 +551,7 @@ public final class Trainer {
 
     private void saveLatest(TrainingTask task, long step, long total, boolean finished) throws IOException {
         Path file = s.checkpoint;
-        if (s.keepLast > 1 && lastSaved > 0 && lastSaved != step && Files.isRegularFile(file)) {
+        if (lead() && s.keepLast > 1 && lastSaved > 0 && lastSaved != step && Files.isRegularFile(file)) {
             Files.copy(file, sibling(file, ".step-" + lastSaved), StandardCopyOption.REPLACE_EXISTING);
             prune(file);
         }
@@ -502,6 +583,20 @@ public final class Trainer {
     }
 
     private void save(TrainingTask task, long step, long total, boolean finished, Path file) throws IOException {
+        if (dp.distributed()) {
+            // Every rank reaches every save (the same steps, the same validation losses); the task
+            // gathers what differs between ranks, rank 0 writes, and the others wait for the file.
+            task.gatherShards(s.collective);
+            if (lead()) {
+                write(task, step, total, finished, file);
+            }
+            s.collective.barrier();
+            return;
+        }
+        write(task, step, total, finished, file);
+    }
+
+    private void write(TrainingTask task, long step, long total, boolean finished, Path file) throws IOException {
         Model model = task.model();
         Optimizer opt = task.optimizer();
         Checkpoint.Builder b = model.checkpoint()
@@ -515,7 +610,8 @@ public final class Trainer {
                 .metadata(SINCE_BEST, Integer.toString(sinceBest))
                 .metadata(FIRST_LOSS, Float.toString(firstLoss))
                 .metadata(OPTIMIZER_STEPS, Integer.toString(opt.steps()))
-                .metadata(SETTINGS, settings(task, total, step).toString());
+                .metadata(SETTINGS, settings(task, total, step).toString())
+                .metadata(WORLD_SIZE, Integer.toString(dp.worldSize()));
         model.extraState().forEach((k, v) -> b.metadata(EXTRA_STATE + k, v));
         for (Map.Entry<String, Tensor> e : opt.state().entrySet()) {
             b.tensor(e.getKey(), e.getValue().shape().toArray(), e.getValue().toArray());
@@ -606,6 +702,19 @@ public final class Trainer {
         if (Boolean.parseBoolean(c.metadata(FINISHED)) || c.step() >= total) {
             throw new CheckpointException(file, "cannot resume: that run is finished (step " + c.step() + " of "
                     + c.metadata(TOTAL_STEPS) + "); start a fresh run, or load the model from it");
+        }
+        int written;
+        try {
+            written = c.metadata(WORLD_SIZE) == null ? 1 : Integer.parseInt(c.metadata(WORLD_SIZE));
+        } catch (NumberFormatException e) {
+            throw new CheckpointException(file, "cannot resume: its " + WORLD_SIZE + " is '" + c.metadata(WORLD_SIZE)
+                    + "', not a number");
+        }
+        if (written != dp.worldSize()) {
+            throw new CheckpointException(file, "cannot resume: it was written by a run of " + written + " rank"
+                    + (written == 1 ? "" : "s") + ", this run has " + dp.worldSize() + "; resume it with "
+                    + (written == 1 ? "a single process" : "mpirun -np " + written) + " (each rank's shard of the"
+                    + " data and its carried state depend on it), or load its weights into a fresh run");
         }
         String saved = c.metadata(SETTINGS);
         if (saved != null) {

@@ -62,6 +62,39 @@ public interface TrainingTask {
         return java.util.Map.of();
     }
 
+    /**
+     * Data parallelism: from now on, {@link #trainStep} trains on shard {@code rank} of
+     * {@code worldSize} of every global batch (the batch that one process would train on), and
+     * {@link #validationLoss()} measures this rank's shard of the validation data or all of it.
+     * Called by the {@link Trainer} once, before the first step (and before a resume's
+     * {@link #restore}), on every rank. A task that cannot be sharded refuses a world above 1.
+     *
+     * @throws UnsupportedOperationException when the task cannot train on shards
+     */
+    default void shard(int rank, int worldSize) {
+        if (worldSize != 1) {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be trained data-parallel");
+        }
+    }
+
+    /**
+     * This rank's share of the last {@link #trainStep}'s global batch, in what its loss is a mean
+     * over (examples, tokens): the weight of this rank's loss and gradients in the global ones,
+     * which are {@code Σ over ranks of share · local}. The shares of one step sum to 1 over the
+     * ranks. 1 without sharding.
+     */
+    default double shardShare() {
+        return 1;
+    }
+
+    /**
+     * Before rank 0 saves a checkpoint, every rank calls this with the job's collective: a task
+     * whose state differs between ranks (the carried hidden states of each rank's sequences)
+     * collects it so that {@link #save} on rank 0 writes the whole. No-op by default.
+     */
+    default void gatherShards(dev.recur.api.Collective collective) {
+    }
+
     /** Adds what the task needs to carry on (carried states, vocabularies) to a checkpoint. */
     default void save(Checkpoint.Builder checkpoint) {
     }
