@@ -565,7 +565,9 @@ public final class Seq2SeqModel extends StackedModel {
     /**
      * One decoder step of inference: {@code step [1, R, E]} (the previous words' embeddings) from
      * the states {@code held} (replaced by the new ones), attending over {@code keys [R, S, K]}
-     * with {@code valid [R]} lengths when there is attention, into {@code logits [R, V]}.
+     * with {@code valid [R]} lengths when there is attention, into {@code logits [R, V]}. With
+     * input feeding ({@code fed} not null) the decoder reads {@code [emb; fed.attended]} and
+     * {@code fed.attended} becomes this step's {@code h~}.
      */
     private void decodeStep(Tensor step, State[] held, Tensor keys, IndexTensor valid, Tensor logits, Feed fed) {
         int rows = step.shape().dim(1);
