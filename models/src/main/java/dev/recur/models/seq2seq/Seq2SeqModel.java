@@ -151,7 +151,7 @@ public final class Seq2SeqModel extends StackedModel {
         int per = rnnParams.size() / config.layers();
         for (int l = 0; l < config.layers(); l++) {
             List<Parameter> p = rnnParams.subList(l * per, (l + 1) * per);
-            Parameter peep = per == 5 ? p.get(4) : null;
+            Parameter peep = config.cell().peepholes() > 0 ? p.get(4) : null;
             decoderParams[l] = new LayerParams(p.get(0).value(), p.get(1).value(), p.get(2).value(), p.get(3).value(),
                     peep == null ? null : peep.value());
             decoderGrads[l] = new LayerParams(p.get(0).grad(), p.get(1).grad(), p.get(2).grad(), p.get(3).grad(),
