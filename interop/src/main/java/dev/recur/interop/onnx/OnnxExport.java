@@ -62,7 +62,11 @@ import java.util.Map;
  * past each length) and the decoder takes them and {@code source_lengths} as inputs, masks the
  * padding (positions {@code >= length} get weight 0: {@code Where} to -inf, then {@code Softmax}),
  * and also outputs the step's {@code attention [B, Ts]}; the scores, context and
- * {@code tanh(W_c [context; h])} are MatMul, Concat, Gemm and Tanh nodes.
+ * {@code tanh(W_c [context; h])} are MatMul, Concat, Gemm and Tanh nodes. With input feeding
+ * ({@link Seq2SeqConfig#inputFeeding()}) the decoder step also takes {@code attended0 [B, H]},
+ * the previous step's attentional state {@code h~} (zeros at the first step), concatenated to the
+ * word's embedding, and outputs this step's as {@code attended_n [B, H]}, the next step's
+ * {@code attended0}; a beam search reorders it with {@code h_n} and {@code c_n}.
  *
  * <p>The file records the producer ({@value #PRODUCER} and its version), the opset, and in
  * {@code metadata_props} the model's kind ({@code recur.kind}) and configuration JSON
@@ -311,11 +315,22 @@ public final class OnnxExport {
         }
         String ids = batchFirst ? g.transpose("previous", "previous_tb", 1, 0) : "previous";
         String x = embed(g, params, "decoder.embedding.weight", ids, cfg.targetVocabulary(), cfg.embedding());
-        RecurrentLayers.Result rnn = RecurrentLayers.write(g, params, "decoder.rnn.", cell, cfg.embedding(), h,
+        if (cfg.inputFeeding()) { // the step's input is [emb; h~ of the previous step]
+            g.input("attended0", FLOAT, "B", h);
+            String fed = g.node1("Unsqueeze", "attended0_tb", "attended0", g.longs("attended0_axes", 0)); // [1, B, H]
+            String joined = g.fresh("decoder_input");
+            g.node("Concat", List.of(x, fed), List.of(joined)).addAttribute(GraphWriter.integer("axis", 2));
+            x = joined;                                                                             // [1, B, E + H]
+        }
+        RecurrentLayers.Result rnn = RecurrentLayers.write(g, params, "decoder.rnn.", cell, cfg.decoderInputSize(), h,
                 cfg.layers(), false, x, null, "h0", cell.hasCellState() ? "c0" : null);
         String y = g.node1("Reshape", "decoder_output", rnn.output(), g.longs("decoder_output_shape", -1, h));
         if (cfg.attention() != Attention.Kind.NONE) {
             y = attention(g, cfg, params, y);
+            if (cfg.inputFeeding()) {
+                g.node("Identity", List.of(y), List.of("attended_n"));
+                g.output("attended_n", FLOAT, "B", h);
+            }
         }
         gemm(g, params, "decoder.head.", y, h, cfg.targetVocabulary(), "logits");
         g.output("logits", FLOAT, "B", cfg.targetVocabulary());

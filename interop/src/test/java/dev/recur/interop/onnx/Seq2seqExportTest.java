@@ -199,6 +199,8 @@ class Seq2seqExportTest {
         }
         boolean[] done = new boolean[b];
         int finished = 0;
+        boolean feeding = dec.getInputNames().contains("attended0");
+        float[] attended = new float[b * H]; // input feeding's h~ of the previous step: zeros first
         for (int t = 0; t < MAX && finished < b; t++) {
             Map<String, OnnxTensor> in = new HashMap<>();
             Map<String, float[]> out;
@@ -208,6 +210,9 @@ class Seq2seqExportTest {
                 in.put("h0", OnnxTensor.createTensor(env, FloatBuffer.wrap(h), new long[] {layers, b, H}));
                 if (cell.hasCellState()) {
                     in.put("c0", OnnxTensor.createTensor(env, FloatBuffer.wrap(c), new long[] {layers, b, H}));
+                }
+                if (feeding) {
+                    in.put("attended0", OnnxTensor.createTensor(env, FloatBuffer.wrap(attended), new long[] {b, H}));
                 }
                 if (lengths != null) {
                     float[] keys = start.get("keys");
@@ -229,6 +234,9 @@ class Seq2seqExportTest {
             stepLogits.add(logits);
             h = out.get("h_n");
             c = out.get("c_n");
+            if (feeding) {
+                attended = out.get("attended_n");
+            }
             for (int r = 0; r < b; r++) {
                 int best = 0;
                 for (int k = 1; k < TARGET_V; k++) {
@@ -330,6 +338,52 @@ class Seq2seqExportTest {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * Input feeding exports too: the decoder step takes the previous step's {@code attended0}
+     * and gives {@code attended_n}; a greedy decode with ONNX Runtime, feeding it back, gives
+     * Seq2SeqModel's words exactly and its logits within the tolerance.
+     */
+    @Test
+    void modelsWithInputFeedingDecodeAsOnnxRuntime() throws Exception {
+        for (Object[] c : new Object[][] {{Cell.GRU, Attention.Kind.DOT, false, 1},
+            {Cell.LSTM, Attention.Kind.GENERAL, true, 2}, {Cell.GRU, Attention.Kind.ADDITIVE, true, 1}}) {
+            Cell cell = (Cell) c[0];
+            Attention.Kind kind = (Attention.Kind) c[1];
+            boolean bi = (Boolean) c[2];
+            int layers = (Integer) c[3];
+            Seq2SeqConfig cfg = new Seq2SeqConfig(cell, SOURCE_V, TARGET_V, E, H, layers, 0f, bi, kind, true);
+            String name = "seq2seq " + cell.id() + " " + kind.id() + " input feeding" + (bi ? " bi" : " uni")
+                    + " layers=" + layers;
+            try (Seq2SeqModel m = new Seq2SeqModel(be, cfg, 47)) {
+                m.train(false);
+                int[] ids = OnnxExportTest.randomIds(TS * B, 29);
+                int[] lengths = {3, TS, 1};
+                OnnxExport.Seq2seqGraphs graphs = OnnxExport.exportSeq2seq(m, false);
+                try (IndexTensor source = be.indices(TS, B);
+                     OrtSession enc = env.createSession(graphs.encoder().toByteArray(),
+                             new OrtSession.SessionOptions());
+                     OrtSession dec = env.createSession(graphs.decoder().toByteArray(),
+                             new OrtSession.SessionOptions())) {
+                    assertTrue(dec.getInputNames().contains("attended0"), name + ": " + dec.getInputNames());
+                    assertTrue(dec.getOutputNames().contains("attended_n"), name + ": " + dec.getOutputNames());
+                    source.copyFrom(ids);
+                    Map<String, float[]> states = runEncoder(enc, ids, TS, lengths, false);
+                    int[][] free = m.translate(source, lengths, BOS, TARGET_V - 1, MAX);
+                    int eos = unused(free);
+                    List<float[]> recurLogits = new ArrayList<>();
+                    int[][] recur = m.translate(source, lengths, BOS, eos, MAX, (t, l) -> recurLogits.add(l));
+                    List<float[]> onnxLogits = new ArrayList<>();
+                    int[][] onnx = greedy(dec, cell, states, B, eos, false, onnxLogits, lengths, new ArrayList<>());
+                    assertEquals(recurLogits.size(), onnxLogits.size(), name + ": decoder steps");
+                    for (int r = 0; r < B; r++) {
+                        assertArrayEquals(recur[r], onnx[r], name + ": words of sentence " + r);
+                    }
+                    OnnxExportTest.record(name + " decoder logits", concat(recurLogits), concat(onnxLogits));
                 }
             }
         }

@@ -75,7 +75,8 @@ import java.util.Set;
             "log P / ((5 + len) / 6)^A, GNMT's length penalty with A = --length-penalty), --examples test",
             "translations and a translation of each SENTENCE. --attention lets the decoder attend to the",
             "encoder's outputs at every step (Bahdanau's additive score, Luong's dot or general; the attentional",
-            "state tanh(W_c [context; h]) feeds the output layer); --heatmaps DIR then draws the attention weights",
+            "state tanh(W_c [context; h]) feeds the output layer); --input-feeding also feeds that state back",
+            "into the decoder's next step (Luong et al. 2015); --heatmaps DIR then draws the attention weights",
             "of a few test sentences (or of each SENTENCE with --from) as PNGs. With --from, nothing is trained:",
             "the model of a checkpoint that translate wrote translates each SENTENCE."})
 final class TranslateCommand extends CliCommand {
@@ -121,6 +122,9 @@ final class TranslateCommand extends CliCommand {
             description = "none, additive (Bahdanau), dot or general (Luong): how the decoder attends to the"
                     + " encoder's outputs; dot cannot go with --bidirectional")
     Attention.Kind attention;
+    @Option(names = "--input-feeding", description = "input feeding (Luong et al. 2015): the decoder's input at each"
+            + " step is the word's embedding and the previous step's attentional state; needs --attention")
+    boolean inputFeeding;
     @Option(names = "--dropout", paramLabel = "P", defaultValue = "0", converter = Checks.Dropout.class,
             description = "dropout between layers while training")
     float dropout;
@@ -215,6 +219,10 @@ final class TranslateCommand extends CliCommand {
                 throw new UsageException("option '--heatmaps' needs attention: add --attention additive, dot or"
                         + " general");
             }
+            if (inputFeeding && attention == Attention.Kind.NONE) {
+                throw new UsageException("option '--input-feeding' feeds the attentional state back into the decoder,"
+                        + " so it needs '--attention' additive, dot or general (got none)");
+            }
             if (attention == Attention.Kind.DOT && bidirectional) {
                 throw new UsageException("option '--attention' dot needs encoder outputs of the decoder's size;"
                         + " with --bidirectional use general or additive");
@@ -291,7 +299,7 @@ final class TranslateCommand extends CliCommand {
             }
         }
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
-                dropout, bidirectional, attention);
+                dropout, bidirectional, attention, inputFeeding);
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
         Path metrics = RunOptions.metrics(checkpoint);
         Path lossCurve = RunOptions.lossCurve(checkpoint);

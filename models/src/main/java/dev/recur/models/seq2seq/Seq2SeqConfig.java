@@ -22,9 +22,14 @@ import dev.recur.models.nn.RecurrentConfig;
  *                         {@link Attention.Kind#NONE}: not at all, the decoder sees only its initial
  *                         states. {@code dot} needs keys of the decoder's size, so not with a
  *                         bidirectional encoder
+ * @param inputFeeding     Luong et al. (2015)'s input feeding, only with attention: the decoder's
+ *                         input at step t is {@code [emb(y_t); h~_{t-1}]} ({@code h~_{-1} = 0}), so
+ *                         its input size is {@code embedding + hidden} and it runs step by step
+ *                         in training too
  */
 public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden,
-                            int layers, float dropout, boolean bidirectionalEncoder, Attention.Kind attention) {
+                            int layers, float dropout, boolean bidirectionalEncoder, Attention.Kind attention,
+                            boolean inputFeeding) {
 
     /** The {@code "model"} field of its JSON. */
     public static final String KIND = ModelKinds.SEQ2SEQ;
@@ -40,6 +45,13 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
                          float dropout, boolean bidirectionalEncoder) {
         this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, bidirectionalEncoder,
                 Attention.Kind.NONE);
+    }
+
+    /** A configuration without input feeding. */
+    public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
+                         float dropout, boolean bidirectionalEncoder, Attention.Kind attention) {
+        this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, bidirectionalEncoder,
+                attention, false);
     }
 
     public Seq2SeqConfig {
@@ -61,6 +73,15 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
             throw new IllegalArgumentException("seq2seq: dot attention needs encoder outputs of the decoder's size "
                     + hidden + ", a bidirectional encoder gives " + 2 * hidden + "; use general or additive");
         }
+        if (inputFeeding && attention == Attention.Kind.NONE) {
+            throw new IllegalArgumentException("seq2seq: input feeding feeds the attentional state h~ back into the"
+                    + " decoder, so it needs attention (additive, dot or general), got attention none");
+        }
+    }
+
+    /** The decoder's input size: the embedding, plus the attentional state {@code h~} with input feeding. */
+    public int decoderInputSize() {
+        return inputFeeding ? embedding + hidden : embedding;
     }
 
     /** K, the size of the encoder's outputs that attention reads: H, or 2H bidirectional. */
@@ -92,7 +113,7 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         return (long) sourceVocabulary * embedding
                 + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, bidirectionalEncoder ? 2 : 1)
                 + (long) targetVocabulary * embedding
-                + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, 1)
+                + RecurrentConfig.parameterCount(cell, decoderInputSize(), hidden, layers, 1)
                 + (long) hidden * targetVocabulary + targetVocabulary
                 + attentionParameterCount();
     }
@@ -102,7 +123,8 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
      * then {@code cell, source_vocabulary, target_vocabulary, embedding, hidden, layers, dropout,
      * bidirectional_encoder} (1 or 0), as every Recur so far has written it, and
      * {@code attention} ({@link Attention.Kind#id()}) when there is attention (a model without
-     * it writes what Recur wrote before attention existed).
+     * it writes what Recur wrote before attention existed), and {@code "input_feeding":1} only
+     * with input feeding (a model without it writes what Recur wrote before it existed).
      */
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("cell", cell.id()).put("source_vocabulary", sourceVocabulary)
@@ -111,13 +133,17 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         if (attention != Attention.Kind.NONE) {
             o.put("attention", attention.id());
         }
+        if (inputFeeding) {
+            o.put("input_feeding", 1);
+        }
         return Json.write(o);
     }
 
     /**
      * The configuration {@link #toJson()} wrote; fields it does not know are ignored.
      * {@code bidirectional_encoder} may also be {@code true}/{@code false}; without
-     * {@code attention} (a checkpoint from before attention) there is none.
+     * {@code attention} (a checkpoint from before attention) there is none; without
+     * {@code input_feeding} (1/0 or true/false) there is no input feeding.
      *
      * @throws IllegalArgumentException when it is not a seq2seq configuration
      *                                  ({@code "this is a char-lm model config, not a seq2seq one"}),
@@ -129,7 +155,8 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         return new Seq2SeqConfig(Json.cell(o, "cell"), Json.integer(o, "source_vocabulary"),
                 Json.integer(o, "target_vocabulary"), Json.integer(o, "embedding"), Json.integer(o, "hidden"),
                 Json.integer(o, "layers"), (float) Json.number(o, "dropout"), Json.bool(o, "bidirectional_encoder"),
-                o.has("attention") ? Attention.Kind.parse(Json.string(o, "attention")) : Attention.Kind.NONE);
+                o.has("attention") ? Attention.Kind.parse(Json.string(o, "attention")) : Attention.Kind.NONE,
+                o.has("input_feeding") && Json.bool(o, "input_feeding"));
     }
 
     @Override
@@ -137,6 +164,6 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         return "Seq2SeqConfig{cell=" + cell.id() + ", sourceVocabulary=" + sourceVocabulary + ", targetVocabulary="
                 + targetVocabulary + ", embedding=" + embedding + ", hidden=" + hidden + ", layers=" + layers
                 + ", dropout=" + dropout + ", bidirectionalEncoder=" + bidirectionalEncoder + ", attention=" + attention.id()
-                + "}";
+                + (inputFeeding ? ", inputFeeding=true" : "") + "}";
     }
 }

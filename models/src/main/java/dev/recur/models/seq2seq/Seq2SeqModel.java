@@ -7,6 +7,8 @@ import dev.recur.models.nn.StackedModel;
 import dev.recur.models.nn.ModelKinds;
 import java.util.Map;
 import dev.recur.api.Backend;
+import dev.recur.api.LayerParams;
+import dev.recur.api.Workspace;
 import dev.recur.api.IndexTensor;
 import dev.recur.api.Shape;
 import dev.recur.api.State;
@@ -50,7 +52,13 @@ import java.util.SplittableRandom;
  * head directly: an {@link Attention} module (parameters {@code decoder.attention.*}) reads them
  * as queries over the encoder's outputs (the source padding masked) and gives the head Luong's
  * attentional states {@code h~_t = tanh(W_c [c_t; h_t] + b_c)}; the encoder then also receives
- * the gradient of its outputs. Decoding can be greedy ({@link #translate}) or a beam search
+ * the gradient of its outputs. With input feeding ({@link Seq2SeqConfig#inputFeeding()}, Luong
+ * et al. 2015) the decoder's input at step t is {@code [emb(y_t); h~_{t-1}]} ({@code h~_{-1} = 0}):
+ * training then runs the decoder one step at a time on the engine's per-step cell ops
+ * ({@link Backend#cellForward}, one workspace per step and layer), each step's attention
+ * ({@code [B, 1, H]} queries against all the keys) right after it, and the backward in reverse
+ * through the same steps, the gradient of each {@code h~_t} reaching the head's step t and the
+ * decoder's step t + 1. Decoding can be greedy ({@link #translate}) or a beam search
  * ({@link #beamSearch}), which also returns the attention weights of the best hypothesis.
  *
  * <p>Order of calls: {@link #trainStep} and {@link #loss} any number of times;
@@ -99,6 +107,11 @@ public final class Seq2SeqModel extends StackedModel {
     private Tensor dDecoded;       // [Tt, B, H]
     private Tensor dEncoded;       // [Ts, B, K]
     private IndexTensor validSource; // [B]: the source lengths, for the masked softmax
+    // With input feeding only (else null / unused):
+    private final long feedDropoutSeed;       // the decoder's dropout stream when it runs step by step
+    private final LayerParams[] decoderParams; // [layers]: the decoder's weights, for the per-step cell ops
+    private final LayerParams[] decoderGrads;  // [layers]: their gradients
+    private FeedBuffers feed;
 
     public Seq2SeqModel(Backend backend, Seq2SeqConfig config, long seed) {
         Model.requireMemory(config.parameterCount());
@@ -113,12 +126,15 @@ public final class Seq2SeqModel extends StackedModel {
                 rnn.bidirectional(config.bidirectionalEncoder()).build(), random);
         this.targetEmbedding = new Embedding(backend, "decoder.embedding.", config.targetVocabulary(),
                 config.embedding(), random);
-        this.decoder = new RecurrentStack(backend, "decoder.rnn.", rnn.bidirectional(false).build(), random);
+        this.decoder = new RecurrentStack(backend, "decoder.rnn.",
+                RecurrentConfig.builder(config.cell(), config.decoderInputSize(), config.hidden())
+                        .numLayers(config.layers()).dropout(config.dropout()).build(), random);
         this.head = new Linear(backend, "decoder.head.", config.hidden(), config.targetVocabulary(), random);
         // Drawn after the rest: a model without attention starts from the weights it always had.
         this.attention = config.attention() == Attention.Kind.NONE ? null
                 : new Attention(backend, "decoder.attention.", config.attention(), config.hidden(), config.keySize(),
                 random);
+        this.feedDropoutSeed = config.inputFeeding() ? random.nextLong() : 0L;
         List<Parameter> all = new ArrayList<>(sourceEmbedding.parameters());
         all.addAll(encoder.parameters());
         all.addAll(targetEmbedding.parameters());
@@ -129,6 +145,18 @@ public final class Seq2SeqModel extends StackedModel {
         }
         this.parameters = Collections.unmodifiableList(all);
         this.gradients = Parameter.gradients(all);
+        this.decoderParams = new LayerParams[config.layers()];
+        this.decoderGrads = new LayerParams[config.layers()];
+        List<Parameter> rnnParams = decoder.parameters(); // per layer: weight_ih, weight_hh, bias_ih, bias_hh[, peephole]
+        int per = rnnParams.size() / config.layers();
+        for (int l = 0; l < config.layers(); l++) {
+            List<Parameter> p = rnnParams.subList(l * per, (l + 1) * per);
+            Parameter peep = config.cell().peepholes() > 0 ? p.get(4) : null;
+            decoderParams[l] = new LayerParams(p.get(0).value(), p.get(1).value(), p.get(2).value(), p.get(3).value(),
+                    peep == null ? null : peep.value());
+            decoderGrads[l] = new LayerParams(p.get(0).grad(), p.get(1).grad(), p.get(2).grad(), p.get(3).grad(),
+                    peep == null ? null : peep.grad());
+        }
     }
 
     public Seq2SeqConfig config() {
@@ -158,6 +186,14 @@ public final class Seq2SeqModel extends StackedModel {
                            IndexTensor decoderTarget, int ignoreIndex, Optimizer optimizer, float lr, float clip) {
         optimizer.zeroGrad();
         forwardLoss(source, sourceLengths, decoderInput, targetLengths, decoderTarget, ignoreIndex, true);
+        if (feed != null) {
+            feedBackward(source, decoderInput);
+            if (clip > 0f) {
+                be.tensorOps().clipGlobalNorm(gradients, clip, norm);
+            }
+            optimizer.step(lr);
+            return loss.toArray()[0];
+        }
         head.backward(lastOutput.reshape(targetSteps * batch, cfg.hidden()), dLogits, dOutput);
         Tensor dDecoderOutput = dOutput.reshape(targetSteps, batch, cfg.hidden());
         Tensor dEncoderOutput = null; // without attention the encoder's outputs are not used
@@ -205,6 +241,14 @@ public final class Seq2SeqModel extends StackedModel {
         Tensor encoded = encoder.forward(sourceEmbedded, sourceLengths, null, training); // [Ts, B, K]
         targetEmbedding.forward(decoderInput, targetEmbedded);
         startStates(encoder.finalStates(), start);
+        if (feed != null) {
+            be.tensorOps().transpose01(encoded, keys);
+            validSource.copyFrom(sourceLengths);
+            lastOutput = feedForward(training);                                          // [Tt, B, H]
+            head.forward(lastOutput.reshape(tt * b, cfg.hidden()), logits);
+            be.lossOps().softmaxCrossEntropy(logits, decoderTarget, ignoreIndex, loss, training ? dLogits : null);
+            return;
+        }
         lastOutput = decoder.forward(targetEmbedded, targetLengths, start, training);    // [Tt, B, H]
         if (attention != null) {
             be.tensorOps().transpose01(encoded, keys);
@@ -215,6 +259,204 @@ public final class Seq2SeqModel extends StackedModel {
         }
         head.forward(lastOutput.reshape(tt * b, cfg.hidden()), logits);
         be.lossOps().softmaxCrossEntropy(logits, decoderTarget, ignoreIndex, loss, training ? dLogits : null);
+    }
+
+    /**
+     * The input-feeding decoder's forward, step by step: for each t, each layer's cell on
+     * {@code [emb_t; h~_{t-1}]} (layer 0) or the layer below's output, then the attention of the
+     * top layer's state over {@link #keys}; {@code h~_t} goes to the next step's input and to
+     * the head's. The decoder runs past each target's length too: those steps' outputs get no
+     * gradient from the loss (their targets are ignored) and feed only later such steps.
+     *
+     * @return the attentional states {@code h~}, time-major {@code [Tt, B, H]}
+     */
+    private Tensor feedForward(boolean training) {
+        int tt = targetSteps;
+        int b = batch;
+        int e = cfg.embedding();
+        int h = cfg.hidden();
+        int layers = cfg.layers();
+        FeedBuffers f = feed;
+        f.dropout = training && decoder.training() && cfg.dropout() > 0f;
+        be.tensorOps().transpose01(targetEmbedded, f.embeddedBatchFirst.reshape(b, tt, e));
+        for (int t = 0; t < tt; t++) {
+            be.tensorOps().copyFromColumns(f.embeddedBatchFirst, t * e, f.embeddedStep);
+            be.tensorOps().copyIntoColumns(f.embeddedStep, f.input[t], 0); // columns e.. hold h~_{t-1} (0 at t = 0)
+            Tensor x = f.input[t];
+            for (int l = 0; l < layers; l++) {
+                be.cellForward(cfg.cell(), x, t == 0 ? start[l] : f.states[t - 1][l], decoderParams[l], f.states[t][l],
+                        f.workspaces[t][l]);
+                x = f.states[t][l].h();
+                if (l < layers - 1 && f.dropout) {
+                    long counter = decoder.dropoutCounter();
+                    be.tensorOps().dropout(x, f.dropped[t][l], f.masks[t][l], cfg.dropout(), feedDropoutSeed, counter);
+                    decoder.dropoutCounter(counter + (long) b * h);
+                    x = f.dropped[t][l];
+                }
+            }
+            Tensor attended = attention.forward(keys, validSource, x.reshape(b, 1, h)).reshape(b, h); // h~_t [B, H]
+            be.tensorOps().copyIntoColumns(attended, f.attendedBatchFirst, t * h);
+            if (t + 1 < tt) {
+                be.tensorOps().copyIntoColumns(attended, f.input[t + 1], e);
+            }
+        }
+        be.tensorOps().transpose01(f.attendedBatchFirst.reshape(b, tt, h), this.attended);
+        return this.attended;
+    }
+
+    /**
+     * The backward of {@link #feedForward} and of everything below it, after the loss: the head,
+     * then the steps in reverse (each step's attention computed again from the kept query, its
+     * backward, the cells' backward from the top layer down), the target embedding, the encoder
+     * (from its outputs' and its final states' gradients) and the source embedding. Adds to every
+     * parameter's gradient.
+     */
+    private void feedBackward(IndexTensor source, IndexTensor decoderInput) {
+        int tt = targetSteps;
+        int b = batch;
+        int e = cfg.embedding();
+        int h = cfg.hidden();
+        int layers = cfg.layers();
+        FeedBuffers f = feed;
+        head.backward(lastOutput.reshape(tt * b, h), dLogits, dOutput);
+        be.tensorOps().transpose01(dOutput.reshape(tt, b, h), f.dAttendedBatchFirst.reshape(b, tt, h));
+        dKeys.fill(0f);
+        for (int l = 0; l < layers; l++) {
+            f.dNext[l].h().fill(0f); // the final states are not used: no gradient
+            if (f.dNext[l].c() != null) {
+                f.dNext[l].c().fill(0f);
+            }
+        }
+        for (int t = tt - 1; t >= 0; t--) {
+            be.tensorOps().copyFromColumns(f.dAttendedBatchFirst, t * h, f.dAttendedStep); // from the head
+            if (t + 1 < tt) {
+                be.tensorOps().axpy(1f, f.dFed, f.dAttendedStep);                        // from step t + 1's input
+            }
+            Tensor query = f.states[t][layers - 1].h();
+            attention.forward(keys, validSource, query.reshape(b, 1, h)); // step t's attention again, for its backward
+            attention.backward(f.dAttendedStep.reshape(b, 1, h), f.dQuery, f.dKeysStep);
+            be.tensorOps().axpy(1f, f.dKeysStep, dKeys);
+            Tensor fromAbove = f.dQuery.reshape(b, h);
+            for (int l = layers - 1; l >= 0; l--) {
+                be.tensorOps().axpy(1f, fromAbove, f.dNext[l].h());
+                Tensor x = l == 0 ? f.input[t] : f.dropout ? f.dropped[t][l - 1] : f.states[t][l - 1].h();
+                be.cellBackward(cfg.cell(), x, decoderParams[l], f.workspaces[t][l], f.dNext[l], f.dInput[l],
+                        f.dPrevious[l], decoderGrads[l]);
+                State swap = f.dNext[l]; // the gradient of the state before step t is the next step's dNext
+                f.dNext[l] = f.dPrevious[l];
+                f.dPrevious[l] = swap;
+                if (l > 0) {
+                    if (f.dropout) {
+                        be.tensorOps().multiply(f.dInput[l], f.masks[t][l - 1], f.dDropped);
+                        fromAbove = f.dDropped;
+                    } else {
+                        fromAbove = f.dInput[l];
+                    }
+                }
+            }
+            be.tensorOps().copyFromColumns(f.dInput[0], 0, f.embeddedStep);               // d emb_t
+            be.tensorOps().copyIntoColumns(f.embeddedStep, f.dEmbeddedBatchFirst, t * e);
+            be.tensorOps().copyFromColumns(f.dInput[0], e, f.dFed);                       // d h~_{t-1}
+        }
+        for (int l = 0; l < layers; l++) {
+            f.dNext[l].copyTo(dStart[l]);
+        }
+        be.tensorOps().transpose01(f.dEmbeddedBatchFirst.reshape(b, tt, e), f.dEmbedded);
+        targetEmbedding.backward(decoderInput, f.dEmbedded);
+        be.tensorOps().transpose01(dKeys, dEncoded);
+        Tensor dSourceEmbedded = encoder.backward(dEncoded, dEncoderFinal);
+        sourceEmbedding.backward(source, dSourceEmbedded);
+    }
+
+    /** The input-feeding decoder's per-step buffers for one (Tt, B). */
+    private final class FeedBuffers implements AutoCloseable {
+        final Workspace[][] workspaces;  // [Tt][layers], one step each
+        final Tensor[] input;            // [Tt] [B, E + H]: [emb_t; h~_{t-1}]
+        final State[][] states;          // [Tt][layers]: each layer's state after step t
+        final Tensor[][] masks;          // [Tt][layers - 1] [B, H]: dropout masks between layers
+        final Tensor[][] dropped;        // [Tt][layers - 1] [B, H]
+        final Tensor embeddedBatchFirst; // [B, Tt*E]
+        final Tensor embeddedStep;       // [B, E]
+        final Tensor attendedBatchFirst; // [B, Tt*H]
+        final Tensor dAttendedBatchFirst; // [B, Tt*H]
+        final Tensor dAttendedStep;      // [B, H]
+        final Tensor dFed;               // [B, H]: the gradient of h~_t from step t + 1's input
+        final Tensor dQuery;             // [B, 1, H]
+        final Tensor dKeysStep;          // [B, Ts, K]
+        final Tensor dDropped;           // [B, H]
+        final Tensor[] dInput;           // [layers] [B, in_l]
+        final Tensor dEmbeddedBatchFirst; // [B, Tt*E]
+        final Tensor dEmbedded;          // [Tt, B, E]
+        State[] dNext;                   // [layers]: the gradient of the state after the step being undone
+        State[] dPrevious;               // [layers]: that of the state before it
+        boolean dropout;                 // the last forward applied dropout between layers
+
+        FeedBuffers(int ts, int tt, int b) {
+            int e = cfg.embedding();
+            int h = cfg.hidden();
+            int layers = cfg.layers();
+            workspaces = new Workspace[tt][layers];
+            input = new Tensor[tt];
+            states = new State[tt][layers];
+            masks = new Tensor[tt][Math.max(0, layers - 1)];
+            dropped = new Tensor[tt][Math.max(0, layers - 1)];
+            for (int t = 0; t < tt; t++) {
+                input[t] = be.tensor(b, e + h);
+                for (int l = 0; l < layers; l++) {
+                    workspaces[t][l] = be.workspace(cfg.cell(), 1, b, l == 0 ? e + h : h, h, false);
+                    states[t][l] = State.zeros(be, cfg.cell(), b, h);
+                    if (l < layers - 1 && cfg.dropout() > 0f) {
+                        masks[t][l] = be.tensor(b, h);
+                        dropped[t][l] = be.tensor(b, h);
+                    }
+                }
+            }
+            embeddedBatchFirst = be.tensor(b, tt * e);
+            embeddedStep = be.tensor(b, e);
+            attendedBatchFirst = be.tensor(b, tt * h);
+            dAttendedBatchFirst = be.tensor(b, tt * h);
+            dAttendedStep = be.tensor(b, h);
+            dFed = be.tensor(b, h);
+            dQuery = be.tensor(b, 1, h);
+            dKeysStep = be.tensor(b, ts, cfg.keySize());
+            dDropped = be.tensor(b, h);
+            dInput = new Tensor[layers];
+            dNext = new State[layers];
+            dPrevious = new State[layers];
+            for (int l = 0; l < layers; l++) {
+                dInput[l] = be.tensor(b, l == 0 ? e + h : h);
+                dNext[l] = State.zeros(be, cfg.cell(), b, h);
+                dPrevious[l] = State.zeros(be, cfg.cell(), b, h);
+            }
+            dEmbeddedBatchFirst = be.tensor(b, tt * e);
+            dEmbedded = be.tensor(tt, b, e);
+        }
+
+        @Override
+        public void close() {
+            for (int t = 0; t < input.length; t++) {
+                input[t].close();
+                for (int l = 0; l < workspaces[t].length; l++) {
+                    workspaces[t][l].close();
+                    closeState(states[t][l]);
+                }
+                for (int l = 0; l < masks[t].length; l++) {
+                    if (masks[t][l] != null) {
+                        masks[t][l].close();
+                        dropped[t][l].close();
+                    }
+                }
+            }
+            for (Tensor x : new Tensor[] {embeddedBatchFirst, embeddedStep, attendedBatchFirst, dAttendedBatchFirst,
+                dAttendedStep, dFed, dQuery, dKeysStep, dDropped, dEmbeddedBatchFirst, dEmbedded}) {
+                x.close();
+            }
+            for (int l = 0; l < dInput.length; l++) {
+                dInput[l].close();
+                closeState(dNext[l]);
+                closeState(dPrevious[l]);
+            }
+        }
     }
 
     private static Shape timeMajor(String name, IndexTensor ids) {
@@ -268,7 +510,8 @@ public final class Seq2SeqModel extends StackedModel {
              Tensor stepLogits = be.tensor(b, v);
              IndexTensor previous = be.indices(1, b);
              Tensor sentenceKeys = attention == null ? null : be.tensor(b, ts, cfg.keySize());
-             IndexTensor valid = attention == null ? null : be.indices(sourceLengths, b)) {
+             IndexTensor valid = attention == null ? null : be.indices(sourceLengths, b);
+             Feed fed = feedFor(b)) {
             Tensor encoded = encode(source, sourceLengths, embedded, held);
             if (attention != null) {
                 be.tensorOps().transpose01(encoded, sentenceKeys);
@@ -279,7 +522,7 @@ public final class Seq2SeqModel extends StackedModel {
             for (int t = 0; t < maxLength && finished < b; t++) {
                 previous.copyFrom(next);
                 targetEmbedding.forward(previous, step);
-                decodeStep(step, held, sentenceKeys, valid, stepLogits);
+                decodeStep(step, held, sentenceKeys, valid, stepLogits, fed);
                 float[] l = stepLogits.toArray(); // [B, V]
                 if (listener != null) {
                     listener.step(t, l.clone());
@@ -322,19 +565,48 @@ public final class Seq2SeqModel extends StackedModel {
     /**
      * One decoder step of inference: {@code step [1, R, E]} (the previous words' embeddings) from
      * the states {@code held} (replaced by the new ones), attending over {@code keys [R, S, K]}
-     * with {@code valid [R]} lengths when there is attention, into {@code logits [R, V]}.
+     * with {@code valid [R]} lengths when there is attention, into {@code logits [R, V]}. With
+     * input feeding ({@code fed} not null) the decoder reads {@code [emb; fed.attended]} and
+     * {@code fed.attended} becomes this step's {@code h~}.
      */
-    private void decodeStep(Tensor step, State[] held, Tensor keys, IndexTensor valid, Tensor logits) {
+    private void decodeStep(Tensor step, State[] held, Tensor keys, IndexTensor valid, Tensor logits, Feed fed) {
         int rows = step.shape().dim(1);
-        Tensor y = decoder.forward(step, null, held, false); // [1, R, H]
+        Tensor input = step;
+        if (fed != null) { // [emb; h~ of the previous step]
+            Tensor joined = fed.input().reshape(rows, cfg.decoderInputSize());
+            be.tensorOps().copyIntoColumns(step.reshape(rows, cfg.embedding()), joined, 0);
+            be.tensorOps().copyIntoColumns(fed.attended(), joined, cfg.embedding());
+            input = fed.input();
+        }
+        Tensor y = decoder.forward(input, null, held, false); // [1, R, H]
         State[] fin = decoder.finalStates();
         for (int l = 0; l < held.length; l++) {
             fin[l].copyTo(held[l]);
         }
         if (attention != null) {
             y = attention.forward(keys, valid, y.reshape(rows, 1, cfg.hidden())); // [1, R, H] is [R, 1, H]
+            if (fed != null) {
+                be.tensorOps().copy(y.reshape(rows, cfg.hidden()), fed.attended());
+            }
         }
         head.forward(y.reshape(rows, cfg.hidden()), logits);
+    }
+
+    /**
+     * Input feeding's state between inference steps: {@code attended [R, H]}, the last step's
+     * {@code h~} (zero before the first), and {@code input [1, R, E + H]}, the step's input.
+     */
+    private record Feed(Tensor attended, Tensor input) implements AutoCloseable {
+        @Override
+        public void close() {
+            attended.close();
+            input.close();
+        }
+    }
+
+    private Feed feedFor(int rows) {
+        return cfg.inputFeeding() ? new Feed(be.tensor(rows, cfg.hidden()), be.tensor(1, rows, cfg.decoderInputSize()))
+                : null;
     }
 
     /**
@@ -380,7 +652,8 @@ public final class Seq2SeqModel extends StackedModel {
              IndexTensor expand = be.indices(sentenceOf, rows);
              Tensor sentenceKeys = attention == null ? null : be.tensor(b, ts * k);
              Tensor rowKeys = attention == null ? null : be.tensor(rows, ts * k);
-             IndexTensor valid = attention == null ? null : be.indices(rowLengths, rows)) {
+             IndexTensor valid = attention == null ? null : be.indices(rowLengths, rows);
+             Feed fed = feedFor(rows)) {
             Tensor encoded = encode(source, sourceLengths, embedded, held);
             for (int l = 0; l < held.length; l++) {
                 rowStates[l] = State.zeros(be, cfg.cell(), rows, h);
@@ -406,9 +679,12 @@ public final class Seq2SeqModel extends StackedModel {
                             reorder(s.c(), parentIds, gathered);
                         }
                     }
+                    if (fed != null) {
+                        reorder(fed.attended(), parentIds, gathered); // h~ follows its beam like the states
+                    }
                     previous.copyFrom(tokens);
                     targetEmbedding.forward(previous, step);
-                    decodeStep(step, rowStates, keysView, valid, stepLogits);
+                    decodeStep(step, rowStates, keysView, valid, stepLogits, fed);
                     return stepLogits.toArray();
                 }
 
@@ -541,6 +817,9 @@ public final class Seq2SeqModel extends StackedModel {
             dEncoded = be.tensor(ts, b, k);
             validSource = be.indices(b);
         }
+        if (cfg.inputFeeding()) {
+            feed = new FeedBuffers(ts, tt, b);
+        }
         sourceSteps = ts;
         targetSteps = tt;
         batch = b;
@@ -559,6 +838,10 @@ public final class Seq2SeqModel extends StackedModel {
         if (validSource != null) {
             validSource.close();
             validSource = null;
+        }
+        if (feed != null) {
+            feed.close();
+            feed = null;
         }
         for (State s : dStart) {
             closeState(s);

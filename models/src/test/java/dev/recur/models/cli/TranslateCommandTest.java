@@ -154,6 +154,55 @@ class TranslateCommandTest {
         small(parts, "--resume").assertOneLineFailure(FAILS, "finished");
     }
 
+    /**
+     * --input-feeding (with attention, dropout 0.2 between 2 layers): stored in the checkpoint, so
+     * --from translates with it (a beam of 1 as greedy); a run paused and resumed ends bit for bit
+     * as an uninterrupted one (the step-by-step decoder's dropout stream is in the checkpoint).
+     */
+    @Test
+    void inputFeedingIsStoredResumesAndTranslatesFrom() throws IOException {
+        Path whole = dir.resolve("fed.safetensors");
+        Streams uninterrupted = small(whole, "--attention", "dot", "--input-feeding");
+        assertEquals(Recur.EXIT_OK, uninterrupted.status, uninterrupted.err() + uninterrupted.out());
+        assertTrue(uninterrupted.out().contains("attention=dot, inputFeeding=true"), uninterrupted.out());
+        assertTrue(Checkpoint.read(whole).modelConfig().contains("\"input_feeding\":1"));
+        Path parts = dir.resolve("fed-parts.safetensors");
+        assertEquals(Recur.EXIT_OK, small(parts, "--attention", "dot", "--input-feeding", "--stop-after", "13").status);
+        Streams resumed = small(parts, "--attention", "dot", "--input-feeding", "--resume");
+        assertEquals(Recur.EXIT_OK, resumed.status, resumed.err() + resumed.out());
+        Checkpoint x = Checkpoint.read(whole);
+        Checkpoint y = Checkpoint.read(parts);
+        assertEquals(x.tensors().keySet(), y.tensors().keySet());
+        for (Map.Entry<String, StoredTensor> e : x.tensors().entrySet()) {
+            assertArrayEquals(e.getValue().data(), y.tensors().get(e.getKey()).data(), e.getKey());
+        }
+        Streams greedy = Streams.run(Recur.standard(), "translate", "--from", whole.toString(), "two seven one.",
+                "five.");
+        assertEquals(Recur.EXIT_OK, greedy.status, greedy.err() + greedy.out());
+        assertTrue(greedy.out().startsWith("  two seven one. => "), greedy.out());
+        Streams beamOne = Streams.run(Recur.standard(), "translate", "--from", whole.toString(), "--beam", "1",
+                "two seven one.", "five.");
+        assertEquals(greedy.out(), beamOne.out());
+        assertEquals(Recur.EXIT_OK, Streams.run(Recur.standard(), "translate", "--from", whole.toString(), "--beam",
+                "3", "two seven one.").status);
+    }
+
+    /** --input-feeding without attention exits 2 naming both options, before any work. */
+    @Test
+    void inputFeedingWithoutAttentionExitsTwoNamingBothOptions() throws IOException {
+        Path data = TestFiles.write(dir, "pairs.txt", pairs(new Random(1), 10));
+        for (String[] extra : new String[][] {{}, {"--attention", "none"}}) {
+            List<String> args = new ArrayList<>(List.of("translate", "--data", data.toString(), "--checkpoint",
+                    dir.resolve("bad.safetensors").toString(), "--input-feeding"));
+            args.addAll(Arrays.asList(extra));
+            Streams s = Streams.run(Recur.standard(), args.toArray(String[]::new));
+            assertEquals(Recur.EXIT_USAGE, s.status, args + ": " + s.err());
+            assertTrue(s.err().startsWith(FAILS), s.err());
+            assertTrue(s.err().contains("--input-feeding") && s.err().contains("--attention"), s.err());
+            assertFalse(Files.exists(dir.resolve("bad.safetensors")));
+        }
+    }
+
     /** The line of test figures. */
     private static String result(Streams s) {
         return s.out().lines().filter(l -> l.startsWith("test loss")).findFirst()

@@ -158,6 +158,18 @@ class CudaTrainingTest {
                 "seq2seq");
     }
 
+    /**
+     * The same with general attention and input feeding: the decoder then trains step by step on
+     * the engine's per-step cell ops (cellForward/cellBackward), one workspace per step and layer.
+     */
+    @Test
+    void aTranslatorWithInputFeedingTrainsTheSameOnCudaAsOnCpu() {
+        Seq2SeqConfig cfg = new Seq2SeqConfig(Cell.LSTM, 7, 9, 8, 16, 2, 0.1f, true,
+                dev.recur.models.seq2seq.Attention.Kind.GENERAL, true);
+        assertSameTrajectory(Seq2SeqModelTest.trainLosses(cpu, cfg, 8), Seq2SeqModelTest.trainLosses(cuda, cfg, 8),
+                "seq2seq with input feeding");
+    }
+
     private static LmTraining.Options options(TextCorpus c, Path file, boolean resume, int stopAfter) {
         CharModelConfig m = new CharModelConfig(c.vocabulary().size(), 8, Cell.LSTM, 16, 2, 0.2f);
         return new LmTraining.Options(m, 4, 12, 6, 0.01f, "constant",
