@@ -19,7 +19,10 @@ row() { # label, java opts, bench args...
   local label=$1 opts=$2; shift 2
   if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return; fi
   echo "== $label" >&2
-  RECUR_JAVA_OPTS="${RECUR_JAVA_OPTS:-} $opts" ./recur bench "$@" --peer torch --peak "$peak" 2>/dev/null \
+  # The torch peer finds its script beside the bench jar; a RECUR_CLASSPATH snapshot elsewhere has
+  # none, so name this checkout's.
+  RECUR_JAVA_OPTS="-Drecur.bench.torchScript=$PWD/bench/python/torch_rnn_bench.py ${RECUR_JAVA_OPTS:-} $opts" \
+    ./recur bench "$@" --peer torch --peak "$peak" 2>/dev/null \
     | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2
 }
 row "LSTM B=64 I=H=512 T=100" "" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
