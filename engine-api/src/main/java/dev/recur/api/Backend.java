@@ -204,13 +204,7 @@ public abstract class Backend implements AutoCloseable {
     public final void layerForward(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
                                    LayerParams params, Tensor y, State fin, Workspace ws) {
         String op = "layerForward(" + id(cell) + ")";
-        open(op);
-        requireDirection(op, direction);
-        LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
-        checkState(op, "init", cell, init, d, true);
-        checkParams(op, "params", cell, params, d, true);
-        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
-        checkState(op, "fin", cell, fin, d, false);
+        LayerDims d = layerChecks(op, cell, direction, x, lengths, init, params, y, fin, ws);
         layerForwardImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
         ws.markFilled("layerForward", direction, d.steps(), d.batch(), lengths);
     }
@@ -230,6 +224,15 @@ public abstract class Backend implements AutoCloseable {
     public final void layerInference(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
                                      LayerParams params, Tensor y, State fin, Workspace ws) {
         String op = "layerInference(" + id(cell) + ")";
+        LayerDims d = layerChecks(op, cell, direction, x, lengths, init, params, y, fin, ws);
+        // Marked before the call: whatever the workspace held is overwritten by the scratch.
+        ws.markEmpty();
+        layerInferenceImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+    }
+
+    /** The checks {@link #layerForward} and {@link #layerInference} share; returns the dimensions. */
+    private LayerDims layerChecks(String op, Cell cell, Direction direction, Tensor x, int[] lengths, State init,
+                                  LayerParams params, Tensor y, State fin, Workspace ws) {
         open(op);
         requireDirection(op, direction);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
@@ -237,9 +240,27 @@ public abstract class Backend implements AutoCloseable {
         checkParams(op, "params", cell, params, d, true);
         expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
         checkState(op, "fin", cell, fin, d, false);
-        // Marked before the call: whatever the workspace held is overwritten by the scratch.
-        ws.markEmpty();
-        layerInferenceImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+        return d;
+    }
+
+    /** The checks {@link #bidirectionalForward} and {@link #bidirectionalInference} share. */
+    private LayerDims bidirectionalChecks(String op, Cell cell, Tensor x, int[] lengths, PerDirection<State> init,
+                                          PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                          Workspace ws) {
+        open(op);
+        LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
+        if (params == null) {
+            throw new IllegalArgumentException(op + ": params is null");
+        }
+        for (Direction dir : Direction.values()) {
+            String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
+            checkState(op, "init" + s, cell, init == null ? null : init.get(dir), d, true);
+            checkParams(op, "params" + s, cell, params.get(dir), d, true);
+            checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
+        }
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+        checkDirectionsApart(op, init, fin);
+        return d;
     }
 
     /**
@@ -284,19 +305,7 @@ public abstract class Backend implements AutoCloseable {
                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                            Workspace ws) {
         String op = "bidirectionalForward(" + id(cell) + ")";
-        open(op);
-        LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
-        if (params == null) {
-            throw new IllegalArgumentException(op + ": params is null");
-        }
-        for (Direction dir : Direction.values()) {
-            String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
-            checkState(op, "init" + s, cell, init == null ? null : init.get(dir), d, true);
-            checkParams(op, "params" + s, cell, params.get(dir), d, true);
-            checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
-        }
-        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
-        checkDirectionsApart(op, init, fin);
+        LayerDims d = bidirectionalChecks(op, cell, x, lengths, init, params, y, fin, ws);
         bidirectionalForwardImpl(cell, d, x, lengths, init, params, y, fin, ws);
         ws.markFilled("bidirectionalForward", "both", d.steps(), d.batch(), lengths);
     }
@@ -310,19 +319,7 @@ public abstract class Backend implements AutoCloseable {
                                              PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                              Workspace ws) {
         String op = "bidirectionalInference(" + id(cell) + ")";
-        open(op);
-        LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
-        if (params == null) {
-            throw new IllegalArgumentException(op + ": params is null");
-        }
-        for (Direction dir : Direction.values()) {
-            String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
-            checkState(op, "init" + s, cell, init == null ? null : init.get(dir), d, true);
-            checkParams(op, "params" + s, cell, params.get(dir), d, true);
-            checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
-        }
-        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
-        checkDirectionsApart(op, init, fin);
+        LayerDims d = bidirectionalChecks(op, cell, x, lengths, init, params, y, fin, ws);
         ws.markEmpty();
         bidirectionalInferenceImpl(cell, d, x, lengths, init, params, y, fin, ws);
     }
