@@ -7,7 +7,6 @@ import dev.recur.api.IndexTensor;
 import dev.recur.models.io.Checkpoint;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.OptimizerConfig;
-import dev.recur.models.nn.Parameter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,7 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The encoder-decoder with attention: every parameter's gradient (the encoder's now also reached
@@ -49,12 +47,7 @@ class Seq2SeqAttentionTest {
     }
 
     static float loss(Seq2SeqModel model, Seq2SeqModelTest.Batch data) {
-        int b = data.batch();
-        try (IndexTensor src = be.indices(data.source(), MAX, b);
-             IndexTensor in = be.indices(data.decoderInput(), MAX + 1, b);
-             IndexTensor tgt = be.indices(data.decoderTarget(), (MAX + 1) * b)) {
-            return model.loss(src, data.sourceLengths(), in, data.targetLengths(), tgt, Seq2SeqModelTest.IGNORE);
-        }
+        return Seq2SeqModelTest.loss(be, model, data);
     }
 
     static Seq2SeqConfig config(Cell cell, int layers, boolean bidirectional, Attention.Kind kind) {
@@ -81,28 +74,7 @@ class Seq2SeqAttentionTest {
                          model.parameters())) {
                 assertEquals(cfg.parameterCount(), model.parameterCount(), what + ": parameter count");
                 Seq2SeqModelTest.step(be, model, data, sgd, 0f, 0f); // lr 0: the gradients, weights untouched
-                int checked = 0;
-                for (Parameter p : model.parameters()) {
-                    float[] grad = p.grad().toArray();
-                    float[] v = p.value().toArray();
-                    for (int i = 0; i < v.length; i += Math.max(1, v.length / 7)) {
-                        float keep = v[i];
-                        v[i] = keep + 1e-2f;
-                        p.value().copyFrom(v);
-                        double up = loss(model, data);
-                        v[i] = keep - 1e-2f;
-                        p.value().copyFrom(v);
-                        double down = loss(model, data);
-                        v[i] = keep;
-                        p.value().copyFrom(v);
-                        double fd = (up - down) / 2e-2;
-                        if (!(Math.abs(grad[i] - fd) <= 4e-3 + 3e-2 * Math.abs(fd))) {
-                            fail(what + " " + p.name() + "[" + i + "]: gradient " + grad[i] + ", finite difference "
-                                    + fd);
-                        }
-                        checked++;
-                    }
-                }
+                int checked = Seq2SeqModelTest.checkGradients(be, model, data, what, null);
                 assertTrue(model.parameters().stream().anyMatch(p -> p.name().startsWith("decoder.attention.")),
                         what);
                 assertTrue(checked > 50, what + ": " + checked + " entries checked");

@@ -112,12 +112,59 @@ public class Seq2SeqModelTest {
     }
 
     static float loss(Seq2SeqModel model, Batch data) {
+        return loss(be, model, data);
+    }
+
+    /** The model's loss on {@code data} (no gradients), on {@code be}. */
+    static float loss(Backend be, Seq2SeqModel model, Batch data) {
         int b = data.batch();
         try (IndexTensor src = be.indices(data.source(), MAX, b);
              IndexTensor in = be.indices(data.decoderInput(), MAX + 1, b);
              IndexTensor tgt = be.indices(data.decoderTarget(), (MAX + 1) * b)) {
             return model.loss(src, data.sourceLengths(), in, data.targetLengths(), tgt, IGNORE);
         }
+    }
+
+    /**
+     * Compares the gradients a step left in {@code model}'s parameters with central differences of
+     * its loss on {@code data}, at about 7 entries of each parameter: a step of 1e-2, tolerance
+     * {@code 4e-3 + 3e-2·|fd|} (float32 losses of order 1 carry rounding ~1e-6, so the quotient
+     * carries noise ~1e-4; a missing or misrouted gradient is off by far more). Fails naming
+     * {@code what}, the parameter and the entry.
+     *
+     * @param allZero when not null, receives the names of the parameters whose checked gradient
+     *                entries were all zero
+     * @return the number of entries checked
+     */
+    static int checkGradients(Backend be, Seq2SeqModel model, Batch data, String what,
+                              java.util.Set<String> allZero) {
+        int checked = 0;
+        for (Parameter p : model.parameters()) {
+            float[] grad = p.grad().toArray();
+            float[] v = p.value().toArray();
+            boolean nonZero = false;
+            for (int i = 0; i < v.length; i += Math.max(1, v.length / 7)) {
+                float keep = v[i];
+                v[i] = keep + 1e-2f;
+                p.value().copyFrom(v);
+                double up = loss(be, model, data);
+                v[i] = keep - 1e-2f;
+                p.value().copyFrom(v);
+                double down = loss(be, model, data);
+                v[i] = keep;
+                p.value().copyFrom(v);
+                double fd = (up - down) / 2e-2;
+                if (!(Math.abs(grad[i] - fd) <= 4e-3 + 3e-2 * Math.abs(fd))) {
+                    fail(what + " " + p.name() + "[" + i + "]: gradient " + grad[i] + ", finite difference " + fd);
+                }
+                nonZero |= grad[i] != 0f;
+                checked++;
+            }
+            if (!nonZero && allZero != null) {
+                allZero.add(p.name());
+            }
+        }
+        return checked;
     }
 
     /**
@@ -208,26 +255,7 @@ public class Seq2SeqModelTest {
                          model.parameters())) {
                 // lr = 0: the step leaves the weights as they are and the gradients in place.
                 step(model, data, sgd, 0f, 0f);
-                for (Parameter p : model.parameters()) {
-                    float[] grad = p.grad().toArray();
-                    float[] v = p.value().toArray();
-                    for (int i = 0; i < v.length; i += Math.max(1, v.length / 7)) {
-                        float keep = v[i];
-                        v[i] = keep + 1e-2f;
-                        p.value().copyFrom(v);
-                        double up = loss(model, data);
-                        v[i] = keep - 1e-2f;
-                        p.value().copyFrom(v);
-                        double down = loss(model, data);
-                        v[i] = keep;
-                        p.value().copyFrom(v);
-                        double fd = (up - down) / 2e-2;
-                        if (!(Math.abs(grad[i] - fd) <= 4e-3 + 3e-2 * Math.abs(fd))) {
-                            fail(cell + " " + p.name() + "[" + i + "]: gradient " + grad[i] + ", finite difference "
-                                    + fd);
-                        }
-                    }
-                }
+                checkGradients(be, model, data, cell, null);
             }
         }
     }
