@@ -67,9 +67,23 @@ public abstract class Backend implements AutoCloseable {
      */
     public final Workspace workspace(Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
                                      boolean bidirectional) {
+        return workspace(cell, CellOptions.NONE, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
+    }
+
+    /**
+     * A workspace for one layer of {@code cell} run with {@code options} (layer normalisation,
+     * recurrent dropout, zoneout, projection: {@link CellOptions}); every layer op on it runs the
+     * cell with those options, and its parameters, states and output take the widths the options
+     * give. The per-step cell ops take plain workspaces only.
+     */
+    public final Workspace workspace(Cell cell, CellOptions options, int maxSteps, int maxBatch, int inputSize,
+                                     int hiddenSize, boolean bidirectional) {
         open("workspace");
         if (cell == null) {
             throw new IllegalArgumentException("workspace: cell is null");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("workspace: options is null; use CellOptions.NONE for the plain cell");
         }
         positive("workspace", "maxSteps", maxSteps);
         positive("workspace", "maxBatch", maxBatch);
@@ -83,7 +97,10 @@ public abstract class Backend implements AutoCloseable {
                     + maxSteps + " * " + maxBatch + " * " + widest + " = " + rows * widest + " elements exceeds "
                     + Integer.MAX_VALUE + "; use shorter windows or smaller batches");
         }
-        return newWorkspace(cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
+        options.check(cell, hiddenSize);
+        Workspace ws = newWorkspace(cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
+        ws.options(options);
+        return ws;
     }
 
     /** A new zero-filled tensor of int32 indices (token ids, class labels) of the given shape. */
@@ -203,10 +220,25 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void layerForward(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
                                    LayerParams params, Tensor y, State fin, Workspace ws) {
+        layerForward(cell, direction, x, lengths, StepControl.NONE, init, params, y, fin, ws);
+    }
+
+    /**
+     * {@link #layerForward} with a step mask and the start of the random numbers
+     * ({@link StepControl}), for a workspace made with {@link CellOptions}: {@code y} is then
+     * {@code [T, B, R]}, the states' {@code h} {@code [B, S]} ({@link CellOptions#stateWidth}).
+     * The backward takes the same {@code control}.
+     */
+    public final void layerForward(Cell cell, Direction direction, Tensor x, int[] lengths, StepControl control,
+                                   State init, LayerParams params, Tensor y, State fin, Workspace ws) {
         String op = "layerForward(" + id(cell) + ")";
-        LayerDims d = layerChecks(op, cell, direction, x, lengths, init, params, y, fin, ws);
-        layerForwardImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
-        ws.markFilled("layerForward", direction, d.steps(), d.batch(), lengths);
+        LayerDims d = layerChecks(op, cell, direction, x, lengths, control, init, params, y, fin, ws);
+        if (plain(ws, control)) {
+            layerForwardImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+        } else {
+            layerForwardImpl(cell, ws.options(), control, direction, d, x, lengths, init, params, y, fin, ws);
+        }
+        ws.markFilled("layerForward", direction, d.steps(), d.batch(), lengths, control);
     }
 
     /**
@@ -223,42 +255,79 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void layerInference(Cell cell, Direction direction, Tensor x, int[] lengths, State init,
                                      LayerParams params, Tensor y, State fin, Workspace ws) {
+        layerInference(cell, direction, x, lengths, StepControl.NONE, init, params, y, fin, ws);
+    }
+
+    /**
+     * {@link #layerInference} with a step mask; the workspace's options run their inference form
+     * (no recurrent dropout, zoneout's expectation), so {@code control}'s seed and counter are not read.
+     */
+    public final void layerInference(Cell cell, Direction direction, Tensor x, int[] lengths, StepControl control,
+                                     State init, LayerParams params, Tensor y, State fin, Workspace ws) {
         String op = "layerInference(" + id(cell) + ")";
-        LayerDims d = layerChecks(op, cell, direction, x, lengths, init, params, y, fin, ws);
+        LayerDims d = layerChecks(op, cell, direction, x, lengths, control, init, params, y, fin, ws);
         // Marked before the call: whatever the workspace held is overwritten by the scratch.
         ws.markEmpty();
-        layerInferenceImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+        if (plain(ws, control)) {
+            layerInferenceImpl(cell, direction, d, x, lengths, init, params, y, fin, ws);
+        } else {
+            layerInferenceImpl(cell, ws.options(), control, direction, d, x, lengths, init, params, y, fin, ws);
+        }
+    }
+
+    /** Whether a call runs the plain engine ops: no options on the workspace, no step mask. */
+    private static boolean plain(Workspace ws, StepControl control) {
+        return ws.options().isPlain() && !control.hasMask();
     }
 
     /** The checks {@link #layerForward} and {@link #layerInference} share; returns the dimensions. */
-    private LayerDims layerChecks(String op, Cell cell, Direction direction, Tensor x, int[] lengths, State init,
-                                  LayerParams params, Tensor y, State fin, Workspace ws) {
+    private LayerDims layerChecks(String op, Cell cell, Direction direction, Tensor x, int[] lengths,
+                                  StepControl control, State init, LayerParams params, Tensor y, State fin,
+                                  Workspace ws) {
         open(op);
         requireDirection(op, direction);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
-        checkState(op, "init", cell, init, d, true);
-        checkParams(op, "params", cell, params, d, true);
-        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
-        checkState(op, "fin", cell, fin, d, false);
+        checkControl(op, control, d);
+        CellOptions o = ws.options();
+        checkState(op, "init", cell, o, init, d, true);
+        checkParams(op, "params", cell, o, params, d, true);
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), o.recurrentWidth(d.hidden())), yShape(o, 1));
+        checkState(op, "fin", cell, o, fin, d, false);
         return d;
     }
 
+    private static void checkControl(String op, StepControl control, LayerDims d) {
+        if (control == null) {
+            throw new IllegalArgumentException(op + ": control is null; use StepControl.NONE");
+        }
+        control.check(op, d.steps(), d.batch());
+    }
+
+    /** The symbolic shape of y for error messages. */
+    private static String yShape(CellOptions o, int directions) {
+        String w = o.projectionSize() > 0 ? "P" : "H";
+        return "[T, B, " + (directions == 2 ? "2" : "") + w + "]";
+    }
+
     /** The checks {@link #bidirectionalForward} and {@link #bidirectionalInference} share. */
-    private LayerDims bidirectionalChecks(String op, Cell cell, Tensor x, int[] lengths, PerDirection<State> init,
-                                          PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
-                                          Workspace ws) {
+    private LayerDims bidirectionalChecks(String op, Cell cell, Tensor x, int[] lengths, StepControl control,
+                                          PerDirection<State> init, PerDirection<LayerParams> params, Tensor y,
+                                          PerDirection<State> fin, Workspace ws) {
         open(op);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
+        checkControl(op, control, d);
+        CellOptions o = ws.options();
         if (params == null) {
             throw new IllegalArgumentException(op + ": params is null");
         }
         for (Direction dir : Direction.values()) {
             String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
-            checkState(op, "init" + s, cell, init == null ? null : init.get(dir), d, true);
-            checkParams(op, "params" + s, cell, params.get(dir), d, true);
-            checkState(op, "fin" + s, cell, fin == null ? null : fin.get(dir), d, false);
+            checkState(op, "init" + s, cell, o, init == null ? null : init.get(dir), d, true);
+            checkParams(op, "params" + s, cell, o, params.get(dir), d, true);
+            checkState(op, "fin" + s, cell, o, fin == null ? null : fin.get(dir), d, false);
         }
-        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+        expect(op, "y", owned(op, "y", y), dims(d.steps(), d.batch(), 2 * o.recurrentWidth(d.hidden())),
+                yShape(o, 2));
         checkDirectionsApart(op, init, fin);
         return d;
     }
@@ -275,23 +344,37 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void layerBackward(Cell cell, Direction direction, Tensor x, int[] lengths, LayerParams params,
                                     Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
+        layerBackward(cell, direction, x, lengths, StepControl.NONE, params, ws, dy, dFin, dx, dInit, grads);
+    }
+
+    /** {@link #layerBackward} of a {@link #layerForward} that took {@code control} (the same one again). */
+    public final void layerBackward(Cell cell, Direction direction, Tensor x, int[] lengths, StepControl control,
+                                    LayerParams params, Workspace ws, Tensor dy, State dFin, Tensor dx, State dInit,
+                                    LayerParams grads) {
         String op = "layerBackward(" + id(cell) + ")";
         open(op);
         requireDirection(op, direction);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, false);
-        checkParams(op, "params", cell, params, d, false);
-        ws.requireFilled(op, "layerForward", direction, d.steps(), d.batch(), lengths);
+        checkControl(op, control, d);
+        CellOptions o = ws.options();
+        checkParams(op, "params", cell, o, params, d, false);
+        ws.requireFilled(op, "layerForward", direction, d.steps(), d.batch(), lengths, control);
         if (dy != null) {
-            expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), d.hidden()), "[T, B, H]");
+            expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), o.recurrentWidth(d.hidden())),
+                    yShape(o, 1));
             finite(op, "dy", dy);
         }
-        checkState(op, "dFin", cell, dFin, d, true);
+        checkState(op, "dFin", cell, o, dFin, d, true);
         if (dx != null) {
             expect(op, "dx", owned(op, "dx", dx), dims(d.steps(), d.batch(), d.input()), "[T, B, I]");
         }
-        checkState(op, "dInit", cell, dInit, d, false);
-        checkGrads(op, "grads", cell, grads, d);
-        layerBackwardImpl(cell, direction, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+        checkState(op, "dInit", cell, o, dInit, d, false);
+        checkGrads(op, "grads", cell, o, grads, d);
+        if (plain(ws, control)) {
+            layerBackwardImpl(cell, direction, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+        } else {
+            layerBackwardImpl(cell, o, control, direction, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+        }
     }
 
     /**
@@ -304,10 +387,24 @@ public abstract class Backend implements AutoCloseable {
     public final void bidirectionalForward(Cell cell, Tensor x, int[] lengths, PerDirection<State> init,
                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                            Workspace ws) {
+        bidirectionalForward(cell, x, lengths, StepControl.NONE, init, params, y, fin, ws);
+    }
+
+    /**
+     * {@link #bidirectionalForward} with a step mask and random numbers ({@link StepControl}); the
+     * reverse direction's draws start {@link CellOptions#draws} after the forward's.
+     */
+    public final void bidirectionalForward(Cell cell, Tensor x, int[] lengths, StepControl control,
+                                           PerDirection<State> init, PerDirection<LayerParams> params, Tensor y,
+                                           PerDirection<State> fin, Workspace ws) {
         String op = "bidirectionalForward(" + id(cell) + ")";
-        LayerDims d = bidirectionalChecks(op, cell, x, lengths, init, params, y, fin, ws);
-        bidirectionalForwardImpl(cell, d, x, lengths, init, params, y, fin, ws);
-        ws.markFilled("bidirectionalForward", "both", d.steps(), d.batch(), lengths);
+        LayerDims d = bidirectionalChecks(op, cell, x, lengths, control, init, params, y, fin, ws);
+        if (plain(ws, control)) {
+            bidirectionalForwardImpl(cell, d, x, lengths, init, params, y, fin, ws);
+        } else {
+            bidirectionalForwardImpl(cell, ws.options(), control, d, x, lengths, init, params, y, fin, ws);
+        }
+        ws.markFilled("bidirectionalForward", "both", d.steps(), d.batch(), lengths, control);
     }
 
     /**
@@ -318,10 +415,21 @@ public abstract class Backend implements AutoCloseable {
     public final void bidirectionalInference(Cell cell, Tensor x, int[] lengths, PerDirection<State> init,
                                              PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                              Workspace ws) {
+        bidirectionalInference(cell, x, lengths, StepControl.NONE, init, params, y, fin, ws);
+    }
+
+    /** {@link #bidirectionalInference} with a step mask (seed and counter are not read). */
+    public final void bidirectionalInference(Cell cell, Tensor x, int[] lengths, StepControl control,
+                                             PerDirection<State> init, PerDirection<LayerParams> params, Tensor y,
+                                             PerDirection<State> fin, Workspace ws) {
         String op = "bidirectionalInference(" + id(cell) + ")";
-        LayerDims d = bidirectionalChecks(op, cell, x, lengths, init, params, y, fin, ws);
+        LayerDims d = bidirectionalChecks(op, cell, x, lengths, control, init, params, y, fin, ws);
         ws.markEmpty();
-        bidirectionalInferenceImpl(cell, d, x, lengths, init, params, y, fin, ws);
+        if (plain(ws, control)) {
+            bidirectionalInferenceImpl(cell, d, x, lengths, init, params, y, fin, ws);
+        } else {
+            bidirectionalInferenceImpl(cell, ws.options(), control, d, x, lengths, init, params, y, fin, ws);
+        }
     }
 
     /**
@@ -332,28 +440,43 @@ public abstract class Backend implements AutoCloseable {
     public final void bidirectionalBackward(Cell cell, Tensor x, int[] lengths, PerDirection<LayerParams> params,
                                             Workspace ws, Tensor dy, PerDirection<State> dFin, Tensor dx,
                                             PerDirection<State> dInit, PerDirection<LayerParams> grads) {
+        bidirectionalBackward(cell, x, lengths, StepControl.NONE, params, ws, dy, dFin, dx, dInit, grads);
+    }
+
+    /** {@link #bidirectionalBackward} of a {@link #bidirectionalForward} that took {@code control}. */
+    public final void bidirectionalBackward(Cell cell, Tensor x, int[] lengths, StepControl control,
+                                            PerDirection<LayerParams> params, Workspace ws, Tensor dy,
+                                            PerDirection<State> dFin, Tensor dx, PerDirection<State> dInit,
+                                            PerDirection<LayerParams> grads) {
         String op = "bidirectionalBackward(" + id(cell) + ")";
         open(op);
         LayerDims d = forwardChecks(op, cell, x, lengths, ws, true);
+        checkControl(op, control, d);
+        CellOptions o = ws.options();
         if (params == null || grads == null) {
             throw new IllegalArgumentException(op + ": " + (params == null ? "params" : "grads") + " is null");
         }
-        ws.requireFilled(op, "bidirectionalForward", "both", d.steps(), d.batch(), lengths);
+        ws.requireFilled(op, "bidirectionalForward", "both", d.steps(), d.batch(), lengths, control);
         for (Direction dir : Direction.values()) {
             String s = dir == Direction.FORWARD ? ".forward" : ".reverse";
-            checkParams(op, "params" + s, cell, params.get(dir), d, false);
-            checkState(op, "dFin" + s, cell, dFin == null ? null : dFin.get(dir), d, true);
-            checkState(op, "dInit" + s, cell, dInit == null ? null : dInit.get(dir), d, false);
-            checkGrads(op, "grads" + s, cell, grads.get(dir), d);
+            checkParams(op, "params" + s, cell, o, params.get(dir), d, false);
+            checkState(op, "dFin" + s, cell, o, dFin == null ? null : dFin.get(dir), d, true);
+            checkState(op, "dInit" + s, cell, o, dInit == null ? null : dInit.get(dir), d, false);
+            checkGrads(op, "grads" + s, cell, o, grads.get(dir), d);
         }
         if (dy != null) {
-            expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), 2 * d.hidden()), "[T, B, 2H]");
+            expect(op, "dy", owned(op, "dy", dy), dims(d.steps(), d.batch(), 2 * o.recurrentWidth(d.hidden())),
+                    yShape(o, 2));
             finite(op, "dy", dy);
         }
         if (dx != null) {
             expect(op, "dx", owned(op, "dx", dx), dims(d.steps(), d.batch(), d.input()), "[T, B, I]");
         }
-        bidirectionalBackwardImpl(cell, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+        if (plain(ws, control)) {
+            bidirectionalBackwardImpl(cell, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+        } else {
+            bidirectionalBackwardImpl(cell, o, control, d, x, lengths, params, ws, dy, dFin, dx, dInit, grads);
+        }
     }
 
     // ---------------------------------------------------------------- per-step cell ops
@@ -369,12 +492,12 @@ public abstract class Backend implements AutoCloseable {
         String op = "cellForward(" + id(cell) + ")";
         open(op);
         LayerDims d = stepChecks(op, cell, x, ws);
-        checkState(op, "prev", cell, prev, d, true);
-        checkParams(op, "params", cell, params, d, true);
+        checkState(op, "prev", cell, CellOptions.NONE, prev, d, true);
+        checkParams(op, "params", cell, CellOptions.NONE, params, d, true);
         if (next == null) {
             throw new IllegalArgumentException(op + ": next is null; it receives the new state");
         }
-        checkState(op, "next", cell, next, d, false);
+        checkState(op, "next", cell, CellOptions.NONE, next, d, false);
         if (cell.hasCellState() && next.c() == null) {
             throw new IllegalArgumentException(op + ": next.c is null; " + cell.id() + " has a cell state to write");
         }
@@ -392,14 +515,14 @@ public abstract class Backend implements AutoCloseable {
         String op = "cellBackward(" + id(cell) + ")";
         open(op);
         LayerDims d = stepChecks(op, cell, x, ws);
-        checkParams(op, "params", cell, params, d, false);
+        checkParams(op, "params", cell, CellOptions.NONE, params, d, false);
         ws.requireFilled(op, "cellForward", Direction.FORWARD, 1, d.batch(), null);
-        checkState(op, "dNext", cell, dNext, d, true);
+        checkState(op, "dNext", cell, CellOptions.NONE, dNext, d, true);
         if (dx != null) {
             expect(op, "dx", owned(op, "dx", dx), dims(d.batch(), d.input()), "[B, I]");
         }
-        checkState(op, "dPrev", cell, dPrev, d, false);
-        checkGrads(op, "grads", cell, grads, d);
+        checkState(op, "dPrev", cell, CellOptions.NONE, dPrev, d, false);
+        checkGrads(op, "grads", cell, CellOptions.NONE, grads, d);
         cellBackwardImpl(cell, d, x, params, ws, dNext, dx, dPrev, grads);
     }
 
@@ -430,6 +553,61 @@ public abstract class Backend implements AutoCloseable {
 
     protected abstract void cellForwardImpl(Cell cell, LayerDims d, Tensor x, State prev, LayerParams params,
                                             State next, Workspace ws);
+
+    // The layer ops of a workspace with CellOptions, or of a call with a step mask: checked like
+    // the plain ones, with y, the states and the parameters in the widths the options give. An
+    // engine without them refuses here, by name, rather than running something else.
+
+    /** {@link #layerForward} with options or a step mask. Arguments are checked. */
+    protected void layerForwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                    LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                                    State fin, Workspace ws) {
+        throw unsupported("layerForward", cell, options, control);
+    }
+
+    /** {@link #layerInference} with options or a step mask. Arguments are checked. */
+    protected void layerInferenceImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                      LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                                      State fin, Workspace ws) {
+        throw unsupported("layerInference", cell, options, control);
+    }
+
+    /** {@link #layerBackward} with options or a step mask. Arguments are checked. */
+    protected void layerBackwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                     LayerDims d, Tensor x, int[] lengths, LayerParams params, Workspace ws,
+                                     Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
+        throw unsupported("layerBackward", cell, options, control);
+    }
+
+    /** {@link #bidirectionalForward} with options or a step mask. Arguments are checked. */
+    protected void bidirectionalForwardImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                            Tensor x, int[] lengths, PerDirection<State> init,
+                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                            Workspace ws) {
+        throw unsupported("bidirectionalForward", cell, options, control);
+    }
+
+    /** {@link #bidirectionalInference} with options or a step mask. Arguments are checked. */
+    protected void bidirectionalInferenceImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                              Tensor x, int[] lengths, PerDirection<State> init,
+                                              PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                              Workspace ws) {
+        throw unsupported("bidirectionalInference", cell, options, control);
+    }
+
+    /** {@link #bidirectionalBackward} with options or a step mask. Arguments are checked. */
+    protected void bidirectionalBackwardImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                             Tensor x, int[] lengths, PerDirection<LayerParams> params, Workspace ws,
+                                             Tensor dy, PerDirection<State> dFin, Tensor dx,
+                                             PerDirection<State> dInit, PerDirection<LayerParams> grads) {
+        throw unsupported("bidirectionalBackward", cell, options, control);
+    }
+
+    private UnsupportedOperationException unsupported(String op, Cell cell, CellOptions options, StepControl control) {
+        return new UnsupportedOperationException(op + "(" + cell.id() + "): the " + name()
+                + " backend does not run cell options or step masks yet (options " + options
+                + (control.hasMask() ? ", with a step mask" : "") + ")");
+    }
 
     protected abstract void cellBackwardImpl(Cell cell, LayerDims d, Tensor x, LayerParams params, Workspace ws,
                                              State dNext, Tensor dx, State dPrev, LayerParams grads);
@@ -505,6 +683,10 @@ public abstract class Backend implements AutoCloseable {
         owned(op, "x", x);
         rank(op, "x", x, 2);
         LayerDims d = workspaceChecks(op, cell, ws, 1, x.shape().dim(0), false);
+        if (!ws.options().isPlain()) {
+            throw new IllegalArgumentException(op + ": ws was made with options " + ws.options()
+                    + "; the per-step cell ops run the plain cell only (use the layer ops with T = 1)");
+        }
         expect(op, "x", x, dims(d.batch(), d.input()), "[B, I]");
         finite(op, "x", x);
         return d;
@@ -537,12 +719,14 @@ public abstract class Backend implements AutoCloseable {
         return new LayerDims(steps, batch, ws.inputSize(), ws.hiddenSize(), cell.gates());
     }
 
-    private void checkState(String op, String name, Cell cell, State s, LayerDims d, boolean input) {
+    private void checkState(String op, String name, Cell cell, CellOptions o, State s, LayerDims d, boolean input) {
         if (s == null) {
             return;
         }
         if (s.h() != null) {
-            expect(op, name + ".h", owned(op, name + ".h", s.h()), dims(d.batch(), d.hidden()), "[B, H]");
+            int sw = o.stateWidth(cell, d.hidden());
+            expect(op, name + ".h", owned(op, name + ".h", s.h()), dims(d.batch(), sw),
+                    sw == d.hidden() ? "[B, H]" : "[B, P]");
             if (input) {
                 finite(op, name + ".h", s.h());
             }
@@ -564,14 +748,17 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    private void checkParams(String op, String name, Cell cell, LayerParams p, LayerDims d, boolean checkFinite) {
+    private void checkParams(String op, String name, Cell cell, CellOptions o, LayerParams p, LayerDims d,
+                             boolean checkFinite) {
         if (p == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null");
         }
         int gh = d.gates() * d.hidden();
         String g = "G*H";
+        int r = o.recurrentWidth(d.hidden());
         expect(op, name + ".weightIh", owned(op, name + ".weightIh", p.weightIh()), dims(gh, d.input()), "[" + g + ", I]");
-        expect(op, name + ".weightHh", owned(op, name + ".weightHh", p.weightHh()), dims(gh, d.hidden()), "[" + g + ", H]");
+        expect(op, name + ".weightHh", owned(op, name + ".weightHh", p.weightHh()), dims(gh, r),
+                "[" + g + ", " + (r == d.hidden() ? "H" : "P") + "]");
         expect(op, name + ".biasIh", owned(op, name + ".biasIh", p.biasIh()), dims(gh), "[" + g + "]");
         expect(op, name + ".biasHh", owned(op, name + ".biasHh", p.biasHh()), dims(gh), "[" + g + "]");
         if (cell.peepholes() > 0) {
@@ -585,6 +772,7 @@ public abstract class Backend implements AutoCloseable {
             throw new IllegalArgumentException(op + ": " + name + ".peephole is given, but " + cell.id()
                     + " has no peepholes (use Cell.LSTM_PEEPHOLE)");
         }
+        checkOptionParams(op, name, cell, o, p, d);
         if (checkFinite) {
             finite(op, name + ".weightIh", p.weightIh());
             finite(op, name + ".weightHh", p.weightHh());
@@ -593,18 +781,76 @@ public abstract class Backend implements AutoCloseable {
             if (p.peephole() != null) {
                 finite(op, name + ".peephole", p.peephole());
             }
+            if (p.weightHr() != null) {
+                finite(op, name + ".weightHr", p.weightHr());
+            }
+            if (p.layerNorm() != null) {
+                String[] names = LN_NAMES;
+                Tensor[] all = p.layerNorm().tensors();
+                for (int i = 0; i < all.length; i++) {
+                    finite(op, name + ".layerNorm." + names[i], all[i]);
+                }
+            }
         }
     }
 
-    private void checkGrads(String op, String name, Cell cell, LayerParams grads, LayerDims d) {
+    private static final String[] LN_NAMES = {"gainIh", "biasIh", "gainHh", "biasHh", "gainC", "biasC"};
+
+    /** The projection and layer-normalisation parameters: present exactly when the options ask for them. */
+    private void checkOptionParams(String op, String name, Cell cell, CellOptions o, LayerParams p, LayerDims d) {
+        if (o.projectionSize() > 0) {
+            if (p.weightHr() == null) {
+                throw new IllegalArgumentException(op + ": " + name + ".weightHr is null; the workspace projects to P = "
+                        + o.projectionSize() + " and needs weight_hr [P, H] = [" + o.projectionSize() + ", "
+                        + d.hidden() + "]");
+            }
+            expect(op, name + ".weightHr", owned(op, name + ".weightHr", p.weightHr()),
+                    dims(o.projectionSize(), d.hidden()), "[P, H]");
+        } else if (p.weightHr() != null) {
+            throw new IllegalArgumentException(op + ": " + name + ".weightHr is given, but the workspace has no "
+                    + "projection (CellOptions.projectionSize = 0)");
+        }
+        LayerNormParams ln = p.layerNorm();
+        if (o.layerNorm()) {
+            if (ln == null) {
+                throw new IllegalArgumentException(op + ": " + name + ".layerNorm is null; the workspace normalises "
+                        + "(CellOptions.layerNorm) and needs its gains and biases");
+            }
+            int gh = d.gates() * d.hidden();
+            Tensor[] all = {ln.gainIh(), ln.biasIh(), ln.gainHh(), ln.biasHh()};
+            for (int i = 0; i < all.length; i++) {
+                expect(op, name + ".layerNorm." + LN_NAMES[i], owned(op, name + ".layerNorm." + LN_NAMES[i], all[i]),
+                        dims(gh), "[G*H]");
+            }
+            if (cell.hasCellState()) {
+                expect(op, name + ".layerNorm.gainC", owned(op, name + ".layerNorm.gainC", ln.gainC()),
+                        dims(d.hidden()), "[H]");
+                expect(op, name + ".layerNorm.biasC", owned(op, name + ".layerNorm.biasC", ln.biasC()),
+                        dims(d.hidden()), "[H]");
+            } else if (ln.gainC() != null || ln.biasC() != null) {
+                throw new IllegalArgumentException(op + ": " + name + ".layerNorm.gainC/biasC are given, but "
+                        + cell.id() + " has no cell state to normalise");
+            }
+        } else if (ln != null) {
+            throw new IllegalArgumentException(op + ": " + name + ".layerNorm is given, but the workspace does not "
+                    + "normalise (CellOptions.layerNorm = false)");
+        }
+    }
+
+    private void checkGrads(String op, String name, Cell cell, CellOptions o, LayerParams grads, LayerDims d) {
         if (grads == null) {
             throw new IllegalArgumentException(op + ": " + name + " is null; make it with LayerParams.zeros");
         }
-        checkParams(op, name, cell, grads, d, false);
+        checkParams(op, name, cell, o, grads, d, false);
         // Engines add into several gradients at once (the CUDA engine adds the bias sums into
         // biasIh and biasHh in one kernel): each must be a tensor of its own.
-        Tensor[] all = {grads.weightIh(), grads.weightHh(), grads.biasIh(), grads.biasHh(), grads.peephole()};
-        String[] names = {"weightIh", "weightHh", "biasIh", "biasHh", "peephole"};
+        LayerNormParams ln = grads.layerNorm();
+        Tensor[] all = {grads.weightIh(), grads.weightHh(), grads.biasIh(), grads.biasHh(), grads.peephole(),
+                grads.weightHr(), ln == null ? null : ln.gainIh(), ln == null ? null : ln.biasIh(),
+                ln == null ? null : ln.gainHh(), ln == null ? null : ln.biasHh(), ln == null ? null : ln.gainC(),
+                ln == null ? null : ln.biasC()};
+        String[] names = {"weightIh", "weightHh", "biasIh", "biasHh", "peephole", "weightHr", "layerNorm.gainIh",
+                "layerNorm.biasIh", "layerNorm.gainHh", "layerNorm.biasHh", "layerNorm.gainC", "layerNorm.biasC"};
         for (int i = 0; i < all.length; i++) {
             for (int j = i + 1; j < all.length; j++) {
                 if (all[i] != null && all[i] == all[j]) {

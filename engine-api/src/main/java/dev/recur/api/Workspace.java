@@ -26,6 +26,8 @@ public abstract class Workspace implements AutoCloseable {
     private final boolean bidirectional;
     /** What the last forward wrote here; null before the first forward. */
     private String filledBy;
+    /** The options every layer op on this workspace runs the cell with (set by {@link Backend#workspace}). */
+    private CellOptions options = CellOptions.NONE;
 
     protected Workspace(Backend backend, Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
                         boolean bidirectional) {
@@ -67,9 +69,23 @@ public abstract class Workspace implements AutoCloseable {
         return bidirectional;
     }
 
+    /** The cell's options ({@link CellOptions#NONE} for the plain cell). */
+    public final CellOptions options() {
+        return options;
+    }
+
+    final void options(CellOptions options) {
+        this.options = options;
+    }
+
     /** Records the forward that filled this workspace (called by {@link Backend}). */
     final void markFilled(String op, Object direction, int steps, int batch, int[] lengths) {
-        filledBy = signature(op, direction, steps, batch, lengths);
+        markFilled(op, direction, steps, batch, lengths, StepControl.NONE);
+    }
+
+    /** As above, for a forward with a step mask or random draws, which the backward must repeat. */
+    final void markFilled(String op, Object direction, int steps, int batch, int[] lengths, StepControl control) {
+        filledBy = signature(op, direction, steps, batch, lengths, control);
     }
 
     /** Records that the workspace holds no forward (an inference op used it as scratch). */
@@ -79,7 +95,13 @@ public abstract class Workspace implements AutoCloseable {
 
     /** Throws unless the last forward matches this backward. */
     final void requireFilled(String backwardOp, String op, Object direction, int steps, int batch, int[] lengths) {
-        String want = signature(op, direction, steps, batch, lengths);
+        requireFilled(backwardOp, op, direction, steps, batch, lengths, StepControl.NONE);
+    }
+
+    /** As above, also matching the forward's step mask, seed and counter. */
+    final void requireFilled(String backwardOp, String op, Object direction, int steps, int batch, int[] lengths,
+                             StepControl control) {
+        String want = signature(op, direction, steps, batch, lengths, control);
         if (filledBy == null) {
             throw new IllegalStateException(backwardOp + ": the workspace holds no forward pass; call "
                     + op + " first with the same inputs");
@@ -90,9 +112,13 @@ public abstract class Workspace implements AutoCloseable {
         }
     }
 
-    private static String signature(String op, Object direction, int steps, int batch, int[] lengths) {
+    private static String signature(String op, Object direction, int steps, int batch, int[] lengths,
+                                    StepControl control) {
         return op + "(" + direction + ", T=" + steps + ", B=" + batch
-                + (lengths == null ? "" : ", lengths=" + Arrays.toString(lengths)) + ")";
+                + (lengths == null ? "" : ", lengths=" + Arrays.toString(lengths))
+                + (control.hasMask() ? ", mask=" + Arrays.toString(control.mask()) : "")
+                + (control.seed() != 0 || control.counter() != 0
+                        ? ", seed=" + control.seed() + ", counter=" + control.counter() : "") + ")";
     }
 
     public abstract boolean isClosed();
@@ -104,6 +130,7 @@ public abstract class Workspace implements AutoCloseable {
     @Override
     public String toString() {
         return "Workspace[cell=" + cell.id() + ", maxSteps=" + maxSteps + ", maxBatch=" + maxBatch
-                + ", inputSize=" + inputSize + ", hiddenSize=" + hiddenSize + ", bidirectional=" + bidirectional + "]";
+                + ", inputSize=" + inputSize + ", hiddenSize=" + hiddenSize + ", bidirectional=" + bidirectional
+                + (options.isPlain() ? "" : ", options=" + options) + "]";
     }
 }
