@@ -1,10 +1,12 @@
 package dev.recur.cpu;
 
+import dev.recur.api.Direction;
 import dev.recur.api.TensorOps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -98,6 +100,52 @@ class OptionsFixtureTest {
             }
         }
         assertTrue(dropped > 0, name + ": the mask drops nothing, so the case tests nothing");
+    }
+
+    /**
+     * The fixtures can tell the contract from its near misses: where a mask has a hole inside a
+     * sequence after a step that ran, the peer's output there is the previous (non-zero) output,
+     * not zero (Keras's Bidirectional would give zero); and where a training case drops recurrent
+     * units, its outputs differ from the same call at inference.
+     */
+    @ParameterizedTest
+    @MethodSource("names")
+    void fixturesDistinguishTheContractFromNearMisses(String name) {
+        OptionsFixture f = OptionsFixture.load(name);
+        int r = f.r();
+        if (f.mask != null) {
+            int repeated = 0;
+            for (int d = 0; d < f.dirs(); d++) {
+                double[] y = f.yPart(f.tensor("y"), d);
+                boolean forward = f.directions.get(d) == Direction.FORWARD;
+                for (int b = 0; b < f.batch; b++) {
+                    int len = f.lengths == null ? f.steps : f.lengths[b];
+                    for (int k = 1; k < len; k++) {
+                        int t = forward ? k : len - 1 - k;
+                        int prev = forward ? t - 1 : t + 1;
+                        if (f.mask[t * f.batch + b] == 0 && f.mask[prev * f.batch + b] == 1) {
+                            double[] here = slice(y, (t * f.batch + b) * r, r);
+                            assertEquals(0, Arrays.compare(here, slice(y, (prev * f.batch + b) * r, r)),
+                                    name + ": a hole after a step that ran repeats its output");
+                            assertTrue(dot(here, here) > 1e-6, name + ": a repeated output that is zero tests nothing");
+                            repeated++;
+                        }
+                    }
+                }
+            }
+            assertTrue(repeated > 0, name + ": a mask without a hole after a step that ran");
+        }
+        if (f.training && f.options.recurrentDropout() > 0f) {
+            double[] y = f.yPart(f.tensor("y"), 0);
+            OptionsOracle.Result inference = OptionsOracle.forward(f.cell, f.options, false, f.directions.get(0),
+                    f.steps, f.batch, f.in, f.hidden, f.tensor("x"), f.lengths, f.mask, f.seed, f.counter,
+                    f.part("h0", 0), f.part("c0", 0), f.weights(0));
+            double moved = 0;
+            for (int i = 0; i < y.length; i++) {
+                moved = Math.max(moved, Math.abs(y[i] - inference.y()[i]));
+            }
+            assertTrue(moved > 1e-3, name + ": recurrent dropout moved the outputs only by " + moved);
+        }
     }
 
     @ParameterizedTest
