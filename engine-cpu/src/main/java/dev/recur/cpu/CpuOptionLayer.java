@@ -18,7 +18,8 @@ import java.util.Arrays;
  * forward:  AX[N, GH] = X·W_ihᵀ (+ b_ih, or LN per block)             one GEMM, all steps
  *           for each step (walk order), all B rows:
  *             q = m ⊙ r_{t-1}                      [B, R]  (m: recurrent dropout, one per call)
- *             AH = q·W_hhᵀ                         [B, GH] one GEMM (original GRU: r,z then n from r⊙q)
+ *             AH = q·W_hhᵀ                         [B, GH] one GEMM (original GRU: r,z, then n from r⊙q,
+ *                                                          projected: from m ⊙ W_hr(r⊙h_{t-1}), one GEMM more)
  *             gate math (+ LN of AH, of c̃)  → c̃, o⊙τ or h̃
  *             h̃ = (o⊙τ)·W_hrᵀ                      [B, P]  one GEMM (projected LSTM)
  *             zoneout, masks, lengths → h_t, c_t, y_t
@@ -48,7 +49,7 @@ final class CpuOptionLayer {
                   float[] betaIh, float[] gHh, float[] betaHh, float[] gC, float[] betaC) {
     }
 
-    /** Rows of element-wise work below which a stage runs on the caller alone. */
+    /** Elements of a stage's element-wise work below which it runs on the caller alone (as in CpuLayer). */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
     private static final float EPS = CellOptions.LAYER_NORM_EPSILON;
 
