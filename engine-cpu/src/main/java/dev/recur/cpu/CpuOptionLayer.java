@@ -178,10 +178,11 @@ final class CpuOptionLayer {
                         off * gh + 2 * hs, gh);
                 rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
             }
-            if (lstm && pw > 0) {
+            if (!st.fused) {
+                // The projected LSTM: h̃ = (o⊙τ)·W_hrᵀ, then the state update.
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.hr, off * hs, hs, buf.projection, 0f, buf.hTilde, 0, pw);
+                rows(RowStage.UPDATE, buf, w, batch, off, sw + hs);
             }
-            rows(RowStage.UPDATE, buf, w, batch, off, sw + (lstm ? hs : 0));
             if (buf.v != null) {
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
                 st.outputRows(0, batch, buf.v, pw);
@@ -286,8 +287,9 @@ final class CpuOptionLayer {
                 System.arraycopy(buf.dv, 0, buf.dProj, off * pw, batch * pw);
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
             }
-            rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + (lstm ? hs : 0));
-            if (lstm && pw > 0) {
+            if (!st.fused) {
+                // The projected LSTM: zoneout's split, then d(o⊙τ) = dh̃·W_hr.
+                rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + hs);
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.dProj, off * pw, pw, buf.projection, 0f, buf.dHr, 0, hs);
             }
             rows(RowStage.GATES_BACK, buf, w, batch, off, gh);
@@ -553,6 +555,12 @@ final class CpuOptionLayer {
         float[] dy;
         int dyStride;
         int dyCol;
+        /**
+         * Whether the state update joins the gate math's stage (and zoneout's split the gate
+         * backward's): one hand-over to the workers per step fewer. Not for the projected LSTM,
+         * whose h̃ needs a GEMM between the two.
+         */
+        boolean fused;
         // The step.
         int t;
         boolean first;
@@ -571,6 +579,7 @@ final class CpuOptionLayer {
             this.counter = counter;
             this.w = w;
             this.buf = buf;
+            this.fused = !(cell.hasCellState() && o.projectionSize() > 0);
         }
 
         void clear() {
@@ -599,17 +608,22 @@ final class CpuOptionLayer {
                     }
                 }
                 case GATES -> {
+                    boolean update = fused && cell != Cell.GRU_ORIGINAL;
                     for (int j = from; j < to; j++) {
                         switch (cell) {
                             case RNN_TANH, RNN_RELU -> gatesRnn(j);
                             case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> gatesLstm(j);
                             case GRU, GRU_ORIGINAL -> gatesGru(j);
                         }
+                        if (update) {
+                            update(j);
+                        }
                     }
                 }
                 case GRU_ORIGINAL_N -> {
                     for (int j = from; j < to; j++) {
                         gruOriginalN(j);
+                        update(j);
                     }
                 }
                 case UPDATE -> {
@@ -624,6 +638,9 @@ final class CpuOptionLayer {
                 }
                 case GATES_BACK -> {
                     for (int j = from; j < to; j++) {
+                        if (fused) {
+                            zoneoutBack(j);
+                        }
                         switch (cell) {
                             case RNN_TANH, RNN_RELU -> gatesBackRnn(j);
                             case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> gatesBackLstm(j);
