@@ -270,7 +270,6 @@ public final class CpuBackend extends Backend {
     protected void layerForwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
                                     LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
                                     State fin, Workspace ws) {
-        CpuOptionLayer.check("layerForward(" + cell.id() + ")", cell, options);
         optionLayer.forward(true, cell, options, direction, d.steps(), d.batch(), d.input(), data(x), lengths,
                 control.mask(), control.seed(), control.counter(), h(init), c(init), optionArrays(params), data(y),
                 options.recurrentWidth(d.hidden()), 0, h(fin), c(fin), optionBuffers(ws, direction));
@@ -281,7 +280,6 @@ public final class CpuBackend extends Backend {
     protected void layerInferenceImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
                                       LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
                                       State fin, Workspace ws) {
-        CpuOptionLayer.check("layerInference(" + cell.id() + ")", cell, options);
         optionLayer.forward(false, cell, options, direction, d.steps(), d.batch(), d.input(), data(x), lengths,
                 control.mask(), control.seed(), control.counter(), h(init), c(init), optionArrays(params), data(y),
                 options.recurrentWidth(d.hidden()), 0, h(fin), c(fin), optionBuffers(ws, direction));
@@ -321,7 +319,6 @@ public final class CpuBackend extends Backend {
                                Tensor x, int[] lengths, PerDirection<State> init, PerDirection<LayerParams> params,
                                Tensor y, PerDirection<State> fin, Workspace ws) {
         String op = training ? "bidirectionalForward" : "bidirectionalInference";
-        CpuOptionLayer.check(op + "(" + cell.id() + ")", cell, options);
         int rw = options.recurrentWidth(d.hidden());
         for (Direction dir : Direction.values()) {
             State in = init == null ? null : init.get(dir);

@@ -61,17 +61,6 @@ final class CpuOptionLayer {
         this.workers = workers;
     }
 
-    /**
-     * Throws when the options cannot run on {@code cell}: the original GRU's {@code r ⊙ q} needs
-     * q as wide as r (H), so it takes no projection.
-     */
-    static void check(String op, Cell cell, CellOptions o) {
-        if (cell == Cell.GRU_ORIGINAL && o.projectionSize() > 0) {
-            throw new IllegalArgumentException(op + ": the original GRU's n block reads r ⊙ q, which needs q [H]; "
-                    + "projectionSize = " + o.projectionSize() + " makes q [P] (use Cell.GRU for a projected GRU)");
-        }
-    }
-
     // ---------------------------------------------------------------- forward
 
     /**
@@ -88,6 +77,26 @@ final class CpuOptionLayer {
     synchronized void forward(boolean training, Cell cell, CellOptions o, Direction dir, int steps, int batch, int in,
                               float[] x, int[] lengths, byte[] mask, long seed, long counter, float[] h0, float[] c0,
                               Params w, float[] y, int yStride, int yCol, float[] hT, float[] cT, OptionBuffers buf) {
+        load(h0, buf.h0, batch * buf.s);
+        if (cell.hasCellState()) {
+            load(c0, buf.c, batch * buf.hidden);
+        }
+        RowStage st = stage;
+        st.setCall(training, cell, o, dir, steps, batch, lengths, mask, seed, counter, w, buf);
+        st.y = y;
+        st.yStride = yStride;
+        st.yCol = yCol;
+        try {
+            forwardLoop(training, cell, o, dir, steps, batch, in, x, lengths, mask, seed, counter, w, hT, cT, buf);
+        } finally {
+            st.clear();
+        }
+    }
+
+    private void forwardLoop(boolean training, Cell cell, CellOptions o, Direction dir, int steps, int batch, int in,
+                             float[] x, int[] lengths, byte[] mask, long seed, long counter, Params w, float[] hT,
+                             float[] cT, OptionBuffers buf) {
+        float[] h0 = buf.h0;
         int hs = buf.hidden;
         int gh = buf.gh;
         int r = buf.r;
@@ -97,7 +106,7 @@ final class CpuOptionLayer {
         boolean lstm = cell.hasCellState();
         boolean orig = cell == Cell.GRU_ORIGINAL;
         boolean ln = o.layerNorm();
-
+        RowStage st = stage;
         // Input projections of every step at once.
         if (ln) {
             sgemm.gemm(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, 0f, buf.ax, 0, gh);
@@ -105,11 +114,7 @@ final class CpuOptionLayer {
         } else {
             sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, w.bIh(), buf.ax, 0, gh);
         }
-        load(h0, buf.h0, batch * sw);
-        System.arraycopy(buf.h0, 0, buf.h, 0, batch * sw);
-        if (lstm) {
-            load(c0, buf.c, batch * hs);
-        }
+        System.arraycopy(h0, 0, buf.h, 0, batch * sw);
         if (orig) {
             Sgemm.pack(true, r, 2 * hs, w.wHh(), 0, r, buf.recurrent);
             Sgemm.pack(true, r, hs, w.wHh(), 2 * hs * r, r, buf.recurrentN);
@@ -128,12 +133,7 @@ final class CpuOptionLayer {
             dropoutMask(o.recurrentDropout(), seed, counter, batch * r, buf.mask);
         }
 
-        RowStage st = stage;
-        st.setCall(training, cell, o, dir, steps, batch, lengths, mask, seed, counter, w, buf);
-        st.y = y;
-        st.yStride = yStride;
-        st.yCol = yCol;
-        try {
+        {
             for (int s = 0; s < steps; s++) {
                 int t = dir == Direction.FORWARD ? s : steps - 1 - s;
                 int off = t * batch;
@@ -158,7 +158,20 @@ final class CpuOptionLayer {
                 }
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.q, off * r, r, buf.recurrent, 0f, buf.ah, off * gh, gh);
                 rows(RowStage.GATES, buf, w, batch, off, gh);
-                if (orig) {
+                if (orig && pw > 0) {
+                    // The n block reads m ⊙ W_hr (r ⊙ h_{t-1}) (CellOptions).
+                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.projection, 0f, buf.qn, off * pw,
+                            pw);
+                    if (dropout) {
+                        int qo = off * pw;
+                        for (int i = 0; i < batch * pw; i++) {
+                            buf.qn[qo + i] *= buf.mask[i];
+                        }
+                    }
+                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.qn, off * pw, pw, buf.recurrentN, 0f, buf.ah,
+                            off * gh + 2 * hs, gh);
+                    rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
+                } else if (orig) {
                     sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.recurrentN, 0f, buf.ah,
                             off * gh + 2 * hs, gh);
                     rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
@@ -172,8 +185,6 @@ final class CpuOptionLayer {
                     st.outputRows(0, batch, buf.v, pw);
                 }
             }
-        } finally {
-            st.clear();
         }
         if (hT != null) {
             System.arraycopy(buf.h, 0, hT, 0, batch * sw);
@@ -239,12 +250,35 @@ final class CpuOptionLayer {
         st.dyCol = dyCol;
         st.grads = g;
         try {
+            backwardLoop(cell, o, dir, steps, batch, in, x, w, buf, dx, dxAccumulate, dh0, dc0, g);
+        } finally {
+            st.clear();
+        }
+    }
+
+    private void backwardLoop(Cell cell, CellOptions o, Direction dir, int steps, int batch, int in, float[] x,
+                              Params w, OptionBuffers buf, float[] dx, boolean dxAccumulate, float[] dh0,
+                              float[] dc0, Params g) {
+        int hs = buf.hidden;
+        int gh = buf.gh;
+        int r = buf.r;
+        int sw = buf.s;
+        int pw = buf.p;
+        int n = steps * batch;
+        boolean lstm = cell.hasCellState();
+        boolean orig = cell == Cell.GRU_ORIGINAL;
+        boolean gruProj = buf.v != null;
+        boolean ln = o.layerNorm();
+        boolean dropout = o.recurrentDropout() > 0f;
+        float[] h0 = buf.h0;
+        RowStage st = stage;
+        {
             for (int s = steps - 1; s >= 0; s--) {
                 int t = dir == Direction.FORWARD ? s : steps - 1 - s;
                 int off = t * batch;
                 st.t = t;
                 for (int b = 0; b < batch; b++) {
-                    buf.runs[b] = runs(lengths, mask, t, b, batch);
+                    buf.runs[b] = runs(st.lengths, st.mask, t, b, batch);
                 }
                 // Output gradient: a step that ran takes what its masked successors carried.
                 st.outputGradients(batch);
@@ -258,7 +292,17 @@ final class CpuOptionLayer {
                     sgemm.gemm(buf.gemm, false, batch, 1f, buf.dProj, off * pw, pw, buf.projection, 0f, buf.dHr, 0, hs);
                 }
                 rows(RowStage.GATES_BACK, buf, w, batch, off, gh);
-                if (orig) {
+                if (orig && pw > 0) {
+                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dQn,
+                            0, pw);
+                    int po = off * pw;
+                    for (int i = 0; i < batch * pw; i++) {
+                        buf.dPq[po + i] = dropout ? buf.dQn[i] * buf.mask[i] : buf.dQn[i];
+                    }
+                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dPq, po, pw, buf.projection, 0f, buf.dRq, 0, hs);
+                    rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
+                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
+                } else if (orig) {
                     sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRq,
                             0, hs);
                     rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
@@ -278,8 +322,6 @@ final class CpuOptionLayer {
                     }
                 }
             }
-        } finally {
-            st.clear();
         }
         if (gruProj) {
             // r_{-1} = W_hr h0.
@@ -320,8 +362,12 @@ final class CpuOptionLayer {
         sgemm.gemm(buf.gemm, true, false, gh, in, n, 1f, dAx, 0, gh, x, 0, in, 1f, g.wIh(), 0, in);
         if (orig) {
             sgemm.gemm(buf.gemm, true, false, 2 * hs, r, n, 1f, buf.dAh, 0, gh, buf.q, 0, r, 1f, g.wHh(), 0, r);
-            sgemm.gemm(buf.gemm, true, false, hs, hs, n, 1f, buf.dAh, 2 * hs, gh, buf.rq, 0, hs, 1f, g.wHh(),
-                    2 * hs * r, r);
+            float[] nIn = pw > 0 ? buf.qn : buf.rq; // [N, R]: what the n block's GEMM read
+            sgemm.gemm(buf.gemm, true, false, hs, r, n, 1f, buf.dAh, 2 * hs, gh, nIn, 0, r, 1f, g.wHh(), 2 * hs * r,
+                    r);
+            if (pw > 0) {
+                sgemm.gemm(buf.gemm, true, false, pw, hs, n, 1f, buf.dPq, 0, pw, buf.rq, 0, hs, 1f, g.wHr(), 0, hs);
+            }
         } else {
             sgemm.gemm(buf.gemm, true, false, gh, r, n, 1f, buf.dAh, 0, gh, buf.q, 0, r, 1f, g.wHh(), 0, r);
         }
@@ -741,10 +787,11 @@ final class CpuOptionLayer {
             preActivation(row, 1, gt, go + hs);
             GateMath.activate(GateMath.SIGMOID, gt, go, gt, go, 2 * hs);
             if (orig) {
-                // r ⊙ q, the input of the n block's GEMM.
-                int qo = row * buf.r;
+                // r ⊙ q, the input of the n block's GEMM; projected, r ⊙ h_{t-1}, projected next.
+                float[] src = buf.p > 0 ? buf.hPrev : buf.q;
+                int qo = row * (buf.p > 0 ? hs : buf.r);
                 for (int u = 0; u < hs; u++) {
-                    buf.rq[row * hs + u] = gt[go + u] * buf.q[qo + u];
+                    buf.rq[row * hs + u] = gt[go + u] * src[qo + u];
                 }
                 return;
             }
@@ -1114,14 +1161,24 @@ final class CpuOptionLayer {
             }
             float[] gt = buf.gates;
             int go = row * gh;
-            int qo = row * buf.r;
+            boolean proj = buf.p > 0;
+            // r multiplied q, or (projected) h_{t-1}: d(r⊙·)⊙r goes to q, or straight to h_{t-1}.
+            float[] src = proj ? buf.hPrev : buf.q;
+            int qo = row * (proj ? hs : buf.r);
+            if (proj) {
+                Arrays.fill(buf.dq, j * buf.r, (j + 1) * buf.r, 0f);
+            }
             for (int u = 0; u < hs; u++) {
                 float r = gt[go + u];
                 float drq = buf.dRq[j * hs + u];
-                float dpr = drq * buf.q[qo + u] * r * (1f - r);
+                float dpr = drq * src[qo + u] * r * (1f - r);
                 buf.dPreX[go + u] = dpr;
                 buf.dPreH[go + u] = dpr;
-                buf.dq[j * buf.r + u] = drq * r;
+                if (proj) {
+                    buf.dh[j * hs + u] += drq * r;
+                } else {
+                    buf.dq[j * buf.r + u] = drq * r;
+                }
             }
             if (o.layerNorm()) {
                 normalizeBackBlocks(buf.dPreH, buf.dAh, row, 0, 2);

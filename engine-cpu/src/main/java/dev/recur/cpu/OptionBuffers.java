@@ -38,7 +38,8 @@ final class OptionBuffers {
     final float[] rsc;     // [N]      1/σ of LN(c̃)
     final float[] tau;     // [N, H]   tanh(LN(c̃)) or tanh(c̃) (LSTM family)
     final float[] hr;      // [N, H]   o ⊙ τ, the projection's input (projected LSTM)
-    final float[] rq;      // [N, H]   r ⊙ q (original GRU)
+    final float[] rq;      // [N, H]   r ⊙ q (original GRU); projected: r ⊙ h_{t-1}
+    final float[] qn;      // [N, P]   projected original GRU: m ⊙ W_hr (r ⊙ h_{t-1}), the n block's GEMM input
     final float[] hNew;    // [N, H]   h_t, every row (projected GRU: the input of y_t = W_hr h_t)
 
     // Running state and per-step scratch, [maxB, ...].
@@ -71,7 +72,9 @@ final class OptionBuffers {
     float[] dHTilde; // [B, S]   of h̃ (after zoneout)
     float[] dCTilde; // [B, H]   of c̃ (after zoneout, before the gate math adds its share)
     float[] dHr;     // [B, H]   of o⊙τ (projected LSTM)
-    float[] dRq;     // [B, H]   of r⊙q (original GRU)
+    float[] dRq;     // [B, H]   of r⊙q (original GRU; projected: of r⊙h_{t-1})
+    float[] dQn;     // [B, P]   projected original GRU: of qn
+    float[] dPq;     // [N, P]   ... of W_hr (r⊙h_{t-1}), kept for dW_hr
     float[] colSums; // [GH]     column-sum scratch
 
     OptionBuffers(Cell cell, CellOptions options, int maxSteps, int maxBatch, int hidden) {
@@ -101,6 +104,7 @@ final class OptionBuffers {
         rsc = lstm && ln ? new float[n] : null;
         hr = lstm && p > 0 ? new float[n * hidden] : null;
         rq = cell == Cell.GRU_ORIGINAL ? new float[n * hidden] : null;
+        qn = cell == Cell.GRU_ORIGINAL && p > 0 ? new float[n * p] : null;
         hNew = !lstm && p > 0 ? new float[n * hidden] : null;
         h0 = new float[maxBatch * s];
         h = new float[maxBatch * s];
@@ -136,6 +140,8 @@ final class OptionBuffers {
         dCTilde = c != null ? new float[c.length] : null;
         dHr = hr != null ? new float[maxBatch * hidden] : null;
         dRq = rq != null ? new float[maxBatch * hidden] : null;
+        dQn = qn != null ? new float[maxBatch * p] : null;
+        dPq = qn != null ? new float[qn.length] : null;
         colSums = new float[gh];
     }
 }
