@@ -153,7 +153,8 @@ public interface Model extends Module {
         java.util.Set<String> mine = new java.util.HashSet<>();
         parameters().forEach(p -> mine.add(p.name()));
         for (String name : new java.util.TreeSet<>(c.tensors().keySet())) {
-            String option = cellOptionOf(name);
+            // Training state (an optimizer's moments of each weight) carries the names too.
+            String option = name.startsWith("optimizer.") || name.startsWith("trainer.") ? null : cellOptionOf(name);
             if (option != null && !mine.contains(name)) {
                 throw new CheckpointException(c.source(), "the checkpoint holds " + name + " (" + option
                         + "), which this model's configuration has not; build the model with " + option);
