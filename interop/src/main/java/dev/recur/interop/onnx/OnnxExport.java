@@ -144,6 +144,7 @@ public final class OnnxExport {
      * are {@code [B, Ts]} and {@code [B, 1]} (states and logits are the same either way).
      */
     public static Seq2seqGraphs exportSeq2seq(Seq2SeqModel model, boolean batchFirst) throws OnnxExportException {
+        plainCells(model.config().options());
         Map<String, float[]> params = parameters(model);
         GraphWriter enc = new GraphWriter("recur_seq2seq_encoder");
         seq2seqEncoder(enc, model.config(), params, batchFirst);

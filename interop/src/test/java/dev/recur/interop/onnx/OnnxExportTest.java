@@ -237,6 +237,13 @@ class OnnxExportTest {
                 }
             }
         }
+        try (Seq2SeqModel s = new Seq2SeqModel(be, new Seq2SeqConfig(Cell.GRU, 8, 9, 4, 5, 1, 0f, false,
+                dev.recur.models.seq2seq.Attention.Kind.NONE, false,
+                new dev.recur.api.CellOptions(true, 0f, 0f, 0f, 0)), 1)) {
+            OnnxExportException e = assertThrows(OnnxExportException.class, () -> OnnxExport.exportSeq2seq(s, false));
+            assertTrue(e.getMessage().startsWith("the model's cells use layer normalisation (--layer-norm)"),
+                    e.getMessage());
+        }
         try (CharLanguageModel m = new CharLanguageModel(be, new CharModelConfig(6, 4, Cell.LSTM, 5, 1, 0f,
                 new dev.recur.api.CellOptions(false, 0.3f, 0f, 0f, 0)), 1)) {
             assertEquals(1, OnnxExport.export(m, false).getGraph().getNodeList().stream()
