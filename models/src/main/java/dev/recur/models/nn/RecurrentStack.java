@@ -455,7 +455,13 @@ public final class RecurrentStack implements Module {
         return trainingMode;
     }
 
-    /** Training mode applies dropout between layers in a {@code forward(..., true)}; eval mode never does. */
+    /**
+     * Training mode applies dropout between layers in a {@code forward(..., true)}; eval mode never
+     * does. The cells' recurrent dropout and zoneout are part of the training forward the backend
+     * runs ({@link Backend#layerForward} draws them in either mode, and the counter moves); a
+     * forward with {@code training = false} uses their inference form (no dropout, zoneout's
+     * expectation) in either mode.
+     */
     @Override
     public void train(boolean on) {
         trainingMode = on;
