@@ -291,8 +291,8 @@ public final class CpuBackend extends Backend {
                                      LayerDims d, Tensor x, int[] lengths, LayerParams params, Workspace ws,
                                      Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
         optionLayer.backward(cell, options, direction, d.steps(), d.batch(), d.input(), data(x), lengths,
-                control.mask(), control.seed(), control.counter(), optionBuffers(ws, direction).h0,
-                optionArrays(params), optionBuffers(ws, direction), dy == null ? null : data(dy),
+                control.mask(), control.seed(), control.counter(), optionArrays(params), optionBuffers(ws, direction),
+                dy == null ? null : data(dy),
                 options.recurrentWidth(d.hidden()), 0, h(dFin), c(dFin), dx == null ? null : data(dx), false,
                 h(dInit), c(dInit), optionArrays(grads));
         record("layerBackward", cell, direction, d, options, control);
@@ -342,7 +342,7 @@ public final class CpuBackend extends Backend {
             State di = dInit == null ? null : dInit.get(dir);
             OptionBuffers buf = optionBuffers(ws, dir);
             optionLayer.backward(cell, options, dir, d.steps(), d.batch(), d.input(), data(x), lengths,
-                    control.mask(), control.seed(), counter(options, control, cell, d, dir), buf.h0,
+                    control.mask(), control.seed(), counter(options, control, cell, d, dir),
                     optionArrays(params.get(dir)), buf, dy == null ? null : data(dy), 2 * rw,
                     dir == Direction.FORWARD ? 0 : rw, h(df), c(df), dx == null ? null : data(dx),
                     dir == Direction.REVERSE, h(di), c(di), optionArrays(grads.get(dir)));

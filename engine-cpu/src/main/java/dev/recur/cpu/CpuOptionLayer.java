@@ -55,6 +55,8 @@ final class CpuOptionLayer {
     private final Sgemm sgemm;
     private final Workers workers;
     private final RowStage stage = new RowStage();
+    /** The column-sum call in flight, likewise reused. */
+    private final ColumnSums columnSums = new ColumnSums();
 
     CpuOptionLayer(Sgemm sgemm, Workers workers) {
         this.sgemm = sgemm;
@@ -133,57 +135,55 @@ final class CpuOptionLayer {
             dropoutMask(o.recurrentDropout(), seed, counter, batch * r, buf.mask);
         }
 
-        {
-            for (int s = 0; s < steps; s++) {
-                int t = dir == Direction.FORWARD ? s : steps - 1 - s;
-                int off = t * batch;
-                st.t = t;
-                st.first = s == 0;
-                for (int b = 0; b < batch; b++) {
-                    buf.runs[b] = runs(lengths, mask, t, b, batch);
+        for (int s = 0; s < steps; s++) {
+            int t = dir == Direction.FORWARD ? s : steps - 1 - s;
+            int off = t * batch;
+            st.t = t;
+            st.first = s == 0;
+            for (int b = 0; b < batch; b++) {
+                buf.runs[b] = runs(lengths, mask, t, b, batch);
+            }
+            // Save h_{t-1}, c_{t-1}; q = m ⊙ r_{t-1}.
+            System.arraycopy(buf.h, 0, buf.hPrev, off * sw, batch * sw);
+            if (lstm) {
+                System.arraycopy(buf.c, 0, buf.cPrev, off * hs, batch * hs);
+            }
+            if (dropout) {
+                float[] m = buf.mask;
+                int qo = off * r;
+                for (int i = 0; i < batch * r; i++) {
+                    buf.q[qo + i] = rIn[i] * m[i];
                 }
-                // Save h_{t-1}, c_{t-1}; q = m ⊙ r_{t-1}.
-                System.arraycopy(buf.h, 0, buf.hPrev, off * sw, batch * sw);
-                if (lstm) {
-                    System.arraycopy(buf.c, 0, buf.cPrev, off * hs, batch * hs);
-                }
+            } else {
+                System.arraycopy(rIn, 0, buf.q, off * r, batch * r);
+            }
+            sgemm.gemm(buf.gemm, false, batch, 1f, buf.q, off * r, r, buf.recurrent, 0f, buf.ah, off * gh, gh);
+            rows(RowStage.GATES, buf, w, batch, off, gh);
+            if (orig && pw > 0) {
+                // The n block reads m ⊙ W_hr (r ⊙ h_{t-1}) (CellOptions).
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.projection, 0f, buf.qn, off * pw,
+                        pw);
                 if (dropout) {
-                    float[] m = buf.mask;
-                    int qo = off * r;
-                    for (int i = 0; i < batch * r; i++) {
-                        buf.q[qo + i] = rIn[i] * m[i];
+                    int qo = off * pw;
+                    for (int i = 0; i < batch * pw; i++) {
+                        buf.qn[qo + i] *= buf.mask[i];
                     }
-                } else {
-                    System.arraycopy(rIn, 0, buf.q, off * r, batch * r);
                 }
-                sgemm.gemm(buf.gemm, false, batch, 1f, buf.q, off * r, r, buf.recurrent, 0f, buf.ah, off * gh, gh);
-                rows(RowStage.GATES, buf, w, batch, off, gh);
-                if (orig && pw > 0) {
-                    // The n block reads m ⊙ W_hr (r ⊙ h_{t-1}) (CellOptions).
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.projection, 0f, buf.qn, off * pw,
-                            pw);
-                    if (dropout) {
-                        int qo = off * pw;
-                        for (int i = 0; i < batch * pw; i++) {
-                            buf.qn[qo + i] *= buf.mask[i];
-                        }
-                    }
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.qn, off * pw, pw, buf.recurrentN, 0f, buf.ah,
-                            off * gh + 2 * hs, gh);
-                    rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
-                } else if (orig) {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.recurrentN, 0f, buf.ah,
-                            off * gh + 2 * hs, gh);
-                    rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
-                }
-                if (lstm && pw > 0) {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.hr, off * hs, hs, buf.projection, 0f, buf.hTilde, 0, pw);
-                }
-                rows(RowStage.UPDATE, buf, w, batch, off, sw + (lstm ? hs : 0));
-                if (buf.v != null) {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
-                    st.outputRows(0, batch, buf.v, pw);
-                }
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.qn, off * pw, pw, buf.recurrentN, 0f, buf.ah,
+                        off * gh + 2 * hs, gh);
+                rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
+            } else if (orig) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.recurrentN, 0f, buf.ah,
+                        off * gh + 2 * hs, gh);
+                rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
+            }
+            if (lstm && pw > 0) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.hr, off * hs, hs, buf.projection, 0f, buf.hTilde, 0, pw);
+            }
+            rows(RowStage.UPDATE, buf, w, batch, off, sw + (lstm ? hs : 0));
+            if (buf.v != null) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
+                st.outputRows(0, batch, buf.v, pw);
             }
         }
         if (hT != null) {
@@ -206,8 +206,8 @@ final class CpuOptionLayer {
      * @param g   gradients, accumulated into
      */
     synchronized void backward(Cell cell, CellOptions o, Direction dir, int steps, int batch, int in, float[] x,
-                               int[] lengths, byte[] mask, long seed, long counter, float[] h0, Params w,
-                               OptionBuffers buf, float[] dy, int dyStride, int dyCol, float[] dhT, float[] dcT,
+                               int[] lengths, byte[] mask, long seed, long counter, Params w, OptionBuffers buf,
+                               float[] dy, int dyStride, int dyCol, float[] dhT, float[] dcT,
                                float[] dx, boolean dxAccumulate, float[] dh0, float[] dc0, Params g) {
         buf.ensureBackward();
         int hs = buf.hidden;
@@ -248,7 +248,6 @@ final class CpuOptionLayer {
         st.dy = dy;
         st.dyStride = dyStride;
         st.dyCol = dyCol;
-        st.grads = g;
         try {
             backwardLoop(cell, o, dir, steps, batch, in, x, w, buf, dx, dxAccumulate, dh0, dc0, g);
         } finally {
@@ -272,63 +271,59 @@ final class CpuOptionLayer {
         boolean dropout = o.recurrentDropout() > 0f;
         float[] h0 = buf.h0;
         RowStage st = stage;
-        {
-            for (int s = steps - 1; s >= 0; s--) {
-                int t = dir == Direction.FORWARD ? s : steps - 1 - s;
-                int off = t * batch;
-                st.t = t;
-                for (int b = 0; b < batch; b++) {
-                    buf.runs[b] = runs(st.lengths, st.mask, t, b, batch);
+        for (int s = steps - 1; s >= 0; s--) {
+            int t = dir == Direction.FORWARD ? s : steps - 1 - s;
+            int off = t * batch;
+            st.t = t;
+            for (int b = 0; b < batch; b++) {
+                buf.runs[b] = runs(st.lengths, st.mask, t, b, batch);
+            }
+            // Output gradient: a step that ran takes what its masked successors carried.
+            st.outputGradients(batch);
+            if (gruProj) {
+                // dv is the gradient of v_t = W_hr h_t: keep it for dW_hr, hand it to h.
+                System.arraycopy(buf.dv, 0, buf.dProj, off * pw, batch * pw);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
+            }
+            rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + (lstm ? hs : 0));
+            if (lstm && pw > 0) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dProj, off * pw, pw, buf.projection, 0f, buf.dHr, 0, hs);
+            }
+            rows(RowStage.GATES_BACK, buf, w, batch, off, gh);
+            if (orig && pw > 0) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dQn,
+                        0, pw);
+                int po = off * pw;
+                for (int i = 0; i < batch * pw; i++) {
+                    buf.dPq[po + i] = dropout ? buf.dQn[i] * buf.mask[i] : buf.dQn[i];
                 }
-                // Output gradient: a step that ran takes what its masked successors carried.
-                st.outputGradients(batch);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dPq, po, pw, buf.projection, 0f, buf.dRq, 0, hs);
+                rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
+            } else if (orig) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRq,
+                        0, hs);
+                rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
+            } else {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 0f, buf.dq, 0, r);
+            }
+            // dr_{t-1} = m ⊙ dq; rows that did not run have dq = 0.
+            float[] target = gruProj ? buf.dv : buf.dh;
+            float[] m = buf.mask;
+            for (int i = 0; i < batch * r; i++) {
+                float d = dropout ? buf.dq[i] * m[i] : buf.dq[i];
                 if (gruProj) {
-                    // dv is the gradient of v_t = W_hr h_t: keep it for dW_hr, hand it to h.
-                    System.arraycopy(buf.dv, 0, buf.dProj, off * pw, batch * pw);
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
-                }
-                rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + (lstm ? hs : 0));
-                if (lstm && pw > 0) {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dProj, off * pw, pw, buf.projection, 0f, buf.dHr, 0, hs);
-                }
-                rows(RowStage.GATES_BACK, buf, w, batch, off, gh);
-                if (orig && pw > 0) {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dQn,
-                            0, pw);
-                    int po = off * pw;
-                    for (int i = 0; i < batch * pw; i++) {
-                        buf.dPq[po + i] = dropout ? buf.dQn[i] * buf.mask[i] : buf.dQn[i];
-                    }
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dPq, po, pw, buf.projection, 0f, buf.dRq, 0, hs);
-                    rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
-                } else if (orig) {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRq,
-                            0, hs);
-                    rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
+                    target[i] = d;
                 } else {
-                    sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 0f, buf.dq, 0, r);
-                }
-                // dr_{t-1} = m ⊙ dq; rows that did not run have dq = 0.
-                float[] target = gruProj ? buf.dv : buf.dh;
-                float[] m = buf.mask;
-                for (int i = 0; i < batch * r; i++) {
-                    float d = dropout ? buf.dq[i] * m[i] : buf.dq[i];
-                    if (gruProj) {
-                        target[i] = d;
-                    } else {
-                        target[i] += d;
-                    }
+                    target[i] += d;
                 }
             }
         }
         if (gruProj) {
             // r_{-1} = W_hr h0.
             sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
-            if (h0 != null) {
-                sgemm.gemm(buf.gemm, true, false, pw, hs, batch, 1f, buf.dv, 0, pw, h0, 0, hs, 1f, g.wHr(), 0, hs);
-            }
+            sgemm.gemm(buf.gemm, true, false, pw, hs, batch, 1f, buf.dv, 0, pw, h0, 0, hs, 1f, g.wHr(), 0, hs);
         }
         if (dh0 != null) {
             System.arraycopy(buf.dh, 0, dh0, 0, batch * sw);
@@ -337,18 +332,20 @@ final class CpuOptionLayer {
             System.arraycopy(buf.dc, 0, dc0, 0, batch * hs);
         }
 
-        // Parameter gradients over every step at once.
-        float[] sums = buf.colSums;
-        columnSums(buf.dPreX, n, gh, sums, g.bIh(), null);
-        columnSums(buf.dPreH, n, gh, sums, g.bHh(), null);
+        // Parameter gradients over every step at once. Both biases (and LN's β) receive the column
+        // sums of their side's dPre; the LSTM and RNN share one dPre for both sides.
+        boolean shared = buf.dPreH == buf.dPreX;
+        columnSums(buf.dPreX, null, n, gh, buf.colSums, g.bIh(), ln ? g.betaIh() : null, shared ? g.bHh() : null,
+                shared && ln ? g.betaHh() : null);
+        if (!shared) {
+            columnSums(buf.dPreH, null, n, gh, buf.colSums, g.bHh(), ln ? g.betaHh() : null, null, null);
+        }
         if (ln) {
-            columnSums(buf.dPreX, n, gh, sums, g.betaIh(), null);
-            columnSums(buf.dPreX, n, gh, sums, g.gIh(), buf.ax);
-            columnSums(buf.dPreH, n, gh, sums, g.betaHh(), null);
-            columnSums(buf.dPreH, n, gh, sums, g.gHh(), buf.ah);
+            columnSums(buf.dPreX, buf.ax, n, gh, buf.colSums, g.gIh(), null, null, null);
+            columnSums(buf.dPreH, buf.ah, n, gh, buf.colSums, g.gHh(), null, null, null);
             if (lstm) {
-                columnSums(buf.dK, n, hs, sums, g.betaC(), null);
-                columnSums(buf.dK, n, hs, sums, g.gC(), buf.cHat);
+                columnSums(buf.dK, null, n, hs, buf.colSums, g.betaC(), null, null, null);
+                columnSums(buf.dK, buf.cHat, n, hs, buf.colSums, g.gC(), null, null, null);
             }
         }
         if (cell == Cell.LSTM_PEEPHOLE) {
@@ -405,25 +402,82 @@ final class CpuOptionLayer {
     }
 
     /**
-     * {@code out[c] += Σ_r a[r, c]} (times {@code b[r, c]} when given), rows summed in ascending
-     * order: the same bits at any thread count.
+     * {@code Σ_r a[r, c]} (of {@code a[r, c]·b[r, c]} when b is given) added into each non-null
+     * {@code out}: columns cut into one run per worker, each column's rows summed in ascending
+     * order from zero, so the same bits at any thread count.
      */
-    private static void columnSums(float[] a, int rows, int cols, float[] sums, float[] out, float[] b) {
-        Arrays.fill(sums, 0, cols, 0f);
-        for (int row = 0; row < rows; row++) {
-            int base = row * cols;
-            if (b == null) {
-                for (int c = 0; c < cols; c++) {
-                    sums[c] += a[base + c];
+    private void columnSums(float[] a, float[] b, int rows, int cols, float[] sums, float[] out0, float[] out1,
+                            float[] out2, float[] out3) {
+        ColumnSums cs = columnSums;
+        cs.sums = sums;
+        cs.a = a;
+        cs.b = b;
+        cs.rows = rows;
+        cs.cols = cols;
+        cs.out0 = out0;
+        cs.out1 = out1;
+        cs.out2 = out2;
+        cs.out3 = out3;
+        cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
+        int chunks = (cols + cs.chunk - 1) / cs.chunk;
+        try {
+            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
+                for (int i = 0; i < chunks; i++) {
+                    cs.run(i);
                 }
             } else {
-                for (int c = 0; c < cols; c++) {
-                    sums[c] += a[base + c] * b[base + c];
+                workers.forEach(chunks, cs);
+            }
+        } finally {
+            cs.a = null;
+            cs.b = null;
+            cs.sums = null;
+            cs.out0 = cs.out1 = cs.out2 = cs.out3 = null;
+        }
+    }
+
+    /** One call of {@link #columnSums}: its operands, and task i's run of columns. */
+    private static final class ColumnSums implements Workers.Task {
+        private float[] sums;
+        private float[] a;
+        private float[] b;
+        private int rows;
+        private int cols;
+        private int chunk;
+        private float[] out0;
+        private float[] out1;
+        private float[] out2;
+        private float[] out3;
+
+        @Override
+        public void run(int i) {
+            int c0 = i * chunk;
+            int c1 = Math.min(cols, c0 + chunk);
+            Arrays.fill(sums, c0, c1, 0f);
+            for (int r = 0; r < rows; r++) {
+                int base = r * cols;
+                if (b == null) {
+                    for (int c = c0; c < c1; c++) {
+                        sums[c] += a[base + c];
+                    }
+                } else {
+                    for (int c = c0; c < c1; c++) {
+                        sums[c] += a[base + c] * b[base + c];
+                    }
                 }
             }
+            add(out0, c0, c1);
+            add(out1, c0, c1);
+            add(out2, c0, c1);
+            add(out3, c0, c1);
         }
-        for (int c = 0; c < cols; c++) {
-            out[c] += sums[c];
+
+        private void add(float[] out, int c0, int c1) {
+            if (out != null) {
+                for (int c = c0; c < c1; c++) {
+                    out[c] += sums[c];
+                }
+            }
         }
     }
 
@@ -491,7 +545,6 @@ final class CpuOptionLayer {
         long seed;
         long counter;
         Params w;
-        Params grads;
         OptionBuffers buf;
         float[] y;
         int yStride;
@@ -521,7 +574,6 @@ final class CpuOptionLayer {
 
         void clear() {
             w = null;
-            grads = null;
             buf = null;
             y = null;
             dy = null;

@@ -77,6 +77,37 @@ final class OptionsCase {
         wy = uniform(r, steps * batch * dirs * r(), 1.0);
     }
 
+    /** Direction index d of this bidirectional case as a one-direction case: its inputs, weights, loss and counter. */
+    OptionsCase oneDirection(int d) {
+        int rw = r();
+        double[] wy1 = new double[steps * batch * rw];
+        for (int row = 0; row < steps * batch; row++) {
+            System.arraycopy(wy, row * 2 * rw + d * rw, wy1, row * rw, rw);
+        }
+        return new OptionsCase(this, d, wy1);
+    }
+
+    private OptionsCase(OptionsCase both, int d, double[] wy1) {
+        this.cell = both.cell;
+        this.opt = both.opt;
+        this.steps = both.steps;
+        this.batch = both.batch;
+        this.in = both.in;
+        this.hs = both.hs;
+        this.lengths = both.lengths;
+        this.mask = both.mask;
+        this.bidirectional = false;
+        this.seed = both.seed;
+        this.counter = both.counter(d);
+        this.x = both.x;
+        this.h0 = new double[][] {both.h0[d]};
+        this.c0 = new double[][] {both.c0[d]};
+        this.w = new OptionsOracle.Weights[] {both.w[d]};
+        this.wy = wy1;
+        this.wh = new double[][] {both.wh[d]};
+        this.wc = new double[][] {both.wc[d]};
+    }
+
     int dirs() {
         return bidirectional ? 2 : 1;
     }
