@@ -4,7 +4,11 @@ import dev.recur.api.Cell;
 import dev.recur.api.CellOptions;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The FLOP counts of {@code recur bench options}, worked by hand for the benchmark's shape
@@ -40,5 +44,37 @@ class CellOptionFlopsTest {
                 forward(Cell.LSTM, new CellOptions(true, 0.25f, 0.1f, 0.1f, 256)));
         assertEquals(3 * forward(Cell.LSTM, new CellOptions(true, 0f, 0f, 0f, 256)),
                 Flops.layerTrain(Cell.LSTM, new CellOptions(true, 0f, 0f, 0f, 256), B, I, H, T));
+    }
+
+    /**
+     * {@code recur bench options} on a tiny shape on the cpu engine: six lines in order, each with
+     * its options, a time, the ratio to the plain row of the same run (1 for the plain row) and
+     * GFLOP/s from the count above.
+     */
+    @Test
+    void theCommandPrintsARowPerOptionWithTheRatioToPlain() {
+        Streams s = Streams.recur("bench", "options", "--backend", "cpu", "--batch", "2", "--input", "3", "--hidden",
+                "6", "--steps", "4", "--proj-size", "2", "--iters", "1", "--warmup", "0");
+        assertEquals(0, s.status, s::toString);
+        List<String> lines = s.outLines();
+        assertEquals(6, lines.size(), s::toString);
+        String[] rows = {"plain", "layer_norm", "recurrent_dropout", "zoneout", "projection", "all"};
+        dev.recur.api.CellOptions all = new dev.recur.api.CellOptions(true, 0.25f, 0.1f, 0.1f, 2);
+        for (int i = 0; i < rows.length; i++) {
+            Map<String, Object> f = FlatJson.parse(lines.get(i));
+            assertEquals(rows[i], f.get("row"), lines.get(i));
+            double ms = ((Number) f.get("train_step_ms")).doubleValue();
+            assertTrue(ms > 0, lines.get(i));
+            assertTrue(f.get("flops_note").toString().contains("layer norm 8/element"), lines.get(i));
+            if (i == 0) {
+                assertEquals(1.0, ((Number) f.get("ratio_to_plain")).doubleValue());
+            }
+            if (i == 5) {
+                assertEquals(all.toString(), f.get("options"));
+                long flops = Flops.layerTrain(dev.recur.api.Cell.LSTM, all, 2, 3, 6, 4);
+                assertEquals(flops, ((Number) f.get("train_flops")).longValue());
+                assertEquals(Flops.gflops(flops, ms), ((Number) f.get("gflops")).doubleValue(), 1e-3);
+            }
+        }
     }
 }
