@@ -244,10 +244,21 @@ class OnnxExportTest {
             assertTrue(e.getMessage().startsWith("the model's cells use layer normalisation (--layer-norm)"),
                     e.getMessage());
         }
-        try (CharLanguageModel m = new CharLanguageModel(be, new CharModelConfig(6, 4, Cell.LSTM, 5, 1, 0f,
-                new dev.recur.api.CellOptions(false, 0.3f, 0f, 0f, 0)), 1)) {
-            assertEquals(1, OnnxExport.export(m, false).getGraph().getNodeList().stream()
-                    .filter(n -> n.getOpType().equals("LSTM")).count());
+        // Exported as its plain cell, which is what its inference (no dropout) computes: the
+        // engine's option path's logits equal ONNX Runtime's.
+        try (CharLanguageModel m = new CharLanguageModel(be, new CharModelConfig(V, E, Cell.LSTM, H, 2, 0f,
+                new dev.recur.api.CellOptions(false, 0.3f, 0f, 0f, 0)), 1);
+             IndexTensor in = be.indices(T, B)) {
+            ModelProto proto = OnnxExport.export(m, false);
+            assertEquals(2, proto.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count());
+            int[] ids = randomIds(T * B, 8);
+            in.copyFrom(ids);
+            float[] recur = m.logits(in).toArray();
+            try (OrtSession s = env.createSession(proto.toByteArray(), new OrtSession.SessionOptions())) {
+                float[] zeros = new float[2 * B * H];
+                record("char-lm lstm recurrent dropout 0.3", recur, runLm(s, Cell.LSTM, ids, zeros, zeros, false)
+                        .get("logits"));
+            }
         }
     }
 
