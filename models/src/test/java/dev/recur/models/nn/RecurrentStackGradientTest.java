@@ -94,6 +94,15 @@ class RecurrentStackGradientTest {
                 .recurrentDropout(0.2f).zoneoutH(0.25f).build(), null, mask, 7, OPTION_STEP);
     }
 
+    /** Step masks: a bidirectional 2-layer RNN with zoneout of h, and plain peephole-LSTM cells (the option path with CellOptions.NONE). */
+    @Test
+    void plainCellsWithAStepMask() {
+        byte[] mask = {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1}; // [T*B]: holes at the start and in the middle
+        check(RecurrentConfig.builder(Cell.RNN_TANH, 3, 5).numLayers(2).bidirectional(true).zoneoutH(0.2f).build(),
+                new int[] {4, 3, 4}, mask, 8, STEP);
+        check(RecurrentConfig.builder(Cell.LSTM_PEEPHOLE, 2, 3).build(), null, mask, 9, STEP);
+    }
+
     @Test
     void stateArraysOfTheWrongLengthAreRefusedByName() {
         RecurrentConfig cfg = RecurrentConfig.builder(Cell.LSTM, 2, 3).numLayers(2).bidirectional(true).build();
