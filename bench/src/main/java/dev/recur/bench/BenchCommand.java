@@ -67,7 +67,8 @@ import java.util.List;
             "What to measure (the options of each follow):"},
         commandListHeading = "",
         subcommands = {BenchCommand.Lstm.class, BenchCommand.Gru.class, BenchCommand.Rnn.class,
-            BenchCommand.CellOptionsRun.class, BenchCommand.Gemm.class, BenchCommand.Peak.class, BenchCommand.DataParallelRun.class,
+            BenchCommand.CellOptionsRun.class,
+            BenchCommand.Gemm.class, BenchCommand.Peak.class, BenchCommand.DataParallelRun.class,
             BenchCommand.WriteReport.class, BenchCommand.Jmh.class},
         modelTransformer = BenchCommand.Layout.class)
 public final class BenchCommand extends CliCommand {

@@ -89,7 +89,10 @@ public final class SequenceModel extends StackedModel {
         return trainStep(ids, lengths, null, labels, opt, lr, clip);
     }
 
-    /** {@link #trainStep(IndexTensor, int[], IndexTensor, Optimizer, float, float)} with a step mask {@code [T*B]} or null. */
+    /**
+     * {@link #trainStep(IndexTensor, int[], IndexTensor, Optimizer, float, float)} with a step mask
+     * {@code [T*B]} or null.
+     */
     public float trainStep(IndexTensor ids, int[] lengths, byte[] mask, IndexTensor labels, Optimizer opt, float lr,
                            float clip) {
         requireClassifier(true);

@@ -268,7 +268,8 @@ class RecurrentOptionsConfigTest {
                         + " configuration has not"), e.getMessage());
             }
         }
-        CharModelConfig projOnly = new CharModelConfig(12, 4, Cell.GRU, 6, 1, 0f, new CellOptions(false, 0f, 0f, 0f, 2));
+        CharModelConfig projOnly = new CharModelConfig(12, 4, Cell.GRU, 6, 1, 0f,
+                new CellOptions(false, 0f, 0f, 0f, 2));
         Path proj = dir.resolve("proj.safetensors");
         try (CharLanguageModel m = new CharLanguageModel(be, projOnly, 4);
              CharLanguageModel withLn = new CharLanguageModel(be, new CharModelConfig(12, 4, Cell.GRU, 6, 1, 0f,

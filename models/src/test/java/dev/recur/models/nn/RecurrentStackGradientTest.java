@@ -94,7 +94,10 @@ class RecurrentStackGradientTest {
                 .recurrentDropout(0.2f).zoneoutH(0.25f).build(), null, mask, 7, OPTION_STEP);
     }
 
-    /** Step masks: a bidirectional 2-layer RNN with zoneout of h, and plain peephole-LSTM cells (the option path with CellOptions.NONE). */
+    /**
+     * Step masks: a bidirectional 2-layer RNN with zoneout of h, and plain peephole-LSTM cells
+     * (the option path with CellOptions.NONE).
+     */
     @Test
     void plainCellsWithAStepMask() {
         byte[] mask = {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1}; // [T*B]: holes at the start and in the middle
