@@ -67,12 +67,13 @@ import java.util.List;
             "What to measure (the options of each follow):"},
         commandListHeading = "",
         subcommands = {BenchCommand.Lstm.class, BenchCommand.Gru.class, BenchCommand.Rnn.class,
+            BenchCommand.CellOptionsRun.class,
             BenchCommand.Gemm.class, BenchCommand.Peak.class, BenchCommand.DataParallelRun.class,
             BenchCommand.WriteReport.class, BenchCommand.Jmh.class},
         modelTransformer = BenchCommand.Layout.class)
 public final class BenchCommand extends CliCommand {
 
-    static final String WHAT = "lstm, gru, rnn, gemm, peak, data-parallel, report, jmh";
+    static final String WHAT = "lstm, gru, rnn, options, gemm, peak, data-parallel, report, jmh";
 
     @Spec
     CommandSpec spec;
@@ -181,7 +182,7 @@ public final class BenchCommand extends CliCommand {
     // ---------------------------------------------------------------- the measurements
 
     /** One thing {@code recur bench} measures: a subcommand of it. */
-    abstract static sealed class Measurement permits Timed, Peak, DataParallelRun, WriteReport, Jmh {
+    abstract static sealed class Measurement permits Timed, CellOptionsRun, Peak, DataParallelRun, WriteReport, Jmh {
 
         /** Whether it runs a Recur engine, and so takes {@code --backend}. */
         abstract boolean usesEngine();
@@ -332,6 +333,86 @@ public final class BenchCommand extends CliCommand {
         @Override
         Cell cell() {
             return Cell.RNN_TANH;
+        }
+    }
+
+    @Command(name = "options", description = {
+        "one layer's training step (layerForward + layerBackward) with each cell option on and off, in one run:",
+        "plain, --layer-norm, recurrent dropout, zoneout (h and c), a projection, and all of them. One line each:",
+        "train_step_ms, ratio_to_plain (the plain row of the same run), and gflops counting what the option adds",
+        "(projection 2*P*H per step and sequence, W_hh G*H*P instead of G*H*H; layer norm 8 FLOPs per normalised",
+        "element, (2G+1)*H elements with c; dropout 1 per element of R; zoneout 3 per element of h and c;",
+        "training 3x the forward), the counts written beside as flops_note."},
+            showDefaultValues = true, sortOptions = false, sortSynopsis = false)
+    static final class CellOptionsRun extends Measurement {
+        @Option(names = "--cell", paramLabel = "NAME", defaultValue = "lstm", converter = Checks.CellName.class,
+                description = "an LSTM or GRU cell")
+        Cell cell;
+        @Mixin
+        LayerShape shape;
+        @Mixin
+        RunCounts counts;
+        @Option(names = "--proj-size", paramLabel = "P", defaultValue = "256", converter = Checks.Positive.class,
+                description = "P of the projection rows")
+        int projSize;
+        @Option(names = "--recurrent-dropout", paramLabel = "P", defaultValue = "0.25",
+                converter = Checks.Dropout.class, description = "p of the recurrent-dropout rows")
+        float recurrentDropout;
+        @Option(names = "--zoneout", paramLabel = "P", defaultValue = "0.1", converter = Checks.Dropout.class,
+                description = "p of the zoneout rows (h, and c for LSTM cells)")
+        float zoneout;
+
+        @Override
+        boolean usesEngine() {
+            return true;
+        }
+
+        @Override
+        void check() {
+            if (!cell.hasCellState() && cell.gates() == 1) {
+                throw new UsageException("option '--cell' needs an LSTM or GRU cell for the cell options, got "
+                        + cell.id());
+            }
+            if (projSize >= shape.hidden) {
+                throw new UsageException("option '--proj-size' must be smaller than --hidden " + shape.hidden
+                        + ", got " + projSize);
+            }
+            if (recurrentDropout == 0f || zoneout == 0f) {
+                throw new UsageException("options '--recurrent-dropout' and '--zoneout' must be > 0 here (a row"
+                        + " with them off is the plain row), got " + recurrentDropout + " and " + zoneout);
+            }
+        }
+
+        /** The rows: a name and the options. */
+        java.util.LinkedHashMap<String, dev.recur.api.CellOptions> rows() {
+            float zc = cell.hasCellState() ? zoneout : 0f;
+            java.util.LinkedHashMap<String, dev.recur.api.CellOptions> rows = new java.util.LinkedHashMap<>();
+            rows.put("plain", dev.recur.api.CellOptions.NONE);
+            rows.put("layer_norm", new dev.recur.api.CellOptions(true, 0f, 0f, 0f, 0));
+            rows.put("recurrent_dropout", new dev.recur.api.CellOptions(false, recurrentDropout, 0f, 0f, 0));
+            rows.put("zoneout", new dev.recur.api.CellOptions(false, 0f, zoneout, zc, 0));
+            rows.put("projection", new dev.recur.api.CellOptions(false, 0f, 0f, 0f, projSize));
+            rows.put("all", new dev.recur.api.CellOptions(true, recurrentDropout, zoneout, zc, projSize));
+            return rows;
+        }
+
+        @Override
+        int measure(BenchCommand bench, PrintStream out, PrintStream err) throws Exception {
+            Measurements.Runs runs = counts.runs();
+            try (Backend backend = bench.openBackend()) {
+                double plainMs = Double.NaN;
+                for (var row : rows().entrySet()) {
+                    JsonLine line = Measurements.recurOptionLayer(backend, cell, row.getKey(), row.getValue(),
+                            shape.batch, shape.input, shape.hidden, shape.steps, runs);
+                    double ms = line.number("train_step_ms");
+                    if (row.getValue().isPlain()) {
+                        plainMs = ms;
+                    }
+                    out.println(line.put("ratio_to_plain", ms / plainMs));
+                    out.flush();
+                }
+                return Recur.EXIT_OK;
+            }
         }
     }
 

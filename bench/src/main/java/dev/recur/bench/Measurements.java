@@ -108,6 +108,40 @@ public final class Measurements {
         }
     }
 
+    /**
+     * One layer's training step with cell options ({@link RecurWorkloads.OptionLayer}): its time,
+     * and GFLOP/s with what the options add counted ({@link Flops#layerTrain(Cell,
+     * dev.recur.api.CellOptions, int, int, int, int)}).
+     */
+    public static JsonLine recurOptionLayer(Backend backend, Cell cell, String row, dev.recur.api.CellOptions options,
+                                            int batch, int input, int hidden, int steps, Runs runs) throws Exception {
+        try (RecurWorkloads.OptionLayer layer = new RecurWorkloads.OptionLayer(backend, cell, options, batch, input,
+                hidden, steps, SEED)) {
+            Timing.Result train = Timing.measure(runs.warmup(), runs.iters(), layer::trainStep);
+            long flops = Flops.layerTrain(cell, options, batch, input, hidden, steps);
+            return new JsonLine()
+                    .put("engine", backend.name())
+                    .put("op", "cell_options")
+                    .put("row", row)
+                    .put("options", options.toString())
+                    .put("cell", cell.id())
+                    .put("B", batch)
+                    .put("I", input)
+                    .put("H", hidden)
+                    .put("T", steps)
+                    .put("train_step_ms", train.medianMs())
+                    .put("train_step_min_ms", train.minMs())
+                    .put("train_flops", flops)
+                    .put("gflops", Flops.gflops(flops, train.medianMs()))
+                    .put("flops_note", "3 x forward; forward per step and sequence: 2GH(I+R) + 2PH GEMMs, layer norm "
+                            + Flops.LAYER_NORM_PER_ELEMENT + "/element of 2G blocks of H (+H for c), dropout "
+                            + Flops.RECURRENT_DROPOUT_PER_ELEMENT + "/element of R, zoneout "
+                            + Flops.ZONEOUT_PER_ELEMENT + "/element of h and c")
+                    .put("warmup", runs.warmup())
+                    .put("iters", runs.iters());
+        }
+    }
+
     /** DL4J's training step ({@code computeGradientAndScore}) and forward ({@code output}) on the same shape. */
     public static JsonLine dl4jLayer(LayerShape s, Runs runs, Peak peak) throws Exception {
         Dl4jPeer.LayerWorkload layer = new Dl4jPeer.LayerWorkload(s.cell(), s.batch(), s.input(), s.hidden(), s.steps(),

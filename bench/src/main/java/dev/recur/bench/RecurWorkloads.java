@@ -2,9 +2,12 @@ package dev.recur.bench;
 
 import dev.recur.api.Backend;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
+import dev.recur.api.LayerNormParams;
 import dev.recur.api.LayerParams;
 import dev.recur.api.State;
+import dev.recur.api.StepControl;
 import dev.recur.api.Tensor;
 import dev.recur.api.Workspace;
 
@@ -41,12 +44,8 @@ public final class RecurWorkloads {
         }
 
         final LayerParams keep(LayerParams p) {
-            keep(p.weightIh());
-            keep(p.weightHh());
-            keep(p.biasIh());
-            keep(p.biasHh());
-            if (p.peephole() != null) {
-                keep(p.peephole());
+            for (Tensor t : p.tensors()) {
+                keep(t);
             }
             return p;
         }
@@ -243,6 +242,74 @@ public final class RecurWorkloads {
 
         public LayerParams grads() {
             return grads;
+        }
+    }
+
+    /**
+     * {@link Layer}'s training step with cell options ({@link CellOptions}: layer normalisation,
+     * recurrent dropout, zoneout, projection): one direction, zero initial state, every sequence
+     * full length, {@code x [T, B, I]} to {@code y [T, B, R]} and back from a fixed
+     * {@code dy [T, B, R]}. Weights as PyTorch initialises them ({@code weight_hr [P, H]} too),
+     * layer-norm gains 1 and biases 0; each training step draws fresh masks (the counter moves by
+     * {@link CellOptions#draws}), as a training loop's steps do. With {@link CellOptions#NONE} it
+     * runs the plain ops, the same calls as {@link Layer}.
+     */
+    public static final class OptionLayer extends Owned {
+        private final Backend backend;
+        private final Cell cell;
+        private final CellOptions options;
+        private final Tensor x;          // [T, B, I]
+        private final Tensor y;          // [T, B, R]
+        private final Tensor dy;         // [T, B, R]
+        private final Tensor dx;         // [T, B, I]
+        private final LayerParams params;
+        private final LayerParams grads;
+        private final Workspace ws;
+        private final long draws;        // counter values one call uses
+        private long counter;
+        private StepControl control = StepControl.NONE;
+
+        public OptionLayer(Backend backend, Cell cell, CellOptions options, int batch, int input, int hidden, int steps,
+                           long seed) {
+            this.backend = backend;
+            this.cell = cell;
+            this.options = options;
+            int r = options.recurrentWidth(hidden);
+            int gh = cell.gates() * hidden;
+            float k = (float) (1 / Math.sqrt(hidden));
+            SplittableRandom random = new SplittableRandom(seed);
+            x = keep(uniform(backend, random, 1f, steps, batch, input));
+            y = keep(backend.tensor(steps, batch, r));
+            dy = keep(uniform(backend, random, 1f, steps, batch, r));
+            dx = keep(backend.tensor(steps, batch, input));
+            params = keep(new LayerParams(uniform(backend, random, k, gh, input), uniform(backend, random, k, gh, r),
+                    uniform(backend, random, k, gh), uniform(backend, random, k, gh),
+                    cell.peepholes() > 0 ? uniform(backend, random, k, cell.peepholes() * hidden) : null,
+                    options.projectionSize() > 0 ? uniform(backend, random, k, options.projectionSize(), hidden) : null,
+                    options.layerNorm() ? LayerNormParams.initial(backend, cell, hidden, false) : null));
+            grads = keep(LayerParams.zeros(backend, cell, options, input, hidden));
+            ws = keep(backend.workspace(cell, options, steps, batch, input, hidden, false));
+            draws = options.draws(cell, steps, batch, hidden);
+        }
+
+        /** {@code layerForward} with this step's draws. */
+        public void forward() {
+            control = options.draws() ? StepControl.draws(Measurements.SEED, counter) : StepControl.NONE;
+            counter += draws;
+            backend.layerForward(cell, Direction.FORWARD, x, null, control, null, params, y, null, ws);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
+        }
+
+        /** Zero the gradients, forward, backward (the input gradient included), as a trainer runs a layer. */
+        public void trainStep() {
+            grads.zero();
+            forward();
+            backend.layerBackward(cell, Direction.FORWARD, x, null, control, params, ws, dy, null, dx, null, grads);
+            backend.synchronize(); // asynchronous engines: a timed run ends when the work has finished
+        }
+
+        public Tensor y() {
+            return y;
         }
     }
 }

@@ -15,10 +15,10 @@ class BenchArgumentsTest {
 
     @ParameterizedTest(name = "recur bench {0}")
     @CsvSource(delimiter = '|', textBlock = """
-            ''                              | say what to measure: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh
-            bogus                           | unknown measurement 'bogus' (one of: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh)
-            --batch 4                       | say what to measure before the options: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh
-            --backend cpu lstm              | say what to measure before the options: lstm, gru, rnn, gemm, peak, data-parallel, report, jmh
+            ''                              | say what to measure: lstm, gru, rnn, options, gemm, peak, data-parallel, report, jmh
+            bogus                           | unknown measurement 'bogus' (one of: lstm, gru, rnn, options, gemm, peak, data-parallel, report, jmh)
+            --batch 4                       | say what to measure before the options: lstm, gru, rnn, options, gemm, peak, data-parallel, report, jmh
+            --backend cpu lstm              | say what to measure before the options: lstm, gru, rnn, options, gemm, peak, data-parallel, report, jmh
             lstm --batch 0                  | invalid value for option '--batch': must be >= 1, got 0
             lstm --batch many               | invalid value for option '--batch': not an integer: 'many'
             gru --hidden -3                 | invalid value for option '--hidden': must be >= 1, got -3
@@ -33,6 +33,9 @@ class BenchArgumentsTest {
             lstm --backend=                 | option '--backend' needs an engine name
             lstm --peak 0                   | invalid value for option '--peak': must be a number > 0, got '0'
             lstm --peak fast                | invalid value for option '--peak': not a number: 'fast'
+            options --proj-size 512         | option '--proj-size' must be smaller than --hidden 512, got 512
+            options --cell rnn_tanh         | option '--cell' needs an LSTM or GRU cell for the cell options, got rnn_tanh
+            options --zoneout 0             | options '--recurrent-dropout' and '--zoneout' must be > 0 here (a row with them off is the plain row), got 0.25 and 0.0
             gemm --m 0                      | invalid value for option '--m': must be >= 1, got 0
             gemm --trans-b=yes              | invalid value for option '--trans-b': 'yes' is not a boolean
             peak --seconds -1               | invalid value for option '--seconds': must be a number > 0, got '-1'

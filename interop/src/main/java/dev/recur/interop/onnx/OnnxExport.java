@@ -84,6 +84,22 @@ public final class OnnxExport {
     private OnnxExport() {
     }
 
+    /**
+     * Refuses the cell options (issue 17) that change inference, which ONNX's LSTM, GRU and RNN ops
+     * cannot express: layer normalisation, zoneout (its expectation mixes old and new state) and
+     * projections. Recurrent dropout is the identity at inference, so such a model exports as
+     * its plain cell.
+     */
+    private static void plainCells(dev.recur.api.CellOptions options) throws OnnxExportException {
+        String option = options.layerNorm() ? "layer normalisation (--layer-norm)"
+                : options.zoneoutH() > 0f || options.zoneoutC() > 0f ? "zoneout (--zoneout)"
+                : options.projectionSize() > 0 ? "a projection (--proj-size " + options.projectionSize() + ")" : null;
+        if (option != null) {
+            throw new OnnxExportException("the model's cells use " + option + ", which ONNX's LSTM/GRU/RNN ops cannot"
+                    + " express; only models without layer norm, zoneout and projections export");
+        }
+    }
+
     /** The producer version written into files: the jar's version, or "dev" from class folders. */
     public static String producerVersion() {
         String v = OnnxExport.class.getPackage().getImplementationVersion();
@@ -99,8 +115,14 @@ public final class OnnxExport {
         Map<String, float[]> params = parameters(model);
         GraphWriter g = new GraphWriter("recur_" + model.kind().replace('-', '_'));
         switch (model) {
-            case CharLanguageModel lm -> charLm(g, lm.config(), params, batchFirst);
-            case SequenceModel sm -> sequenceModel(g, sm.config(), params, batchFirst);
+            case CharLanguageModel lm -> {
+                plainCells(lm.config().options());
+                charLm(g, lm.config(), params, batchFirst);
+            }
+            case SequenceModel sm -> {
+                plainCells(sm.config().options());
+                sequenceModel(g, sm.config(), params, batchFirst);
+            }
             case Seq2SeqModel s -> throw new OnnxExportException("a " + model.kind() + " model is two ONNX graphs, "
                     + "an encoder and a decoder step: use OnnxExport.exportSeq2seq, or OnnxExport.write");
             default -> throw new OnnxExportException("a " + model.kind() + " model cannot be exported to ONNX");
@@ -122,6 +144,7 @@ public final class OnnxExport {
      * are {@code [B, Ts]} and {@code [B, 1]} (states and logits are the same either way).
      */
     public static Seq2seqGraphs exportSeq2seq(Seq2SeqModel model, boolean batchFirst) throws OnnxExportException {
+        plainCells(model.config().options());
         Map<String, float[]> params = parameters(model);
         GraphWriter enc = new GraphWriter("recur_seq2seq_encoder");
         seq2seqEncoder(enc, model.config(), params, batchFirst);

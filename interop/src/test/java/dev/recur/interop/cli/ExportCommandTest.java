@@ -158,6 +158,20 @@ class ExportCommandTest {
         }
     }
 
+    /** A model with a projection (issue 17's cell options) is refused in one line naming the option; no file. */
+    @Test
+    void aModelWithCellOptionsOnnxCannotExpressIsRefusedInOneLine() throws Exception {
+        Path ckpt = dir.resolve("proj.safetensors");
+        try (CharLanguageModel lm = new CharLanguageModel(be, new CharModelConfig(9, 4, Cell.LSTM, 6, 1, 0f,
+                new dev.recur.api.CellOptions(false, 0f, 0f, 0f, 3)), 7)) {
+            lm.save(ckpt);
+        }
+        Path out = dir.resolve("proj.onnx");
+        recur("export", "--backend", "cpu", "--onnx", out.toString(), ckpt.toString())
+                .assertOneLineFailure("recur export: ", "a projection (--proj-size 3)", "cannot express");
+        assertFalse(Files.exists(out));
+    }
+
     @Test
     void aMissingOrForeignCheckpointIsRefusedInOneLine() throws Exception {
         Path out = dir.resolve("x.onnx");

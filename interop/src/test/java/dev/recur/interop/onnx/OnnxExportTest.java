@@ -214,6 +214,54 @@ class OnnxExportTest {
         }
     }
 
+    /**
+     * Layer normalisation, zoneout and projections change what inference computes and ONNX's
+     * recurrent ops have none of them: refused in one line naming the option. Recurrent dropout
+     * is the identity at inference, so a model with it alone exports.
+     */
+    @Test
+    void cellOptionsThatChangeInferenceAreRefusedNamingTheOption() throws Exception {
+        String[][] cases = {{"true", "0", "0", "layer normalisation (--layer-norm)"},
+            {"false", "0.1", "0", "zoneout (--zoneout)"}, {"false", "0", "3", "a projection (--proj-size 3)"}};
+        for (String[] c : cases) {
+            dev.recur.api.CellOptions o = new dev.recur.api.CellOptions(Boolean.parseBoolean(c[0]), 0f,
+                    Float.parseFloat(c[1]), 0f, Integer.parseInt(c[2]));
+            try (CharLanguageModel m = new CharLanguageModel(be, new CharModelConfig(6, 4, Cell.LSTM, 5, 1, 0f, o), 1);
+                 SequenceModel s = new SequenceModel(be, SequenceModelConfig.classifier(9, 4, Cell.GRU, 5, 1, false,
+                         0f, 2).withOptions(o), 1)) {
+                for (dev.recur.models.nn.Model model : List.<dev.recur.models.nn.Model>of(m, s)) {
+                    OnnxExportException e = assertThrows(OnnxExportException.class,
+                            () -> OnnxExport.export(model, false));
+                    assertEquals("the model's cells use " + c[3] + ", which ONNX's LSTM/GRU/RNN ops cannot express;"
+                            + " only models without layer norm, zoneout and projections export", e.getMessage());
+                }
+            }
+        }
+        try (Seq2SeqModel s = new Seq2SeqModel(be, new Seq2SeqConfig(Cell.GRU, 8, 9, 4, 5, 1, 0f, false,
+                dev.recur.models.seq2seq.Attention.Kind.NONE, false,
+                new dev.recur.api.CellOptions(true, 0f, 0f, 0f, 0)), 1)) {
+            OnnxExportException e = assertThrows(OnnxExportException.class, () -> OnnxExport.exportSeq2seq(s, false));
+            assertTrue(e.getMessage().startsWith("the model's cells use layer normalisation (--layer-norm)"),
+                    e.getMessage());
+        }
+        // Exported as its plain cell, which is what its inference (no dropout) computes: the
+        // engine's option path's logits equal ONNX Runtime's.
+        try (CharLanguageModel m = new CharLanguageModel(be, new CharModelConfig(V, E, Cell.LSTM, H, 2, 0f,
+                new dev.recur.api.CellOptions(false, 0.3f, 0f, 0f, 0)), 1);
+             IndexTensor in = be.indices(T, B)) {
+            ModelProto proto = OnnxExport.export(m, false);
+            assertEquals(2, proto.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("LSTM")).count());
+            int[] ids = randomIds(T * B, 8);
+            in.copyFrom(ids);
+            float[] recur = m.logits(in).toArray();
+            try (OrtSession s = env.createSession(proto.toByteArray(), new OrtSession.SessionOptions())) {
+                float[] zeros = new float[2 * B * H];
+                record("char-lm lstm recurrent dropout 0.3", recur, runLm(s, Cell.LSTM, ids, zeros, zeros, false)
+                        .get("logits"));
+            }
+        }
+    }
+
     // ---- ONNX Runtime calls
 
     private static Map<String, float[]> runLm(OrtSession s, Cell cell, int[] ids, float[] h0, float[] c0,

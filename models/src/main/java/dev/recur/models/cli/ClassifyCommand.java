@@ -158,6 +158,8 @@ final class ClassifyCommand extends CliCommand {
             converter = Checks.FileName.class, description = "where to save the model, each epoch and at the end")
     Path checkpoint;
     @Mixin
+    CellOptionFlags cellFlags;
+    @Mixin
     RunOptions run;
 
     /** The files of --data, split at commas. */
@@ -199,6 +201,7 @@ final class ClassifyCommand extends CliCommand {
             throw new UsageException("option '--data' is required: there is no built-in classification data;"
                     + " give files of text<TAB>label lines (or classify texts with --from MODEL TEXT...)");
         }
+        cellFlags.options(cell, hidden);
     }
 
     @Override
@@ -221,7 +224,7 @@ final class ClassifyCommand extends CliCommand {
         WordVocabulary vocabulary = WordVocabulary.build(trainTexts, minCount);
         int steps = Math.max(longest(parts.train(), maxLength), longest(parts.validation(), maxLength)); // T
         SequenceModelConfig cfg = SequenceModelConfig.classifier(vocabulary.size(), embedding, cell, hidden, layers,
-                bidirectional, dropout, all.classCount());
+                bidirectional, dropout, all.classCount()).withOptions(cellFlags.options(cell, hidden));
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
         List<LabelledText.Example> fitted = new ArrayList<>(parts.train());
         fitted.addAll(parts.validation());

@@ -175,6 +175,8 @@ final class ForecastCommand extends CliCommand {
             converter = Checks.FileName.class, description = "where to save the model (every epoch, and at the end)")
     Path checkpoint;
     @Mixin
+    CellOptionFlags cellFlags;
+    @Mixin
     RunOptions run;
 
     @Override
@@ -197,7 +199,9 @@ final class ForecastCommand extends CliCommand {
                 throw new UsageException("option '--horizon' is required with --from: how many values to forecast"
                         + " past the end of the data");
             }
+            return;
         }
+        cellFlags.options(cell, hidden);
     }
 
     @Override
@@ -225,7 +229,8 @@ final class ForecastCommand extends CliCommand {
         CommandPaths.createParent(plot);
         double[] values = w.series();
         int cut = w.firstTestIndex();
-        SequenceModelConfig cfg = SequenceModelConfig.regressor(1, cell, hidden, layers, dropout, 1);
+        SequenceModelConfig cfg = SequenceModelConfig.regressor(1, cell, hidden, layers, dropout, 1)
+                .withOptions(cellFlags.options(cell, hidden));
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
         Stored stored = new Stored(window, w.normalization(), target, w.deltaScale(), series.column());
         try (Backend be = openBackend();

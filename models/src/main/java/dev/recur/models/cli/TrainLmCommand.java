@@ -81,6 +81,8 @@ final class TrainLmCommand extends CliCommand {
             description = "also save every N steps, 0 = only at the end")
     int checkpointEvery;
     @Mixin
+    CellOptionFlags cellFlags;
+    @Mixin
     RunOptions run;
     @Option(names = "--validate-every", paramLabel = "N", defaultValue = "100", converter = Checks.NonNegative.class,
             description = "validation loss every N steps, 0 = never")
@@ -104,6 +106,7 @@ final class TrainLmCommand extends CliCommand {
     @Override
     protected void check() {
         run.check();
+        cellFlags.options(cell, hidden);
     }
 
     @Override
@@ -126,7 +129,8 @@ final class TrainLmCommand extends CliCommand {
         }
         CharModelConfig model;
         try {
-            model = new CharModelConfig(corpus.vocabulary().size(), embedding, cell, hidden, layers, dropout);
+            model = new CharModelConfig(corpus.vocabulary().size(), embedding, cell, hidden, layers, dropout,
+                    cellFlags.options(cell, hidden));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -171,6 +171,8 @@ final class TranslateCommand extends CliCommand {
             converter = Checks.FileName.class, description = "where to save the model and both vocabularies")
     Path checkpoint;
     @Mixin
+    CellOptionFlags cellFlags;
+    @Mixin
     RunOptions run;
     @Option(names = "--beam", paramLabel = "K", defaultValue = "1", converter = Checks.Positive.class,
             description = "hypotheses kept by the beam search; 1 = greedy decoding")
@@ -226,6 +228,15 @@ final class TranslateCommand extends CliCommand {
             if (attention == Attention.Kind.DOT && bidirectional) {
                 throw new UsageException("option '--attention' dot needs encoder outputs of the decoder's size;"
                         + " with --bidirectional use general or additive");
+            }
+            dev.recur.api.CellOptions o = cellFlags.options(cell, hidden);
+            if (o.projectionSize() > 0) {
+                throw new UsageException("option '--proj-size' is not supported by translate (attention, the head"
+                        + " and the encoder-decoder bridge read --hidden-wide states), got " + o.projectionSize());
+            }
+            if (inputFeeding && !o.isPlain()) {
+                throw new UsageException("option '--input-feeding' runs the decoder on plain cells; it cannot be"
+                        + " combined with --layer-norm, --recurrent-dropout or --zoneout (got " + o + ")");
             }
         }
     }
@@ -299,7 +310,7 @@ final class TranslateCommand extends CliCommand {
             }
         }
         Seq2SeqConfig cfg = new Seq2SeqConfig(cell, sourceWords.size(), targetWords.size(), embedding, hidden, layers,
-                dropout, bidirectional, attention, inputFeeding);
+                dropout, bidirectional, attention, inputFeeding, cellFlags.options(cell, hidden));
         OptimizerConfig optimizerConfig = OptimizerConfig.builder(optimizer).build();
         Path metrics = RunOptions.metrics(checkpoint);
         Path lossCurve = RunOptions.lossCurve(checkpoint);

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 
 import java.util.List;
 
@@ -162,6 +163,49 @@ public final class Json {
             return Cell.byId(id);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("model configuration: field '" + key + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Adds the cell's options to a configuration object, only those that are on: {@code layer_norm}
+     * (true), {@code recurrent_dropout}, {@code zoneout_h}, {@code zoneout_c} (numbers) and
+     * {@code proj_size} (a whole number), so a plain model's JSON is what it always was.
+     */
+    public static ObjectNode putCellOptions(ObjectNode o, CellOptions options) {
+        if (options.layerNorm()) {
+            o.put("layer_norm", true);
+        }
+        if (options.recurrentDropout() > 0f) {
+            o.put("recurrent_dropout", options.recurrentDropout());
+        }
+        if (options.zoneoutH() > 0f) {
+            o.put("zoneout_h", options.zoneoutH());
+        }
+        if (options.zoneoutC() > 0f) {
+            o.put("zoneout_c", options.zoneoutC());
+        }
+        if (options.projectionSize() > 0) {
+            o.put("proj_size", options.projectionSize());
+        }
+        return o;
+    }
+
+    /**
+     * The cell's options that {@link #putCellOptions} wrote; each missing field is off, so a
+     * configuration written before the options existed reads as {@link CellOptions#NONE}.
+     *
+     * @throws IllegalArgumentException naming a malformed field or value
+     */
+    public static CellOptions cellOptions(ObjectNode o) {
+        boolean layerNorm = o.has("layer_norm") && bool(o, "layer_norm");
+        float recurrentDropout = o.has("recurrent_dropout") ? (float) number(o, "recurrent_dropout") : 0f;
+        float zoneoutH = o.has("zoneout_h") ? (float) number(o, "zoneout_h") : 0f;
+        float zoneoutC = o.has("zoneout_c") ? (float) number(o, "zoneout_c") : 0f;
+        int projection = o.has("proj_size") ? integer(o, "proj_size") : 0;
+        try {
+            return new CellOptions(layerNorm, recurrentDropout, zoneoutH, zoneoutC, projection);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model configuration: " + e.getMessage() + " in " + o, e);
         }
     }
 

@@ -15,7 +15,6 @@ import dev.recur.models.nn.Embedding;
 import dev.recur.models.nn.Linear;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.Parameter;
-import dev.recur.models.nn.RecurrentConfig;
 import dev.recur.models.nn.RecurrentStack;
 
 import java.util.ArrayList;
@@ -64,8 +63,7 @@ public final class CharLanguageModel extends StackedModel {
         this.cfg = config;
         SplittableRandom random = new SplittableRandom(seed);
         this.embedding = new Embedding(backend, "embedding.", config.vocabulary(), config.embedding(), random);
-        this.rnn = new RecurrentStack(backend, "rnn.", RecurrentConfig.builder(config.cell(), config.embedding(),
-                config.hidden()).numLayers(config.layers()).dropout(config.dropout()).build(), random);
+        this.rnn = new RecurrentStack(backend, "rnn.", config.recurrentConfig(), random);
         this.head = new Linear(backend, "head.", rnn.config().outputSize(), config.vocabulary(), random);
         List<Parameter> all = new ArrayList<>(embedding.parameters());
         all.addAll(rnn.parameters());
@@ -225,7 +223,7 @@ public final class CharLanguageModel extends StackedModel {
         int states = cfg.layers();
         carry = new State[states];
         for (int i = 0; i < states; i++) {
-            carry[i] = State.zeros(be, cfg.cell(), b, cfg.hidden());
+            carry[i] = rnn.zeroState(b);
         }
         steps = t;
         batch = b;
@@ -270,7 +268,7 @@ public final class CharLanguageModel extends StackedModel {
             State[] state = null;
             State[] held = new State[cfg.layers()];
             for (int i = 0; i < held.length; i++) {
-                held[i] = State.zeros(be, cfg.cell(), 1, cfg.hidden());
+                held[i] = rnn.zeroState(1);
             }
             int next = prime[0];
             for (int i = 0; i < prime.length + length - 1; i++) {

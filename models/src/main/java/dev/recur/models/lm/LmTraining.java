@@ -284,13 +284,13 @@ public final class LmTraining {
                 gathered = null;
                 return;
             }
-            int h = o.model().hidden();
             gathered = new float[mine.length][2][];
             for (int l = 0; l < mine.length; l++) {
                 for (int k = 0; k < 2; k++) {
                     if (mine[l][k] == null) {
                         continue;
                     }
+                    int h = k == 0 ? stateWidth() : o.model().hidden(); // h [B, S], c [B, H]
                     float[] whole = new float[o.batch() * h]; // [B, H]
                     System.arraycopy(mine[l][k], 0, whole, shardRank * local() * h, local() * h);
                     collective.allReduce(whole, dev.recur.api.Collective.Reduction.SUM);
@@ -303,7 +303,7 @@ public final class LmTraining {
         public void save(Checkpoint.Builder b) {
             float[][][] carry = shards > 1 ? gathered : model.carriedState();
             for (int l = 0; l < carry.length; l++) {
-                b.tensor("trainer.carry.h_l" + l, new int[] {o.batch(), o.model().hidden()}, carry[l][0]);
+                b.tensor("trainer.carry.h_l" + l, new int[] {o.batch(), stateWidth()}, carry[l][0]);
                 if (carry[l][1] != null) {
                     b.tensor("trainer.carry.c_l" + l, new int[] {o.batch(), o.model().hidden()}, carry[l][1]);
                 }
@@ -320,14 +320,14 @@ public final class LmTraining {
             }
             float[][][] carry = new float[o.model().layers()][][];
             for (int l = 0; l < carry.length; l++) {
-                carry[l] = new float[][] {c.require("trainer.carry.h_l" + l, o.batch(), o.model().hidden()).data(),
+                carry[l] = new float[][] {c.require("trainer.carry.h_l" + l, o.batch(), stateWidth()).data(),
                         c.has("trainer.carry.c_l" + l)
                                 ? c.require("trainer.carry.c_l" + l, o.batch(), o.model().hidden()).data() : null};
             }
             if (shards > 1) { // this rank's rows [r·Bl, (r+1)·Bl) of each [B, H]
-                int h = o.model().hidden();
                 for (float[][] layer : carry) {
                     for (int k = 0; k < 2; k++) {
+                        int h = k == 0 ? stateWidth() : o.model().hidden();
                         if (layer[k] != null) {
                             layer[k] = java.util.Arrays.copyOfRange(layer[k], shardRank * local() * h,
                                     (shardRank + 1) * local() * h);
@@ -336,6 +336,11 @@ public final class LmTraining {
                 }
             }
             model.restoreCarriedState(carry, o.window(), local());
+        }
+
+        /** S, the width of a carried {@code h} ({@link dev.recur.api.CellOptions#stateWidth}); c is H wide. */
+        private int stateWidth() {
+            return o.model().options().stateWidth(o.model().cell(), o.model().hidden());
         }
 
         @Override

@@ -125,13 +125,41 @@ public interface Model extends Module {
     }
 
     /**
+     * The cell option a recurrent parameter's name belongs to ({@code "a projection"} for
+     * {@code weight_hr_l{k}}, {@code "layer normalisation"} for {@code ln_*_l{k}}), or null for
+     * other names.
+     */
+    static String cellOptionOf(String name) {
+        String last = name.substring(name.lastIndexOf('.') + 1);
+        if (last.matches("weight_hr_l\\d+(_reverse)?")) {
+            return "a projection";
+        }
+        if (last.matches("ln_(ih|hh|c)_(weight|bias)_l\\d+(_reverse)?")) {
+            return "layer normalisation";
+        }
+        return null;
+    }
+
+    /**
      * Copies a checkpoint's weights into this model.
      *
      * @throws CheckpointException when the checkpoint holds another kind of model or its weights
-     *                             do not fit this one
+     *                             do not fit this one, among them a cell option's parameter
+     *                             (a projection's {@code weight_hr_l{k}}, layer normalisation's
+     *                             {@code ln_*}) that this model's configuration does not have
      */
     default void loadWeights(Checkpoint c) throws CheckpointException {
         ModelKinds.require(c, kind());
+        java.util.Set<String> mine = new java.util.HashSet<>();
+        parameters().forEach(p -> mine.add(p.name()));
+        for (String name : new java.util.TreeSet<>(c.tensors().keySet())) {
+            // Training state (an optimizer's moments of each weight) carries the names too.
+            String option = name.startsWith("optimizer.") || name.startsWith("trainer.") ? null : cellOptionOf(name);
+            if (option != null && !mine.contains(name)) {
+                throw new CheckpointException(c.source(), "the checkpoint holds " + name + " (" + option
+                        + "), which this model's configuration has not; build the model with " + option);
+            }
+        }
         try {
             loadStateDict(c.tensors(), false);
         } catch (IllegalArgumentException e) {

@@ -2,10 +2,13 @@ package dev.recur.models.nn;
 
 import dev.recur.api.Backend;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
+import dev.recur.api.LayerNormParams;
 import dev.recur.api.LayerParams;
 import dev.recur.api.PerDirection;
 import dev.recur.api.State;
+import dev.recur.api.StepControl;
 import dev.recur.api.Tensor;
 import dev.recur.api.Workspace;
 
@@ -25,6 +28,23 @@ import java.util.SplittableRandom;
  * ops and cannot be followed by a backward. Parameter
  * gradients accumulate until {@link #zeroGrad()}. States are indexed as PyTorch's {@code h_n}:
  * {@code layer * directions + direction}.
+ *
+ * <p>Cell options ({@link RecurrentConfig#cellOptions()}): every layer's workspace is made with
+ * them, so the backend runs layer normalisation, recurrent dropout, zoneout and the projection
+ * inside its layer ops. Their parameters take PyTorch's names where PyTorch has them
+ * ({@code weight_hr_l{k}} {@code [P, H]}, uniform in ±1/sqrt(H) as PyTorch initialises it; with a
+ * projection {@code weight_hh_l{k}} is {@code [G*H, P]}) and {@code ln_ih_weight_l{k}},
+ * {@code ln_ih_bias_l{k}}, {@code ln_hh_weight_l{k}}, {@code ln_hh_bias_l{k}},
+ * {@code ln_c_weight_l{k}}, {@code ln_c_bias_l{k}} for layer normalisation (gains 1, biases 0),
+ * each with {@code _reverse} for the backward direction. The random numbers of recurrent dropout
+ * and zoneout come from the stack's own seed and a counter ({@link #cellDrawCounter()}) that each
+ * training forward advances by {@link CellOptions#draws} per layer and direction, so a run that
+ * restores the counter draws the same masks. States are {@code h [B, S]} and {@code c [B, H]}
+ * ({@link RecurrentConfig#stateWidth()}); outputs {@code [T, B, D*R]}.
+ *
+ * <p>Step masks ({@link StepControl}, Keras semantics): {@link #forward(Tensor, int[], byte[],
+ * State[], boolean)} takes one mask for every layer, {@code [T*B]} (index {@code t*B + b}), or
+ * {@code [B*T]} (index {@code b*T + t}) when batch-first, transposed once at the edge as x is.
  */
 public final class RecurrentStack implements Module {
 
@@ -35,6 +55,8 @@ public final class RecurrentStack implements Module {
     private final List<Parameter> parameters = new ArrayList<>();
     private long dropoutSeed;
     private long dropoutCounter;
+    private final long cellSeed;     // the seed of the cells' recurrent dropout and zoneout
+    private long cellCounter;        // where the cells' draws stand
 
     // Buffers for the current (T, B); remade when the shape changes.
     private int steps = -1;
@@ -53,6 +75,7 @@ public final class RecurrentStack implements Module {
     // The last forward, for the backward.
     private Tensor lastInput;
     private int[] lastLengths;
+    private StepControl[] lastControls; // [layer], what each layer's forward took, for its backward
     private boolean lastTraining;
     private boolean lastDropout;   // the last forward applied dropout between layers
     private boolean trainingMode = true;
@@ -63,6 +86,8 @@ public final class RecurrentStack implements Module {
         int layers = config.numLayers();
         int dirs = config.directions();
         int hs = config.hiddenSize();
+        CellOptions options = config.cellOptions();
+        int r = config.recurrentWidth();
         float bound = (float) (1 / Math.sqrt(hs));
         Cell cell = config.cell();
         int gh = cell.gates() * hs;
@@ -72,11 +97,17 @@ public final class RecurrentStack implements Module {
             int in = l == 0 ? config.inputSize() : config.outputSize();
             for (int d = 0; d < dirs; d++) {
                 String sfx = "_l" + l + (d == 1 ? "_reverse" : "");
-                LayerParams p = new LayerParams(Init.uniform(be, random, bound, gh, in),
-                        Init.uniform(be, random, bound, gh, hs), Init.uniform(be, random, bound, gh),
-                        Init.uniform(be, random, bound, gh),
-                        cell.peepholes() > 0 ? Init.uniform(be, random, bound, cell.peepholes() * hs) : null);
-                LayerParams g = LayerParams.zeros(be, cell, in, hs);
+                // Drawn in the order of a plain stack first, so that a plain model's weights do not change.
+                Tensor wIh = Init.uniform(be, random, bound, gh, in);      // [G*H, I_l]
+                Tensor wHh = Init.uniform(be, random, bound, gh, r);       // [G*H, R]
+                Tensor bIh = Init.uniform(be, random, bound, gh);          // [G*H]
+                Tensor bHh = Init.uniform(be, random, bound, gh);          // [G*H]
+                Tensor peep = cell.peepholes() > 0 ? Init.uniform(be, random, bound, cell.peepholes() * hs) : null;
+                Tensor wHr = options.projectionSize() > 0
+                        ? Init.uniform(be, random, bound, options.projectionSize(), hs) : null; // [P, H]
+                LayerNormParams ln = options.layerNorm() ? LayerNormParams.initial(be, cell, hs, false) : null;
+                LayerParams p = new LayerParams(wIh, wHh, bIh, bHh, peep, wHr, ln);
+                LayerParams g = LayerParams.zeros(be, cell, options, in, hs);
                 params[l][d] = p;
                 grads[l][d] = g;
                 parameters.add(new Parameter(prefix + "weight_ih" + sfx, p.weightIh(), g.weightIh()));
@@ -86,9 +117,26 @@ public final class RecurrentStack implements Module {
                 if (p.peephole() != null) {
                     parameters.add(new Parameter(prefix + "weight_peephole" + sfx, p.peephole(), g.peephole()));
                 }
+                if (p.weightHr() != null) {
+                    parameters.add(new Parameter(prefix + "weight_hr" + sfx, p.weightHr(), g.weightHr()));
+                }
+                if (ln != null) {
+                    LayerNormParams gl = g.layerNorm();
+                    parameters.add(new Parameter(prefix + "ln_ih_weight" + sfx, ln.gainIh(), gl.gainIh()));
+                    parameters.add(new Parameter(prefix + "ln_ih_bias" + sfx, ln.biasIh(), gl.biasIh()));
+                    parameters.add(new Parameter(prefix + "ln_hh_weight" + sfx, ln.gainHh(), gl.gainHh()));
+                    parameters.add(new Parameter(prefix + "ln_hh_bias" + sfx, ln.biasHh(), gl.biasHh()));
+                    if (ln.gainC() != null) {
+                        parameters.add(new Parameter(prefix + "ln_c_weight" + sfx, ln.gainC(), gl.gainC()));
+                        parameters.add(new Parameter(prefix + "ln_c_bias" + sfx, ln.biasC(), gl.biasC()));
+                    }
+                }
             }
         }
         dropoutSeed = random.nextLong();
+        // Derived from the dropout seed rather than drawn from random, which would move every
+        // weight drawn after the stack (a plain model's head) away from what it was.
+        cellSeed = new SplittableRandom(dropoutSeed ^ 0x9E3779B97F4A7C15L).nextLong();
     }
 
     public RecurrentConfig config() {
@@ -119,6 +167,26 @@ public final class RecurrentStack implements Module {
     }
 
     /**
+     * Where the stream of the cells' random numbers (recurrent dropout, zoneout) stands, for
+     * checkpoints; it moves only when the options draw ({@link CellOptions#draws()}).
+     */
+    public long cellDrawCounter() {
+        return cellCounter;
+    }
+
+    public void cellDrawCounter(long counter) {
+        if (counter < 0) {
+            throw new IllegalArgumentException("cell draw counter must be >= 0, got " + counter);
+        }
+        this.cellCounter = counter;
+    }
+
+    /** The seed of the cells' random numbers (for tests that call the backend directly). */
+    public long cellDrawSeed() {
+        return cellSeed;
+    }
+
+    /**
      * Runs the stack.
      *
      * @param x        {@code [T, B, I]}, or {@code [B, T, I]} when batch-first
@@ -128,9 +196,21 @@ public final class RecurrentStack implements Module {
      *                 backward needs; false runs the backend's inference ops
      *                 ({@link Backend#layerInference}), which save nothing, so no
      *                 {@link #backward} may follow (it is refused)
-     * @return the last layer's output {@code [T, B, D*H]} (or batch-first), owned by the stack
+     * @return the last layer's output {@code [T, B, D*R]} (or batch-first), owned by the stack
      */
     public Tensor forward(Tensor x, int[] lengths, State[] init, boolean training) {
+        return forward(x, lengths, null, init, training);
+    }
+
+    /**
+     * {@link #forward(Tensor, int[], State[], boolean)} with a step mask with holes (Keras's
+     * {@code mask}, see {@link StepControl}), given to every layer: a skipped step leaves the
+     * state as it was and repeats the previous output.
+     *
+     * @param mask {@code [T*B]} of 0 and 1, index {@code t*B + b}; when batch-first {@code [B*T]},
+     *             index {@code b*T + t}; null for no holes
+     */
+    public Tensor forward(Tensor x, int[] lengths, byte[] mask, State[] init, boolean training) {
         int layers = cfg.numLayers();
         int dirs = cfg.directions();
         if (x.shape().rank() != 3) {
@@ -143,6 +223,7 @@ public final class RecurrentStack implements Module {
             throw new IllegalArgumentException("recurrent stack: init has " + init.length
                     + " states, expected layers*directions = " + layers * dirs);
         }
+        byte[] stepMask = timeMajorMask(mask, t, b);
         ensureBuffers(t, b);
         Tensor input = x;
         if (cfg.batchFirst()) {
@@ -151,7 +232,15 @@ public final class RecurrentStack implements Module {
         }
         Cell cell = cfg.cell();
         boolean dropout = training && trainingMode && cfg.dropout() > 0f;
+        CellOptions options = cfg.cellOptions();
+        StepControl[] controls = new StepControl[layers];
         for (int l = 0; l < layers; l++) {
+            StepControl control = stepMask == null && !options.draws() ? StepControl.NONE
+                    : new StepControl(stepMask, cellSeed, cellCounter);
+            controls[l] = control;
+            if (training && options.draws()) {
+                cellCounter += dirs * options.draws(cell, t, b, cfg.hiddenSize());
+            }
             // A forward that no backward follows runs the backend's inference ops: same outputs,
             // nothing saved (the workspace is scratch then).
             if (dirs == 2) {
@@ -159,16 +248,16 @@ public final class RecurrentStack implements Module {
                 PerDirection<LayerParams> p = new PerDirection<>(params[l][0], params[l][1]);
                 PerDirection<State> fn = new PerDirection<>(fin[l * 2], fin[l * 2 + 1]);
                 if (training) {
-                    be.bidirectionalForward(cell, input, lengths, in, p, out[l], fn, ws[l]);
+                    be.bidirectionalForward(cell, input, lengths, control, in, p, out[l], fn, ws[l]);
                 } else {
-                    be.bidirectionalInference(cell, input, lengths, in, p, out[l], fn, ws[l]);
+                    be.bidirectionalInference(cell, input, lengths, control, in, p, out[l], fn, ws[l]);
                 }
             } else if (training) {
-                be.layerForward(cell, Direction.FORWARD, input, lengths, state(init, l, 0), params[l][0], out[l],
-                        fin[l], ws[l]);
+                be.layerForward(cell, Direction.FORWARD, input, lengths, control, state(init, l, 0), params[l][0],
+                        out[l], fin[l], ws[l]);
             } else {
-                be.layerInference(cell, Direction.FORWARD, input, lengths, state(init, l, 0), params[l][0], out[l],
-                        fin[l], ws[l]);
+                be.layerInference(cell, Direction.FORWARD, input, lengths, control, state(init, l, 0), params[l][0],
+                        out[l], fin[l], ws[l]);
             }
             input = out[l];
             if (l < layers - 1 && dropout) {
@@ -179,6 +268,7 @@ public final class RecurrentStack implements Module {
         }
         lastInput = x;
         lastLengths = lengths == null ? null : lengths.clone();
+        lastControls = controls;
         lastTraining = training;
         lastDropout = dropout;
         if (cfg.batchFirst()) {
@@ -211,7 +301,7 @@ public final class RecurrentStack implements Module {
      *
      * @param dInit receives (overwrites) the gradient with respect to each initial state,
      *              {@code layers*directions} of them indexed as {@code h_n} (entries, or a null
-     *              {@code c}, may be null when not wanted), each {@code [B, H]}; or null
+     *              {@code c}, may be null when not wanted), {@code h [B, S]}, {@code c [B, H]}; or null
      */
     public Tensor backward(Tensor dOutput, State[] dFinal, State[] dInit) {
         if (lastInput == null || !lastTraining) {
@@ -237,12 +327,13 @@ public final class RecurrentStack implements Module {
             Tensor input = l == 0 ? (cfg.batchFirst() ? xTimeMajor : lastInput)
                     : (lastDropout ? dropped[l - 1] : out[l - 1]);
             if (dirs == 2) {
-                be.bidirectionalBackward(cell, input, lastLengths, new PerDirection<>(params[l][0], params[l][1]),
+                be.bidirectionalBackward(cell, input, lastLengths, lastControls[l],
+                        new PerDirection<>(params[l][0], params[l][1]),
                         ws[l], dy, new PerDirection<>(state(dFinal, l, 0), state(dFinal, l, 1)), dIn[l],
                         dInit == null ? null : new PerDirection<>(state(dInit, l, 0), state(dInit, l, 1)),
                         new PerDirection<>(grads[l][0], grads[l][1]));
             } else {
-                be.layerBackward(cell, Direction.FORWARD, input, lastLengths, params[l][0], ws[l], dy,
+                be.layerBackward(cell, Direction.FORWARD, input, lastLengths, lastControls[l], params[l][0], ws[l], dy,
                         state(dFinal, l, 0), dIn[l], state(dInit, l, 0), grads[l][0]);
             }
             if (l > 0) {
@@ -259,6 +350,27 @@ public final class RecurrentStack implements Module {
             return dxBatchFirst;
         }
         return dIn[0];
+    }
+
+    /** The mask in time-major order {@code [T*B]} (a copy), or null; checks its length. */
+    private byte[] timeMajorMask(byte[] mask, int t, int b) {
+        if (mask == null) {
+            return null;
+        }
+        if (mask.length != t * b) {
+            throw new IllegalArgumentException("recurrent stack: mask has " + mask.length + " entries, expected "
+                    + (cfg.batchFirst() ? "B*T = " + b + "*" + t : "T*B = " + t + "*" + b) + " = " + t * b);
+        }
+        if (!cfg.batchFirst()) {
+            return mask.clone();
+        }
+        byte[] out = new byte[t * b];
+        for (int i = 0; i < b; i++) {
+            for (int s = 0; s < t; s++) {
+                out[s * b + i] = mask[i * t + s];
+            }
+        }
+        return out;
     }
 
     private State state(State[] states, int layer, int dir) {
@@ -283,7 +395,7 @@ public final class RecurrentStack implements Module {
         fin = new State[layers * dirs];
         for (int l = 0; l < layers; l++) {
             int in = l == 0 ? cfg.inputSize() : width;
-            ws[l] = be.workspace(cfg.cell(), t, b, in, hs, dirs == 2);
+            ws[l] = be.workspace(cfg.cell(), cfg.cellOptions(), t, b, in, hs, dirs == 2);
             out[l] = be.tensor(t, b, width);
             dIn[l] = be.tensor(t, b, in);
             if (l < layers - 1) {
@@ -294,7 +406,7 @@ public final class RecurrentStack implements Module {
                 }
             }
             for (int d = 0; d < dirs; d++) {
-                fin[l * dirs + d] = State.zeros(be, cfg.cell(), b, hs);
+                fin[l * dirs + d] = zeroState(b);
             }
         }
         if (cfg.batchFirst()) {
@@ -305,6 +417,12 @@ public final class RecurrentStack implements Module {
         }
         steps = t;
         batch = b;
+    }
+
+    /** A zero state of this stack's widths: {@code h [B, S]}, and {@code c [B, H]} for cells with one. */
+    public State zeroState(int batchSize) {
+        return new State(be.tensor(batchSize, cfg.stateWidth()),
+                cfg.cell().hasCellState() ? be.tensor(batchSize, cfg.hiddenSize()) : null);
     }
 
     private void closeBuffers() {
@@ -337,7 +455,13 @@ public final class RecurrentStack implements Module {
         return trainingMode;
     }
 
-    /** Training mode applies dropout between layers in a {@code forward(..., true)}; eval mode never does. */
+    /**
+     * Training mode applies dropout between layers in a {@code forward(..., true)}; eval mode never
+     * does. The cells' recurrent dropout and zoneout are part of the training forward the backend
+     * runs ({@link Backend#layerForward} draws them in either mode, and the counter moves); a
+     * forward with {@code training = false} uses their inference form (no dropout, zoneout's
+     * expectation) in either mode.
+     */
     @Override
     public void train(boolean on) {
         trainingMode = on;

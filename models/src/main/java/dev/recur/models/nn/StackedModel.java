@@ -7,9 +7,14 @@ import java.util.Map;
  * What the models built on {@link RecurrentStack}s share: train and eval mode reach every stack
  * (eval turns dropout off), and each stack's dropout stream position is the model's extra state,
  * under the key {@link #stacks()} gives it, so that a resumed run draws the masks an uninterrupted
- * one draws.
+ * one draws. A stack whose cells draw random numbers (recurrent dropout, zoneout) also saves
+ * where their stream stands, under the key followed by {@link #CELL_DRAWS_SUFFIX}; plain stacks
+ * save nothing more, so their extra state is what it always was.
  */
 public abstract class StackedModel implements Model {
+
+    /** What follows a stack's key in the extra-state key of its cells' draw counter. */
+    public static final String CELL_DRAWS_SUFFIX = ".cell_draws";
 
     private boolean trainingMode = true;
 
@@ -31,7 +36,12 @@ public abstract class StackedModel implements Model {
     @Override
     public Map<String, String> extraState() {
         Map<String, String> out = new LinkedHashMap<>();
-        stacks().forEach((key, stack) -> out.put(key, Long.toString(stack.dropoutCounter())));
+        stacks().forEach((key, stack) -> {
+            out.put(key, Long.toString(stack.dropoutCounter()));
+            if (stack.config().cellOptions().draws()) {
+                out.put(key + CELL_DRAWS_SUFFIX, Long.toString(stack.cellDrawCounter()));
+            }
+        });
         return out;
     }
 
@@ -44,6 +54,10 @@ public abstract class StackedModel implements Model {
             String counter = state.get(key);
             if (counter != null) {
                 stack.dropoutCounter(Long.parseLong(counter));
+            }
+            String draws = state.get(key + CELL_DRAWS_SUFFIX);
+            if (draws != null) {
+                stack.cellDrawCounter(Long.parseLong(draws));
             }
         });
     }

@@ -14,7 +14,6 @@ import dev.recur.models.nn.Embedding;
 import dev.recur.models.nn.Linear;
 import dev.recur.models.nn.Optimizer;
 import dev.recur.models.nn.Parameter;
-import dev.recur.models.nn.RecurrentConfig;
 import dev.recur.models.nn.RecurrentStack;
 
 import java.util.ArrayList;
@@ -27,6 +26,11 @@ import java.util.SplittableRandom;
  * The features are the last layer's final hidden states: for a forward direction the state after
  * each sequence's own last step (so padding never reaches them), for the reverse direction the
  * state after step 0. Parameter names: {@code embedding.weight}, {@code rnn.*}, {@code head.*}.
+ *
+ * <p>Step masks: every call takes an optional {@code mask [T*B]} (index {@code t*B + b}, as the
+ * ids and x are time-major) of 0 and 1, given to every layer ({@link dev.recur.api.StepControl},
+ * Keras semantics): a skipped step leaves the state as it was, so the features are the state after
+ * the last step that ran. Null: no holes.
  */
 public final class SequenceModel extends StackedModel {
 
@@ -44,10 +48,10 @@ public final class SequenceModel extends StackedModel {
     private int steps = -1;
     private int batch = -1;
     private Tensor embedded;   // [T, B, E]
-    private Tensor features;   // [B, D*H]
+    private Tensor features;   // [B, D*S]
     private Tensor output;     // [B, classes or outputs]
     private Tensor dOutput;    // [B, ...]
-    private Tensor dFeatures;  // [B, D*H]
+    private Tensor dFeatures;  // [B, D*S]
     private State[] dFinal;    // [layers*D]; only the last layer's h is non-zero
     private Tensor loss;       // [1]
     private Tensor norm;       // [1]
@@ -59,10 +63,8 @@ public final class SequenceModel extends StackedModel {
         SplittableRandom random = new SplittableRandom(seed);
         this.embedding = config.vocabulary() > 0
                 ? new Embedding(backend, "embedding.", config.vocabulary(), config.inputSize(), random) : null;
-        this.rnn = new RecurrentStack(backend, "rnn.", RecurrentConfig.builder(config.cell(), config.inputSize(),
-                config.hidden()).numLayers(config.layers()).bidirectional(config.bidirectional())
-                .dropout(config.dropout()).build(), random);
-        this.head = new Linear(backend, "head.", rnn.config().outputSize(), config.headSize(), random);
+        this.rnn = new RecurrentStack(backend, "rnn.", config.recurrentConfig(), random);
+        this.head = new Linear(backend, "head.", config.featureSize(), config.headSize(), random);
         List<Parameter> all = new ArrayList<>();
         if (embedding != null) {
             all.addAll(embedding.parameters());
@@ -84,9 +86,18 @@ public final class SequenceModel extends StackedModel {
 
     /** Classification step on token ids {@code [T, B]} with {@code lengths} and labels {@code [B]}. */
     public float trainStep(IndexTensor ids, int[] lengths, IndexTensor labels, Optimizer opt, float lr, float clip) {
+        return trainStep(ids, lengths, null, labels, opt, lr, clip);
+    }
+
+    /**
+     * {@link #trainStep(IndexTensor, int[], IndexTensor, Optimizer, float, float)} with a step mask
+     * {@code [T*B]} or null.
+     */
+    public float trainStep(IndexTensor ids, int[] lengths, byte[] mask, IndexTensor labels, Optimizer opt, float lr,
+                           float clip) {
         requireClassifier(true);
         opt.zeroGrad();
-        forward(ids, null, lengths, true);
+        forward(ids, null, lengths, mask, true);
         be.lossOps().softmaxCrossEntropy(output, labels, -1, loss, dOutput);
         backward(ids);
         return finish(opt, lr, clip);
@@ -94,9 +105,15 @@ public final class SequenceModel extends StackedModel {
 
     /** Regression step on numbers {@code [T, B, I]} with {@code lengths} and targets {@code [B, outputs]}. */
     public float trainStep(Tensor x, int[] lengths, Tensor targets, Optimizer opt, float lr, float clip) {
+        return trainStep(x, lengths, null, targets, opt, lr, clip);
+    }
+
+    /** {@link #trainStep(Tensor, int[], Tensor, Optimizer, float, float)} with a step mask {@code [T*B]} or null. */
+    public float trainStep(Tensor x, int[] lengths, byte[] mask, Tensor targets, Optimizer opt, float lr,
+                           float clip) {
         requireClassifier(false);
         opt.zeroGrad();
-        forward(null, x, lengths, true);
+        forward(null, x, lengths, mask, true);
         be.lossOps().meanSquaredError(output, targets, loss, dOutput);
         backward(null);
         return finish(opt, lr, clip);
@@ -104,16 +121,31 @@ public final class SequenceModel extends StackedModel {
 
     /** Class scores (logits) {@code [B, classes]}, owned by the model. */
     public Tensor predict(IndexTensor ids, int[] lengths) {
+        return predict(ids, lengths, null);
+    }
+
+    /** Class scores with a step mask {@code [T*B]} (or null). */
+    public Tensor predict(IndexTensor ids, int[] lengths, byte[] mask) {
         requireClassifier(true);
-        forward(ids, null, lengths, false);
+        forward(ids, null, lengths, mask, false);
         return output;
     }
 
     /** Predictions {@code [B, outputs]}, owned by the model. */
     public Tensor predict(Tensor x, int[] lengths) {
+        return predict(x, lengths, null);
+    }
+
+    /** Predictions with a step mask {@code [T*B]} (or null). */
+    public Tensor predict(Tensor x, int[] lengths, byte[] mask) {
         requireClassifier(false);
-        forward(null, x, lengths, false);
+        forward(null, x, lengths, mask, false);
         return output;
+    }
+
+    /** The recurrent stack (for tests and tools that call the backend directly). */
+    public RecurrentStack rnn() {
+        return rnn;
     }
 
     private void requireClassifier(boolean classifier) {
@@ -123,7 +155,7 @@ public final class SequenceModel extends StackedModel {
         }
     }
 
-    private void forward(IndexTensor ids, Tensor x, int[] lengths, boolean training) {
+    private void forward(IndexTensor ids, Tensor x, int[] lengths, byte[] mask, boolean training) {
         int t = ids != null ? ids.shape().dim(0) : x.shape().dim(0);
         int b = ids != null ? ids.shape().dim(1) : x.shape().dim(1);
         ensureBuffers(t, b);
@@ -132,11 +164,11 @@ public final class SequenceModel extends StackedModel {
             embedding.forward(ids, embedded);
             input = embedded;
         }
-        rnn.forward(input, lengths, null, training);
+        rnn.forward(input, lengths, mask, null, training);
         State[] fin = rnn.finalStates();
         int last = (cfg.layers() - 1) * dirs();
         for (int d = 0; d < dirs(); d++) {
-            be.tensorOps().copyIntoColumns(fin[last + d].h(), features, d * cfg.hidden());
+            be.tensorOps().copyIntoColumns(fin[last + d].h(), features, d * stateWidth());
         }
         head.forward(features, output);
     }
@@ -145,7 +177,7 @@ public final class SequenceModel extends StackedModel {
         head.backward(features, dOutput, dFeatures);
         int last = (cfg.layers() - 1) * dirs();
         for (int d = 0; d < dirs(); d++) {
-            be.tensorOps().copyFromColumns(dFeatures, d * cfg.hidden(), dFinal[last + d].h());
+            be.tensorOps().copyFromColumns(dFeatures, d * stateWidth(), dFinal[last + d].h());
         }
         Tensor dInput = rnn.backward(null, dFinal);
         if (ids != null) {
@@ -161,6 +193,11 @@ public final class SequenceModel extends StackedModel {
         return loss.toArray()[0];
     }
 
+    /** S: the width of a final h. */
+    private int stateWidth() {
+        return rnn.config().stateWidth();
+    }
+
     private int dirs() {
         return cfg.bidirectional() ? 2 : 1;
     }
@@ -170,7 +207,7 @@ public final class SequenceModel extends StackedModel {
             return;
         }
         closeBuffers();
-        int width = rnn.config().outputSize();
+        int width = cfg.featureSize();
         embedded = embedding != null ? be.tensor(t, b, cfg.inputSize()) : null;
         features = be.tensor(b, width);
         output = be.tensor(b, cfg.headSize());
@@ -181,7 +218,7 @@ public final class SequenceModel extends StackedModel {
         dFinal = new State[cfg.layers() * dirs()];
         int last = (cfg.layers() - 1) * dirs();
         for (int d = 0; d < dirs(); d++) {
-            dFinal[last + d] = State.of(be.tensor(b, cfg.hidden()));
+            dFinal[last + d] = State.of(be.tensor(b, stateWidth()));
         }
         steps = t;
         batch = b;

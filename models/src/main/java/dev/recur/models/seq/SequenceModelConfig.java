@@ -2,6 +2,7 @@ package dev.recur.models.seq;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.models.io.Json;
 import dev.recur.models.nn.ModelKinds;
 import dev.recur.models.nn.RecurrentConfig;
@@ -13,10 +14,13 @@ import dev.recur.models.nn.RecurrentConfig;
  * {@code classes > 0} it classifies (softmax cross-entropy); with {@code classes == 0} it predicts
  * {@code outputs} numbers (mean squared error); a classifier's {@code outputs} is its
  * {@code classes}, whatever was passed. Immutable; {@code toString} shows every setting;
- * {@link #toJson()} / {@link #fromJson(String)} store it in checkpoints.
+ * {@link #toJson()} / {@link #fromJson(String)} store it in checkpoints. {@code options} are the
+ * stack's cell options ({@link CellOptions}, {@link CellOptions#NONE} for the plain cell); the
+ * head then reads each direction's final {@code h}, S = {@link CellOptions#stateWidth} wide.
  */
 public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int hidden, int layers,
-                                  boolean bidirectional, float dropout, int classes, int outputs) {
+                                  boolean bidirectional, float dropout, int classes, int outputs,
+                                  CellOptions options) {
 
     /** The {@code "model"} field of a classifier's JSON. */
     public static final String CLASSIFIER_KIND = ModelKinds.CLASSIFIER;
@@ -41,6 +45,33 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
         if (classes > 0) {
             outputs = classes; // the head has one output per class; so that equal models are equal configs
         }
+        if (options == null) {
+            options = CellOptions.NONE;
+        }
+        options.check(cell, hidden);
+    }
+
+    /** A model of plain cells. */
+    public SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int hidden, int layers, boolean bidirectional,
+                               float dropout, int classes, int outputs) {
+        this(vocabulary, inputSize, cell, hidden, layers, bidirectional, dropout, classes, outputs, CellOptions.NONE);
+    }
+
+    /** This configuration with the stack's cells run with {@code cellOptions}. */
+    public SequenceModelConfig withOptions(CellOptions cellOptions) {
+        return new SequenceModelConfig(vocabulary, inputSize, cell, hidden, layers, bidirectional, dropout, classes,
+                outputs, cellOptions);
+    }
+
+    /** The stack's settings: cell, sizes, directions, dropout and options. */
+    public RecurrentConfig recurrentConfig() {
+        return RecurrentConfig.builder(cell, inputSize, hidden).numLayers(layers).bidirectional(bidirectional)
+                .dropout(dropout).cellOptions(options).build();
+    }
+
+    /** The width of the head's input: each direction's final h, S wide ({@link CellOptions#stateWidth}). */
+    public int featureSize() {
+        return (bidirectional ? 2 : 1) * options.stateWidth(cell, hidden);
     }
 
     /** A classifier of token sequences. */
@@ -74,21 +105,23 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
      * The settings as a Jackson object, {@code "model"} first: {@code vocabulary}, the input
      * width as {@code embedding} (with a vocabulary) or {@code features} (numeric input, vocabulary
      * 0), {@code cell, hidden, layers, bidirectional, dropout}, then {@code classes} for a
-     * classifier or {@code outputs} for a regressor. A caller may add fields of its own (the
+     * classifier or {@code outputs} for a regressor; the cell options that are on come before
+     * these ({@link Json#putCellOptions}). A caller may add fields of its own (the
      * classify command adds {@code max_length}); {@link #fromJson(String)} ignores them.
      */
     public ObjectNode toJsonObject() {
         ObjectNode o = Json.configObject(kind()).put("vocabulary", vocabulary)
                 .put(vocabulary > 0 ? "embedding" : "features", inputSize).put("cell", cell.id()).put("hidden", hidden)
                 .put("layers", layers).put("bidirectional", bidirectional).put("dropout", dropout);
+        Json.putCellOptions(o, options);
         return classifies() ? o.put("classes", classes) : o.put("outputs", outputs);
     }
 
     /** Trainable values of the model: embedding (when it reads ids), stack, head. */
     public long parameterCount() {
         int dirs = bidirectional ? 2 : 1;
-        return (long) vocabulary * inputSize + RecurrentConfig.parameterCount(cell, inputSize, hidden, layers, dirs)
-                + (long) dirs * hidden * headSize() + headSize();
+        return (long) vocabulary * inputSize + RecurrentConfig.parameterCount(cell, options, inputSize, hidden, layers,
+                dirs) + (long) featureSize() * headSize() + headSize();
     }
 
     /** {@link #toJsonObject()} as compact JSON text. */
@@ -117,6 +150,6 @@ public record SequenceModelConfig(int vocabulary, int inputSize, Cell cell, int 
         }
         return new SequenceModelConfig(vocabulary, inputSize, Json.cell(o, "cell"), Json.integer(o, "hidden"),
                 Json.integer(o, "layers"), Json.bool(o, "bidirectional"), (float) Json.number(o, "dropout"), classes,
-                outputs);
+                outputs, Json.cellOptions(o));
     }
 }

@@ -1,6 +1,7 @@
 package dev.recur.models.seq2seq;
 
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.recur.models.io.Json;
 import dev.recur.models.nn.ModelKinds;
@@ -26,10 +27,15 @@ import dev.recur.models.nn.RecurrentConfig;
  *                         input at step t is {@code [emb(y_t); h~_{t-1}]} ({@code h~_{-1} = 0}), so
  *                         its input size is {@code embedding + hidden} and it runs step by step
  *                         in training too
+ * @param options          the cell options of encoder and decoder ({@link CellOptions}: layer
+ *                         normalisation, recurrent dropout, zoneout); {@link CellOptions#NONE} for
+ *                         plain cells. Not yet with a projection (attention, the head and the bridge
+ *                         from encoder to decoder read H-wide states) nor with input feeding (whose
+ *                         decoder runs on the per-step cell ops, which take plain cells)
  */
 public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden,
                             int layers, float dropout, boolean bidirectionalEncoder, Attention.Kind attention,
-                            boolean inputFeeding) {
+                            boolean inputFeeding, CellOptions options) {
 
     /** The {@code "model"} field of its JSON. */
     public static final String KIND = ModelKinds.SEQ2SEQ;
@@ -52,6 +58,13 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
                          float dropout, boolean bidirectionalEncoder, Attention.Kind attention) {
         this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, bidirectionalEncoder,
                 attention, false);
+    }
+
+    /** A configuration of plain cells. */
+    public Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabulary, int embedding, int hidden, int layers,
+                         float dropout, boolean bidirectionalEncoder, Attention.Kind attention, boolean inputFeeding) {
+        this(cell, sourceVocabulary, targetVocabulary, embedding, hidden, layers, dropout, bidirectionalEncoder,
+                attention, inputFeeding, CellOptions.NONE);
     }
 
     public Seq2SeqConfig {
@@ -77,6 +90,24 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
             throw new IllegalArgumentException("seq2seq: input feeding feeds the attentional state h~ back into the"
                     + " decoder, so it needs attention (additive, dot or general), got attention none");
         }
+        if (options == null) {
+            options = CellOptions.NONE;
+        }
+        options.check(cell, hidden);
+        if (options.projectionSize() > 0) {
+            throw new IllegalArgumentException("seq2seq: projectionSize " + options.projectionSize() + " is not"
+                    + " supported by the encoder-decoder (attention, the head and the bridge read H-wide states)");
+        }
+        if (inputFeeding && !options.isPlain()) {
+            throw new IllegalArgumentException("seq2seq: input feeding runs the decoder on the per-step cell ops,"
+                    + " which take plain cells, not " + options);
+        }
+    }
+
+    /** The encoder's or decoder's stack settings before directions: cell, sizes, depth, dropout, options. */
+    public RecurrentConfig.Builder recurrentConfig(int inputSize) {
+        return RecurrentConfig.builder(cell, inputSize, hidden).numLayers(layers).dropout(dropout)
+                .cellOptions(options);
     }
 
     /** The decoder's input size: the embedding, plus the attentional state {@code h~} with input feeding. */
@@ -111,9 +142,9 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
     /** Trainable values of the model: both embeddings, encoder, decoder, head. */
     public long parameterCount() {
         return (long) sourceVocabulary * embedding
-                + RecurrentConfig.parameterCount(cell, embedding, hidden, layers, bidirectionalEncoder ? 2 : 1)
+                + RecurrentConfig.parameterCount(cell, options, embedding, hidden, layers, bidirectionalEncoder ? 2 : 1)
                 + (long) targetVocabulary * embedding
-                + RecurrentConfig.parameterCount(cell, decoderInputSize(), hidden, layers, 1)
+                + RecurrentConfig.parameterCount(cell, options, decoderInputSize(), hidden, layers, 1)
                 + (long) hidden * targetVocabulary + targetVocabulary
                 + attentionParameterCount();
     }
@@ -124,7 +155,8 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
      * bidirectional_encoder} (1 or 0), as every Recur so far has written it, and
      * {@code attention} ({@link Attention.Kind#id()}) when there is attention (a model without
      * it writes what Recur wrote before attention existed), and {@code "input_feeding":1} only
-     * with input feeding (a model without it writes what Recur wrote before it existed).
+     * with input feeding (a model without it writes what Recur wrote before it existed), then the
+     * cell options that are on ({@link Json#putCellOptions}).
      */
     public String toJson() {
         ObjectNode o = Json.configObject(KIND).put("cell", cell.id()).put("source_vocabulary", sourceVocabulary)
@@ -136,7 +168,7 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         if (inputFeeding) {
             o.put("input_feeding", 1);
         }
-        return Json.write(o);
+        return Json.write(Json.putCellOptions(o, options));
     }
 
     /**
@@ -156,7 +188,7 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
                 Json.integer(o, "target_vocabulary"), Json.integer(o, "embedding"), Json.integer(o, "hidden"),
                 Json.integer(o, "layers"), (float) Json.number(o, "dropout"), Json.bool(o, "bidirectional_encoder"),
                 o.has("attention") ? Attention.Kind.parse(Json.string(o, "attention")) : Attention.Kind.NONE,
-                o.has("input_feeding") && Json.bool(o, "input_feeding"));
+                o.has("input_feeding") && Json.bool(o, "input_feeding"), Json.cellOptions(o));
     }
 
     @Override
@@ -164,6 +196,6 @@ public record Seq2SeqConfig(Cell cell, int sourceVocabulary, int targetVocabular
         return "Seq2SeqConfig{cell=" + cell.id() + ", sourceVocabulary=" + sourceVocabulary + ", targetVocabulary="
                 + targetVocabulary + ", embedding=" + embedding + ", hidden=" + hidden + ", layers=" + layers
                 + ", dropout=" + dropout + ", bidirectionalEncoder=" + bidirectionalEncoder + ", attention=" + attention.id()
-                + (inputFeeding ? ", inputFeeding=true" : "") + "}";
+                + (inputFeeding ? ", inputFeeding=true" : "") + (options.isPlain() ? "" : ", options=" + options) + "}";
     }
 }

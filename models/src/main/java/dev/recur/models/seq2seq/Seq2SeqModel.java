@@ -118,8 +118,7 @@ public final class Seq2SeqModel extends StackedModel {
         this.be = backend;
         this.cfg = config;
         SplittableRandom random = new SplittableRandom(seed);
-        RecurrentConfig.Builder rnn = RecurrentConfig.builder(config.cell(), config.embedding(), config.hidden())
-                .numLayers(config.layers()).dropout(config.dropout());
+        RecurrentConfig.Builder rnn = config.recurrentConfig(config.embedding());
         this.sourceEmbedding = new Embedding(backend, "encoder.embedding.", config.sourceVocabulary(),
                 config.embedding(), random);
         this.encoder = new RecurrentStack(backend, "encoder.rnn.",
@@ -127,8 +126,7 @@ public final class Seq2SeqModel extends StackedModel {
         this.targetEmbedding = new Embedding(backend, "decoder.embedding.", config.targetVocabulary(),
                 config.embedding(), random);
         this.decoder = new RecurrentStack(backend, "decoder.rnn.",
-                RecurrentConfig.builder(config.cell(), config.decoderInputSize(), config.hidden())
-                        .numLayers(config.layers()).dropout(config.dropout()).build(), random);
+                config.recurrentConfig(config.decoderInputSize()).build(), random);
         this.head = new Linear(backend, "decoder.head.", config.hidden(), config.targetVocabulary(), random);
         // Drawn after the rest: a model without attention starts from the weights it always had.
         this.attention = config.attention() == Attention.Kind.NONE ? null

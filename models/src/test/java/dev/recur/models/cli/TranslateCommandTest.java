@@ -187,6 +187,55 @@ class TranslateCommandTest {
                 "3", "two seven one.").status);
     }
 
+    /**
+     * Cell options on both stacks (layer norm, recurrent dropout, zoneout; 2 layers, dropout 0.2,
+     * general attention): stored in the checkpoint with the ln_* weights of encoder and decoder, a
+     * paused and resumed run ends bit for bit as an uninterrupted one (both stacks' draw counters
+     * are in the checkpoint), --from translates and beam 1 = greedy. --proj-size, and the options
+     * with --input-feeding, exit 2 naming the option.
+     */
+    @Test
+    void cellOptionsAreStoredResumeAndTranslateFrom() throws IOException {
+        String[] options = {"--attention", "general", "--layer-norm", "--recurrent-dropout", "0.2", "--zoneout",
+            "0.1", "--cell", "lstm"};
+        Path whole = dir.resolve("opt.safetensors");
+        Streams uninterrupted = small(whole, options);
+        assertEquals(Recur.EXIT_OK, uninterrupted.status, uninterrupted.err() + uninterrupted.out());
+        Checkpoint x = Checkpoint.read(whole);
+        assertTrue(x.modelConfig().endsWith("\"layer_norm\":true,\"recurrent_dropout\":0.2,\"zoneout_h\":0.1,"
+                + "\"zoneout_c\":0.1}"), x.modelConfig());
+        x.require("encoder.rnn.ln_c_weight_l1", 8);
+        x.require("decoder.rnn.ln_ih_bias_l0", 32);
+        Path parts = dir.resolve("opt-parts.safetensors");
+        List<String> paused = new ArrayList<>(Arrays.asList(options));
+        paused.addAll(List.of("--stop-after", "13"));
+        assertEquals(Recur.EXIT_OK, small(parts, paused.toArray(String[]::new)).status);
+        List<String> resume = new ArrayList<>(Arrays.asList(options));
+        resume.add("--resume");
+        Streams resumed = small(parts, resume.toArray(String[]::new));
+        assertEquals(Recur.EXIT_OK, resumed.status, resumed.err() + resumed.out());
+        Checkpoint y = Checkpoint.read(parts);
+        assertEquals(x.tensors().keySet(), y.tensors().keySet());
+        for (Map.Entry<String, StoredTensor> e : x.tensors().entrySet()) {
+            assertArrayEquals(e.getValue().data(), y.tensors().get(e.getKey()).data(), e.getKey());
+        }
+        Streams greedy = Streams.run(Recur.standard(), "translate", "--from", whole.toString(), "two seven one.");
+        assertEquals(Recur.EXIT_OK, greedy.status, greedy.err() + greedy.out());
+        Streams beamOne = Streams.run(Recur.standard(), "translate", "--from", whole.toString(), "--beam", "1",
+                "two seven one.");
+        assertEquals(greedy.out(), beamOne.out());
+
+        Streams proj = small(dir.resolve("p.safetensors"), "--proj-size", "4");
+        assertEquals(Recur.EXIT_USAGE, proj.status, proj.err());
+        assertTrue(proj.err().contains("option '--proj-size' is not supported by translate"), proj.err());
+        Streams fed = small(dir.resolve("f.safetensors"), "--attention", "dot", "--input-feeding", "--zoneout", "0.1");
+        assertEquals(Recur.EXIT_USAGE, fed.status, fed.err());
+        assertTrue(fed.err().contains("option '--input-feeding' runs the decoder on plain cells"), fed.err());
+        Streams rnn = small(dir.resolve("r.safetensors"), "--cell", "rnn_tanh", "--layer-norm");
+        assertEquals(Recur.EXIT_USAGE, rnn.status, rnn.err());
+        assertTrue(rnn.err().contains("option '--layer-norm' needs an LSTM or GRU cell"), rnn.err());
+    }
+
     /** --input-feeding without attention exits 2 naming both options, before any work. */
     @Test
     void inputFeedingWithoutAttentionExitsTwoNamingBothOptions() throws IOException {
