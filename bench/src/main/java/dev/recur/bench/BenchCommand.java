@@ -3,6 +3,7 @@ package dev.recur.bench;
 import dev.recur.api.Backend;
 import dev.recur.api.BackendUnavailableException;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.models.cli.Checks;
 import dev.recur.models.cli.CliCommand;
 import dev.recur.models.cli.Recur;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 
@@ -384,15 +386,15 @@ public final class BenchCommand extends CliCommand {
         }
 
         /** The rows: a name and the options. */
-        java.util.LinkedHashMap<String, dev.recur.api.CellOptions> rows() {
+        LinkedHashMap<String, CellOptions> rows() {
             float zc = cell.hasCellState() ? zoneout : 0f;
-            java.util.LinkedHashMap<String, dev.recur.api.CellOptions> rows = new java.util.LinkedHashMap<>();
-            rows.put("plain", dev.recur.api.CellOptions.NONE);
-            rows.put("layer_norm", new dev.recur.api.CellOptions(true, 0f, 0f, 0f, 0));
-            rows.put("recurrent_dropout", new dev.recur.api.CellOptions(false, recurrentDropout, 0f, 0f, 0));
-            rows.put("zoneout", new dev.recur.api.CellOptions(false, 0f, zoneout, zc, 0));
-            rows.put("projection", new dev.recur.api.CellOptions(false, 0f, 0f, 0f, projSize));
-            rows.put("all", new dev.recur.api.CellOptions(true, recurrentDropout, zoneout, zc, projSize));
+            LinkedHashMap<String, CellOptions> rows = new LinkedHashMap<>();
+            rows.put("plain", CellOptions.NONE);
+            rows.put("layer_norm", new CellOptions(true, 0f, 0f, 0f, 0));
+            rows.put("recurrent_dropout", new CellOptions(false, recurrentDropout, 0f, 0f, 0));
+            rows.put("zoneout", new CellOptions(false, 0f, zoneout, zc, 0));
+            rows.put("projection", new CellOptions(false, 0f, 0f, 0f, projSize));
+            rows.put("all", new CellOptions(true, recurrentDropout, zoneout, zc, projSize));
             return rows;
         }
 
