@@ -141,7 +141,24 @@ public final class CudaKernels implements AutoCloseable {
             // optimizers.cu
             new Kernel("sgd", "ifffippp", 0),
             new Kernel("rmsprop", "iffffppp", 0),
-            new Kernel("adam", "ifffffiffpppp", 0));
+            new Kernel("adam", "ifffffiffpppp", 0),
+            // options.cu: the option path (batch, width or hs, t, ...)
+            new Kernel("optRecurrentInput", "iiifillpp", 0),
+            new Kernel("optCommitState", "iiifillppp", 0),
+            new Kernel("optOutput", "iiiiipppp", 0),
+            new Kernel("optLstmForward", "iiiifillpppppppppp", 0),
+            new Kernel("optGruForward", "iiipppppppp", 0),
+            new Kernel("optGruOriginalGates", "iiippppppp", 0),
+            new Kernel("optGruOriginalOutput", "iiippppppp", 0),
+            new Kernel("optRnnForward", "iiiipppppp", 0),
+            new Kernel("optOutputGradient", "iiiiiipppp", 0),
+            new Kernel("optZoneBackward", "iiifllppp", 0),
+            new Kernel("optRecurrentGradient", "iifllipp", 0),
+            new Kernel("optLstmBackward", "iiiifllpppppppp", 0),
+            new Kernel("optGruBackward", "iiipppppppp", 0),
+            new Kernel("optGruOriginalBackwardOutput", "iiipppppp", 0),
+            new Kernel("optGruOriginalBackwardGates", "iiipppppp", 0),
+            new Kernel("optRnnBackward", "iiiipppp", 0));
 
     private static final Map<String, Kernel> BY_NAME = byName();
 
@@ -1302,6 +1319,199 @@ public final class CudaKernels implements AutoCloseable {
                 .i(flag(decoupled)).f(stepSize).f(bias2Sqrt).p(param).p(grad).p(m).p(v));
     }
 
+    // ---------------------------------------------------------------- options.cu (the option path)
+
+    /*
+     * The option path's kernels (CudaOptionLayer): one thread per (row, unit) element of a step,
+     * batch·width of them. t is the real time of the step; codes [T*B] the step codes
+     * (options_math.cuh); seed and the draw starts as CellOptions' "Random draws" give them.
+     */
+
+    /** options_math.cuh recur_opt_recurrent_input_element: q[t*B + b] = m ⊙ rec[b], j < width (R). */
+    void optRecurrentInput(CUstream stream, int batch, int width, int t, float p, boolean train, long seed, long start,
+                           long rec, long q) {
+        String k = "optRecurrentInput";
+        optDims(k, batch, width, t);
+        need(k, "rec", rec);
+        need(k, "q", q);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).f(p).i(flag(train)).l(seed).l(start)
+                .p(rec).p(q));
+    }
+
+    /** recur_opt_commit_state_element: running rows' state = zoneout(state, cand). */
+    void optCommitState(CUstream stream, int batch, int width, int t, float p, boolean train, long seed, long start,
+                        long codes, long cand, long state) {
+        String k = "optCommitState";
+        optDims(k, batch, width, t);
+        need(k, "codes", codes);
+        need(k, "cand", cand);
+        need(k, "state", state);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).f(p).i(flag(train)).l(seed).l(start)
+                .p(codes).p(cand).p(state));
+    }
+
+    /** recur_opt_output_element: y of step t at columns [yCol, yCol + width) of rows of yStride. */
+    void optOutput(CUstream stream, int batch, int width, int t, int yStride, int yCol, long codes, long src,
+                   long last, long y) {
+        String k = "optOutput";
+        optDims(k, batch, width, t);
+        strided(k, "yStride", yStride, "yCol", yCol, width);
+        need(k, "codes", codes);
+        need(k, "src", src);
+        need(k, "last", last);
+        need(k, "y", y);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).i(yStride).i(yCol).p(codes).p(src)
+                .p(last).p(y));
+    }
+
+    /** recur_opt_lstm_forward_element: the LSTM family's gates, c~, c_t and hCand = o ⊙ tanh(c~). */
+    void optLstmForward(CUstream stream, int batch, int hs, int t, boolean coupled, float zc, boolean train, long seed,
+                        long zcStart, long codes, long ax, long ah, long bih, long bhh, long peep, long c, long gates,
+                        long cTilde, long hCand) {
+        String k = "optLstmForward";
+        optDims(k, batch, hs, t);
+        noCoupledPeephole(k, coupled, peep);
+        need(k, "codes", codes);
+        need(k, "ax", ax);
+        need(k, "ah", ah);
+        need(k, "bih", bih);
+        need(k, "bhh", bhh);
+        need(k, "c", c);
+        need(k, "gates", gates);
+        need(k, "cTilde", cTilde);
+        need(k, "hCand", hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(coupled)).f(zc).i(flag(train))
+                .l(seed).l(zcStart).p(codes).p(ax).p(ah).p(bih).p(bhh).p(peep).p(c).p(gates).p(cTilde).p(hCand));
+    }
+
+    /** recur_opt_gru_forward_element: r, z, n, hn and hCand = h~. */
+    void optGruForward(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long h,
+                       long gates, long hn, long hCand) {
+        String k = "optGruForward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "h", "gates", "hn", "hCand"},
+                ax, ah, bih, bhh, h, gates, hn, hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(h).p(gates)
+                .p(hn).p(hCand));
+    }
+
+    /** recur_opt_gru_original_gates_element: r, z and rq = r ⊙ q. */
+    void optGruOriginalGates(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long q,
+                             long gates, long rq) {
+        String k = "optGruOriginalGates";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "q", "gates", "rq"}, ax, ah, bih, bhh, q, gates, rq);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(q).p(gates)
+                .p(rq));
+    }
+
+    /** recur_opt_gru_original_output_element: n and hCand = h~. */
+    void optGruOriginalOutput(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long h,
+                              long gates, long hCand) {
+        String k = "optGruOriginalOutput";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "h", "gates", "hCand"}, ax, ah, bih, bhh, h, gates, hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(h).p(gates)
+                .p(hCand));
+    }
+
+    /** recur_opt_rnn_forward_element: hCand = act(a). */
+    void optRnnForward(CUstream stream, int batch, int hs, int t, boolean relu, long ax, long ah, long bih, long bhh,
+                       long gates, long hCand) {
+        String k = "optRnnForward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "gates", "hCand"}, ax, ah, bih, bhh, gates, hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(relu)).p(ax).p(ah).p(bih).p(bhh)
+                .p(gates).p(hCand));
+    }
+
+    /** recur_opt_output_gradient_element: the gradient reaching step t's output (dy may be 0). */
+    void optOutputGradient(CUstream stream, int batch, int width, int t, int dyStride, int dyCol, boolean accumulate,
+                           long codes, long dy, long carry, long dst) {
+        String k = "optOutputGradient";
+        optDims(k, batch, width, t);
+        strided(k, "dyStride", dyStride, "dyCol", dyCol, width);
+        need(k, "codes", codes);
+        need(k, "carry", carry);
+        need(k, "dst", dst);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).i(dyStride).i(dyCol)
+                .i(flag(accumulate)).p(codes).p(dy).p(carry).p(dst));
+    }
+
+    /** recur_opt_zone_backward_element: zoneout's backward (training draws). */
+    void optZoneBackward(CUstream stream, int batch, int width, int t, float p, long seed, long start, long codes,
+                         long dState, long dCand) {
+        String k = "optZoneBackward";
+        optDims(k, batch, width, t);
+        needAll(k, new String[] {"codes", "dState", "dCand"}, codes, dState, dCand);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).f(p).l(seed).l(start).p(codes)
+                .p(dState).p(dCand));
+    }
+
+    /** recur_opt_recurrent_gradient_element: dst (+)= m ⊙ dq. */
+    void optRecurrentGradient(CUstream stream, int batch, int width, float p, long seed, long start,
+                              boolean accumulate, long dq, long dst) {
+        String k = "optRecurrentGradient";
+        optDims(k, batch, width, 0);
+        need(k, "dq", dq);
+        need(k, "dst", dst);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).f(p).l(seed).l(start).i(flag(accumulate))
+                .p(dq).p(dst));
+    }
+
+    /** recur_opt_lstm_backward_element. */
+    void optLstmBackward(CUstream stream, int batch, int hs, int t, boolean coupled, float zc, long seed, long zcStart,
+                         long codes, long gates, long peep, long cPrev, long cTilde, long dhCand, long dc, long dG) {
+        String k = "optLstmBackward";
+        optDims(k, batch, hs, t);
+        noCoupledPeephole(k, coupled, peep);
+        needAll(k, new String[] {"codes", "gates", "cPrev", "cTilde", "dhCand", "dc", "dG"}, codes, gates, cPrev,
+                cTilde, dhCand, dc, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(coupled)).f(zc).l(seed).l(zcStart)
+                .p(codes).p(gates).p(peep).p(cPrev).p(cTilde).p(dhCand).p(dc).p(dG));
+    }
+
+    /** recur_opt_gru_backward_element. */
+    void optGruBackward(CUstream stream, int batch, int hs, int t, long codes, long gates, long hPrev, long hn,
+                        long dhCand, long dh, long dGx, long dGh) {
+        String k = "optGruBackward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "hPrev", "hn", "dhCand", "dh", "dGx", "dGh"}, codes, gates, hPrev,
+                hn, dhCand, dh, dGx, dGh);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(codes).p(gates).p(hPrev).p(hn)
+                .p(dhCand).p(dh).p(dGx).p(dGh));
+    }
+
+    /** recur_opt_gru_original_backward_output_element. */
+    void optGruOriginalBackwardOutput(CUstream stream, int batch, int hs, int t, long codes, long gates, long hPrev,
+                                      long dhCand, long dh, long dG) {
+        String k = "optGruOriginalBackwardOutput";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "hPrev", "dhCand", "dh", "dG"}, codes, gates, hPrev, dhCand, dh, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(codes).p(gates).p(hPrev).p(dhCand)
+                .p(dh).p(dG));
+    }
+
+    /** recur_opt_gru_original_backward_gates_element. */
+    void optGruOriginalBackwardGates(CUstream stream, int batch, int hs, int t, long codes, long gates, long q,
+                                     long dRq, long dq, long dG) {
+        String k = "optGruOriginalBackwardGates";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "q", "dRq", "dq", "dG"}, codes, gates, q, dRq, dq, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(codes).p(gates).p(q).p(dRq).p(dq)
+                .p(dG));
+    }
+
+    /** recur_opt_rnn_backward_element. */
+    void optRnnBackward(CUstream stream, int batch, int hs, int t, boolean relu, long codes, long gates, long dhCand,
+                        long dG) {
+        String k = "optRnnBackward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "dhCand", "dG"}, codes, gates, dhCand, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(relu)).p(codes).p(gates)
+                .p(dhCand).p(dG));
+    }
+
     // ---------------------------------------------------------------- launching
 
     private static CudaKernelArgs args(int rows, int off, int hs) {
@@ -1385,6 +1595,17 @@ public final class CudaKernels implements AutoCloseable {
         if (col < 0 || (long) col + hs > stride) {
             throw new IllegalArgumentException(op + ": columns [" + colName + ", " + colName + " + hs) = [" + col + ", "
                     + ((long) col + hs) + ") do not fit in " + strideName + " = " + stride);
+        }
+    }
+
+    private static void optDims(String op, int batch, int width, int t) {
+        sizes(op, "batch", batch, "width", width);
+        size(op, "t", t);
+    }
+
+    private static void needAll(String op, String[] names, long... addresses) {
+        for (int i = 0; i < names.length; i++) {
+            need(op, names[i], addresses[i]);
         }
     }
 

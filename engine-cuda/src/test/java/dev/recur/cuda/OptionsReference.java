@@ -1,0 +1,266 @@
+package dev.recur.cuda;
+
+import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
+import dev.recur.api.Direction;
+import dev.recur.api.TensorOps;
+
+/**
+ * A float64 forward of one direction of a layer with {@link CellOptions} and a step mask,
+ * written from the contract's text (CellOptions "One step" and "Random draws", StepControl) one
+ * sequence and one step at a time, for clarity and never for speed: the oracle the option path's
+ * tests hold the CUDA engine against, forward directly and backward through central differences
+ * of {@link #loss}. Layer normalisation is not modelled (the CUDA engine refuses it).
+ *
+ * <p>Parameters in PyTorch's layout, row-major: {@code wIh [G*H, I]}, {@code wHh [G*H, R]},
+ * biases {@code [G*H]}, {@code peep [3H]} or null, {@code wHr [P, H]} or null.
+ */
+final class OptionsReference {
+
+    private OptionsReference() {
+    }
+
+    /** One direction's parameters (or their gradients), in float64. */
+    record Params(double[] wIh, double[] wHh, double[] bIh, double[] bHh, double[] peep, double[] wHr) {
+
+        double[][] all() {
+            return peep == null ? wHr == null ? new double[][] {wIh, wHh, bIh, bHh}
+                    : new double[][] {wIh, wHh, bIh, bHh, wHr}
+                    : wHr == null ? new double[][] {wIh, wHh, bIh, bHh, peep}
+                    : new double[][] {wIh, wHh, bIh, bHh, peep, wHr};
+        }
+    }
+
+    /** The problem: sizes, the call's mask, lengths and draws. */
+    record Problem(Cell cell, CellOptions options, int steps, int batch, int input, int hidden, int[] lengths,
+                   byte[] mask, long seed, boolean train) {
+
+        int r() {
+            return options.recurrentWidth(hidden);
+        }
+
+        int s() {
+            return options.stateWidth(cell, hidden);
+        }
+    }
+
+    /** y [T, B, R], hT [B, S], cT [B, H] (null without a cell state). */
+    record Out(double[] y, double[] hT, double[] cT) {
+    }
+
+    static double sigmoid(double v) {
+        return 1 / (1 + Math.exp(-v));
+    }
+
+    /** The forward of direction {@code dir} drawing from {@code counter}; h0 [B, S] and c0 [B, H] may be null (zeros). */
+    static Out forward(Problem pr, Direction dir, long counter, double[] x, Params p, double[] h0, double[] c0) {
+        Cell cell = pr.cell();
+        CellOptions o = pr.options();
+        int T = pr.steps();
+        int B = pr.batch();
+        int I = pr.input();
+        int H = pr.hidden();
+        int R = pr.r();
+        int S = pr.s();
+        int P = o.projectionSize();
+        int G = cell.gates();
+        boolean lstm = cell.hasCellState();
+        boolean gru = cell == Cell.GRU || cell == Cell.GRU_ORIGINAL;
+        double[] y = new double[T * B * R];
+        double[] hT = new double[B * S];
+        double[] cT = lstm ? new double[B * H] : null;
+        for (int b = 0; b < B; b++) {
+            double[] h = new double[S];
+            double[] c = new double[H];
+            if (h0 != null) {
+                System.arraycopy(h0, b * S, h, 0, S);
+            }
+            if (c0 != null && lstm) {
+                System.arraycopy(c0, b * H, c, 0, H);
+            }
+            double[] last = new double[R];
+            // Recurrent dropout: one mask per call, [B, R].
+            double[] m = new double[R];
+            for (int j = 0; j < R; j++) {
+                m[j] = 1;
+                if (pr.train() && o.recurrentDropout() > 0) {
+                    float keep = 1.0f / (1.0f - o.recurrentDropout());
+                    m[j] = TensorOps.uniform(pr.seed(), counter + (long) b * R + j) >= o.recurrentDropout() ? keep : 0;
+                }
+            }
+            for (int s = 0; s < T; s++) {
+                int t = dir == Direction.FORWARD ? s : T - 1 - s;
+                boolean pad = pr.lengths() != null && t >= pr.lengths()[b];
+                boolean hole = !pad && pr.mask() != null && pr.mask()[t * B + b] == 0;
+                int yAt = (t * B + b) * R;
+                if (pad) {
+                    continue;   // y stays 0, state carries over
+                }
+                if (hole) {
+                    System.arraycopy(last, 0, y, yAt, R);
+                    continue;
+                }
+                double[] rPrev = gru && P > 0 ? matVec(p.wHr(), h, P, H) : h.clone();
+                double[] q = new double[R];
+                for (int j = 0; j < R; j++) {
+                    q[j] = m[j] * rPrev[j];
+                }
+                double[] ax = new double[G * H];
+                double[] ah = new double[G * H];
+                for (int k = 0; k < G * H; k++) {
+                    double sx = 0;
+                    for (int i = 0; i < I; i++) {
+                        sx += p.wIh()[k * I + i] * x[(t * B + b) * I + i];
+                    }
+                    ax[k] = sx + p.bIh()[k];
+                    double sh = 0;
+                    for (int j = 0; j < R; j++) {
+                        sh += p.wHh()[k * R + j] * q[j];
+                    }
+                    ah[k] = sh + p.bHh()[k];
+                }
+                double[] hTilde = new double[S];
+                double[] cTilde = new double[H];
+                switch (cell) {
+                    case RNN_TANH, RNN_RELU -> {
+                        for (int u = 0; u < H; u++) {
+                            double a = ax[u] + ah[u];
+                            hTilde[u] = cell == Cell.RNN_RELU ? Math.max(a, 0) : Math.tanh(a);
+                        }
+                    }
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
+                        double[] hHat = new double[H];
+                        for (int u = 0; u < H; u++) {
+                            double cp = c[u];
+                            double i;
+                            double f;
+                            double g;
+                            double ao;
+                            if (cell == Cell.LSTM_COUPLED) {
+                                f = sigmoid(ax[u] + ah[u]);
+                                i = 1 - f;
+                                g = Math.tanh(ax[u + H] + ah[u + H]);
+                                ao = ax[u + 2 * H] + ah[u + 2 * H];
+                            } else {
+                                double ai = ax[u] + ah[u];
+                                double af = ax[u + H] + ah[u + H];
+                                if (p.peep() != null) {
+                                    ai += p.peep()[u] * cp;
+                                    af += p.peep()[u + H] * cp;
+                                }
+                                i = sigmoid(ai);
+                                f = sigmoid(af);
+                                g = Math.tanh(ax[u + 2 * H] + ah[u + 2 * H]);
+                                ao = ax[u + 3 * H] + ah[u + 3 * H];
+                            }
+                            cTilde[u] = f * cp + i * g;
+                            if (p.peep() != null) {
+                                ao += p.peep()[u + 2 * H] * cTilde[u];   // p_o reads c~
+                            }
+                            hHat[u] = sigmoid(ao) * Math.tanh(cTilde[u]);
+                        }
+                        hTilde = P > 0 ? matVec(p.wHr(), hHat, P, H) : hHat;
+                    }
+                    case GRU, GRU_ORIGINAL -> {
+                        double[] rg = new double[H];
+                        double[] z = new double[H];
+                        for (int u = 0; u < H; u++) {
+                            rg[u] = sigmoid(ax[u] + ah[u]);
+                            z[u] = sigmoid(ax[u + H] + ah[u + H]);
+                        }
+                        for (int u = 0; u < H; u++) {
+                            double nIn;
+                            if (cell == Cell.GRU) {
+                                nIn = ax[u + 2 * H] + rg[u] * ah[u + 2 * H];
+                            } else {
+                                // W_hn (r ⊙ q) + b_hn (R = H: no projection for the original GRU)
+                                double sn = 0;
+                                for (int j = 0; j < R; j++) {
+                                    sn += p.wHh()[(2 * H + u) * R + j] * rg[j] * q[j];
+                                }
+                                nIn = ax[u + 2 * H] + sn + p.bHh()[2 * H + u];
+                            }
+                            double n = Math.tanh(nIn);
+                            hTilde[u] = (1 - z[u]) * n + z[u] * h[u];
+                        }
+                    }
+                }
+                // Zoneout, training draws or the expectation.
+                for (int j = 0; j < S; j++) {
+                    double d = zone(pr, o.zoneoutH(), counter + (long) B * R + ((long) t * B + b) * S + j);
+                    h[j] = d * h[j] + (1 - d) * hTilde[j];
+                }
+                if (lstm) {
+                    for (int u = 0; u < H; u++) {
+                        double d = zone(pr, o.zoneoutC(),
+                                counter + (long) B * R + (long) T * B * S + ((long) t * B + b) * H + u);
+                        c[u] = d * c[u] + (1 - d) * cTilde[u];
+                    }
+                }
+                double[] out = gru && P > 0 ? matVec(p.wHr(), h, P, H) : h;
+                System.arraycopy(out, 0, y, yAt, R);
+                System.arraycopy(out, 0, last, 0, R);
+            }
+            System.arraycopy(h, 0, hT, b * S, S);
+            if (lstm) {
+                System.arraycopy(c, 0, cT, b * H, H);
+            }
+        }
+        return new Out(y, hT, cT);
+    }
+
+    private static double zone(Problem pr, float p, long index) {
+        if (p == 0) {
+            return 0;
+        }
+        if (!pr.train()) {
+            return p;
+        }
+        return TensorOps.uniform(pr.seed(), index) < p ? 1 : 0;
+    }
+
+    /** w [rows, cols] · v [cols]. */
+    private static double[] matVec(double[] w, double[] v, int rows, int cols) {
+        double[] out = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            double s = 0;
+            for (int j = 0; j < cols; j++) {
+                s += w[i * cols + j] * v[j];
+            }
+            out[i] = s;
+        }
+        return out;
+    }
+
+    /** Σ dy·y + Σ dhT·hT + Σ dcT·cT: the scalar whose gradient a backward with these seeds computes. */
+    static double loss(Out out, double[] dy, double[] dhT, double[] dcT) {
+        double s = dot(out.y(), dy) + dot(out.hT(), dhT);
+        if (out.cT() != null && dcT != null) {
+            s += dot(out.cT(), dcT);
+        }
+        return s;
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    /** Central difference of {@code f} in every entry of {@code v} (restored after), step {@code eps}. */
+    static double[] centralDifferences(double[] v, double eps, java.util.function.DoubleSupplier f) {
+        double[] g = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            double keep = v[i];
+            v[i] = keep + eps;
+            double up = f.getAsDouble();
+            v[i] = keep - eps;
+            double down = f.getAsDouble();
+            v[i] = keep;
+            g[i] = (up - down) / (2 * eps);
+        }
+        return g;
+    }
+}
