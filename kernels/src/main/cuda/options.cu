@@ -55,9 +55,10 @@ extern "C" __global__ void optLstmForward(int batch, int hs, int t, int coupled,
                                           float* __restrict__ c,           // [B, H]
                                           float* __restrict__ gates,       // [T*B, GH]
                                           float* __restrict__ cTilde,      // [T*B, H]
+                                          float* __restrict__ tanhC,       // [T*B, H]
                                           float* __restrict__ hCand) {     // [B, H]
     RECUR_OPT_LOOP(hs, recur_opt_lstm_forward_element(b, j, batch, hs, t, coupled, zc, train, seed, zcStart, codes,
-                                                      ax, ah, bih, bhh, peep, c, gates, cTilde, hCand))
+                                                      ax, ah, bih, bhh, peep, c, gates, cTilde, tanhC, hCand))
 }
 
 extern "C" __global__ void optGruForward(int batch, int hs, int t,
@@ -133,12 +134,13 @@ extern "C" __global__ void optLstmBackward(int batch, int hs, int t, int coupled
                                            const float* __restrict__ gates,  // [T*B, GH]
                                            const float* __restrict__ peep,   // [3H] or null
                                            const float* __restrict__ cPrev,  // [T*B, H]
-                                           const float* __restrict__ cTilde, // [T*B, H]
+                                           const float* __restrict__ tanhC,  // [T*B, H]
                                            const float* __restrict__ dhCand, // [B, H]
+                                           const float* __restrict__ dcFromH,// [B, H] or null
                                            float* __restrict__ dc,           // [B, H]
                                            float* __restrict__ dG) {         // [T*B, GH]
     RECUR_OPT_LOOP(hs, recur_opt_lstm_backward_element(b, j, batch, hs, t, coupled, zc, seed, zcStart, codes, gates,
-                                                       peep, cPrev, cTilde, dhCand, dc, dG))
+                                                       peep, cPrev, tanhC, dhCand, dcFromH, dc, dG))
 }
 
 extern "C" __global__ void optGruBackward(int batch, int hs, int t,

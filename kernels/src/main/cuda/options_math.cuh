@@ -125,7 +125,7 @@ RECUR_HD void recur_opt_output_element(int b, int j, int batch, int width, int t
  * LSTM family: a = ax + b_ih + ah + b_hh per block (ax [T*B, GH] without bias, ah [B, GH] this
  * step's W_hh q), the gates of GateMath.lstmForward (peepholes p_i, p_f read c_{t-1}, p_o reads
  * c~), c~ into cTilde[t*B + b], c_t = zoneout(c_{t-1}, c~) for running rows, and the candidate
- * hCand = o ⊙ tanh(c~) (h~ without a projection, its input with one).
+ * hCand = o ⊙ tanh(c~) (h~ without a projection, its input with one), tanh(c~) saved in tanhC.
  */
 RECUR_HD void recur_opt_lstm_forward_element(int b, int u, int batch, int hs, int t, int coupled, float zc,
                                              int train, long long seed, long long zcStart,
@@ -138,6 +138,7 @@ RECUR_HD void recur_opt_lstm_forward_element(int b, int u, int batch, int hs, in
                                              float* __restrict__ c,           // [B, H]  c_{t-1} in, c_t out
                                              float* __restrict__ gates,       // [T*B, GH]
                                              float* __restrict__ cTilde,      // [T*B, H]
+                                             float* __restrict__ tanhC,       // [T*B, H]
                                              float* __restrict__ hCand) {     // [B, H]
     int gh = (coupled ? 3 : 4) * hs;
     size_t row = (size_t) t * batch + b;
@@ -177,7 +178,9 @@ RECUR_HD void recur_opt_lstm_forward_element(int b, int u, int batch, int hs, in
     float o = recur_sigmoid(ao);
     gates[g + oAt] = o;
     cTilde[row * hs + u] = cv;
-    hCand[s] = o * recur_tanh(cv);
+    float tc = recur_tanh(cv);
+    tanhC[row * hs + u] = tc;   // with layer normalisation, optLayerNormCell replaces it and hCand
+    hCand[s] = o * tc;
     if (codes[row] == RECUR_STEP_RUN) {
         float d = recur_zone_factor(zc, train, seed, zcStart, (long long) row * hs + u);
         c[s] = recur_zone(d, cp, cv);
@@ -334,8 +337,10 @@ RECUR_HD void recur_opt_recurrent_gradient_element(int b, int j, int width, floa
 // ---------------------------------------------------------------- backward, gate math (j < H)
 
 /**
- * LSTM family: dhCand [B, H] reaches hCand = o ⊙ tanh(c~), dc [B, H] reaches c_t. Running rows:
- * the gradient reaching c~ is (1 - d_c)·dc + dhCand·o·(1 - tanh²c~) (+ p_o·da_o), dG as in
+ * LSTM family: dhCand [B, H] reaches hCand = o ⊙ tanhC (tanhC = tanh(c~), or tanh(LN(c~))),
+ * dc [B, H] reaches c_t. Running rows: the gradient reaching c~ is (1 - d_c)·dc + dhCand·o·(1 -
+ * tanhC²) (or, with layer normalisation, dcFromH: that through LN, optLayerNormCellBackward's)
+ * (+ p_o·da_o), dG as in
  * GateMath.lstmBackward, and dc becomes d_c·dc + f·dc~ (+ peephole terms). Other rows: dG = 0,
  * dc passes through.
  */
@@ -345,8 +350,9 @@ RECUR_HD void recur_opt_lstm_backward_element(int b, int u, int batch, int hs, i
                                               const float* __restrict__ gates,  // [T*B, GH]
                                               const float* __restrict__ peep,   // [3H] or null
                                               const float* __restrict__ cPrev,  // [T*B, H]
-                                              const float* __restrict__ cTilde, // [T*B, H]
+                                              const float* __restrict__ tanhC,  // [T*B, H]
                                               const float* __restrict__ dhCand, // [B, H]
+                                              const float* __restrict__ dcFromH,// [B, H] or null
                                               float* __restrict__ dc,           // [B, H]
                                               float* __restrict__ dG) {         // [T*B, GH]
     int gh = (coupled ? 3 : 4) * hs;
@@ -360,7 +366,7 @@ RECUR_HD void recur_opt_lstm_backward_element(int b, int u, int batch, int hs, i
         return;
     }
     float cp = cPrev[row * hs + u];
-    float tc = recur_tanh(cTilde[row * hs + u]);
+    float tc = tanhC[row * hs + u];
     float dhv = dhCand[s];
     float dcT = dc[s];
     float d = recur_zone_factor(zc, 1, seed, zcStart, (long long) row * hs + u);
@@ -377,7 +383,8 @@ RECUR_HD void recur_opt_lstm_backward_element(int b, int u, int batch, int hs, i
         ov = gates[g + 3 * hs];
     }
     float dao = dhv * tc * recur_sigmoid_slope(ov);
-    float dct = (1.0f - d) * dcT + dhv * ov * recur_one_minus_square(tc);
+    float fromH = dcFromH != nullptr ? dcFromH[s] : dhv * ov * recur_one_minus_square(tc);
+    float dct = (1.0f - d) * dcT + fromH;
     if (peep != nullptr) {
         dct = fmaf(dao, peep[u + 2 * hs], dct);
     }
@@ -509,6 +516,135 @@ RECUR_HD void recur_opt_rnn_backward_element(int b, int u, int batch, int hs, in
     float v = gates[g];
     float d = dhCand[(size_t) b * hs + u];
     dG[g] = relu ? (v <= 0.0f ? 0.0f : d) : d * recur_one_minus_square(v);
+}
+
+// ---------------------------------------------------------------- layer normalisation
+
+/*
+ * Note [Layer normalisation reductions]: one warp of RECUR_LN_LANES = 32 lanes normalises one
+ * (row, gate block) of H values. Lane l adds the values u = l, l + 32, l + 64, ... in ascending
+ * order (the recur_ln_lane_* functions below, shared by kernel and twin); the 32 lane sums are
+ * then added in a fixed tree: for o = 16, 8, 4, 2, 1, lane i < o adds lane i + o (the kernels
+ * with __shfl_down_sync, the host twin over an array: the same additions in the same order, so
+ * the same bits). Statistics in float32, two passes (mean, then the mean squared deviation):
+ * μ = Σv / H, σ² = Σ(v - μ)² / H (biased, as PyTorch's LayerNorm), rstd = 1 / sqrtf(σ² + ε).
+ */
+#define RECUR_LN_LANES 32
+
+/** Lane l's part of Σ_u v[u]. */
+RECUR_HD float recur_ln_lane_sum(int lane, int hs, const float* v) {
+    float s = 0.0f;
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        s += v[u];
+    }
+    return s;
+}
+
+/** Lane l's part of Σ_u (v[u] - mean)². */
+RECUR_HD float recur_ln_lane_square_deviation(int lane, int hs, const float* v, float mean) {
+    float s = 0.0f;
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        float d = v[u] - mean;
+        s += d * d;
+    }
+    return s;
+}
+
+/** rstd = 1 / sqrt(Σ(v - μ)² / H + ε). */
+RECUR_HD float recur_ln_rstd(float squareDeviations, int hs, float eps) {
+    return 1.0f / sqrtf(squareDeviations / (float) hs + eps);
+}
+
+/** Lane l's outputs: out[u] = γ[u]·((v[u] - μ)·rstd) + β[u]. */
+RECUR_HD void recur_ln_lane_apply(int lane, int hs, const float* v, float mean, float rstd, const float* gain,
+                                  const float* bias, float* out) {
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        out[u] = gain[u] * ((v[u] - mean) * rstd) + bias[u];
+    }
+}
+
+/**
+ * Lane l's parts of the backward's two sums, with g = dOut ⊙ γ and x̂ = (v - μ)·rstd:
+ * a = Σ g, b = Σ g ⊙ x̂.
+ */
+RECUR_HD void recur_ln_lane_backward_sums(int lane, int hs, const float* v, float mean, float rstd,
+                                          const float* gain, const float* dOut, float* a, float* b) {
+    float sa = 0.0f;
+    float sb = 0.0f;
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        float g = dOut[u] * gain[u];
+        float xh = (v[u] - mean) * rstd;
+        sa += g;
+        sb += g * xh;
+    }
+    *a = sa;
+    *b = sb;
+}
+
+/**
+ * Lane l's input gradients dV = rstd·(g - a/H - x̂·b/H) and the gain's per-row terms
+ * gainTerm = dOut ⊙ x̂ (summed over rows after the loop; the bias's terms are dOut itself).
+ */
+RECUR_HD void recur_ln_lane_backward_apply(int lane, int hs, const float* v, float mean, float rstd,
+                                           const float* gain, const float* dOut, float a, float b, float* dV,
+                                           float* gainTerm) {
+    float ma = a / (float) hs;
+    float mb = b / (float) hs;
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        float xh = (v[u] - mean) * rstd;
+        float g = dOut[u] * gain[u];
+        dV[u] = rstd * (g - ma - xh * mb);
+        gainTerm[u] = dOut[u] * xh;
+    }
+}
+
+/** LSTM with layer normalisation, lane l: lnc = γ_c ĉ + β_c, tanhC = tanh(lnc), hCand = o ⊙ tanhC. */
+RECUR_HD void recur_ln_cell_lane_apply(int lane, int hs, const float* c, float mean, float rstd, const float* gain,
+                                       const float* bias, const float* o, float* tanhC, float* hCand) {
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        float lnc = gain[u] * ((c[u] - mean) * rstd) + bias[u];
+        float tc = recur_tanh(lnc);
+        tanhC[u] = tc;
+        hCand[u] = o[u] * tc;
+    }
+}
+
+/** The gradient reaching LN(c~) from hCand = o ⊙ tanh(LN(c~)), unit u. */
+RECUR_HD float recur_ln_cell_dout(int u, const float* o, const float* tanhC, const float* dhCand) {
+    return dhCand[u] * o[u] * recur_one_minus_square(tanhC[u]);
+}
+
+/** Lane l's parts of a and b (recur_ln_lane_backward_sums) for LN(c~), dOut from recur_ln_cell_dout. */
+RECUR_HD void recur_ln_cell_lane_backward_sums(int lane, int hs, const float* c, float mean, float rstd,
+                                               const float* gain, const float* o, const float* tanhC,
+                                               const float* dhCand, float* a, float* b) {
+    float sa = 0.0f;
+    float sb = 0.0f;
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        float g = recur_ln_cell_dout(u, o, tanhC, dhCand) * gain[u];
+        float xh = (c[u] - mean) * rstd;
+        sa += g;
+        sb += g * xh;
+    }
+    *a = sa;
+    *b = sb;
+}
+
+/** Lane l: dcFromH = the gradient reaching c~ through LN; gainTerm = dOut ⊙ ĉ, biasTerm = dOut. */
+RECUR_HD void recur_ln_cell_lane_backward_apply(int lane, int hs, const float* c, float mean, float rstd,
+                                                const float* gain, const float* o, const float* tanhC,
+                                                const float* dhCand, float a, float b, float* dcFromH,
+                                                float* gainTerm, float* biasTerm) {
+    float ma = a / (float) hs;
+    float mb = b / (float) hs;
+    for (int u = lane; u < hs; u += RECUR_LN_LANES) {
+        float d = recur_ln_cell_dout(u, o, tanhC, dhCand);
+        float xh = (c[u] - mean) * rstd;
+        float g = d * gain[u];
+        dcFromH[u] = rstd * (g - ma - xh * mb);
+        gainTerm[u] = d * xh;
+        biasTerm[u] = d;
+    }
 }
 
 #endif  // RECUR_OPTIONS_MATH_CUH

@@ -7,6 +7,7 @@ import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
 import dev.recur.api.IndexTensor;
 import dev.recur.api.LayerDims;
+import dev.recur.api.LayerNormParams;
 import dev.recur.api.LayerParams;
 import dev.recur.api.LossOps;
 import dev.recur.api.OptimizerOps;
@@ -50,7 +51,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
  * as a CUDA graph where it can, see its Note [Graphs of the time loop]), with their memory in the
  * {@link CudaWorkspace}; {@link #layerPaths()} reports how each call's loops ran. Layer ops on a
  * workspace with {@link CellOptions}, or given a step mask, run in {@link CudaOptionLayer} (the
- * option path: recurrent dropout, zoneout, projections, masks with holes; records of kind
+ * option path: layer normalisation, recurrent dropout, zoneout, projections, masks with holes; records of kind
  * {@link LayerPath.Kind#OPTIONS}); plain calls never reach it.
  *
  * <h2>Determinism</h2>
@@ -606,9 +607,13 @@ public final class CudaBackend extends Backend {
     }
 
     private static CudaOptionLayer.Params optionAddresses(LayerParams p) {
+        LayerNormParams n = p.layerNorm();
+        CudaOptionLayer.Norm norm = n == null ? null : new CudaOptionLayer.Norm(address(n.gainIh()),
+                address(n.biasIh()), address(n.gainHh()), address(n.biasHh()),
+                n.gainC() == null ? 0 : address(n.gainC()), n.biasC() == null ? 0 : address(n.biasC()));
         return new CudaOptionLayer.Params(address(p.weightIh()), address(p.weightHh()), address(p.biasIh()),
                 address(p.biasHh()), p.peephole() == null ? 0 : address(p.peephole()),
-                p.weightHr() == null ? 0 : address(p.weightHr()));
+                p.weightHr() == null ? 0 : address(p.weightHr()), norm);
     }
 
     private static CudaOptionLayer.Forward optionForward(State init, LayerParams params, State fin) {

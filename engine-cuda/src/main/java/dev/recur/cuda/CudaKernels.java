@@ -65,6 +65,8 @@ public final class CudaKernels implements AutoCloseable {
     private static final int THREADS = 256;
     /** Threads per block of the gate kernels: smaller blocks spread a small step over more SMs. */
     private static final int GATE_THREADS = 128;
+    /** Threads of the layer-normalisation kernels (options_ln.cu): 4 warps, one (row, gate block) each. */
+    static final int LN_THREADS = 128;
     /** Threads of the single-block kernels that finish a reduction. */
     private static final int TOTAL_THREADS = 1024;
     /** Grid cap of the grid-stride kernels (8192 blocks of 256 threads fill any current GPU). */
@@ -146,7 +148,7 @@ public final class CudaKernels implements AutoCloseable {
             new Kernel("optRecurrentInput", "iiifillpp", 0),
             new Kernel("optCommitState", "iiifillppp", 0),
             new Kernel("optOutput", "iiiiipppp", 0),
-            new Kernel("optLstmForward", "iiiifillpppppppppp", 0),
+            new Kernel("optLstmForward", "iiiifillppppppppppp", 0),
             new Kernel("optGruForward", "iiipppppppp", 0),
             new Kernel("optGruOriginalGates", "iiippppppp", 0),
             new Kernel("optGruOriginalOutput", "iiippppppp", 0),
@@ -154,11 +156,16 @@ public final class CudaKernels implements AutoCloseable {
             new Kernel("optOutputGradient", "iiiiiipppp", 0),
             new Kernel("optZoneBackward", "iiifllppp", 0),
             new Kernel("optRecurrentGradient", "iifllipp", 0),
-            new Kernel("optLstmBackward", "iiiifllpppppppp", 0),
+            new Kernel("optLstmBackward", "iiiifllppppppppp", 0),
             new Kernel("optGruBackward", "iiipppppppp", 0),
             new Kernel("optGruOriginalBackwardOutput", "iiipppppp", 0),
             new Kernel("optGruOriginalBackwardGates", "iiipppppp", 0),
-            new Kernel("optRnnBackward", "iiiipppp", 0));
+            new Kernel("optRnnBackward", "iiiipppp", 0),
+            // options_ln.cu: one warp per (row, gate block), 4 warps per block
+            new Kernel("optLayerNorm", "iiiiifppppp", LN_THREADS),
+            new Kernel("optLayerNormBackward", "iiiiipppppp", LN_THREADS),
+            new Kernel("optLayerNormCell", "iiiiifppppppp", LN_THREADS),
+            new Kernel("optLayerNormCellBackward", "iiiiippppppppp", LN_THREADS));
 
     private static final Map<String, Kernel> BY_NAME = byName();
 
@@ -1367,7 +1374,7 @@ public final class CudaKernels implements AutoCloseable {
     /** recur_opt_lstm_forward_element: the LSTM family's gates, c~, c_t and hCand = o ⊙ tanh(c~). */
     void optLstmForward(CUstream stream, int batch, int hs, int t, boolean coupled, float zc, boolean train, long seed,
                         long zcStart, long codes, long ax, long ah, long bih, long bhh, long peep, long c, long gates,
-                        long cTilde, long hCand) {
+                        long cTilde, long tanhC, long hCand) {
         String k = "optLstmForward";
         optDims(k, batch, hs, t);
         noCoupledPeephole(k, coupled, peep);
@@ -1379,9 +1386,11 @@ public final class CudaKernels implements AutoCloseable {
         need(k, "c", c);
         need(k, "gates", gates);
         need(k, "cTilde", cTilde);
+        need(k, "tanhC", tanhC);
         need(k, "hCand", hCand);
         gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(coupled)).f(zc).i(flag(train))
-                .l(seed).l(zcStart).p(codes).p(ax).p(ah).p(bih).p(bhh).p(peep).p(c).p(gates).p(cTilde).p(hCand));
+                .l(seed).l(zcStart).p(codes).p(ax).p(ah).p(bih).p(bhh).p(peep).p(c).p(gates).p(cTilde).p(tanhC)
+                .p(hCand));
     }
 
     /** recur_opt_gru_forward_element: r, z, n, hn and hCand = h~. */
@@ -1459,16 +1468,63 @@ public final class CudaKernels implements AutoCloseable {
                 .p(dq).p(dst));
     }
 
-    /** recur_opt_lstm_backward_element. */
+    /** recur_opt_lstm_backward_element; dcFromH is 0 without layer normalisation. */
     void optLstmBackward(CUstream stream, int batch, int hs, int t, boolean coupled, float zc, long seed, long zcStart,
-                         long codes, long gates, long peep, long cPrev, long cTilde, long dhCand, long dc, long dG) {
+                         long codes, long gates, long peep, long cPrev, long tanhC, long dhCand, long dcFromH, long dc,
+                         long dG) {
         String k = "optLstmBackward";
         optDims(k, batch, hs, t);
         noCoupledPeephole(k, coupled, peep);
-        needAll(k, new String[] {"codes", "gates", "cPrev", "cTilde", "dhCand", "dc", "dG"}, codes, gates, cPrev,
-                cTilde, dhCand, dc, dG);
+        needAll(k, new String[] {"codes", "gates", "cPrev", "tanhC", "dhCand", "dc", "dG"}, codes, gates, cPrev,
+                tanhC, dhCand, dc, dG);
         gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(coupled)).f(zc).l(seed).l(zcStart)
-                .p(codes).p(gates).p(peep).p(cPrev).p(cTilde).p(dhCand).p(dc).p(dG));
+                .p(codes).p(gates).p(peep).p(cPrev).p(tanhC).p(dhCand).p(dcFromH).p(dc).p(dG));
+    }
+
+    /**
+     * options_ln.cu optLayerNorm: out = γ ⊙ x̂ + β for gate blocks [firstBlock, firstBlock + blockCount)
+     * of rows rows of width gh, (μ, rstd) into stats [rows, gh/hs, 2]. One warp per (row, block).
+     */
+    void optLayerNorm(CUstream stream, int rows, int hs, int gh, int firstBlock, int blockCount, float eps, long v,
+                      long gain, long bias, long out, long stats) {
+        String k = "optLayerNorm";
+        lnDims(k, rows, hs, gh, firstBlock, blockCount);
+        needAll(k, new String[] {"v", "gain", "bias", "out", "stats"}, v, gain, bias, out, stats);
+        warps(k, stream, (long) rows * blockCount, new CudaKernelArgs().i(rows).i(hs).i(gh).i(firstBlock)
+                .i(blockCount).f(eps).p(v).p(gain).p(bias).p(out).p(stats));
+    }
+
+    /** optLayerNormBackward: dV from dOut and the saved stats; gainTerm = dOut ⊙ x̂ per row. */
+    void optLayerNormBackward(CUstream stream, int rows, int hs, int gh, int firstBlock, int blockCount, long v,
+                              long stats, long gain, long dOut, long dV, long gainTerm) {
+        String k = "optLayerNormBackward";
+        lnDims(k, rows, hs, gh, firstBlock, blockCount);
+        needAll(k, new String[] {"v", "stats", "gain", "dOut", "dV", "gainTerm"}, v, stats, gain, dOut, dV, gainTerm);
+        warps(k, stream, (long) rows * blockCount, new CudaKernelArgs().i(rows).i(hs).i(gh).i(firstBlock)
+                .i(blockCount).p(v).p(stats).p(gain).p(dOut).p(dV).p(gainTerm));
+    }
+
+    /** optLayerNormCell: step t's tanhC = tanh(LN(c~)) and hCand = o ⊙ tanhC (o at column oAt of gates). */
+    void optLayerNormCell(CUstream stream, int batch, int hs, int t, int gh, int oAt, float eps, long cTilde,
+                          long gates, long gain, long bias, long stats, long tanhC, long hCand) {
+        String k = "optLayerNormCell";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"cTilde", "gates", "gain", "bias", "stats", "tanhC", "hCand"}, cTilde, gates, gain,
+                bias, stats, tanhC, hCand);
+        warps(k, stream, batch, new CudaKernelArgs().i(batch).i(hs).i(t).i(gh).i(oAt).f(eps).p(cTilde).p(gates)
+                .p(gain).p(bias).p(stats).p(tanhC).p(hCand));
+    }
+
+    /** optLayerNormCellBackward: dcFromH reaches c~ through LN(c~); the gain's and bias's per-row terms. */
+    void optLayerNormCellBackward(CUstream stream, int batch, int hs, int t, int gh, int oAt, long cTilde, long gates,
+                                  long gain, long stats, long tanhC, long dhCand, long dcFromH, long gainTerm,
+                                  long biasTerm) {
+        String k = "optLayerNormCellBackward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"cTilde", "gates", "gain", "stats", "tanhC", "dhCand", "dcFromH", "gainTerm",
+                "biasTerm"}, cTilde, gates, gain, stats, tanhC, dhCand, dcFromH, gainTerm, biasTerm);
+        warps(k, stream, batch, new CudaKernelArgs().i(batch).i(hs).i(t).i(gh).i(oAt).p(cTilde).p(gates).p(gain)
+                .p(stats).p(tanhC).p(dhCand).p(dcFromH).p(gainTerm).p(biasTerm));
     }
 
     /** recur_opt_gru_backward_element. */
@@ -1525,6 +1581,14 @@ public final class CudaKernels implements AutoCloseable {
             return;
         }
         launch(kernel, stream, blocks(total, GATE_THREADS), GATE_THREADS, args);
+    }
+
+    /** A layer-normalisation kernel: one warp per unit of work, {@link #LN_THREADS} / 32 warps per block. */
+    private void warps(String kernel, CUstream stream, long count, CudaKernelArgs args) {
+        if (count == 0) {
+            return;
+        }
+        launch(kernel, stream, blocks(count, LN_THREADS / 32), LN_THREADS, args);
     }
 
     /** An element-wise kernel over {@code total} elements, grid-stride. */
@@ -1601,6 +1665,14 @@ public final class CudaKernels implements AutoCloseable {
     private static void optDims(String op, int batch, int width, int t) {
         sizes(op, "batch", batch, "width", width);
         size(op, "t", t);
+    }
+
+    private static void lnDims(String op, int rows, int hs, int gh, int firstBlock, int blockCount) {
+        sizes(op, "rows", rows, "gh", gh);
+        if (hs < 1 || gh % hs != 0 || firstBlock < 0 || blockCount < 0 || (long) (firstBlock + blockCount) * hs > gh) {
+            throw new IllegalArgumentException(op + ": blocks [" + firstBlock + ", " + (firstBlock + blockCount)
+                    + ") of " + hs + " units do not fit in rows of " + gh);
+        }
     }
 
     private static void needAll(String op, String[] names, long... addresses) {

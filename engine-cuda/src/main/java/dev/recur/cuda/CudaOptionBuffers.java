@@ -24,6 +24,7 @@ final class CudaOptionBuffers {
     final int state;       // S
     final int projection;  // P, 0 for none
     final boolean gruFamily;
+    final boolean layerNorm;
     final int maxRows;
     final int maxBatch;
 
@@ -46,6 +47,13 @@ final class CudaOptionBuffers {
     final long hCand;   // [maxB, H]   this step's candidate h~ (or the projected LSTM's unused scratch)
     final long hProj;   // [maxB, P]   projected LSTM: h~ = W_hr hHat; else 0
     final long yLast;   // [maxB, R]   the last output of each sequence (holes repeat it)
+    final long tanhC;   // [Nmax, H]   tanh(c~), or tanh(LN(c~)) (LSTM family; else 0)
+    // Layer normalisation (0 without): ax above stays raw, the gate kernels read axLn and ah (normalised).
+    final long axLn;    // [Nmax, GH]    LN(x·W_ihᵀ) per gate block
+    final long statsX;  // [Nmax, G, 2]  its (μ, rstd)
+    final long ahRaw;   // [Nmax, GH]    q·W_hhᵀ of every row, before LN (the GEMM writes here)
+    final long statsH;  // [Nmax, G, 2]  its (μ, rstd)
+    final long statsC;  // [Nmax, 2]     (μ, rstd) of c~ (LSTM family)
 
     long dGx;      // [Nmax, GH]  pre-activation gradients, input side
     long dGh;      // [Nmax, GH]  recurrent side (GRU; else dGx)
@@ -59,6 +67,13 @@ final class CudaOptionBuffers {
     long dhHat;    // [maxB, H]   projected LSTM: gradient reaching hHat; else 0
     long gy;       // [Nmax, P]   projected GRU: gradient reaching y_t = W_hr h_t per row; else 0
     long dr;       // [Nmax, P]   projected GRU: gradient reaching r_{t-1} = W_hr h_{t-1} per row; else 0
+    long dAxRaw;   // [Nmax, GH]  layer norm: gradient reaching x·W_ihᵀ (else dGx is)
+    long dAhRaw;   // [Nmax, GH]  layer norm: gradient reaching q·W_hhᵀ (else dGh is)
+    long gainTermX;// [Nmax, GH]  layer norm: dGx ⊙ x̂ per row, summed into the gain's gradient
+    long gainTermH;// [Nmax, GH]  layer norm: dGh ⊙ x̂ per row
+    long dcFromH;  // [maxB, H]   layer norm, LSTM: gradient reaching c~ through LN(c~)
+    long gainTermC;// [Nmax, H]   layer norm, LSTM: d LN(c~) ⊙ ĉ per row
+    long biasTermC;// [Nmax, H]   layer norm, LSTM: d LN(c~) per row
 
     private final LayerDevice device;
     private final LayerDevice.Memory memory;
@@ -80,6 +95,7 @@ final class CudaOptionBuffers {
         this.state = options.stateWidth(cell, hidden);
         this.projection = options.projectionSize();
         this.gruFamily = cell == Cell.GRU || cell == Cell.GRU_ORIGINAL;
+        this.layerNorm = options.layerNorm();
         this.maxBatch = maxBatch;
         this.maxRows = Math.multiplyExact(maxSteps, maxBatch);
         boolean lstm = cell.hasCellState();
@@ -103,6 +119,13 @@ final class CudaOptionBuffers {
         hCand = floats(mb * hidden, "h~ [maxB, H]");
         hProj = lstm && projection > 0 ? floats(mb * projection, "W_hr hHat [maxB, P]") : 0;
         yLast = floats(mb * recurrent, "last y [maxB, R]");
+        tanhC = lstm ? floats(n * hidden, "tanh c [Nmax, H]") : 0;
+        int g = cell.gates();
+        axLn = layerNorm ? floats(n * gh, "LN(x·W_ihᵀ) [Nmax, G*H]") : 0;
+        statsX = layerNorm ? floats(n * g * 2, "LN stats x [Nmax, G, 2]") : 0;
+        ahRaw = layerNorm ? floats(n * gh, "q·W_hhᵀ [Nmax, G*H]") : 0;
+        statsH = layerNorm ? floats(n * g * 2, "LN stats h [Nmax, G, 2]") : 0;
+        statsC = layerNorm && lstm ? floats(n * 2, "LN stats c [Nmax, 2]") : 0;
     }
 
     /** Makes the backward's buffers on first use. */
@@ -125,6 +148,13 @@ final class CudaOptionBuffers {
         dhHat = lstm && projection > 0 ? floats(mb * hidden, "d hHat [maxB, H]") : 0;
         gy = gruFamily && projection > 0 ? floats(n * projection, "dy [Nmax, P]") : 0;
         dr = gruFamily && projection > 0 ? floats(n * projection, "d(W_hr h_{t-1}) [Nmax, P]") : 0;
+        dAxRaw = layerNorm ? floats(n * gh, "d(x·W_ihᵀ) [Nmax, G*H]") : 0;
+        dAhRaw = layerNorm ? floats(n * gh, "d(q·W_hhᵀ) [Nmax, G*H]") : 0;
+        gainTermX = layerNorm ? floats(n * gh, "LN gain terms x [Nmax, G*H]") : 0;
+        gainTermH = layerNorm ? floats(n * gh, "LN gain terms h [Nmax, G*H]") : 0;
+        dcFromH = layerNorm && lstm ? floats(mb * hidden, "dc~ through LN [maxB, H]") : 0;
+        gainTermC = layerNorm && lstm ? floats(n * hidden, "LN gain terms c [Nmax, H]") : 0;
+        biasTermC = layerNorm && lstm ? floats(n * hidden, "LN bias terms c [Nmax, H]") : 0;
     }
 
     /**

@@ -38,14 +38,26 @@ import jcuda.driver.CUstream;
  * record. Buffers ({@link CudaOptionBuffers}) are made on the workspace's first option call, the
  * backward's on its first backward; nothing allocates after that.
  *
- * <p>Not run here (refused by {@link #refusal}): layer normalisation (its kernels are not written
- * yet), and the original GRU with a projection, whose {@code W_hn (r ⊙ q)} multiplies an
- * H-wide reset gate with a P-wide recurrent input (the contract does not say how).
+ * <p>Layer normalisation (options_ln.cu): the input projections of all steps are normalised once
+ * before the loop, each step's recurrent projections after its GEMM, and the LSTM's c~ after its
+ * gate kernel (optLayerNormCell); the backward runs the same in reverse, the input side's once
+ * after the loop, and the gains' and biases' gradients are column sums of per-row terms.
+ *
+ * <p>Not run here (refused by {@link #refusal}): the original GRU with a projection, whose
+ * {@code W_hn (r ⊙ q)} multiplies an H-wide reset gate with a P-wide recurrent input (the
+ * contract does not say how).
  */
 final class CudaOptionLayer {
 
-    /** Weights or gradients of one direction as device addresses; {@code peep} and {@code wHr} are 0 when absent. */
-    record Params(long wIh, long wHh, long bIh, long bHh, long peep, long wHr) {
+    /**
+     * Weights or gradients of one direction as device addresses; {@code peep} and {@code wHr} are 0
+     * when absent, {@code norm} null without layer normalisation.
+     */
+    record Params(long wIh, long wHh, long bIh, long bHh, long peep, long wHr, Norm norm) {
+    }
+
+    /** Layer normalisation's gains and biases (LayerNormParams) as device addresses; gainC and biasC 0 for the GRU. */
+    record Norm(long gainIh, long biasIh, long gainHh, long biasHh, long gainC, long biasC) {
     }
 
     /** A forward's state in and out (0: zeros in, not wanted out) and its parameters. */
@@ -61,6 +73,7 @@ final class CudaOptionLayer {
     }
 
     private static final long F = Float.BYTES;
+    private static final float EPS = CellOptions.LAYER_NORM_EPSILON;
 
     private final LayerDevice device;
     private final CudaLayer paths;
@@ -76,9 +89,6 @@ final class CudaOptionLayer {
 
     /** Why the option path cannot run {@code cell} with {@code options}, or null. */
     static String refusal(Cell cell, CellOptions options) {
-        if (options.layerNorm()) {
-            return "layer normalisation (CellOptions.layerNorm) is not implemented in the CUDA engine yet";
-        }
         if (cell == Cell.GRU_ORIGINAL && options.projectionSize() > 0) {
             return "the original GRU with a projection is not run by the CUDA engine: W_hn (r ⊙ q) would multiply"
                     + " the H-wide reset gate with the P-wide recurrent input, which CellOptions does not define";
@@ -139,7 +149,15 @@ final class CudaOptionLayer {
         long zcStart = zhStart + (long) steps * batch * sw;
 
         buf.prepare(dir, steps, batch, lengths, call.mask(), seed, counter);
+        boolean ln = buf.layerNorm;
+        Norm nm = p.norm();
+        int g = cell.gates();
         device.gemm(stream, false, true, n, gh, in, 1f, x, in, p.wIh(), in, 0f, buf.ax, gh);
+        long ax = buf.ax;
+        if (ln) {
+            k.optLayerNorm(cs, n, hs, gh, 0, g, EPS, buf.ax, nm.gainIh(), nm.biasIh(), buf.axLn, buf.statsX);
+            ax = buf.axLn;
+        }
         loadState(buf.h, f.h0(), (long) batch * sw, stream);
         if (buf.c != 0) {
             loadState(buf.c, f.c0(), (long) batch * hs, stream);
@@ -160,35 +178,56 @@ final class CudaOptionLayer {
             k.optRecurrentInput(cs, batch, r, t, o.recurrentDropout(), train, seed, counter, rec, buf.q);
             long qt = buf.q + F * row * r;
             long cand = buf.hCand;
+            // The GEMM writes q·W_hhᵀ to ahOut; with layer normalisation that is the saved raw row
+            // block, and optLayerNorm writes its normalised blocks to buf.ah, which the kernels read.
+            long ahOut = ln ? buf.ahRaw + F * row * gh : buf.ah;
+            long statsT = ln ? buf.statsH + F * row * g * 2 : 0;
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
-                    device.gemm(stream, false, true, batch, gh, r, 1f, qt, r, p.wHh(), r, 0f, buf.ah, gh);
-                    k.optRnnForward(cs, batch, hs, t, cell == Cell.RNN_RELU, buf.ax, buf.ah, p.bIh(), p.bHh(),
+                    device.gemm(stream, false, true, batch, gh, r, 1f, qt, r, p.wHh(), r, 0f, ahOut, gh);
+                    k.optRnnForward(cs, batch, hs, t, cell == Cell.RNN_RELU, ax, buf.ah, p.bIh(), p.bHh(),
                             buf.gates, buf.hCand);
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
-                    device.gemm(stream, false, true, batch, gh, r, 1f, qt, r, p.wHh(), r, 0f, buf.ah, gh);
+                    device.gemm(stream, false, true, batch, gh, r, 1f, qt, r, p.wHh(), r, 0f, ahOut, gh);
+                    if (ln) {
+                        k.optLayerNorm(cs, batch, hs, gh, 0, g, EPS, ahOut, nm.gainHh(), nm.biasHh(), buf.ah, statsT);
+                    }
                     long hc = lstmProj ? buf.hHat + F * row * hs : buf.hCand;
                     k.optLstmForward(cs, batch, hs, t, cell == Cell.LSTM_COUPLED, o.zoneoutC(), train, seed, zcStart,
-                            buf.codes, buf.ax, buf.ah, p.bIh(), p.bHh(), p.peep(), buf.c, buf.gates, buf.cTilde, hc);
+                            buf.codes, ax, buf.ah, p.bIh(), p.bHh(), p.peep(), buf.c, buf.gates, buf.cTilde,
+                            buf.tanhC, hc);
+                    if (ln) {
+                        k.optLayerNormCell(cs, batch, hs, t, gh, gh - hs, EPS, buf.cTilde, buf.gates, nm.gainC(),
+                                nm.biasC(), buf.statsC, buf.tanhC, hc);
+                    }
                     if (lstmProj) {
                         device.gemm(stream, false, true, batch, proj, hs, 1f, hc, hs, p.wHr(), hs, 0f, buf.hProj, proj);
                         cand = buf.hProj;
                     }
                 }
                 case GRU -> {
-                    device.gemm(stream, false, true, batch, gh, r, 1f, qt, r, p.wHh(), r, 0f, buf.ah, gh);
-                    k.optGruForward(cs, batch, hs, t, buf.ax, buf.ah, p.bIh(), p.bHh(), buf.h, buf.gates, buf.extra,
+                    device.gemm(stream, false, true, batch, gh, r, 1f, qt, r, p.wHh(), r, 0f, ahOut, gh);
+                    if (ln) {
+                        k.optLayerNorm(cs, batch, hs, gh, 0, g, EPS, ahOut, nm.gainHh(), nm.biasHh(), buf.ah, statsT);
+                    }
+                    k.optGruForward(cs, batch, hs, t, ax, buf.ah, p.bIh(), p.bHh(), buf.h, buf.gates, buf.extra,
                             buf.hCand);
                 }
                 case GRU_ORIGINAL -> {
                     // [r, z] from q, then the n block from r ⊙ q (rows 2H..3H of W_hh); R = H here.
-                    device.gemm(stream, false, true, batch, 2 * hs, r, 1f, qt, r, p.wHh(), r, 0f, buf.ah, gh);
-                    k.optGruOriginalGates(cs, batch, hs, t, buf.ax, buf.ah, p.bIh(), p.bHh(), buf.q, buf.gates,
+                    device.gemm(stream, false, true, batch, 2 * hs, r, 1f, qt, r, p.wHh(), r, 0f, ahOut, gh);
+                    if (ln) {
+                        k.optLayerNorm(cs, batch, hs, gh, 0, 2, EPS, ahOut, nm.gainHh(), nm.biasHh(), buf.ah, statsT);
+                    }
+                    k.optGruOriginalGates(cs, batch, hs, t, ax, buf.ah, p.bIh(), p.bHh(), buf.q, buf.gates,
                             buf.extra);
                     device.gemm(stream, false, true, batch, hs, r, 1f, buf.extra + F * row * hs, hs,
-                            p.wHh() + F * 2 * hs * r, r, 0f, buf.ah + F * 2 * hs, gh);
-                    k.optGruOriginalOutput(cs, batch, hs, t, buf.ax, buf.ah, p.bIh(), p.bHh(), buf.h, buf.gates,
+                            p.wHh() + F * 2 * hs * r, r, 0f, ahOut + F * 2 * hs, gh);
+                    if (ln) {
+                        k.optLayerNorm(cs, batch, hs, gh, 2, 1, EPS, ahOut, nm.gainHh(), nm.biasHh(), buf.ah, statsT);
+                    }
+                    k.optGruOriginalOutput(cs, batch, hs, t, ax, buf.ah, p.bIh(), p.bHh(), buf.h, buf.gates,
                             buf.hCand);
                 }
             }
@@ -252,6 +291,9 @@ final class CudaOptionLayer {
         long counter = buf.counter();
         long zhStart = counter + (long) batch * r;
         long zcStart = zhStart + (long) steps * batch * sw;
+        boolean ln = buf.layerNorm;
+        Norm nm = p.norm();
+        int gates = cell.gates();
 
         loadState(buf.dh, b.dhT(), (long) batch * sw, stream);
         if (buf.dc != 0) {
@@ -281,32 +323,63 @@ final class CudaOptionLayer {
                 dhc = buf.dCand;
             }
             long dGt = buf.dGx + F * row * gh;
+            // With layer normalisation the recurrent GEMM's gradient is the LN backward's dAhRaw.
+            long ahRawT = ln ? buf.ahRaw + F * row * gh : 0;
+            long statsT = ln ? buf.statsH + F * row * gates * 2 : 0;
+            long dRawT = ln ? buf.dAhRaw + F * row * gh : 0;
+            long gainT = ln ? buf.gainTermH + F * row * gh : 0;
+            long dAh;
             switch (cell) {
                 case RNN_TANH, RNN_RELU -> {
                     k.optRnnBackward(cs, batch, hs, t, cell == Cell.RNN_RELU, buf.codes, buf.gates, dhc, buf.dGx);
-                    device.gemm(stream, false, false, batch, r, gh, 1f, dGt, gh, p.wHh(), r, 0f, buf.dq, r);
+                    dAh = dGt;
                 }
                 case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
+                    long dcFromH = 0;
+                    if (ln) {
+                        k.optLayerNormCellBackward(cs, batch, hs, t, gh, gh - hs, buf.cTilde, buf.gates, nm.gainC(),
+                                buf.statsC, buf.tanhC, dhc, buf.dcFromH, buf.gainTermC, buf.biasTermC);
+                        dcFromH = buf.dcFromH;
+                    }
                     k.optLstmBackward(cs, batch, hs, t, cell == Cell.LSTM_COUPLED, o.zoneoutC(), seed, zcStart,
-                            buf.codes, buf.gates, p.peep(), buf.cPrev, buf.cTilde, dhc, buf.dc, buf.dGx);
-                    device.gemm(stream, false, false, batch, r, gh, 1f, dGt, gh, p.wHh(), r, 0f, buf.dq, r);
+                            buf.codes, buf.gates, p.peep(), buf.cPrev, buf.tanhC, dhc, dcFromH, buf.dc, buf.dGx);
+                    dAh = dGt;
                 }
                 case GRU -> {
                     k.optGruBackward(cs, batch, hs, t, buf.codes, buf.gates, buf.hPrev, buf.extra, dhc, buf.dh,
                             buf.dGx, buf.dGh);
-                    device.gemm(stream, false, false, batch, r, gh, 1f, buf.dGh + F * row * gh, gh, p.wHh(), r, 0f,
-                            buf.dq, r);
+                    dAh = buf.dGh + F * row * gh;
                 }
                 case GRU_ORIGINAL -> {
                     k.optGruOriginalBackwardOutput(cs, batch, hs, t, buf.codes, buf.gates, buf.hPrev, dhc, buf.dh,
                             buf.dGx);
-                    // d(r ⊙ q) = da_n·W_hn, then da_r and dq = r ⊙ d(r ⊙ q), then dq += [da_r, da_z]·W_hh[0, 2H).
-                    device.gemm(stream, false, false, batch, r, hs, 1f, dGt + F * 2 * hs, gh,
-                            p.wHh() + F * 2 * hs * r, r, 0f, buf.dRq, r);
+                    // d(r ⊙ q) = d(W_hn (r ⊙ q))·W_hn, then da_r and dq = r ⊙ d(r ⊙ q), then
+                    // dq += d[a_r, a_z]·W_hh[0, 2H); each through LN first when normalising.
+                    long dN = dGt + F * 2 * hs;
+                    if (ln) {
+                        k.optLayerNormBackward(cs, batch, hs, gh, 2, 1, ahRawT, statsT, nm.gainHh(), dGt, dRawT, gainT);
+                        dN = dRawT + F * 2 * hs;
+                    }
+                    device.gemm(stream, false, false, batch, r, hs, 1f, dN, gh, p.wHh() + F * 2 * hs * r, r, 0f,
+                            buf.dRq, r);
                     k.optGruOriginalBackwardGates(cs, batch, hs, t, buf.codes, buf.gates, buf.q, buf.dRq, buf.dq,
                             buf.dGx);
-                    device.gemm(stream, false, false, batch, r, 2 * hs, 1f, dGt, gh, p.wHh(), r, 1f, buf.dq, r);
+                    long dRz = dGt;
+                    if (ln) {
+                        k.optLayerNormBackward(cs, batch, hs, gh, 0, 2, ahRawT, statsT, nm.gainHh(), dGt, dRawT, gainT);
+                        dRz = dRawT;
+                    }
+                    device.gemm(stream, false, false, batch, r, 2 * hs, 1f, dRz, gh, p.wHh(), r, 1f, buf.dq, r);
+                    dAh = 0;
                 }
+                default -> throw new IllegalStateException("no option path for " + cell);
+            }
+            if (dAh != 0) {
+                if (ln) {
+                    k.optLayerNormBackward(cs, batch, hs, gh, 0, gates, ahRawT, statsT, nm.gainHh(), dAh, dRawT, gainT);
+                    dAh = dRawT;
+                }
+                device.gemm(stream, false, false, batch, r, gh, 1f, dAh, gh, p.wHh(), r, 0f, buf.dq, r);
             }
             // Through the recurrent dropout to r_{t-1}: the state itself, or W_hr h_{t-1} for the projected GRU.
             if (gruProj) {
@@ -325,19 +398,39 @@ final class CudaOptionLayer {
         }
 
         // Weight gradients over all T*B rows at once (rows that did not run carry zero gradients).
-        device.gemm(stream, true, false, gh, in, n, 1f, buf.dGx, gh, x, in, 1f, g.wIh(), in);
+        long dAx = buf.dGx;
+        long dAhAll = buf.dGh;
+        if (ln) {
+            k.optLayerNormBackward(cs, n, hs, gh, 0, gates, buf.ax, buf.statsX, nm.gainIh(), buf.dGx, buf.dAxRaw,
+                    buf.gainTermX);
+            dAx = buf.dAxRaw;
+            dAhAll = buf.dAhRaw;
+        }
+        device.gemm(stream, true, false, gh, in, n, 1f, dAx, gh, x, in, 1f, g.wIh(), in);
         if (cell == Cell.GRU_ORIGINAL) {
-            device.gemm(stream, true, false, 2 * hs, r, n, 1f, buf.dGx, gh, buf.q, r, 1f, g.wHh(), r);
-            device.gemm(stream, true, false, hs, r, n, 1f, buf.dGx + F * 2 * hs, gh, buf.extra, hs, 1f,
+            device.gemm(stream, true, false, 2 * hs, r, n, 1f, dAhAll, gh, buf.q, r, 1f, g.wHh(), r);
+            device.gemm(stream, true, false, hs, r, n, 1f, dAhAll + F * 2 * hs, gh, buf.extra, hs, 1f,
                     g.wHh() + F * 2 * hs * r, r);
         } else {
-            device.gemm(stream, true, false, gh, r, n, 1f, buf.dGh, gh, buf.q, r, 1f, g.wHh(), r);
+            device.gemm(stream, true, false, gh, r, n, 1f, dAhAll, gh, buf.q, r, 1f, g.wHh(), r);
         }
         if (buf.dGh == buf.dGx) {
             k.addColumnSums(cs, n, gh, buf.dGx, g.bIh(), g.bHh());
         } else {
             k.addColumnSums(cs, n, gh, buf.dGx, g.bIh(), 0);
             k.addColumnSums(cs, n, gh, buf.dGh, g.bHh(), 0);
+        }
+        if (ln) {
+            // β of each LN is added where the cell's bias is: the same column sums; γ's are the per-row terms'.
+            Norm gn = g.norm();
+            k.addColumnSums(cs, n, gh, buf.dGx, gn.biasIh(), 0);
+            k.addColumnSums(cs, n, gh, buf.dGh, gn.biasHh(), 0);
+            k.addColumnSums(cs, n, gh, buf.gainTermX, gn.gainIh(), 0);
+            k.addColumnSums(cs, n, gh, buf.gainTermH, gn.gainHh(), 0);
+            if (cell.hasCellState()) {
+                k.addColumnSums(cs, n, hs, buf.gainTermC, gn.gainC(), 0);
+                k.addColumnSums(cs, n, hs, buf.biasTermC, gn.biasC(), 0);
+            }
         }
         if (cell == Cell.LSTM_PEEPHOLE) {
             // p_o reads c~ (CellOptions), which cTilde holds.
@@ -351,7 +444,7 @@ final class CudaOptionLayer {
             device.gemm(stream, true, false, proj, hs, n, 1f, buf.dr, proj, buf.hPrev, hs, 1f, g.wHr(), hs);
         }
         if (dx != 0) {
-            device.gemm(stream, false, false, n, in, gh, 1f, buf.dGx, gh, p.wIh(), in, dxAccumulate ? 1f : 0f, dx, in);
+            device.gemm(stream, false, false, n, in, gh, 1f, dAx, gh, p.wIh(), in, dxAccumulate ? 1f : 0f, dx, in);
         }
         paths.record(op, cell, dir, LayerPath.Kind.OPTIONS, stream, steps, describe(call, "backward"));
     }

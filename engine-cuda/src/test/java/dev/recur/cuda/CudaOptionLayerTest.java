@@ -4,6 +4,7 @@ import dev.recur.api.Backend;
 import dev.recur.api.Cell;
 import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
+import dev.recur.api.LayerNormParams;
 import dev.recur.api.LayerParams;
 import dev.recur.api.PerDirection;
 import dev.recur.api.State;
@@ -52,10 +53,12 @@ class CudaOptionLayerTest {
     static final List<Shape> SHAPES = List.of(new Shape(5, 3, 4, 33, 7), new Shape(1, 1, 3, 5, 2),
             new Shape(3, 1, 2, 6, 3), new Shape(4, 4, 5, 8, 4));
 
+    /** Dropout and zoneout always; a projection when asked and the cell has one; layer norm on the odd-H shapes. */
     private static CellOptions options(Cell cell, Shape s, boolean projection) {
-        int p = projection && cell != Cell.RNN_TANH && cell != Cell.RNN_RELU && cell != Cell.GRU_ORIGINAL
-                ? s.projection() : 0;
-        return new CellOptions(false, 0.25f, 0.2f, cell.hasCellState() ? 0.3f : 0f, p);
+        boolean rnn = cell == Cell.RNN_TANH || cell == Cell.RNN_RELU;
+        int p = projection && !rnn && cell != Cell.GRU_ORIGINAL ? s.projection() : 0;
+        boolean ln = !rnn && s.hidden() % 2 == 1;
+        return new CellOptions(ln, 0.25f, 0.2f, cell.hasCellState() ? 0.3f : 0f, p);
     }
 
     @ParameterizedTest
@@ -166,7 +169,8 @@ class CudaOptionLayerTest {
                 params[d] = new OptionsReference.Params(random(rnd, G * H * s.input(), 0.4), random(rnd, G * H * R, 0.4),
                         random(rnd, G * H, 0.3), random(rnd, G * H, 0.3),
                         cell == Cell.LSTM_PEEPHOLE ? random(rnd, 3 * H, 0.5) : null,
-                        o.projectionSize() > 0 ? random(rnd, o.projectionSize() * H, 0.4) : null);
+                        o.projectionSize() > 0 ? random(rnd, o.projectionSize() * H, 0.4) : null,
+                        o.layerNorm() ? SimulatedOptionLayerTest.layerNormParams(rnd, cell, H) : null);
             }
             what = cell.id() + " " + o + " " + s + " " + (dir == null ? "bidirectional" : dir);
         }
@@ -207,7 +211,8 @@ class CudaOptionLayerTest {
                             keep(made, be.tensor(f(p.bIh()), cell.gates() * H)),
                             keep(made, be.tensor(f(p.bHh()), cell.gates() * H)),
                             p.peep() == null ? null : keep(made, be.tensor(f(p.peep()), 3 * H)),
-                            p.wHr() == null ? null : keep(made, be.tensor(f(p.wHr()), o.projectionSize(), H)), null);
+                            p.wHr() == null ? null : keep(made, be.tensor(f(p.wHr()), o.projectionSize(), H)),
+                            p.ln() == null ? null : layerNorm(be, made, p.ln(), cell, H));
                     gs[d] = LayerParams.zeros(be, cell, o, s.input(), H);
                     made.addAll(gs[d].tensors());
                     init[d] = new State(keep(made, be.tensor(f(h0[d]), B, S)),
@@ -295,6 +300,14 @@ class CudaOptionLayerTest {
                 }
             }
         }
+    }
+
+    private static LayerNormParams layerNorm(Backend be, List<Tensor> made, double[][] ln, Cell cell, int h) {
+        int gh = cell.gates() * h;
+        return new LayerNormParams(keep(made, be.tensor(f(ln[0]), gh)), keep(made, be.tensor(f(ln[1]), gh)),
+                keep(made, be.tensor(f(ln[2]), gh)), keep(made, be.tensor(f(ln[3]), gh)),
+                ln[4] == null ? null : keep(made, be.tensor(f(ln[4]), h)),
+                ln[5] == null ? null : keep(made, be.tensor(f(ln[5]), h)));
     }
 
     private static <T> PerDirection<T> pair(T[] v) {

@@ -10,10 +10,12 @@ import dev.recur.api.TensorOps;
  * written from the contract's text (CellOptions "One step" and "Random draws", StepControl) one
  * sequence and one step at a time, for clarity and never for speed: the oracle the option path's
  * tests hold the CUDA engine against, forward directly and backward through central differences
- * of {@link #loss}. Layer normalisation is not modelled (the CUDA engine refuses it).
+ * of {@link #loss}.
  *
  * <p>Parameters in PyTorch's layout, row-major: {@code wIh [G*H, I]}, {@code wHh [G*H, R]},
- * biases {@code [G*H]}, {@code peep [3H]} or null, {@code wHr [P, H]} or null.
+ * biases {@code [G*H]}, {@code peep [3H]} or null, {@code wHr [P, H]} or null, and with layer
+ * normalisation {@code ln} = {gainIh [G*H], biasIh [G*H], gainHh [G*H], biasHh [G*H], gainC [H],
+ * biasC [H]} (the last two null for the GRU), else null.
  */
 final class OptionsReference {
 
@@ -21,13 +23,44 @@ final class OptionsReference {
     }
 
     /** One direction's parameters (or their gradients), in float64. */
-    record Params(double[] wIh, double[] wHh, double[] bIh, double[] bHh, double[] peep, double[] wHr) {
+    record Params(double[] wIh, double[] wHh, double[] bIh, double[] bHh, double[] peep, double[] wHr,
+                  double[][] ln) {
 
+        /** Every array, in LayerParams.tensors()'s order, nulls left out. */
         double[][] all() {
-            return peep == null ? wHr == null ? new double[][] {wIh, wHh, bIh, bHh}
-                    : new double[][] {wIh, wHh, bIh, bHh, wHr}
-                    : wHr == null ? new double[][] {wIh, wHh, bIh, bHh, peep}
-                    : new double[][] {wIh, wHh, bIh, bHh, peep, wHr};
+            java.util.List<double[]> a = new java.util.ArrayList<>(java.util.List.of(wIh, wHh, bIh, bHh));
+            if (peep != null) {
+                a.add(peep);
+            }
+            if (wHr != null) {
+                a.add(wHr);
+            }
+            if (ln != null) {
+                for (double[] v : ln) {
+                    if (v != null) {
+                        a.add(v);
+                    }
+                }
+            }
+            return a.toArray(double[][]::new);
+        }
+    }
+
+    /** LN over v[from, from + n), gain and bias from their index from on: γ (v - μ) / sqrt(σ² + ε) + β, σ² biased. */
+    static void layerNorm(double[] v, int from, int n, double[] gain, double[] bias, int at) {
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            mean += v[from + i];
+        }
+        mean /= n;
+        double var = 0;
+        for (int i = 0; i < n; i++) {
+            var += (v[from + i] - mean) * (v[from + i] - mean);
+        }
+        var /= n;
+        double rstd = 1 / Math.sqrt(var + CellOptions.LAYER_NORM_EPSILON);
+        for (int i = 0; i < n; i++) {
+            v[from + i] = gain[at + i] * (v[from + i] - mean) * rstd + bias[at + i];
         }
     }
 
@@ -105,19 +138,26 @@ final class OptionsReference {
                 for (int j = 0; j < R; j++) {
                     q[j] = m[j] * rPrev[j];
                 }
+                // a_x = W_ih x, a_h = W_hh q, each gate block layer-normalised when asked, then the biases.
                 double[] ax = new double[G * H];
                 double[] ah = new double[G * H];
                 for (int k = 0; k < G * H; k++) {
-                    double sx = 0;
                     for (int i = 0; i < I; i++) {
-                        sx += p.wIh()[k * I + i] * x[(t * B + b) * I + i];
+                        ax[k] += p.wIh()[k * I + i] * x[(t * B + b) * I + i];
                     }
-                    ax[k] = sx + p.bIh()[k];
-                    double sh = 0;
                     for (int j = 0; j < R; j++) {
-                        sh += p.wHh()[k * R + j] * q[j];
+                        ah[k] += p.wHh()[k * R + j] * q[j];
                     }
-                    ah[k] = sh + p.bHh()[k];
+                }
+                if (o.layerNorm()) {
+                    for (int k = 0; k < G; k++) {
+                        layerNorm(ax, k * H, H, p.ln()[0], p.ln()[1], k * H);
+                        layerNorm(ah, k * H, H, p.ln()[2], p.ln()[3], k * H);
+                    }
+                }
+                for (int k = 0; k < G * H; k++) {
+                    ax[k] += p.bIh()[k];
+                    ah[k] += p.bHh()[k];
                 }
                 double[] hTilde = new double[S];
                 double[] cTilde = new double[H];
@@ -157,7 +197,14 @@ final class OptionsReference {
                             if (p.peep() != null) {
                                 ao += p.peep()[u + 2 * H] * cTilde[u];   // p_o reads c~
                             }
-                            hHat[u] = sigmoid(ao) * Math.tanh(cTilde[u]);
+                            hHat[u] = sigmoid(ao);   // o, times tanh(c~ or LN(c~)) below
+                        }
+                        double[] cn = cTilde.clone();
+                        if (o.layerNorm()) {
+                            layerNorm(cn, 0, H, p.ln()[4], p.ln()[5], 0);
+                        }
+                        for (int u = 0; u < H; u++) {
+                            hHat[u] *= Math.tanh(cn[u]);
                         }
                         hTilde = P > 0 ? matVec(p.wHr(), hHat, P, H) : hHat;
                     }
@@ -168,17 +215,26 @@ final class OptionsReference {
                             rg[u] = sigmoid(ax[u] + ah[u]);
                             z[u] = sigmoid(ax[u + H] + ah[u + H]);
                         }
+                        double[] sn = new double[H];
+                        if (cell == Cell.GRU_ORIGINAL) {
+                            double[] block = new double[G * H];
+                            for (int u = 0; u < H; u++) {
+                                for (int j = 0; j < R; j++) {
+                                    block[2 * H + u] += p.wHh()[(2 * H + u) * R + j] * rg[j] * q[j];
+                                }
+                            }
+                            if (o.layerNorm()) {
+                                layerNorm(block, 2 * H, H, p.ln()[2], p.ln()[3], 2 * H);
+                            }
+                            System.arraycopy(block, 2 * H, sn, 0, H);
+                        }
                         for (int u = 0; u < H; u++) {
                             double nIn;
                             if (cell == Cell.GRU) {
                                 nIn = ax[u + 2 * H] + rg[u] * ah[u + 2 * H];
                             } else {
-                                // W_hn (r ⊙ q) + b_hn (R = H: no projection for the original GRU)
-                                double sn = 0;
-                                for (int j = 0; j < R; j++) {
-                                    sn += p.wHh()[(2 * H + u) * R + j] * rg[j] * q[j];
-                                }
-                                nIn = ax[u + 2 * H] + sn + p.bHh()[2 * H + u];
+                                // LN(W_hn (r ⊙ q)) + b_hn (R = H: no projection for the original GRU)
+                                nIn = ax[u + 2 * H] + sn[u] + p.bHh()[2 * H + u];
                             }
                             double n = Math.tanh(nIn);
                             hTilde[u] = (1 - z[u]) * n + z[u] * h[u];

@@ -129,12 +129,38 @@ class SimulatedOptionLayerTest {
         assertTrue(!java.util.Arrays.equals(y1, y3), "another counter draws other masks");
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Cell.class, names = {"LSTM", "LSTM_PEEPHOLE", "LSTM_COUPLED", "GRU", "GRU_ORIGINAL"})
+    void layerNormalisationMatchesTheOracle(Cell cell) {
+        for (int i = 0; i < SHAPES.size(); i++) {
+            Shape s = SHAPES.get(i);
+            run(cell, new CellOptions(true, 0f, 0f, 0f, 0), s, Direction.FORWARD, false, false, 1100 + 10 * i
+                    + cell.ordinal());
+            int p = cell == Cell.GRU_ORIGINAL ? 0 : s.projection();
+            CellOptions all = new CellOptions(true, 0.2f, 0.25f, cell.hasCellState() ? 0.3f : 0f, p);
+            for (Direction dir : Direction.values()) {
+                run(cell, all, s, dir, true, true, 1200 + 10 * i + cell.ordinal() + 5 * dir.ordinal());
+            }
+        }
+        int p = cell == Cell.GRU_ORIGINAL ? 0 : SHAPES.get(0).projection();
+        runBidirectional(cell, new CellOptions(true, 0.2f, 0.2f, cell.hasCellState() ? 0.2f : 0f, p), SHAPES.get(0),
+                1300 + cell.ordinal());
+        Case c = new Case(cell, new CellOptions(true, 0.3f, 0.3f, cell.hasCellState() ? 0.3f : 0f, p),
+                SHAPES.get(2), Direction.FORWARD, true, true, false, 1400 + cell.ordinal());
+        c.forwardOnly();
+    }
+
     @Test
-    void refusesLayerNormalisationAndTheProjectedOriginalGruByName() {
-        UnsupportedOperationException ln = assertThrows(UnsupportedOperationException.class,
-                () -> CudaOptionLayer.check("layerForward", Cell.LSTM, new CellOptions(true, 0f, 0f, 0f, 0)));
-        assertTrue(ln.getMessage().contains("layerForward(lstm") && ln.getMessage().contains("layer normalisation"),
-                ln.getMessage());
+    void layerNormalisationOverMoreThanOneWarpOfUnits() {
+        // H = 70: each lane adds 2 or 3 values, and the lane tree sums all 32 lanes (Note [Layer normalisation
+        // reductions]); T = 2, B = 2.
+        Shape s = new Shape(2, 2, 3, 70, 5);
+        run(Cell.LSTM, new CellOptions(true, 0.1f, 0.1f, 0.1f, 5), s, Direction.FORWARD, true, false, 1500);
+        run(Cell.GRU, new CellOptions(true, 0.1f, 0.1f, 0f, 0), s, Direction.REVERSE, false, true, 1501);
+    }
+
+    @Test
+    void refusesTheProjectedOriginalGruByName() {
         UnsupportedOperationException gru = assertThrows(UnsupportedOperationException.class,
                 () -> CudaOptionLayer.check("layerForward", Cell.GRU_ORIGINAL, new CellOptions(false, 0f, 0f, 0f, 2)));
         assertTrue(gru.getMessage().contains("original GRU with a projection"), gru.getMessage());
@@ -230,7 +256,8 @@ class SimulatedOptionLayerTest {
                 params[d] = new OptionsReference.Params(random(rnd, G * H * s.input(), 0.5), random(rnd, G * H * R, 0.5),
                         random(rnd, G * H, 0.3), random(rnd, G * H, 0.3),
                         cell == Cell.LSTM_PEEPHOLE ? random(rnd, 3 * H, 0.5) : null,
-                        o.projectionSize() > 0 ? random(rnd, o.projectionSize() * H, 0.5) : null);
+                        o.projectionSize() > 0 ? random(rnd, o.projectionSize() * H, 0.5) : null,
+                        o.layerNorm() ? layerNormParams(rnd, cell, H) : null);
                 dhT[d] = random(rnd, B * S, 1.0);
                 dcT[d] = cell.hasCellState() ? random(rnd, B * H, 1.0) : null;
             }
@@ -282,13 +309,27 @@ class SimulatedOptionLayerTest {
 
         // --- the simulated device
 
+        /** Addresses of every array of p in OptionsReference.Params.all()'s order, 0 for the absent ones: 12 slots. */
         long[] paramAddresses(OptionsReference.Params p) {
-            return new long[] {up(p.wIh()), up(p.wHh()), up(p.bIh()), up(p.bHh()), p.peep() == null ? 0 : up(p.peep()),
-                    p.wHr() == null ? 0 : up(p.wHr())};
+            long[] a = new long[12];
+            a[0] = up(p.wIh());
+            a[1] = up(p.wHh());
+            a[2] = up(p.bIh());
+            a[3] = up(p.bHh());
+            a[4] = up(p.peep());
+            a[5] = up(p.wHr());
+            if (p.ln() != null) {
+                for (int i = 0; i < 6; i++) {
+                    a[6 + i] = up(p.ln()[i]);
+                }
+            }
+            return a;
         }
 
         CudaOptionLayer.Params lp(long[] a) {
-            return new CudaOptionLayer.Params(a[0], a[1], a[2], a[3], a[4], a[5]);
+            CudaOptionLayer.Norm norm = o.layerNorm() ? new CudaOptionLayer.Norm(a[6], a[7], a[8], a[9], a[10], a[11])
+                    : null;
+            return new CudaOptionLayer.Params(a[0], a[1], a[2], a[3], a[4], a[5], norm);
         }
 
         long up(double[] v) {
@@ -420,14 +461,45 @@ class SimulatedOptionLayerTest {
         if (p.wHr() != null) {
             n.add("weightHr");
         }
+        if (p.ln() != null) {
+            n.addAll(List.of("ln.gainIh", "ln.biasIh", "ln.gainHh", "ln.biasHh"));
+            if (p.ln()[4] != null) {
+                n.addAll(List.of("ln.gainC", "ln.biasC"));
+            }
+        }
         return n.toArray(String[]::new);
     }
 
+    private static double[] zerosOf(double[] v) {
+        return v == null ? null : new double[v.length];
+    }
+
     private static OptionsReference.Params zerosLike(OptionsReference.Params p) {
-        return new OptionsReference.Params(new double[p.wIh().length], new double[p.wHh().length],
-                new double[p.bIh().length], new double[p.bHh().length],
-                p.peep() == null ? null : new double[p.peep().length],
-                p.wHr() == null ? null : new double[p.wHr().length]);
+        double[][] ln = null;
+        if (p.ln() != null) {
+            ln = new double[6][];
+            for (int i = 0; i < 6; i++) {
+                ln[i] = zerosOf(p.ln()[i]);
+            }
+        }
+        return new OptionsReference.Params(zerosOf(p.wIh()), zerosOf(p.wHh()), zerosOf(p.bIh()), zerosOf(p.bHh()),
+                zerosOf(p.peep()), zerosOf(p.wHr()), ln);
+    }
+
+    /** Gains near 1 and biases near 0, not exactly, so that their gradients and roles are all exercised. */
+    static double[][] layerNormParams(SplittableRandom rnd, Cell cell, int h) {
+        int gh = cell.gates() * h;
+        boolean c = cell.hasCellState();
+        double[][] ln = {random(rnd, gh, 0.3), random(rnd, gh, 0.2), random(rnd, gh, 0.3), random(rnd, gh, 0.2),
+                c ? random(rnd, h, 0.3) : null, c ? random(rnd, h, 0.2) : null};
+        for (int i = 0; i < 6; i += 2) {
+            if (ln[i] != null) {
+                for (int j = 0; j < ln[i].length; j++) {
+                    ln[i][j] = (float) (1 + ln[i][j]);
+                }
+            }
+        }
+        return ln;
     }
 
     /**
