@@ -29,7 +29,8 @@ package dev.recur.api;
  *       Only the recurrent GEMM's input is dropped: the GRU's {@code z ⊙ h_{t-1}} reads the
  *       undropped state. Inference ({@link Backend#layerInference}) uses {@code m = 1}.</li>
  *   <li><b>Pre-activations</b> without biases: {@code a_x = W_ih x_t}, {@code a_h = W_hh q} (the
- *       original GRU's n block: {@code W_hn (r ⊙ q)}).</li>
+ *       original GRU's n block: {@code W_hn (r ⊙ q)}; with a projection r [H] gates the state
+ *       before it is projected, {@code W_hn (m ⊙ W_hr (r ⊙ h_{t-1}))}).</li>
  *   <li><b>Layer normalisation</b> (Ba et al., 2016), when on: each gate block k of {@code a_x}
  *       and of {@code a_h} separately, {@code LN(v) = γ ⊙ (v - μ) / sqrt(σ² + ε) + β} with μ and
  *       the biased σ² over the block's H values, {@value #LAYER_NORM_EPSILON} for ε, and the

@@ -2,6 +2,7 @@ package dev.recur.cpu;
 
 import dev.recur.api.Backend;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
 import dev.recur.api.IndexTensor;
 import dev.recur.api.LayerDims;
@@ -11,11 +12,15 @@ import dev.recur.api.OptimizerOps;
 import dev.recur.api.PerDirection;
 import dev.recur.api.Shape;
 import dev.recur.api.State;
+import dev.recur.api.StepControl;
 import dev.recur.api.Tensor;
 import dev.recur.api.TensorOps;
 import dev.recur.api.Workspace;
 
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The reference engine: pure Java, float32, on a fixed set of threads. Results are bitwise the
@@ -30,6 +35,11 @@ public final class CpuBackend extends Backend {
     private final Workers workers;
     private final Sgemm sgemm;
     private final CpuLayer layer;
+    private final CpuOptionLayer optionLayer;
+    /** The most recent {@link LayerPath} records, oldest first; guarded by itself. */
+    private final ArrayDeque<LayerPath> paths = new ArrayDeque<>();
+    /** How many {@link LayerPath} records {@link #layerPaths()} keeps. */
+    static final int MAX_PATHS = 256;
     private final CpuTensorOps tensorOps = new CpuTensorOps(this);
     private final CpuLossOps lossOps = new CpuLossOps(this);
     private final CpuOptimizerOps optimizerOps = new CpuOptimizerOps(this);
@@ -40,6 +50,7 @@ public final class CpuBackend extends Backend {
         this.workers = new Workers(threads);
         this.sgemm = new Sgemm(workers);
         this.layer = new CpuLayer(sgemm, workers);
+        this.optionLayer = new CpuOptionLayer(sgemm, workers);
     }
 
     /** The number of threads: {@code -Drecur.cpu.threads}, else the available processors. */
@@ -157,6 +168,7 @@ public final class CpuBackend extends Backend {
         }
         layer.forward(cell, direction, d.steps(), d.batch(), data(x), lengths, h(init), c(init), arrays(params),
                 ys, d.hidden(), 0, h(fin), c(fin), buffers(ws, direction));
+        recordPlain("layerForward", cell, direction, d);
     }
 
     /** The forward's GEMMs and gate math without its saves (CpuLayer.inference): the same bits. */
@@ -169,6 +181,7 @@ public final class CpuBackend extends Backend {
         }
         layer.inference(cell, direction, d.steps(), d.batch(), data(x), lengths, h(init), c(init), arrays(params),
                 ys, d.hidden(), 0, h(fin), c(fin), buffers(ws, direction));
+        recordPlain("layerInference", cell, direction, d);
     }
 
     @Override
@@ -185,6 +198,7 @@ public final class CpuBackend extends Backend {
             State out = fin == null ? null : fin.get(dir);
             layer.inference(cell, dir, d.steps(), d.batch(), data(x), lengths, h(in), c(in), arrays(params.get(dir)),
                     ys, width, dir == Direction.FORWARD ? 0 : d.hidden(), h(out), c(out), buffers(ws, dir));
+            recordPlain("bidirectionalInference", cell, dir, d);
         }
     }
 
@@ -195,6 +209,7 @@ public final class CpuBackend extends Backend {
         layer.backward(cell, d.steps(), d.batch(), data(x), arrays(params), buffers(ws, direction),
                 dy == null ? null : data(dy), d.hidden(), 0, h(dFin), c(dFin), dx == null ? null : data(dx), false,
                 h(dInit), c(dInit), arrays(grads));
+        recordPlain("layerBackward", cell, direction, d);
     }
 
     @Override
@@ -209,6 +224,7 @@ public final class CpuBackend extends Backend {
             State out = fin == null ? null : fin.get(dir);
             layer.forward(cell, dir, d.steps(), d.batch(), data(x), lengths, h(in), c(in), arrays(params.get(dir)),
                     ys, width, dir == Direction.FORWARD ? 0 : d.hidden(), h(out), c(out), buffers(ws, dir));
+            recordPlain("bidirectionalForward", cell, dir, d);
         }
     }
 
@@ -224,6 +240,7 @@ public final class CpuBackend extends Backend {
             layer.backward(cell, d.steps(), d.batch(), data(x), arrays(params.get(dir)), buffers(ws, dir),
                     dy == null ? null : data(dy), width, dir == Direction.FORWARD ? 0 : d.hidden(), h(df), c(df),
                     dx == null ? null : data(dx), dir == Direction.REVERSE, h(di), c(di), arrays(grads.get(dir)));
+            recordPlain("bidirectionalBackward", cell, dir, d);
         }
     }
 
@@ -235,6 +252,7 @@ public final class CpuBackend extends Backend {
         // One step is a layer of T = 1 whose output is the new h.
         layer.forward(cell, Direction.FORWARD, 1, d.batch(), data(x), null, h(prev), c(prev), arrays(params),
                 data(next.h()), d.hidden(), 0, null, c(next), buffers(ws, Direction.FORWARD));
+        recordPlain("cellForward", cell, Direction.FORWARD, d);
     }
 
     @Override
@@ -243,6 +261,131 @@ public final class CpuBackend extends Backend {
         layer.backward(cell, 1, d.batch(), data(x), arrays(params), buffers(ws, Direction.FORWARD), h(dNext),
                 d.hidden(), 0, null, c(dNext), dx == null ? null : data(dx), false, h(dPrev), c(dPrev),
                 arrays(grads));
+        recordPlain("cellBackward", cell, Direction.FORWARD, d);
+    }
+
+    // ---------------------------------------------------------------- layers with options or step masks
+
+    @Override
+    protected void layerForwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                    LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                                    State fin, Workspace ws) {
+        optionLayer.forward(true, cell, options, direction, d.steps(), d.batch(), d.input(), data(x), lengths,
+                control.mask(), control.seed(), control.counter(), h(init), c(init), optionArrays(params), data(y),
+                options.recurrentWidth(d.hidden()), 0, h(fin), c(fin), optionBuffers(ws, direction));
+        record("layerForward", cell, direction, d, options, control);
+    }
+
+    @Override
+    protected void layerInferenceImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                      LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                                      State fin, Workspace ws) {
+        optionLayer.forward(false, cell, options, direction, d.steps(), d.batch(), d.input(), data(x), lengths,
+                control.mask(), control.seed(), control.counter(), h(init), c(init), optionArrays(params), data(y),
+                options.recurrentWidth(d.hidden()), 0, h(fin), c(fin), optionBuffers(ws, direction));
+        record("layerInference", cell, direction, d, options, control);
+    }
+
+    @Override
+    protected void layerBackwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                     LayerDims d, Tensor x, int[] lengths, LayerParams params, Workspace ws,
+                                     Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
+        optionLayer.backward(cell, options, direction, d.steps(), d.batch(), d.input(), data(x), lengths,
+                control.mask(), control.seed(), control.counter(), optionArrays(params), optionBuffers(ws, direction),
+                dy == null ? null : data(dy),
+                options.recurrentWidth(d.hidden()), 0, h(dFin), c(dFin), dx == null ? null : data(dx), false,
+                h(dInit), c(dInit), optionArrays(grads));
+        record("layerBackward", cell, direction, d, options, control);
+    }
+
+    @Override
+    protected void bidirectionalForwardImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                            Tensor x, int[] lengths, PerDirection<State> init,
+                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                            Workspace ws) {
+        bidirectional(true, cell, options, control, d, x, lengths, init, params, y, fin, ws);
+    }
+
+    @Override
+    protected void bidirectionalInferenceImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                              Tensor x, int[] lengths, PerDirection<State> init,
+                                              PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                              Workspace ws) {
+        bidirectional(false, cell, options, control, d, x, lengths, init, params, y, fin, ws);
+    }
+
+    /** Both directions one after the other; the reverse direction's draws start draws(...) after the forward's. */
+    private void bidirectional(boolean training, Cell cell, CellOptions options, StepControl control, LayerDims d,
+                               Tensor x, int[] lengths, PerDirection<State> init, PerDirection<LayerParams> params,
+                               Tensor y, PerDirection<State> fin, Workspace ws) {
+        String op = training ? "bidirectionalForward" : "bidirectionalInference";
+        int rw = options.recurrentWidth(d.hidden());
+        for (Direction dir : Direction.values()) {
+            State in = init == null ? null : init.get(dir);
+            State out = fin == null ? null : fin.get(dir);
+            optionLayer.forward(training, cell, options, dir, d.steps(), d.batch(), d.input(), data(x), lengths,
+                    control.mask(), control.seed(), counter(options, control, cell, d, dir), h(in), c(in),
+                    optionArrays(params.get(dir)), data(y), 2 * rw, dir == Direction.FORWARD ? 0 : rw, h(out), c(out),
+                    optionBuffers(ws, dir));
+            record(op, cell, dir, d, options, control);
+        }
+    }
+
+    @Override
+    protected void bidirectionalBackwardImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                             Tensor x, int[] lengths, PerDirection<LayerParams> params, Workspace ws,
+                                             Tensor dy, PerDirection<State> dFin, Tensor dx,
+                                             PerDirection<State> dInit, PerDirection<LayerParams> grads) {
+        int rw = options.recurrentWidth(d.hidden());
+        for (Direction dir : Direction.values()) {
+            State df = dFin == null ? null : dFin.get(dir);
+            State di = dInit == null ? null : dInit.get(dir);
+            OptionBuffers buf = optionBuffers(ws, dir);
+            optionLayer.backward(cell, options, dir, d.steps(), d.batch(), d.input(), data(x), lengths,
+                    control.mask(), control.seed(), counter(options, control, cell, d, dir),
+                    optionArrays(params.get(dir)), buf, dy == null ? null : data(dy), 2 * rw,
+                    dir == Direction.FORWARD ? 0 : rw, h(df), c(df), dx == null ? null : data(dx),
+                    dir == Direction.REVERSE, h(di), c(di), optionArrays(grads.get(dir)));
+            record("bidirectionalBackward", cell, dir, d, options, control);
+        }
+    }
+
+    /** The first counter of {@code dir}'s draws: the reverse direction starts draws(...) after the forward's. */
+    private static long counter(CellOptions o, StepControl control, Cell cell, LayerDims d, Direction dir) {
+        return dir == Direction.FORWARD ? control.counter()
+                : control.counter() + o.draws(cell, d.steps(), d.batch(), d.hidden());
+    }
+
+    // ---------------------------------------------------------------- paths
+
+    /**
+     * How the most recent layer and cell calls ran, oldest first (at most {@value #MAX_PATHS}
+     * records): one {@link LayerPath} per direction of every forward, inference and backward,
+     * naming the plain sliced loop, the plain stepwise loop, or the option path.
+     */
+    public List<LayerPath> layerPaths() {
+        synchronized (paths) {
+            return List.copyOf(new ArrayList<>(paths));
+        }
+    }
+
+    private void recordPlain(String op, Cell cell, Direction dir, LayerDims d) {
+        boolean sliced = layer.slicedLoop(cell, d.batch(), d.hidden());
+        add(new LayerPath(op, cell, dir, sliced ? LayerPath.Kind.PLAIN_SLICED : LayerPath.Kind.PLAIN_STEPWISE,
+                d.steps(), d.batch(), CellOptions.NONE, false));
+    }
+
+    private void record(String op, Cell cell, Direction dir, LayerDims d, CellOptions options, StepControl control) {
+        add(new LayerPath(op, cell, dir, LayerPath.Kind.OPTIONS, d.steps(), d.batch(), options, control.hasMask()));
+    }
+
+    private void add(LayerPath p) {
+        synchronized (paths) {
+            if (paths.size() == MAX_PATHS) {
+                paths.removeFirst();
+            }
+            paths.addLast(p);
+        }
     }
 
     // ---------------------------------------------------------------- helpers
@@ -262,6 +405,20 @@ public final class CpuBackend extends Backend {
     private static CpuLayer.Params arrays(LayerParams p) {
         return new CpuLayer.Params(data(p.weightIh()), data(p.weightHh()), data(p.biasIh()), data(p.biasHh()),
                 p.peephole() == null ? null : data(p.peephole()));
+    }
+
+    private static CpuOptionLayer.Params optionArrays(LayerParams p) {
+        var ln = p.layerNorm();
+        return new CpuOptionLayer.Params(data(p.weightIh()), data(p.weightHh()), data(p.biasIh()), data(p.biasHh()),
+                p.peephole() == null ? null : data(p.peephole()), p.weightHr() == null ? null : data(p.weightHr()),
+                ln == null ? null : data(ln.gainIh()), ln == null ? null : data(ln.biasIh()),
+                ln == null ? null : data(ln.gainHh()), ln == null ? null : data(ln.biasHh()),
+                ln == null || ln.gainC() == null ? null : data(ln.gainC()),
+                ln == null || ln.biasC() == null ? null : data(ln.biasC()));
+    }
+
+    private static OptionBuffers optionBuffers(Workspace ws, Direction d) {
+        return ((CpuWorkspace) ws).optionBuffers(d);
     }
 
     private static LayerBuffers buffers(Workspace ws, Direction d) {

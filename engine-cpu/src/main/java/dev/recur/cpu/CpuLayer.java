@@ -70,7 +70,7 @@ final class CpuLayer {
      * of hidden units for at least two threads, and one GEMM per step (not the original GRU,
      * whose second GEMM reads every unit of r⊙h).
      */
-    private boolean slicedLoop(Cell cell, int batch, int hs) {
+    boolean slicedLoop(Cell cell, int batch, int hs) {
         return SLICED_ON && workers.threads() >= 2 && cell != Cell.GRU_ORIGINAL && batch <= SLICED_MAX_BATCH
                 && hs % Sgemm.NR == 0 && hs >= 2 * Sgemm.NR;
     }

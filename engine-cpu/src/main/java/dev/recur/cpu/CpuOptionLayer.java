@@ -1,0 +1,1240 @@
+package dev.recur.cpu;
+
+import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
+import dev.recur.api.Direction;
+import dev.recur.api.StepControl;
+import dev.recur.api.TensorOps;
+
+import java.util.Arrays;
+
+/**
+ * One direction of one recurrent layer run with {@link CellOptions} (layer normalisation,
+ * recurrent dropout, zoneout, projection) and {@link StepControl} (step masks with holes): the
+ * whole contract of those two classes, for every cell, composed freely. Plain calls never come
+ * here ({@link CpuLayer} runs them, untouched).
+ *
+ * <pre>
+ * forward:  AX[N, GH] = X·W_ihᵀ (+ b_ih, or LN per block)             one GEMM, all steps
+ *           for each step (walk order), all B rows:
+ *             q = m ⊙ r_{t-1}                      [B, R]  (m: recurrent dropout, one per call)
+ *             AH = q·W_hhᵀ                         [B, GH] one GEMM (original GRU: r,z then n from r⊙q)
+ *             gate math (+ LN of AH, of c̃)  → c̃, o⊙τ or h̃
+ *             h̃ = (o⊙τ)·W_hrᵀ                      [B, P]  one GEMM (projected LSTM)
+ *             zoneout, masks, lengths → h_t, c_t, y_t
+ *             v = h_t·W_hrᵀ                        [B, P]  one GEMM (projected GRU: next r and y)
+ * backward: the same steps in reverse, one recurrent GEMM (two for the original GRU) and one
+ *           projection GEMM per step; then dW_ih, dW_hh, dW_hr and dX, one GEMM each over all steps,
+ *           and column sums for biases, peepholes and the layer-norm gains.
+ * </pre>
+ * Every row is computed at every step, also a row that does not run (a hole of the step mask or a
+ * step past its length): such a row keeps its state, gets a zero gate gradient and passes its
+ * state gradient through unchanged. N = T*B rows are indexed densely, {@code t*B + b}, so the
+ * saved buffers line up with x and y.
+ *
+ * <p>Random numbers: the dropout mask and the zoneout masks come from
+ * {@link TensorOps#uniform}{@code (seed, counter + index)} with the indexing of
+ * {@link CellOptions}; the backward draws them again rather than storing them.
+ *
+ * <p>The element-wise work of a step runs over rows, split among the workers when there is enough
+ * of it ({@link RowStage}); each row's result depends on that row alone and the GEMMs' bits do not
+ * depend on the thread count, so results are the same bits at any thread count. Calls are
+ * serialized; nothing is allocated per call once the workspace's buffers exist.
+ */
+final class CpuOptionLayer {
+
+    /** Weights or gradients of one direction; absent parts null. */
+    record Params(float[] wIh, float[] wHh, float[] bIh, float[] bHh, float[] peep, float[] wHr, float[] gIh,
+                  float[] betaIh, float[] gHh, float[] betaHh, float[] gC, float[] betaC) {
+    }
+
+    /** Rows of element-wise work below which a stage runs on the caller alone. */
+    private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
+    private static final float EPS = CellOptions.LAYER_NORM_EPSILON;
+
+    private final Sgemm sgemm;
+    private final Workers workers;
+    private final RowStage stage = new RowStage();
+    /** The column-sum call in flight, likewise reused. */
+    private final ColumnSums columnSums = new ColumnSums();
+
+    CpuOptionLayer(Sgemm sgemm, Workers workers) {
+        this.sgemm = sgemm;
+        this.workers = workers;
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /**
+     * The forward of one direction; {@code training} draws the masks and keeps what the backward
+     * reads, otherwise inference (m = 1, zoneout's expectation) with the buffers as scratch.
+     *
+     * @param x       [T, B, I]
+     * @param mask    [T*B] step mask or null
+     * @param counter the first counter of this direction's draws
+     * @param h0      [B, S] or null; c0 [B, H] or null
+     * @param y       receives y_t at {@code y[(t*B + b)*yStride + yCol + j]}, j < R
+     * @param hT      [B, S] or null; cT [B, H] or null
+     */
+    synchronized void forward(boolean training, Cell cell, CellOptions o, Direction dir, int steps, int batch, int in,
+                              float[] x, int[] lengths, byte[] mask, long seed, long counter, float[] h0, float[] c0,
+                              Params w, float[] y, int yStride, int yCol, float[] hT, float[] cT, OptionBuffers buf) {
+        load(h0, buf.h0, batch * buf.s);
+        if (cell.hasCellState()) {
+            load(c0, buf.c, batch * buf.hidden);
+        }
+        RowStage st = stage;
+        st.setCall(training, cell, o, dir, steps, batch, lengths, mask, seed, counter, w, buf);
+        st.y = y;
+        st.yStride = yStride;
+        st.yCol = yCol;
+        try {
+            forwardLoop(training, cell, o, dir, steps, batch, in, x, lengths, mask, seed, counter, w, hT, cT, buf);
+        } finally {
+            st.clear();
+        }
+    }
+
+    private void forwardLoop(boolean training, Cell cell, CellOptions o, Direction dir, int steps, int batch, int in,
+                             float[] x, int[] lengths, byte[] mask, long seed, long counter, Params w, float[] hT,
+                             float[] cT, OptionBuffers buf) {
+        float[] h0 = buf.h0;
+        int hs = buf.hidden;
+        int gh = buf.gh;
+        int r = buf.r;
+        int sw = buf.s;
+        int pw = buf.p;
+        int n = steps * batch;
+        boolean lstm = cell.hasCellState();
+        boolean orig = cell == Cell.GRU_ORIGINAL;
+        boolean ln = o.layerNorm();
+        RowStage st = stage;
+        // Input projections of every step at once.
+        if (ln) {
+            sgemm.gemm(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, 0f, buf.ax, 0, gh);
+            rows(RowStage.NORMALIZE_X, buf, w, n, 0, gh);
+        } else {
+            sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, w.bIh(), buf.ax, 0, gh);
+        }
+        System.arraycopy(h0, 0, buf.h, 0, batch * sw);
+        if (orig) {
+            Sgemm.pack(true, r, 2 * hs, w.wHh(), 0, r, buf.recurrent);
+            Sgemm.pack(true, r, hs, w.wHh(), 2 * hs * r, r, buf.recurrentN);
+        } else {
+            Sgemm.pack(true, r, gh, w.wHh(), 0, r, buf.recurrent);
+        }
+        if (pw > 0) {
+            Sgemm.pack(true, hs, pw, w.wHr(), 0, hs, buf.projection);
+        }
+        float[] rIn = buf.v != null ? buf.v : buf.h; // r_{t-1}: the projected GRU reads W_hr h
+        if (buf.v != null) {
+            sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
+        }
+        boolean dropout = training && o.recurrentDropout() > 0f;
+        if (dropout) {
+            dropoutMask(o.recurrentDropout(), seed, counter, batch * r, buf.mask);
+        }
+
+        for (int s = 0; s < steps; s++) {
+            int t = dir == Direction.FORWARD ? s : steps - 1 - s;
+            int off = t * batch;
+            st.t = t;
+            st.first = s == 0;
+            for (int b = 0; b < batch; b++) {
+                buf.runs[b] = runs(lengths, mask, t, b, batch);
+            }
+            // Save h_{t-1}, c_{t-1}; q = m ⊙ r_{t-1}.
+            System.arraycopy(buf.h, 0, buf.hPrev, off * sw, batch * sw);
+            if (lstm) {
+                System.arraycopy(buf.c, 0, buf.cPrev, off * hs, batch * hs);
+            }
+            if (dropout) {
+                float[] m = buf.mask;
+                int qo = off * r;
+                for (int i = 0; i < batch * r; i++) {
+                    buf.q[qo + i] = rIn[i] * m[i];
+                }
+            } else {
+                System.arraycopy(rIn, 0, buf.q, off * r, batch * r);
+            }
+            sgemm.gemm(buf.gemm, false, batch, 1f, buf.q, off * r, r, buf.recurrent, 0f, buf.ah, off * gh, gh);
+            rows(RowStage.GATES, buf, w, batch, off, gh);
+            if (orig && pw > 0) {
+                // The n block reads m ⊙ W_hr (r ⊙ h_{t-1}) (CellOptions).
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.projection, 0f, buf.qn, off * pw,
+                        pw);
+                if (dropout) {
+                    int qo = off * pw;
+                    for (int i = 0; i < batch * pw; i++) {
+                        buf.qn[qo + i] *= buf.mask[i];
+                    }
+                }
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.qn, off * pw, pw, buf.recurrentN, 0f, buf.ah,
+                        off * gh + 2 * hs, gh);
+                rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
+            } else if (orig) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.rq, off * hs, hs, buf.recurrentN, 0f, buf.ah,
+                        off * gh + 2 * hs, gh);
+                rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
+            }
+            if (lstm && pw > 0) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.hr, off * hs, hs, buf.projection, 0f, buf.hTilde, 0, pw);
+            }
+            rows(RowStage.UPDATE, buf, w, batch, off, sw + (lstm ? hs : 0));
+            if (buf.v != null) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
+                st.outputRows(0, batch, buf.v, pw);
+            }
+        }
+        if (hT != null) {
+            System.arraycopy(buf.h, 0, hT, 0, batch * sw);
+        }
+        if (cT != null && lstm) {
+            System.arraycopy(buf.c, 0, cT, 0, batch * hs);
+        }
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /**
+     * The backward of the last training {@link #forward} on {@code buf} (same arguments).
+     *
+     * @param dy  gradient at {@code dy[(t*B + b)*dyStride + dyCol + j]}, or null
+     * @param dhT [B, S] or null; dcT [B, H] or null
+     * @param dx  [T, B, I] or null; overwritten, or added to when {@code dxAccumulate}
+     * @param dh0 [B, S] or null, overwritten; dc0 likewise
+     * @param g   gradients, accumulated into
+     */
+    synchronized void backward(Cell cell, CellOptions o, Direction dir, int steps, int batch, int in, float[] x,
+                               int[] lengths, byte[] mask, long seed, long counter, Params w, OptionBuffers buf,
+                               float[] dy, int dyStride, int dyCol, float[] dhT, float[] dcT,
+                               float[] dx, boolean dxAccumulate, float[] dh0, float[] dc0, Params g) {
+        buf.ensureBackward();
+        int hs = buf.hidden;
+        int gh = buf.gh;
+        int r = buf.r;
+        int sw = buf.s;
+        int pw = buf.p;
+        int n = steps * batch;
+        boolean lstm = cell.hasCellState();
+        boolean orig = cell == Cell.GRU_ORIGINAL;
+        boolean gruProj = buf.v != null;
+        boolean ln = o.layerNorm();
+
+        load(dhT, buf.dh, batch * sw);
+        if (lstm) {
+            load(dcT, buf.dc, batch * hs);
+        }
+        Arrays.fill(buf.carry, 0, batch * r, 0f);
+        if (gruProj) {
+            Arrays.fill(buf.dv, 0, batch * pw, 0f);
+        }
+        if (orig) {
+            Sgemm.pack(false, 2 * hs, r, w.wHh(), 0, r, buf.recurrent);
+            Sgemm.pack(false, hs, r, w.wHh(), 2 * hs * r, r, buf.recurrentN);
+        } else {
+            Sgemm.pack(false, gh, r, w.wHh(), 0, r, buf.recurrent);
+        }
+        if (pw > 0) {
+            Sgemm.pack(false, pw, hs, w.wHr(), 0, hs, buf.projection);
+        }
+        boolean dropout = o.recurrentDropout() > 0f;
+        if (dropout) {
+            dropoutMask(o.recurrentDropout(), seed, counter, batch * r, buf.mask);
+        }
+
+        RowStage st = stage;
+        st.setCall(true, cell, o, dir, steps, batch, lengths, mask, seed, counter, w, buf);
+        st.dy = dy;
+        st.dyStride = dyStride;
+        st.dyCol = dyCol;
+        try {
+            backwardLoop(cell, o, dir, steps, batch, in, x, w, buf, dx, dxAccumulate, dh0, dc0, g);
+        } finally {
+            st.clear();
+        }
+    }
+
+    private void backwardLoop(Cell cell, CellOptions o, Direction dir, int steps, int batch, int in, float[] x,
+                              Params w, OptionBuffers buf, float[] dx, boolean dxAccumulate, float[] dh0,
+                              float[] dc0, Params g) {
+        int hs = buf.hidden;
+        int gh = buf.gh;
+        int r = buf.r;
+        int sw = buf.s;
+        int pw = buf.p;
+        int n = steps * batch;
+        boolean lstm = cell.hasCellState();
+        boolean orig = cell == Cell.GRU_ORIGINAL;
+        boolean gruProj = buf.v != null;
+        boolean ln = o.layerNorm();
+        boolean dropout = o.recurrentDropout() > 0f;
+        float[] h0 = buf.h0;
+        RowStage st = stage;
+        for (int s = steps - 1; s >= 0; s--) {
+            int t = dir == Direction.FORWARD ? s : steps - 1 - s;
+            int off = t * batch;
+            st.t = t;
+            for (int b = 0; b < batch; b++) {
+                buf.runs[b] = runs(st.lengths, st.mask, t, b, batch);
+            }
+            // Output gradient: a step that ran takes what its masked successors carried.
+            st.outputGradients(batch);
+            if (gruProj) {
+                // dv is the gradient of v_t = W_hr h_t: keep it for dW_hr, hand it to h.
+                System.arraycopy(buf.dv, 0, buf.dProj, off * pw, batch * pw);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
+            }
+            rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + (lstm ? hs : 0));
+            if (lstm && pw > 0) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dProj, off * pw, pw, buf.projection, 0f, buf.dHr, 0, hs);
+            }
+            rows(RowStage.GATES_BACK, buf, w, batch, off, gh);
+            if (orig && pw > 0) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dQn,
+                        0, pw);
+                int po = off * pw;
+                for (int i = 0; i < batch * pw; i++) {
+                    buf.dPq[po + i] = dropout ? buf.dQn[i] * buf.mask[i] : buf.dQn[i];
+                }
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dPq, po, pw, buf.projection, 0f, buf.dRq, 0, hs);
+                rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
+            } else if (orig) {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRq,
+                        0, hs);
+                rows(RowStage.GRU_ORIGINAL_RZ_BACK, buf, w, batch, off, gh);
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 1f, buf.dq, 0, r);
+            } else {
+                sgemm.gemm(buf.gemm, false, batch, 1f, buf.dAh, off * gh, gh, buf.recurrent, 0f, buf.dq, 0, r);
+            }
+            // dr_{t-1} = m ⊙ dq; rows that did not run have dq = 0.
+            float[] target = gruProj ? buf.dv : buf.dh;
+            float[] m = buf.mask;
+            for (int i = 0; i < batch * r; i++) {
+                float d = dropout ? buf.dq[i] * m[i] : buf.dq[i];
+                if (gruProj) {
+                    target[i] = d;
+                } else {
+                    target[i] += d;
+                }
+            }
+        }
+        if (gruProj) {
+            // r_{-1} = W_hr h0.
+            sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
+            sgemm.gemm(buf.gemm, true, false, pw, hs, batch, 1f, buf.dv, 0, pw, h0, 0, hs, 1f, g.wHr(), 0, hs);
+        }
+        if (dh0 != null) {
+            System.arraycopy(buf.dh, 0, dh0, 0, batch * sw);
+        }
+        if (dc0 != null && lstm) {
+            System.arraycopy(buf.dc, 0, dc0, 0, batch * hs);
+        }
+
+        // Parameter gradients over every step at once. Both biases (and LN's β) receive the column
+        // sums of their side's dPre; the LSTM and RNN share one dPre for both sides.
+        boolean shared = buf.dPreH == buf.dPreX;
+        columnSums(buf.dPreX, null, n, gh, buf.colSums, g.bIh(), ln ? g.betaIh() : null, shared ? g.bHh() : null,
+                shared && ln ? g.betaHh() : null);
+        if (!shared) {
+            columnSums(buf.dPreH, null, n, gh, buf.colSums, g.bHh(), ln ? g.betaHh() : null, null, null);
+        }
+        if (ln) {
+            columnSums(buf.dPreX, buf.ax, n, gh, buf.colSums, g.gIh(), null, null, null);
+            columnSums(buf.dPreH, buf.ah, n, gh, buf.colSums, g.gHh(), null, null, null);
+            if (lstm) {
+                columnSums(buf.dK, null, n, hs, buf.colSums, g.betaC(), null, null, null);
+                columnSums(buf.dK, buf.cHat, n, hs, buf.colSums, g.gC(), null, null, null);
+            }
+        }
+        if (cell == Cell.LSTM_PEEPHOLE) {
+            peepholeGrads(buf.dPreX, buf.cPrev, buf.cTilde, n, hs, g.peep());
+        }
+        if (ln) {
+            // dPreX becomes the gradient of W_ih x, in place.
+            rows(RowStage.NORMALIZE_X_BACK, buf, w, n, 0, gh);
+        }
+        float[] dAx = buf.dPreX;
+        sgemm.gemm(buf.gemm, true, false, gh, in, n, 1f, dAx, 0, gh, x, 0, in, 1f, g.wIh(), 0, in);
+        if (orig) {
+            sgemm.gemm(buf.gemm, true, false, 2 * hs, r, n, 1f, buf.dAh, 0, gh, buf.q, 0, r, 1f, g.wHh(), 0, r);
+            float[] nIn = pw > 0 ? buf.qn : buf.rq; // [N, R]: what the n block's GEMM read
+            sgemm.gemm(buf.gemm, true, false, hs, r, n, 1f, buf.dAh, 2 * hs, gh, nIn, 0, r, 1f, g.wHh(), 2 * hs * r,
+                    r);
+            if (pw > 0) {
+                sgemm.gemm(buf.gemm, true, false, pw, hs, n, 1f, buf.dPq, 0, pw, buf.rq, 0, hs, 1f, g.wHr(), 0, hs);
+            }
+        } else {
+            sgemm.gemm(buf.gemm, true, false, gh, r, n, 1f, buf.dAh, 0, gh, buf.q, 0, r, 1f, g.wHh(), 0, r);
+        }
+        if (pw > 0) {
+            float[] from = lstm ? buf.hr : buf.hNew;
+            sgemm.gemm(buf.gemm, true, false, pw, hs, n, 1f, buf.dProj, 0, pw, from, 0, hs, 1f, g.wHr(), 0, hs);
+        }
+        if (dx != null) {
+            sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dAx, 0, gh, w.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx,
+                    0, in);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Whether sequence b runs step t: inside its length and not a hole of the mask. */
+    static boolean runs(int[] lengths, byte[] mask, int t, int b, int batch) {
+        return (lengths == null || t < lengths[b]) && (mask == null || mask[t * batch + b] != 0);
+    }
+
+    /** {@code m[i] = u(seed, counter + i) >= p ? 1/(1-p) : 0}, as {@link TensorOps#dropout} draws it. */
+    private static void dropoutMask(float p, long seed, long counter, int count, float[] m) {
+        float keep = 1f / (1f - p);
+        for (int i = 0; i < count; i++) {
+            m[i] = TensorOps.uniform(seed, counter + i) >= p ? keep : 0f;
+        }
+    }
+
+    private static void load(float[] src, float[] dst, int count) {
+        if (src == null) {
+            Arrays.fill(dst, 0, count, 0f);
+        } else {
+            System.arraycopy(src, 0, dst, 0, count);
+        }
+    }
+
+    /**
+     * {@code Σ_r a[r, c]} (of {@code a[r, c]·b[r, c]} when b is given) added into each non-null
+     * {@code out}: columns cut into one run per worker, each column's rows summed in ascending
+     * order from zero, so the same bits at any thread count.
+     */
+    private void columnSums(float[] a, float[] b, int rows, int cols, float[] sums, float[] out0, float[] out1,
+                            float[] out2, float[] out3) {
+        ColumnSums cs = columnSums;
+        cs.sums = sums;
+        cs.a = a;
+        cs.b = b;
+        cs.rows = rows;
+        cs.cols = cols;
+        cs.out0 = out0;
+        cs.out1 = out1;
+        cs.out2 = out2;
+        cs.out3 = out3;
+        cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
+        int chunks = (cols + cs.chunk - 1) / cs.chunk;
+        try {
+            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
+                for (int i = 0; i < chunks; i++) {
+                    cs.run(i);
+                }
+            } else {
+                workers.forEach(chunks, cs);
+            }
+        } finally {
+            cs.a = null;
+            cs.b = null;
+            cs.sums = null;
+            cs.out0 = cs.out1 = cs.out2 = cs.out3 = null;
+        }
+    }
+
+    /** One call of {@link #columnSums}: its operands, and task i's run of columns. */
+    private static final class ColumnSums implements Workers.Task {
+        private float[] sums;
+        private float[] a;
+        private float[] b;
+        private int rows;
+        private int cols;
+        private int chunk;
+        private float[] out0;
+        private float[] out1;
+        private float[] out2;
+        private float[] out3;
+
+        @Override
+        public void run(int i) {
+            int c0 = i * chunk;
+            int c1 = Math.min(cols, c0 + chunk);
+            Arrays.fill(sums, c0, c1, 0f);
+            for (int r = 0; r < rows; r++) {
+                int base = r * cols;
+                if (b == null) {
+                    for (int c = c0; c < c1; c++) {
+                        sums[c] += a[base + c];
+                    }
+                } else {
+                    for (int c = c0; c < c1; c++) {
+                        sums[c] += a[base + c] * b[base + c];
+                    }
+                }
+            }
+            add(out0, c0, c1);
+            add(out1, c0, c1);
+            add(out2, c0, c1);
+            add(out3, c0, c1);
+        }
+
+        private void add(float[] out, int c0, int c1) {
+            if (out != null) {
+                for (int c = c0; c < c1; c++) {
+                    out[c] += sums[c];
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dp_i += Σ dpre_i⊙c_{t-1}}, {@code dp_f += Σ dpre_f⊙c_{t-1}}, {@code dp_o += Σ dpre_o⊙c̃}
+     * over all rows, from the pre-activation gradients (before any layer-norm backward).
+     */
+    private static void peepholeGrads(float[] dPre, float[] cPrev, float[] cTilde, int rows, int hs, float[] dp) {
+        int gh = 4 * hs;
+        for (int row = 0; row < rows; row++) {
+            int g = row * gh;
+            int sr = row * hs;
+            for (int u = 0; u < hs; u++) {
+                float cp = cPrev[sr + u];
+                dp[u] += dPre[g + u] * cp;
+                dp[hs + u] += dPre[g + hs + u] * cp;
+                dp[2 * hs + u] += dPre[g + 3 * hs + u] * cTilde[sr + u];
+            }
+        }
+    }
+
+    /** Runs {@code stageId} over {@code count} rows, split among the workers when worth it. */
+    private void rows(int stageId, OptionBuffers buf, Params w, int count, int off, int width) {
+        RowStage st = stage;
+        st.stage = stageId;
+        st.off = off;
+        st.count = count;
+        int chunks = Math.min(workers.threads(), (int) Math.min(Integer.MAX_VALUE,
+                (long) count * width / PARALLEL_MIN_ELEMENTS));
+        if (chunks <= 1) {
+            st.runRows(0, count);
+        } else {
+            st.chunk = (count + chunks - 1) / chunks;
+            workers.forEach(chunks, st);
+        }
+    }
+
+    /**
+     * The element-wise stages of one step (and the layer-norm passes over all rows): what its
+     * worker tasks read, set before they start, and task i's share of the rows.
+     */
+    private static final class RowStage implements Workers.Task {
+        static final int NORMALIZE_X = 0;
+        static final int GATES = 1;
+        static final int GRU_ORIGINAL_N = 2;
+        static final int UPDATE = 3;
+        static final int ZONEOUT_BACK = 4;
+        static final int GATES_BACK = 5;
+        static final int GRU_ORIGINAL_RZ_BACK = 6;
+        static final int NORMALIZE_X_BACK = 7;
+
+        int stage;
+        int off;
+        int count;
+        int chunk;
+        // The call.
+        boolean training;
+        Cell cell;
+        CellOptions o;
+        Direction dir;
+        int steps;
+        int batch;
+        int[] lengths;
+        byte[] mask;
+        long seed;
+        long counter;
+        Params w;
+        OptionBuffers buf;
+        float[] y;
+        int yStride;
+        int yCol;
+        float[] dy;
+        int dyStride;
+        int dyCol;
+        // The step.
+        int t;
+        boolean first;
+
+        void setCall(boolean training, Cell cell, CellOptions o, Direction dir, int steps, int batch, int[] lengths,
+                     byte[] mask, long seed, long counter, Params w, OptionBuffers buf) {
+            this.training = training;
+            this.cell = cell;
+            this.o = o;
+            this.dir = dir;
+            this.steps = steps;
+            this.batch = batch;
+            this.lengths = lengths;
+            this.mask = mask;
+            this.seed = seed;
+            this.counter = counter;
+            this.w = w;
+            this.buf = buf;
+        }
+
+        void clear() {
+            w = null;
+            buf = null;
+            y = null;
+            dy = null;
+            lengths = null;
+            mask = null;
+        }
+
+        @Override
+        public void run(int i) {
+            int from = i * chunk;
+            int to = Math.min(count, from + chunk);
+            if (from < to) {
+                runRows(from, to);
+            }
+        }
+
+        void runRows(int from, int to) {
+            switch (stage) {
+                case NORMALIZE_X -> {
+                    for (int row = from; row < to; row++) {
+                        normalizeBlocks(buf.ax, row, buf.rsx);
+                    }
+                }
+                case GATES -> {
+                    for (int j = from; j < to; j++) {
+                        switch (cell) {
+                            case RNN_TANH, RNN_RELU -> gatesRnn(j);
+                            case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> gatesLstm(j);
+                            case GRU, GRU_ORIGINAL -> gatesGru(j);
+                        }
+                    }
+                }
+                case GRU_ORIGINAL_N -> {
+                    for (int j = from; j < to; j++) {
+                        gruOriginalN(j);
+                    }
+                }
+                case UPDATE -> {
+                    for (int j = from; j < to; j++) {
+                        update(j);
+                    }
+                }
+                case ZONEOUT_BACK -> {
+                    for (int j = from; j < to; j++) {
+                        zoneoutBack(j);
+                    }
+                }
+                case GATES_BACK -> {
+                    for (int j = from; j < to; j++) {
+                        switch (cell) {
+                            case RNN_TANH, RNN_RELU -> gatesBackRnn(j);
+                            case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> gatesBackLstm(j);
+                            case GRU, GRU_ORIGINAL -> gatesBackGru(j);
+                        }
+                    }
+                }
+                case GRU_ORIGINAL_RZ_BACK -> {
+                    for (int j = from; j < to; j++) {
+                        gruOriginalRzBack(j);
+                    }
+                }
+                case NORMALIZE_X_BACK -> {
+                    for (int row = from; row < to; row++) {
+                        normalizeBackBlocks(buf.dPreX, buf.ax, buf.rsx, w.gIh(), row, 0, cell.gates());
+                    }
+                }
+                default -> throw new IllegalStateException("unknown stage " + stage);
+            }
+        }
+
+        // ------------------------------------------------------------ layer norm
+
+        /** Normalises each H-block of row {@code row} of {@code a [rows, GH]} in place: x̂, and 1/σ into rs. */
+        private void normalizeBlocks(float[] a, int row, float[] rs) {
+            int hs = buf.hidden;
+            int g = cell.gates();
+            for (int k = 0; k < g; k++) {
+                rs[row * g + k] = normalize(a, (row * g + k) * hs, hs);
+            }
+        }
+
+        /** x̂ = (v - μ)/sqrt(σ² + ε) in place over {@code a[o..o+n)}; returns 1/sqrt(σ² + ε). */
+        static float normalize(float[] a, int o, int n) {
+            float sum = 0f;
+            for (int u = 0; u < n; u++) {
+                sum += a[o + u];
+            }
+            float mean = sum / n;
+            float var = 0f;
+            for (int u = 0; u < n; u++) {
+                float d = a[o + u] - mean;
+                var += d * d;
+            }
+            float rstd = (float) (1.0 / Math.sqrt(var / n + EPS));
+            for (int u = 0; u < n; u++) {
+                a[o + u] = (a[o + u] - mean) * rstd;
+            }
+            return rstd;
+        }
+
+        /**
+         * In place over blocks {@code k0..k1) of row {@code row} of {@code d [rows, GH]}: the
+         * gradient of LN's output (with gain γ) becomes that of its input,
+         * {@code rstd·(γd - mean(γd) - x̂·mean(γd⊙x̂))}.
+         */
+        private void normalizeBackBlocks(float[] d, float[] xhat, float[] rs, float[] gain, int row, int k0, int k1) {
+            int hs = buf.hidden;
+            int g = cell.gates();
+            for (int k = k0; k < k1; k++) {
+                int o = (row * g + k) * hs;
+                normalizeBack(d, o, d, o, xhat, o, gain, k * hs, rs[row * g + k], hs);
+            }
+        }
+
+        /** {@code dst[do..do+n) = rstd·(γd - mean(γd) - x̂·mean(γd⊙x̂))} from {@code d[o..o+n)}. */
+        static void normalizeBack(float[] d, int o, float[] dst, int dOff, float[] xhat, int xo, float[] gain, int go,
+                                  float rstd, int n) {
+            float s1 = 0f;
+            float s2 = 0f;
+            for (int u = 0; u < n; u++) {
+                float gd = gain[go + u] * d[o + u];
+                s1 += gd;
+                s2 += gd * xhat[xo + u];
+            }
+            float m1 = s1 / n;
+            float m2 = s2 / n;
+            for (int u = 0; u < n; u++) {
+                float gd = gain[go + u] * d[o + u];
+                dst[dOff + u] = rstd * (gd - m1 - xhat[xo + u] * m2);
+            }
+        }
+
+        /**
+         * The pre-activation of block k of dense row {@code row} into {@code pre[po..po+H)}:
+         * input side plus recurrent side plus b_hh (each side normalised first with layer norm).
+         */
+        private void preActivation(int row, int k, float[] pre, int po) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int a = row * gh + k * hs;
+            int kb = k * hs;
+            float[] ax = buf.ax;
+            float[] ah = buf.ah;
+            float[] bhh = w.bHh();
+            if (o.layerNorm()) {
+                float[] gi = w.gIh();
+                float[] bi = w.betaIh();
+                float[] gH = w.gHh();
+                float[] bH = w.betaHh();
+                float[] bih = w.bIh();
+                for (int u = 0; u < hs; u++) {
+                    pre[po + u] = (gi[kb + u] * ax[a + u] + bi[kb + u] + bih[kb + u])
+                            + (gH[kb + u] * ah[a + u] + bH[kb + u] + bhh[kb + u]);
+                }
+            } else {
+                for (int u = 0; u < hs; u++) {
+                    pre[po + u] = ax[a + u] + (ah[a + u] + bhh[kb + u]);
+                }
+            }
+        }
+
+        // ------------------------------------------------------------ forward gate math
+
+        private void gatesRnn(int j) {
+            int hs = buf.hidden;
+            int row = off + j;
+            int go = row * hs;
+            preActivation(row, 0, buf.gates, go);
+            if (cell == Cell.RNN_RELU) {
+                for (int u = 0; u < hs; u++) {
+                    buf.gates[go + u] = Math.max(buf.gates[go + u], 0f);
+                }
+            } else {
+                GateMath.activate(GateMath.TANH, buf.gates, go, buf.gates, go, hs);
+            }
+            System.arraycopy(buf.gates, go, buf.hTilde, j * hs, hs);
+        }
+
+        private void gatesLstm(int j) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int row = off + j;
+            if (o.layerNorm()) {
+                normalizeRecurrent(row, 0, cell.gates());
+            }
+            float[] gt = buf.gates;
+            int go = row * gh;
+            boolean coupled = cell == Cell.LSTM_COUPLED;
+            int fi = coupled ? 0 : 1;
+            int gi = coupled ? 1 : 2;
+            int oi = coupled ? 2 : 3;
+            for (int k = 0; k < cell.gates(); k++) {
+                preActivation(row, k, gt, go + k * hs);
+            }
+            float[] cp = buf.cPrev;
+            int so = row * hs;
+            float[] peep = w.peep();
+            if (peep != null) {
+                for (int u = 0; u < hs; u++) {
+                    gt[go + u] += peep[u] * cp[so + u];
+                    gt[go + hs + u] += peep[hs + u] * cp[so + u];
+                }
+            }
+            if (coupled) {
+                GateMath.activate(GateMath.SIGMOID, gt, go, gt, go, hs);
+            } else {
+                GateMath.activate(GateMath.SIGMOID, gt, go, gt, go, 2 * hs);
+            }
+            GateMath.activate(GateMath.TANH, gt, go + gi * hs, gt, go + gi * hs, hs);
+            float[] ct = buf.cTilde;
+            for (int u = 0; u < hs; u++) {
+                float f = gt[go + fi * hs + u];
+                float i = coupled ? 1f - f : gt[go + u];
+                ct[so + u] = f * cp[so + u] + i * gt[go + gi * hs + u];
+            }
+            if (peep != null) {
+                for (int u = 0; u < hs; u++) {
+                    gt[go + oi * hs + u] += peep[2 * hs + u] * ct[so + u];
+                }
+            }
+            GateMath.activate(GateMath.SIGMOID, gt, go + oi * hs, gt, go + oi * hs, hs);
+            float[] tau = buf.tau;
+            if (o.layerNorm()) {
+                System.arraycopy(ct, so, buf.cHat, so, hs);
+                buf.rsc[row] = normalize(buf.cHat, so, hs);
+                float[] gC = w.gC();
+                float[] bC = w.betaC();
+                for (int u = 0; u < hs; u++) {
+                    tau[so + u] = gC[u] * buf.cHat[so + u] + bC[u];
+                }
+                GateMath.activate(GateMath.TANH, tau, so, tau, so, hs);
+            } else {
+                GateMath.activate(GateMath.TANH, ct, so, tau, so, hs);
+            }
+            // o⊙τ: h̃ itself, or the projection's input.
+            float[] dst = buf.p > 0 ? buf.hr : buf.hTilde;
+            int d = buf.p > 0 ? so : j * hs;
+            for (int u = 0; u < hs; u++) {
+                dst[d + u] = gt[go + oi * hs + u] * tau[so + u];
+            }
+        }
+
+        /** Layer norm of the recurrent side's blocks k0..k1) of {@code row}, in place. */
+        private void normalizeRecurrent(int row, int k0, int k1) {
+            int hs = buf.hidden;
+            int g = cell.gates();
+            for (int k = k0; k < k1; k++) {
+                buf.rsh[row * g + k] = normalize(buf.ah, (row * g + k) * hs, hs);
+            }
+        }
+
+        private void gatesGru(int j) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int row = off + j;
+            boolean orig = cell == Cell.GRU_ORIGINAL;
+            if (o.layerNorm()) {
+                normalizeRecurrent(row, 0, orig ? 2 : 3);
+            }
+            float[] gt = buf.gates;
+            int go = row * gh;
+            preActivation(row, 0, gt, go);
+            preActivation(row, 1, gt, go + hs);
+            GateMath.activate(GateMath.SIGMOID, gt, go, gt, go, 2 * hs);
+            if (orig) {
+                // r ⊙ q, the input of the n block's GEMM; projected, r ⊙ h_{t-1}, projected next.
+                float[] src = buf.p > 0 ? buf.hPrev : buf.q;
+                int qo = row * (buf.p > 0 ? hs : buf.r);
+                for (int u = 0; u < hs; u++) {
+                    buf.rq[row * hs + u] = gt[go + u] * src[qo + u];
+                }
+                return;
+            }
+            gruN(j, row);
+        }
+
+        /** n and h̃ of a GRU row whose r and z are done (the original GRU's n block GEMM too). */
+        private void gruN(int j, int row) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int go = row * gh;
+            int a = go + 2 * hs;
+            float[] gt = buf.gates;
+            float[] ax = buf.ax;
+            float[] ah = buf.ah;
+            float[] bhh = w.bHh();
+            boolean ln = o.layerNorm();
+            boolean orig = cell == Cell.GRU_ORIGINAL;
+            for (int u = 0; u < hs; u++) {
+                int k = 2 * hs + u;
+                float xn = ln ? w.gIh()[k] * ax[a + u] + w.betaIh()[k] + w.bIh()[k] : ax[a + u];
+                float hn = (ln ? w.gHh()[k] * ah[a + u] + w.betaHh()[k] : ah[a + u]) + bhh[k];
+                gt[a + u] = orig ? xn + hn : xn + gt[go + u] * hn;
+            }
+            GateMath.activate(GateMath.TANH, gt, a, gt, a, hs);
+            float[] hp = buf.hPrev;
+            int so = row * hs;
+            for (int u = 0; u < hs; u++) {
+                float z = gt[go + hs + u];
+                buf.hTilde[j * hs + u] = (1f - z) * gt[a + u] + z * hp[so + u];
+            }
+        }
+
+        private void gruOriginalN(int j) {
+            int row = off + j;
+            if (o.layerNorm()) {
+                normalizeRecurrent(row, 2, 3);
+            }
+            gruN(j, row);
+        }
+
+        /** Zoneout, masks and lengths: the new state of row j and its output (not the projected GRU's). */
+        private void update(int j) {
+            int sw = buf.s;
+            int hs = buf.hidden;
+            int row = off + j;
+            float[] h = buf.h;
+            boolean run = buf.runs[j];
+            if (run) {
+                zoneout(o.zoneoutH(), buf.hTilde, j * sw, buf.hPrev, row * sw, h, j * sw, sw,
+                        counter + (long) batch * buf.r + (long) row * sw);
+                if (buf.c != null) {
+                    zoneout(o.zoneoutC(), buf.cTilde, row * hs, buf.cPrev, row * hs, buf.c, j * hs, hs,
+                            counter + (long) batch * buf.r + (long) steps * batch * sw + (long) row * hs);
+                }
+            }
+            if (buf.hNew != null) {
+                System.arraycopy(h, j * sw, buf.hNew, row * sw, sw);
+            }
+            if (buf.v == null) {
+                outputRow(j, h, sw);
+            }
+        }
+
+        /** {@code dst = d⊙prev + (1-d)⊙next} with d the zoneout mask (training) or p (inference). */
+        private void zoneout(float p, float[] next, int no, float[] prev, int po, float[] dst, int d, int n,
+                             long first) {
+            if (p == 0f) {
+                System.arraycopy(next, no, dst, d, n);
+            } else if (!training) {
+                float keep = 1f - p;
+                for (int u = 0; u < n; u++) {
+                    dst[d + u] = p * prev[po + u] + keep * next[no + u];
+                }
+            } else {
+                for (int u = 0; u < n; u++) {
+                    dst[d + u] = TensorOps.uniform(seed, first + u) < p ? prev[po + u] : next[no + u];
+                }
+            }
+        }
+
+        void outputRows(int from, int to, float[] src, int width) {
+            for (int j = from; j < to; j++) {
+                outputRow(j, src, width);
+            }
+        }
+
+        /**
+         * y_t of row j: {@code src} (the state, or v) where it ran; the previous output of this
+         * direction at a hole (zero before the first step that ran); zero past its length.
+         */
+        private void outputRow(int j, float[] src, int width) {
+            int at = (t * batch + j) * yStride + yCol;
+            if (buf.runs[j]) {
+                System.arraycopy(src, j * width, y, at, width);
+            } else if (lengths != null && t >= lengths[j] || first) {
+                Arrays.fill(y, at, at + width, 0f);
+            } else {
+                int prev = dir == Direction.FORWARD ? t - 1 : t + 1;
+                System.arraycopy(y, (prev * batch + j) * yStride + yCol, y, at, width);
+            }
+        }
+
+        // ------------------------------------------------------------ backward
+
+        /** Adds dy into the carried output gradient; a row that ran takes it into dh (or dv). */
+        void outputGradients(int batchRows) {
+            int rw = buf.r;
+            float[] carry = buf.carry;
+            float[] target = buf.v != null ? buf.dv : buf.dh;
+            for (int j = 0; j < batchRows; j++) {
+                if (lengths != null && t >= lengths[j]) {
+                    continue;
+                }
+                int co = j * rw;
+                if (dy != null) {
+                    int src = (t * batch + j) * dyStride + dyCol;
+                    for (int u = 0; u < rw; u++) {
+                        carry[co + u] += dy[src + u];
+                    }
+                }
+                if (buf.runs[j]) {
+                    for (int u = 0; u < rw; u++) {
+                        target[co + u] += carry[co + u];
+                        carry[co + u] = 0f;
+                    }
+                }
+            }
+        }
+
+        /** Splits dh (dc) of a row that ran into what zoneout passes to h_{t-1} and what reaches h̃ (c̃). */
+        private void zoneoutBack(int j) {
+            int sw = buf.s;
+            int hs = buf.hidden;
+            int row = off + j;
+            boolean run = buf.runs[j];
+            float[] dHt = buf.dHTilde;
+            if (!run) {
+                Arrays.fill(dHt, j * sw, (j + 1) * sw, 0f);
+                if (buf.c != null) {
+                    Arrays.fill(buf.dCTilde, j * hs, (j + 1) * hs, 0f);
+                }
+            } else {
+                zoneoutSplit(o.zoneoutH(), buf.dh, j * sw, dHt, j * sw, sw,
+                        counter + (long) batch * buf.r + (long) row * sw);
+                if (buf.c != null) {
+                    zoneoutSplit(o.zoneoutC(), buf.dc, j * hs, buf.dCTilde, j * hs, hs,
+                            counter + (long) batch * buf.r + (long) steps * batch * sw + (long) row * hs);
+                }
+            }
+            if (buf.p > 0 && buf.c != null) {
+                System.arraycopy(dHt, j * sw, buf.dProj, row * sw, sw);
+            }
+        }
+
+        /** {@code dNext = (1-d)⊙dState}, {@code dState = d⊙dState}; d drawn again as the forward drew it. */
+        private void zoneoutSplit(float p, float[] dState, int so, float[] dNext, int no, int n, long first) {
+            if (p == 0f) {
+                System.arraycopy(dState, so, dNext, no, n);
+                Arrays.fill(dState, so, so + n, 0f);
+                return;
+            }
+            for (int u = 0; u < n; u++) {
+                boolean keep = TensorOps.uniform(seed, first + u) < p;
+                float d = dState[so + u];
+                dNext[no + u] = keep ? 0f : d;
+                dState[so + u] = keep ? d : 0f;
+            }
+        }
+
+        private void zeroGateGradients(int row, int from, int to) {
+            int gh = buf.gh;
+            Arrays.fill(buf.dPreX, row * gh + from, row * gh + to, 0f);
+            if (buf.dPreH != buf.dPreX) {
+                Arrays.fill(buf.dPreH, row * gh + from, row * gh + to, 0f);
+            }
+            if (buf.dAh != buf.dPreH) {
+                Arrays.fill(buf.dAh, row * gh + from, row * gh + to, 0f);
+            }
+        }
+
+        private void gatesBackRnn(int j) {
+            int hs = buf.hidden;
+            int row = off + j;
+            if (!buf.runs[j]) {
+                zeroGateGradients(row, 0, hs);
+                return;
+            }
+            float[] gt = buf.gates;
+            float[] dp = buf.dPreX;
+            int go = row * hs;
+            boolean relu = cell == Cell.RNN_RELU;
+            for (int u = 0; u < hs; u++) {
+                float hv = gt[go + u];
+                float d = buf.dHTilde[j * hs + u];
+                dp[go + u] = relu ? (hv > 0f ? d : 0f) : d * (1f - hv * hv);
+            }
+        }
+
+        private void gatesBackLstm(int j) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int row = off + j;
+            if (!buf.runs[j]) {
+                zeroGateGradients(row, 0, gh);
+                if (buf.dK != null) {
+                    Arrays.fill(buf.dK, row * hs, (row + 1) * hs, 0f);
+                }
+                return;
+            }
+            boolean coupled = cell == Cell.LSTM_COUPLED;
+            int fi = coupled ? 0 : 1;
+            int gi = coupled ? 1 : 2;
+            int oi = coupled ? 2 : 3;
+            float[] gt = buf.gates;
+            float[] dp = buf.dPreX;
+            int go = row * gh;
+            int so = row * hs;
+            float[] dhr = buf.p > 0 ? buf.dHr : buf.dHTilde;
+            int ho = j * hs;
+            float[] tau = buf.tau;
+            float[] dct = buf.dCTilde;
+            int co = j * hs;
+            boolean ln = o.layerNorm();
+            // Through h̃ = o⊙τ: dpre_o, and dk (the gradient of τ's argument).
+            for (int u = 0; u < hs; u++) {
+                float og = gt[go + oi * hs + u];
+                float tv = tau[so + u];
+                float d = dhr[ho + u];
+                dp[go + oi * hs + u] = d * tv * og * (1f - og);
+                float dk = d * og * (1f - tv * tv);
+                if (ln) {
+                    buf.dK[so + u] = dk;
+                } else {
+                    dct[co + u] += dk;
+                }
+            }
+            if (ln) {
+                // dc̃ += LN_c's backward of dk (dK keeps dk for the gain and bias gradients).
+                float[] gC = w.gC();
+                float s1 = 0f;
+                float s2 = 0f;
+                float[] dK = buf.dK;
+                float[] xh = buf.cHat;
+                for (int u = 0; u < hs; u++) {
+                    float gd = gC[u] * dK[so + u];
+                    s1 += gd;
+                    s2 += gd * xh[so + u];
+                }
+                float m1 = s1 / hs;
+                float m2 = s2 / hs;
+                float rstd = buf.rsc[row];
+                for (int u = 0; u < hs; u++) {
+                    dct[co + u] += rstd * (gC[u] * dK[so + u] - m1 - xh[so + u] * m2);
+                }
+            }
+            float[] peep = w.peep();
+            float[] cp = buf.cPrev;
+            float[] dc = buf.dc;
+            for (int u = 0; u < hs; u++) {
+                float dcv = dct[co + u];
+                if (peep != null) {
+                    dcv += dp[go + oi * hs + u] * peep[2 * hs + u];
+                }
+                float f = gt[go + fi * hs + u];
+                float g = gt[go + gi * hs + u];
+                float c0 = cp[so + u];
+                float dpf;
+                float dpg;
+                if (coupled) {
+                    float i = 1f - f;
+                    dpf = dcv * (c0 - g) * f * (1f - f);
+                    dpg = dcv * i * (1f - g * g);
+                } else {
+                    float i = gt[go + u];
+                    float dpi = dcv * g * i * (1f - i);
+                    dp[go + u] = dpi;
+                    dpf = dcv * c0 * f * (1f - f);
+                    dpg = dcv * i * (1f - g * g);
+                }
+                dp[go + fi * hs + u] = dpf;
+                dp[go + gi * hs + u] = dpg;
+                float back = dcv * f;
+                if (peep != null) {
+                    back += dp[go + u] * peep[u] + dpf * peep[hs + u];
+                }
+                dc[co + u] += back;
+            }
+            if (ln) {
+                // The LSTM's two sides share dPre; the recurrent side's LN backward goes to dAh.
+                int g = cell.gates();
+                for (int k = 0; k < g; k++) {
+                    int o2 = (row * g + k) * hs;
+                    normalizeBack(dp, o2, buf.dAh, o2, buf.ah, o2, w.gHh(), k * hs, buf.rsh[row * g + k], hs);
+                }
+            }
+        }
+
+        private void gatesBackGru(int j) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int row = off + j;
+            boolean orig = cell == Cell.GRU_ORIGINAL;
+            if (!buf.runs[j]) {
+                zeroGateGradients(row, 0, gh);
+                if (orig) {
+                    Arrays.fill(buf.dq, j * buf.r, (j + 1) * buf.r, 0f);
+                }
+                return;
+            }
+            float[] gt = buf.gates;
+            float[] dpx = buf.dPreX;
+            float[] dph = buf.dPreH;
+            int go = row * gh;
+            int so = row * hs;
+            float[] hp = buf.hPrev;
+            float[] dh = buf.dh;
+            float[] dht = buf.dHTilde;
+            int jo = j * hs;
+            boolean ln = o.layerNorm();
+            float[] ah = buf.ah;
+            float[] bhh = w.bHh();
+            for (int u = 0; u < hs; u++) {
+                float r = gt[go + u];
+                float z = gt[go + hs + u];
+                float nv = gt[go + 2 * hs + u];
+                float d = dht[jo + u];
+                dh[jo + u] += d * z;
+                float dpz = d * (hp[so + u] - nv) * z * (1f - z);
+                float dpn = d * (1f - z) * (1f - nv * nv);
+                dpx[go + hs + u] = dpz;
+                dph[go + hs + u] = dpz;
+                dpx[go + 2 * hs + u] = dpn;
+                if (orig) {
+                    dph[go + 2 * hs + u] = dpn;
+                } else {
+                    int k = 2 * hs + u;
+                    float hn = (ln ? w.gHh()[k] * ah[go + k] + w.betaHh()[k] : ah[go + k]) + bhh[k];
+                    dph[go + 2 * hs + u] = dpn * r;
+                    float dpr = dpn * hn * r * (1f - r);
+                    dpx[go + u] = dpr;
+                    dph[go + u] = dpr;
+                }
+            }
+            if (ln) {
+                normalizeBackBlocks(dph, buf.dAh, row, orig ? 2 : 0, 3);
+            }
+        }
+
+        /** LN backward of blocks k0..k1) of row's dPreH into dAh. */
+        private void normalizeBackBlocks(float[] dph, float[] dah, int row, int k0, int k1) {
+            int hs = buf.hidden;
+            int g = cell.gates();
+            for (int k = k0; k < k1; k++) {
+                int o2 = (row * g + k) * hs;
+                normalizeBack(dph, o2, dah, o2, buf.ah, o2, w.gHh(), k * hs, buf.rsh[row * g + k], hs);
+            }
+        }
+
+        /** The original GRU's r gate from d(r⊙q) (dRq, after the n block's GEMM); dq gets d(r⊙q)⊙r. */
+        private void gruOriginalRzBack(int j) {
+            int hs = buf.hidden;
+            int gh = buf.gh;
+            int row = off + j;
+            if (!buf.runs[j]) {
+                return; // zeroed by gatesBackGru, dq included
+            }
+            float[] gt = buf.gates;
+            int go = row * gh;
+            boolean proj = buf.p > 0;
+            // r multiplied q, or (projected) h_{t-1}: d(r⊙·)⊙r goes to q, or straight to h_{t-1}.
+            float[] src = proj ? buf.hPrev : buf.q;
+            int qo = row * (proj ? hs : buf.r);
+            if (proj) {
+                Arrays.fill(buf.dq, j * buf.r, (j + 1) * buf.r, 0f);
+            }
+            for (int u = 0; u < hs; u++) {
+                float r = gt[go + u];
+                float drq = buf.dRq[j * hs + u];
+                float dpr = drq * src[qo + u] * r * (1f - r);
+                buf.dPreX[go + u] = dpr;
+                buf.dPreH[go + u] = dpr;
+                if (proj) {
+                    buf.dh[j * hs + u] += drq * r;
+                } else {
+                    buf.dq[j * buf.r + u] = drq * r;
+                }
+            }
+            if (o.layerNorm()) {
+                normalizeBackBlocks(buf.dPreH, buf.dAh, row, 0, 2);
+            }
+        }
+    }
+}
