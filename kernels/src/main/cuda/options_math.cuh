@@ -216,13 +216,17 @@ RECUR_HD void recur_opt_gru_forward_element(int b, int u, int batch, int hs, int
     hCand[s] = fmaf(z, h[s] - n, n);
 }
 
-/** Original GRU, first half: r, z, and rq[t*B + b] = r ⊙ q (q the dropped recurrent input, R = H). */
+/**
+ * Original GRU, first half: r, z, and rq[t*B + b] = r ⊙ src[b]: src is this step's rows of q
+ * (the dropped recurrent input, R = H) without a projection, the state h_{t-1} with one (whose
+ * W_hn (m ⊙ W_hr (r ⊙ h_{t-1})) the layer then forms, CellOptions).
+ */
 RECUR_HD void recur_opt_gru_original_gates_element(int b, int u, int batch, int hs, int t,
                                                    const float* __restrict__ ax,  // [T*B, 3H]
                                                    const float* __restrict__ ah,  // [B, 3H]  r, z blocks
                                                    const float* __restrict__ bih, // [3H]
                                                    const float* __restrict__ bhh, // [3H]
-                                                   const float* __restrict__ q,   // [T*B, H]
+                                                   const float* __restrict__ src, // [B, H]
                                                    float* __restrict__ gates,     // [T*B, 3H]
                                                    float* __restrict__ rq) {      // [T*B, H]
     int gh = 3 * hs;
@@ -233,7 +237,7 @@ RECUR_HD void recur_opt_gru_original_gates_element(int b, int u, int batch, int 
     float z = recur_sigmoid((ax[g + hs] + bih[u + hs]) + (ah[qq + hs] + bhh[u + hs]));
     gates[g] = r;
     gates[g + hs] = z;
-    rq[row * hs + u] = r * q[row * hs + u];
+    rq[row * hs + u] = r * src[(size_t) b * hs + u];
 }
 
 /** Original GRU, second half: ah's n block holds W_hn (r ⊙ q); n and hCand = h~. */
@@ -477,28 +481,32 @@ RECUR_HD void recur_opt_gru_original_backward_output_element(int b, int u, int b
 }
 
 /**
- * Original GRU, gates half: dRq = da_n·W_hn reaches r ⊙ q; running rows da_r = dRq ⊙ q ⊙ σ'(r)
- * and dq = r ⊙ dRq (the GEMM with W_hh's r, z rows adds the rest); other rows dq = 0.
+ * Original GRU, gates half: dRq reaches r ⊙ src (src as in the forward: q's rows, or h_{t-1} with
+ * a projection); running rows da_r = dRq ⊙ src ⊙ σ'(r) and dst = r ⊙ dRq (accumulate: dst +=,
+ * into the state's gradient with a projection; else dst = dq, to which the GEMM with W_hh's r, z
+ * rows adds the rest). Other rows: dst = 0 (not accumulating) or unchanged.
  */
-RECUR_HD void recur_opt_gru_original_backward_gates_element(int b, int u, int batch, int hs, int t,
+RECUR_HD void recur_opt_gru_original_backward_gates_element(int b, int u, int batch, int hs, int t, int accumulate,
                                                             const int* __restrict__ codes,    // [T*B]
                                                             const float* __restrict__ gates,  // [T*B, 3H]
-                                                            const float* __restrict__ q,      // [T*B, H]
+                                                            const float* __restrict__ src,    // [B, H]
                                                             const float* __restrict__ dRq,    // [B, H]
-                                                            float* __restrict__ dq,           // [B, H]
+                                                            float* __restrict__ dst,          // [B, H]
                                                             float* __restrict__ dG) {         // [T*B, 3H]
     int gh = 3 * hs;
     size_t row = (size_t) t * batch + b;
     size_t g = row * gh + u;
     size_t s = (size_t) b * hs + u;
     if (codes[row] != RECUR_STEP_RUN) {
-        dq[s] = 0.0f;
+        if (!accumulate) {
+            dst[s] = 0.0f;
+        }
         return;   // dG's r block was zeroed by the output half
     }
     float r = gates[g];
     float drq = dRq[s];
-    dG[g] = drq * q[row * hs + u] * recur_sigmoid_slope(r);
-    dq[s] = drq * r;
+    dG[g] = drq * src[s] * recur_sigmoid_slope(r);
+    dst[s] = accumulate ? dst[s] + drq * r : drq * r;
 }
 
 /** Vanilla RNN: running rows dG = dh~ ⊙ act'(a) from the saved activation; other rows 0. */

@@ -76,10 +76,10 @@ extern "C" void optGruOriginalGates(int batch, int hs, int t,
                                                const float* __restrict__ ah,   // [B, 3H]
                                                const float* __restrict__ bih,  // [3H]
                                                const float* __restrict__ bhh,  // [3H]
-                                               const float* __restrict__ q,    // [T*B, H]
+                                               const float* __restrict__ src,  // [B, H]  q's rows, or h_{t-1}
                                                float* __restrict__ gates,      // [T*B, 3H]
                                                float* __restrict__ rq) {       // [T*B, H]
-    RECUR_OPT_LOOP(hs, recur_opt_gru_original_gates_element(b, j, batch, hs, t, ax, ah, bih, bhh, q, gates, rq))
+    RECUR_OPT_LOOP(hs, recur_opt_gru_original_gates_element(b, j, batch, hs, t, ax, ah, bih, bhh, src, gates, rq))
 }
 
 extern "C" void optGruOriginalOutput(int batch, int hs, int t,
@@ -165,14 +165,15 @@ extern "C" void optGruOriginalBackwardOutput(int batch, int hs, int t,
                                                                       dh, dG))
 }
 
-extern "C" void optGruOriginalBackwardGates(int batch, int hs, int t,
+extern "C" void optGruOriginalBackwardGates(int batch, int hs, int t, int accumulate,
                                                        const int* __restrict__ codes,    // [T*B]
                                                        const float* __restrict__ gates,  // [T*B, 3H]
-                                                       const float* __restrict__ q,      // [T*B, H]
+                                                       const float* __restrict__ src,    // [B, H]
                                                        const float* __restrict__ dRq,    // [B, H]
-                                                       float* __restrict__ dq,           // [B, H]
+                                                       float* __restrict__ dst,          // [B, H]
                                                        float* __restrict__ dG) {         // [T*B, 3H]
-    RECUR_OPT_LOOP(hs, recur_opt_gru_original_backward_gates_element(b, j, batch, hs, t, codes, gates, q, dRq, dq, dG))
+    RECUR_OPT_LOOP(hs, recur_opt_gru_original_backward_gates_element(b, j, batch, hs, t, accumulate, codes, gates, src,
+                                                                     dRq, dst, dG))
 }
 
 extern "C" void optRnnBackward(int batch, int hs, int t, int relu,

@@ -533,7 +533,6 @@ public final class CudaBackend extends Backend {
     protected void layerBackwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
                                      LayerDims d, Tensor x, int[] lengths, LayerParams params, Workspace ws,
                                      Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
-        CudaOptionLayer.check("layerBackward", cell, options);
         int r = options.recurrentWidth(d.hidden());
         optionLayer.backward("layerBackward", cell, d.steps(), d.batch(), address(x),
                 optionLayer.buffers((CudaWorkspace) ws, direction), call(options, control, true),
@@ -565,7 +564,6 @@ public final class CudaBackend extends Backend {
                                              Tensor dy, PerDirection<State> dFin, Tensor dx,
                                              PerDirection<State> dInit, PerDirection<LayerParams> grads) {
         String op = "bidirectionalBackward";
-        CudaOptionLayer.check(op, cell, options);
         optionLayer.bidirectionalBackward(op, cell, d.steps(), d.batch(), address(x), call(options, control, true),
                 dy == null ? 0 : address(dy), dx == null ? 0 : address(dx),
                 optionBackward(params.get(Direction.FORWARD), dFin == null ? null : dFin.get(Direction.FORWARD),
@@ -579,7 +577,6 @@ public final class CudaBackend extends Backend {
     private void optionForward(String op, Cell cell, CellOptions options, StepControl control, Direction direction,
                                LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
                                State fin, Workspace ws, boolean train) {
-        CudaOptionLayer.check(op, cell, options);
         int r = options.recurrentWidth(d.hidden());
         optionLayer.forward(op, cell, direction, d.steps(), d.batch(), address(x), lengths,
                 call(options, control, train), control.counter(), optionForward(init, params, fin), address(y), r, 0,
@@ -590,7 +587,6 @@ public final class CudaBackend extends Backend {
                                      Tensor x, int[] lengths, PerDirection<State> init,
                                      PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
                                      Workspace ws, boolean train) {
-        CudaOptionLayer.check(op, cell, options);
         optionLayer.bidirectionalForward(op, cell, d.steps(), d.batch(), address(x), lengths,
                 call(options, control, train), control.counter(),
                 control.counter() + options.draws(cell, d.steps(), d.batch(), d.hidden()),

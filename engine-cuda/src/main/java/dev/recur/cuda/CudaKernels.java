@@ -159,7 +159,7 @@ public final class CudaKernels implements AutoCloseable {
             new Kernel("optLstmBackward", "iiiifllppppppppp", 0),
             new Kernel("optGruBackward", "iiipppppppp", 0),
             new Kernel("optGruOriginalBackwardOutput", "iiipppppp", 0),
-            new Kernel("optGruOriginalBackwardGates", "iiipppppp", 0),
+            new Kernel("optGruOriginalBackwardGates", "iiiipppppp", 0),
             new Kernel("optRnnBackward", "iiiipppp", 0),
             // options_ln.cu: one warp per (row, gate block), 4 warps per block
             new Kernel("optLayerNorm", "iiiiifppppp", LN_THREADS),
@@ -1404,13 +1404,13 @@ public final class CudaKernels implements AutoCloseable {
                 .p(hn).p(hCand));
     }
 
-    /** recur_opt_gru_original_gates_element: r, z and rq = r ⊙ q. */
-    void optGruOriginalGates(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long q,
+    /** recur_opt_gru_original_gates_element: r, z and rq = r ⊙ src (src [B, H]: q's rows of step t, or h_{t-1}). */
+    void optGruOriginalGates(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long src,
                              long gates, long rq) {
         String k = "optGruOriginalGates";
         optDims(k, batch, hs, t);
-        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "q", "gates", "rq"}, ax, ah, bih, bhh, q, gates, rq);
-        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(q).p(gates)
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "src", "gates", "rq"}, ax, ah, bih, bhh, src, gates, rq);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(src).p(gates)
                 .p(rq));
     }
 
@@ -1548,14 +1548,14 @@ public final class CudaKernels implements AutoCloseable {
                 .p(dh).p(dG));
     }
 
-    /** recur_opt_gru_original_backward_gates_element. */
-    void optGruOriginalBackwardGates(CUstream stream, int batch, int hs, int t, long codes, long gates, long q,
-                                     long dRq, long dq, long dG) {
+    /** recur_opt_gru_original_backward_gates_element: dst (+)= r ⊙ dRq (accumulate with a projection). */
+    void optGruOriginalBackwardGates(CUstream stream, int batch, int hs, int t, boolean accumulate, long codes,
+                                     long gates, long src, long dRq, long dst, long dG) {
         String k = "optGruOriginalBackwardGates";
         optDims(k, batch, hs, t);
-        needAll(k, new String[] {"codes", "gates", "q", "dRq", "dq", "dG"}, codes, gates, q, dRq, dq, dG);
-        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(codes).p(gates).p(q).p(dRq).p(dq)
-                .p(dG));
+        needAll(k, new String[] {"codes", "gates", "src", "dRq", "dst", "dG"}, codes, gates, src, dRq, dst, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(accumulate)).p(codes).p(gates)
+                .p(src).p(dRq).p(dst).p(dG));
     }
 
     /** recur_opt_rnn_backward_element. */

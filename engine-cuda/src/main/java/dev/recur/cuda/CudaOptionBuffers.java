@@ -38,7 +38,7 @@ final class CudaOptionBuffers {
     final long hPrev;   // [Nmax, S]   h_{t-1} of each row (the undropped state)
     final long cPrev;   // [Nmax, H]   c_{t-1} (LSTM family; else 0)
     final long cTilde;  // [Nmax, H]   c~ (LSTM family; else 0)
-    final long extra;   // [Nmax, H]   GRU: W_hn q + b_hn; original GRU: r ⊙ q; else 0
+    final long extra;   // [Nmax, H]   GRU: W_hn q + b_hn; original GRU: r ⊙ q (r ⊙ h_{t-1} with a projection); else 0
     final long hHat;    // [Nmax, H]   projected LSTM: o ⊙ tanh(c~), the projection's input; else 0
     final long hAfter;  // [Nmax, H]   projected GRU: h_t, the output projection's input; else 0
     final long h;       // [maxB, S]   running h
@@ -47,6 +47,7 @@ final class CudaOptionBuffers {
     final long hCand;   // [maxB, H]   this step's candidate h~ (or the projected LSTM's unused scratch)
     final long hProj;   // [maxB, P]   projected LSTM: h~ = W_hr hHat; else 0
     final long yLast;   // [maxB, R]   the last output of each sequence (holes repeat it)
+    final long qn;      // [Nmax, P]   projected original GRU: m ⊙ W_hr (r ⊙ h_{t-1}), the n block's GEMM input
     final long tanhC;   // [Nmax, H]   tanh(c~), or tanh(LN(c~)) (LSTM family; else 0)
     // Layer normalisation (0 without): ax above stays raw, the gate kernels read axLn and ah (normalised).
     final long axLn;    // [Nmax, GH]    LN(x·W_ihᵀ) per gate block
@@ -66,6 +67,7 @@ final class CudaOptionBuffers {
     long dhTilde;  // [Nmax, P]   projected LSTM: gradient reaching h~ per row; else 0
     long dhHat;    // [maxB, H]   projected LSTM: gradient reaching hHat; else 0
     long gy;       // [Nmax, P]   projected GRU: gradient reaching y_t = W_hr h_t per row; else 0
+    long dpn;      // [Nmax, P]   projected original GRU: gradient reaching W_hr (r ⊙ h_{t-1}) per row
     long dr;       // [Nmax, P]   projected GRU: gradient reaching r_{t-1} = W_hr h_{t-1} per row; else 0
     long dAxRaw;   // [Nmax, GH]  layer norm: gradient reaching x·W_ihᵀ (else dGx is)
     long dAhRaw;   // [Nmax, GH]  layer norm: gradient reaching q·W_hhᵀ (else dGh is)
@@ -119,6 +121,8 @@ final class CudaOptionBuffers {
         hCand = floats(mb * hidden, "h~ [maxB, H]");
         hProj = lstm && projection > 0 ? floats(mb * projection, "W_hr hHat [maxB, P]") : 0;
         yLast = floats(mb * recurrent, "last y [maxB, R]");
+        boolean origProj = cell == Cell.GRU_ORIGINAL && projection > 0;
+        qn = origProj ? floats(n * projection, "m ⊙ W_hr (r ⊙ h) [Nmax, P]") : 0;
         tanhC = lstm ? floats(n * hidden, "tanh c [Nmax, H]") : 0;
         int g = cell.gates();
         axLn = layerNorm ? floats(n * gh, "LN(x·W_ihᵀ) [Nmax, G*H]") : 0;
@@ -147,6 +151,7 @@ final class CudaOptionBuffers {
         dhTilde = lstm && projection > 0 ? floats(n * projection, "dh~ [Nmax, P]") : 0;
         dhHat = lstm && projection > 0 ? floats(mb * hidden, "d hHat [maxB, H]") : 0;
         gy = gruFamily && projection > 0 ? floats(n * projection, "dy [Nmax, P]") : 0;
+        dpn = cell == Cell.GRU_ORIGINAL && projection > 0 ? floats(n * projection, "d W_hr (r ⊙ h) [Nmax, P]") : 0;
         dr = gruFamily && projection > 0 ? floats(n * projection, "d(W_hr h_{t-1}) [Nmax, P]") : 0;
         dAxRaw = layerNorm ? floats(n * gh, "d(x·W_ihᵀ) [Nmax, G*H]") : 0;
         dAhRaw = layerNorm ? floats(n * gh, "d(q·W_hhᵀ) [Nmax, G*H]") : 0;

@@ -43,9 +43,8 @@ import jcuda.driver.CUstream;
  * gate kernel (optLayerNormCell); the backward runs the same in reverse, the input side's once
  * after the loop, and the gains' and biases' gradients are column sums of per-row terms.
  *
- * <p>Not run here (refused by {@link #refusal}): the original GRU with a projection, whose
- * {@code W_hn (r ⊙ q)} multiplies an H-wide reset gate with a P-wide recurrent input (the
- * contract does not say how).
+ * <p>The original GRU with a projection forms its n block's recurrent input as CellOptions says,
+ * {@code W_hn (m ⊙ W_hr (r ⊙ h_{t-1}))}: two more GEMMs per step forward and backward.
  */
 final class CudaOptionLayer {
 
@@ -85,23 +84,6 @@ final class CudaOptionLayer {
     CudaOptionLayer(LayerDevice device, CudaLayer paths) {
         this.device = device;
         this.paths = paths;
-    }
-
-    /** Why the option path cannot run {@code cell} with {@code options}, or null. */
-    static String refusal(Cell cell, CellOptions options) {
-        if (cell == Cell.GRU_ORIGINAL && options.projectionSize() > 0) {
-            return "the original GRU with a projection is not run by the CUDA engine: W_hn (r ⊙ q) would multiply"
-                    + " the H-wide reset gate with the P-wide recurrent input, which CellOptions does not define";
-        }
-        return null;
-    }
-
-    /** Throws, naming the op, the cell and the options, when {@link #refusal} says no. */
-    static void check(String op, Cell cell, CellOptions options) {
-        String why = refusal(cell, options);
-        if (why != null) {
-            throw new UnsupportedOperationException(op + "(" + cell.id() + ", " + options + "): " + why);
-        }
     }
 
     /**
@@ -220,10 +202,19 @@ final class CudaOptionLayer {
                     if (ln) {
                         k.optLayerNorm(cs, batch, hs, gh, 0, 2, EPS, ahOut, nm.gainHh(), nm.biasHh(), buf.ah, statsT);
                     }
-                    k.optGruOriginalGates(cs, batch, hs, t, ax, buf.ah, p.bIh(), p.bHh(), buf.q, buf.gates,
-                            buf.extra);
-                    device.gemm(stream, false, true, batch, hs, r, 1f, buf.extra + F * row * hs, hs,
-                            p.wHh() + F * 2 * hs * r, r, 0f, ahOut + F * 2 * hs, gh);
+                    // r ⊙ q, or with a projection r ⊙ h_{t-1}, then projected and dropped: m ⊙ W_hr (r ⊙ h_{t-1}).
+                    k.optGruOriginalGates(cs, batch, hs, t, ax, buf.ah, p.bIh(), p.bHh(), gruProj ? buf.h : qt,
+                            buf.gates, buf.extra);
+                    long nIn = buf.extra + F * row * hs;
+                    if (gruProj) {
+                        // buf.rec is free until the step's end: the step's q was read from it above.
+                        device.gemm(stream, false, true, batch, proj, hs, 1f, nIn, hs, p.wHr(), hs, 0f, buf.rec, proj);
+                        k.optRecurrentInput(cs, batch, proj, t, o.recurrentDropout(), train, seed, counter, buf.rec,
+                                buf.qn);
+                        nIn = buf.qn + F * row * proj;
+                    }
+                    device.gemm(stream, false, true, batch, hs, r, 1f, nIn, r, p.wHh() + F * 2 * hs * r, r, 0f,
+                            ahOut + F * 2 * hs, gh);
                     if (ln) {
                         k.optLayerNorm(cs, batch, hs, gh, 2, 1, EPS, ahOut, nm.gainHh(), nm.biasHh(), buf.ah, statsT);
                     }
@@ -360,16 +351,31 @@ final class CudaOptionLayer {
                         k.optLayerNormBackward(cs, batch, hs, gh, 2, 1, ahRawT, statsT, nm.gainHh(), dGt, dRawT, gainT);
                         dN = dRawT + F * 2 * hs;
                     }
-                    device.gemm(stream, false, false, batch, r, hs, 1f, dN, gh, p.wHh() + F * 2 * hs * r, r, 0f,
-                            buf.dRq, r);
-                    k.optGruOriginalBackwardGates(cs, batch, hs, t, buf.codes, buf.gates, buf.q, buf.dRq, buf.dq,
-                            buf.dGx);
+                    if (gruProj) {
+                        // Back through m ⊙ W_hr (r ⊙ h_{t-1}): dq_n = dN·W_hn, dp_n = m ⊙ dq_n (kept for dW_hr),
+                        // d(r ⊙ h) = dp_n·W_hr; buf.dq serves as scratch before it holds the r, z part.
+                        device.gemm(stream, false, false, batch, r, hs, 1f, dN, gh, p.wHh() + F * 2 * hs * r, r, 0f,
+                                buf.dq, r);
+                        long dpn = buf.dpn + F * row * proj;
+                        k.optRecurrentGradient(cs, batch, proj, o.recurrentDropout(), seed, counter, false, buf.dq,
+                                dpn);
+                        device.gemm(stream, false, false, batch, hs, proj, 1f, dpn, proj, p.wHr(), hs, 0f, buf.dRq,
+                                hs);
+                    } else {
+                        device.gemm(stream, false, false, batch, r, hs, 1f, dN, gh, p.wHh() + F * 2 * hs * r, r, 0f,
+                                buf.dRq, r);
+                    }
+                    // With a projection r ⊙ dRq reaches h_{t-1} itself (into dh); else q (into dq).
+                    k.optGruOriginalBackwardGates(cs, batch, hs, t, gruProj, buf.codes, buf.gates,
+                            gruProj ? buf.hPrev + F * row * hs : buf.q + F * row * r, buf.dRq,
+                            gruProj ? buf.dh : buf.dq, buf.dGx);
                     long dRz = dGt;
                     if (ln) {
                         k.optLayerNormBackward(cs, batch, hs, gh, 0, 2, ahRawT, statsT, nm.gainHh(), dGt, dRawT, gainT);
                         dRz = dRawT;
                     }
-                    device.gemm(stream, false, false, batch, r, 2 * hs, 1f, dRz, gh, p.wHh(), r, 1f, buf.dq, r);
+                    device.gemm(stream, false, false, batch, r, 2 * hs, 1f, dRz, gh, p.wHh(), r, gruProj ? 0f : 1f,
+                            buf.dq, r);
                     dAh = 0;
                 }
                 default -> throw new IllegalStateException("no option path for " + cell);
@@ -409,8 +415,11 @@ final class CudaOptionLayer {
         device.gemm(stream, true, false, gh, in, n, 1f, dAx, gh, x, in, 1f, g.wIh(), in);
         if (cell == Cell.GRU_ORIGINAL) {
             device.gemm(stream, true, false, 2 * hs, r, n, 1f, dAhAll, gh, buf.q, r, 1f, g.wHh(), r);
-            device.gemm(stream, true, false, hs, r, n, 1f, dAhAll + F * 2 * hs, gh, buf.extra, hs, 1f,
-                    g.wHh() + F * 2 * hs * r, r);
+            device.gemm(stream, true, false, hs, r, n, 1f, dAhAll + F * 2 * hs, gh, gruProj ? buf.qn : buf.extra, r,
+                    1f, g.wHh() + F * 2 * hs * r, r);
+            if (gruProj) {
+                device.gemm(stream, true, false, proj, hs, n, 1f, buf.dpn, proj, buf.extra, hs, 1f, g.wHr(), hs);
+            }
         } else {
             device.gemm(stream, true, false, gh, r, n, 1f, dAhAll, gh, buf.q, r, 1f, g.wHh(), r);
         }

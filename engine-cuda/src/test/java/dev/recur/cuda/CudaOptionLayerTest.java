@@ -42,7 +42,7 @@ class CudaOptionLayerTest {
     /** Dropout and zoneout always; a projection when asked and the cell has one; layer norm on the odd-H shapes. */
     static CellOptions options(Cell cell, OptionProblem.Shape s, boolean projection) {
         boolean rnn = cell == Cell.RNN_TANH || cell == Cell.RNN_RELU;
-        int p = projection && !rnn && cell != Cell.GRU_ORIGINAL ? s.projection() : 0;
+        int p = projection && !rnn ? s.projection() : 0;
         boolean ln = !rnn && s.hidden() % 2 == 1;
         return new CellOptions(ln, 0.25f, 0.2f, cell.hasCellState() ? 0.3f : 0f, p);
     }

@@ -180,7 +180,7 @@ class KernelSignatureTest {
         k.optLayerNormCellBackward(s, 3, 5, 1, 20, 15, a, b, c, d, e, f, g, h, a + 8);
         k.optGruBackward(s, 3, 5, 1, a, b, c, d, e, f, g, h);
         k.optGruOriginalBackwardOutput(s, 3, 5, 1, a, b, c, d, e, f);
-        k.optGruOriginalBackwardGates(s, 3, 5, 1, a, b, c, d, e, f);
+        k.optGruOriginalBackwardGates(s, 3, 5, 1, true, a, b, c, d, e, f);
         k.optRnnBackward(s, 3, 5, 1, false, a, b, c, d);
     }
 

@@ -217,10 +217,26 @@ final class OptionsReference {
                         }
                         double[] sn = new double[H];
                         if (cell == Cell.GRU_ORIGINAL) {
+                            // W_hn (r ⊙ q), or with a projection W_hn (m ⊙ W_hr (r ⊙ h_{t-1})) (CellOptions).
+                            double[] nIn = new double[R];
+                            if (P > 0) {
+                                double[] rh = new double[H];
+                                for (int u = 0; u < H; u++) {
+                                    rh[u] = rg[u] * h[u];
+                                }
+                                double[] pn = matVec(p.wHr(), rh, P, H);
+                                for (int j = 0; j < P; j++) {
+                                    nIn[j] = m[j] * pn[j];
+                                }
+                            } else {
+                                for (int j = 0; j < R; j++) {
+                                    nIn[j] = rg[j] * q[j];
+                                }
+                            }
                             double[] block = new double[G * H];
                             for (int u = 0; u < H; u++) {
                                 for (int j = 0; j < R; j++) {
-                                    block[2 * H + u] += p.wHh()[(2 * H + u) * R + j] * rg[j] * q[j];
+                                    block[2 * H + u] += p.wHh()[(2 * H + u) * R + j] * nIn[j];
                                 }
                             }
                             if (o.layerNorm()) {
@@ -233,7 +249,7 @@ final class OptionsReference {
                             if (cell == Cell.GRU) {
                                 nIn = ax[u + 2 * H] + rg[u] * ah[u + 2 * H];
                             } else {
-                                // LN(W_hn (r ⊙ q)) + b_hn (R = H: no projection for the original GRU)
+                                // LN(W_hn ...) + b_hn
                                 nIn = ax[u + 2 * H] + sn[u] + p.bHh()[2 * H + u];
                             }
                             double n = Math.tanh(nIn);

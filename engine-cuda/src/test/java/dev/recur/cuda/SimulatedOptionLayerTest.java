@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -76,7 +75,7 @@ class SimulatedOptionLayerTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Cell.class, names = {"LSTM", "LSTM_PEEPHOLE", "LSTM_COUPLED", "GRU"})
+    @EnumSource(value = Cell.class, names = {"LSTM", "LSTM_PEEPHOLE", "LSTM_COUPLED", "GRU", "GRU_ORIGINAL"})
     void projectionMatchesTheOracle(Cell cell) {
         for (int i = 0; i < SHAPES.size(); i++) {
             Shape s = SHAPES.get(i);
@@ -101,7 +100,7 @@ class SimulatedOptionLayerTest {
     @EnumSource(value = Cell.class, names = {"RNN_RELU", "LSTM_PEEPHOLE", "GRU", "GRU_ORIGINAL"})
     void bidirectionalMatchesTheOracle(Cell cell) {
         Shape s = SHAPES.get(0);
-        int p = cell == Cell.GRU_ORIGINAL || cell == Cell.RNN_RELU ? 0 : s.projection();
+        int p = cell == Cell.RNN_RELU ? 0 : s.projection();
         CellOptions o = new CellOptions(false, 0.25f, 0.2f, cell.hasCellState() ? 0.3f : 0f, p);
         runBidirectional(cell, o, s, 800 + cell.ordinal());
     }
@@ -110,7 +109,7 @@ class SimulatedOptionLayerTest {
     @EnumSource(value = Cell.class, names = {"RNN_TANH", "LSTM", "GRU", "GRU_ORIGINAL"})
     void inferenceUsesTheExpectation(Cell cell) {
         Shape s = SHAPES.get(0);
-        int p = cell == Cell.GRU_ORIGINAL || cell == Cell.RNN_TANH ? 0 : s.projection();
+        int p = cell == Cell.RNN_TANH ? 0 : s.projection();
         CellOptions o = new CellOptions(false, 0.4f, 0.3f, cell.hasCellState() ? 0.2f : 0f, p);
         Case c = new Case(cell, o, s, Direction.REVERSE, true, true, false, 900 + cell.ordinal());
         c.forwardOnly();
@@ -136,13 +135,13 @@ class SimulatedOptionLayerTest {
             Shape s = SHAPES.get(i);
             run(cell, new CellOptions(true, 0f, 0f, 0f, 0), s, Direction.FORWARD, false, false, 1100 + 10 * i
                     + cell.ordinal());
-            int p = cell == Cell.GRU_ORIGINAL ? 0 : s.projection();
+            int p = s.projection();
             CellOptions all = new CellOptions(true, 0.2f, 0.25f, cell.hasCellState() ? 0.3f : 0f, p);
             for (Direction dir : Direction.values()) {
                 run(cell, all, s, dir, true, true, 1200 + 10 * i + cell.ordinal() + 5 * dir.ordinal());
             }
         }
-        int p = cell == Cell.GRU_ORIGINAL ? 0 : SHAPES.get(0).projection();
+        int p = SHAPES.get(0).projection();
         runBidirectional(cell, new CellOptions(true, 0.2f, 0.2f, cell.hasCellState() ? 0.2f : 0f, p), SHAPES.get(0),
                 1300 + cell.ordinal());
         Case c = new Case(cell, new CellOptions(true, 0.3f, 0.3f, cell.hasCellState() ? 0.3f : 0f, p),
@@ -157,13 +156,6 @@ class SimulatedOptionLayerTest {
         Shape s = new Shape(2, 2, 3, 70, 5);
         run(Cell.LSTM, new CellOptions(true, 0.1f, 0.1f, 0.1f, 5), s, Direction.FORWARD, true, false, 1500);
         run(Cell.GRU, new CellOptions(true, 0.1f, 0.1f, 0f, 0), s, Direction.REVERSE, false, true, 1501);
-    }
-
-    @Test
-    void refusesTheProjectedOriginalGruByName() {
-        UnsupportedOperationException gru = assertThrows(UnsupportedOperationException.class,
-                () -> CudaOptionLayer.check("layerForward", Cell.GRU_ORIGINAL, new CellOptions(false, 0f, 0f, 0f, 2)));
-        assertTrue(gru.getMessage().contains("original GRU with a projection"), gru.getMessage());
     }
 
     @Test
