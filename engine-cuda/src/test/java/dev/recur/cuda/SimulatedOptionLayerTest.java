@@ -158,6 +158,21 @@ class SimulatedOptionLayerTest {
         run(Cell.GRU, new CellOptions(true, 0.1f, 0.1f, 0f, 0), s, Direction.REVERSE, false, true, 1501);
     }
 
+    @ParameterizedTest
+    @EnumSource(value = Cell.class, names = {"LSTM_PEEPHOLE", "GRU_ORIGINAL"})
+    void nothingAllocatesAfterTheFirstForwardAndBackward(Cell cell) {
+        assumeTrue(skip == null, () -> skip);
+        Shape s = SHAPES.get(0);
+        Case c = new Case(cell, new CellOptions(true, 0.2f, 0.2f, cell.hasCellState() ? 0.2f : 0f, s.projection()), s,
+                null, true, true, true, 1600 + cell.ordinal());
+        c.runOnly();
+        int first = c.layerAllocations;
+        assertTrue(first > 0, "the first calls made the buffers");
+        c.runOnly();
+        c.runOnly();
+        assertEquals(first, c.layerAllocations, "buffers allocated after the first forward and backward");
+    }
+
     @Test
     void stepCodesFollowLengthsThenTheMask() {
         int[] codes = new int[6];
@@ -197,6 +212,8 @@ class SimulatedOptionLayerTest {
         final String what;
         final CudaOptionLayer layer;
         final CudaOptionBuffers[] bufs;
+        /** Buffers the option buffers allocated (through their LayerDevice.Memory). */
+        int layerAllocations;
 
         Case(Cell cell, CellOptions o, Shape s, Direction dir, boolean mask, boolean lengths, boolean train,
              long seed) {
@@ -260,7 +277,10 @@ class SimulatedOptionLayerTest {
             bufs = new CudaOptionBuffers[dirs];
             for (int d = 0; d < dirs; d++) {
                 // Maxima larger than the call's, as a workspace's may be.
-                bufs[d] = new CudaOptionBuffers(device, device::allocate, cell, o, T + 1, B + 2, s.input(), H, "test");
+                bufs[d] = new CudaOptionBuffers(device, (bytes, what) -> {
+                    layerAllocations++;
+                    return device.allocate(bytes, what);
+                }, cell, o, T + 1, B + 2, s.input(), H, "test");
             }
         }
 
@@ -347,14 +367,19 @@ class SimulatedOptionLayerTest {
 
         /** Forward (and backward) on the device, against the oracle. */
         void check() {
-            run(true);
+            run(true, true);
         }
 
         void forwardOnly() {
-            run(false);
+            run(false, true);
         }
 
-        private void run(boolean backward) {
+        /** Forward and backward on the device, nothing compared. */
+        void runOnly() {
+            run(true, false);
+        }
+
+        private void run(boolean backward, boolean compare) {
             int T = s.steps();
             int B = s.batch();
             int H = s.hidden();
@@ -380,6 +405,18 @@ class SimulatedOptionLayerTest {
             } else {
                 layer.bidirectionalForward(op, cell, T, B, xA, pr.lengths(), call(), counter, reverseCounter(), fw[0],
                         fw[1], y, bufs[0], bufs[1]);
+            }
+            if (!compare && backward) {
+                long dyA = up(dy);
+                long dx = device.zeros(T * B * s.input());
+                for (int d = 0; d < dirs; d++) {
+                    long[] into = paramAddresses(zerosLike(params[d]));
+                    CudaOptionLayer.Backward bw = new CudaOptionLayer.Backward(lp(pa[d]), up(dhT[d]), up(dcT[d]),
+                            device.zeros(B * S), lstm ? device.zeros(B * H) : 0, lp(into));
+                    layer.backward("layerBackward", cell, T, B, xA, bufs[d], call(), dyA, dirs * R, d * R, bw, dx,
+                            d == 1);
+                }
+                return;
             }
             // Forward against the oracle.
             double[] yWant = new double[T * B * dirs * R];
