@@ -599,7 +599,7 @@ public final class CudaBackend extends Backend {
     }
 
     private static CudaOptionLayer.Call call(CellOptions options, StepControl control, boolean train) {
-        return new CudaOptionLayer.Call(options, control.mask(), control.seed(), control.counter(), train);
+        return new CudaOptionLayer.Call(options, control.mask(), control.seed(), train);
     }
 
     private static CudaOptionLayer.Params optionAddresses(LayerParams p) {

@@ -67,8 +67,12 @@ final class CudaOptionLayer {
     record Backward(Params params, long dhT, long dcT, long dh0, long dc0, Params grads) {
     }
 
-    /** What a call asks of the option path, besides tensors. */
-    record Call(CellOptions options, byte[] mask, long seed, long counter, boolean train) {
+    /**
+     * What a call asks of the option path, besides tensors: the options, the step mask (null: no
+     * holes), the draws' seed (each direction's first counter value is passed on its own), and
+     * whether it trains (draws masks) or infers (m = 1, zoneout's expectation).
+     */
+    record Call(CellOptions options, byte[] mask, long seed, boolean train) {
     }
 
     private static final long F = Float.BYTES;

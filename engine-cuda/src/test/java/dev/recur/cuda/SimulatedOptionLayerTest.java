@@ -349,7 +349,7 @@ class SimulatedOptionLayerTest {
         }
 
         CudaOptionLayer.Call call() {
-            return new CudaOptionLayer.Call(o, pr.mask(), pr.seed(), counter, pr.train());
+            return new CudaOptionLayer.Call(o, pr.mask(), pr.seed(), pr.train());
         }
 
         /** Forward only, y read back (for the draws test). */
