@@ -18,7 +18,6 @@ import dev.recur.api.TensorOps;
 import dev.recur.api.Workspace;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -365,7 +364,7 @@ public final class CpuBackend extends Backend {
      */
     public List<LayerPath> layerPaths() {
         synchronized (paths) {
-            return List.copyOf(new ArrayList<>(paths));
+            return List.copyOf(paths);
         }
     }
 

@@ -18,7 +18,8 @@ import java.util.Arrays;
  * forward:  AX[N, GH] = X·W_ihᵀ (+ b_ih, or LN per block)             one GEMM, all steps
  *           for each step (walk order), all B rows:
  *             q = m ⊙ r_{t-1}                      [B, R]  (m: recurrent dropout, one per call)
- *             AH = q·W_hhᵀ                         [B, GH] one GEMM (original GRU: r,z then n from r⊙q)
+ *             AH = q·W_hhᵀ                         [B, GH] one GEMM (original GRU: r,z, then n from r⊙q,
+ *                                                          projected: from m ⊙ W_hr(r⊙h_{t-1}), one GEMM more)
  *             gate math (+ LN of AH, of c̃)  → c̃, o⊙τ or h̃
  *             h̃ = (o⊙τ)·W_hrᵀ                      [B, P]  one GEMM (projected LSTM)
  *             zoneout, masks, lengths → h_t, c_t, y_t
@@ -48,7 +49,7 @@ final class CpuOptionLayer {
                   float[] betaIh, float[] gHh, float[] betaHh, float[] gC, float[] betaC) {
     }
 
-    /** Rows of element-wise work below which a stage runs on the caller alone. */
+    /** Elements of a stage's element-wise work below which it runs on the caller alone (as in CpuLayer). */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
     private static final float EPS = CellOptions.LAYER_NORM_EPSILON;
 
@@ -177,10 +178,11 @@ final class CpuOptionLayer {
                         off * gh + 2 * hs, gh);
                 rows(RowStage.GRU_ORIGINAL_N, buf, w, batch, off, hs);
             }
-            if (lstm && pw > 0) {
+            if (!st.fused) {
+                // The projected LSTM: h̃ = (o⊙τ)·W_hrᵀ, then the state update.
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.hr, off * hs, hs, buf.projection, 0f, buf.hTilde, 0, pw);
+                rows(RowStage.UPDATE, buf, w, batch, off, sw + hs);
             }
-            rows(RowStage.UPDATE, buf, w, batch, off, sw + (lstm ? hs : 0));
             if (buf.v != null) {
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
                 st.outputRows(0, batch, buf.v, pw);
@@ -285,8 +287,9 @@ final class CpuOptionLayer {
                 System.arraycopy(buf.dv, 0, buf.dProj, off * pw, batch * pw);
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.dv, 0, pw, buf.projection, 1f, buf.dh, 0, hs);
             }
-            rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + (lstm ? hs : 0));
-            if (lstm && pw > 0) {
+            if (!st.fused) {
+                // The projected LSTM: zoneout's split, then d(o⊙τ) = dh̃·W_hr.
+                rows(RowStage.ZONEOUT_BACK, buf, w, batch, off, sw + hs);
                 sgemm.gemm(buf.gemm, false, batch, 1f, buf.dProj, off * pw, pw, buf.projection, 0f, buf.dHr, 0, hs);
             }
             rows(RowStage.GATES_BACK, buf, w, batch, off, gh);
@@ -552,6 +555,12 @@ final class CpuOptionLayer {
         float[] dy;
         int dyStride;
         int dyCol;
+        /**
+         * Whether the state update joins the gate math's stage (and zoneout's split the gate
+         * backward's): one hand-over to the workers per step fewer. Not for the projected LSTM,
+         * whose h̃ needs a GEMM between the two.
+         */
+        boolean fused;
         // The step.
         int t;
         boolean first;
@@ -570,6 +579,7 @@ final class CpuOptionLayer {
             this.counter = counter;
             this.w = w;
             this.buf = buf;
+            this.fused = !(cell.hasCellState() && o.projectionSize() > 0);
         }
 
         void clear() {
@@ -598,17 +608,22 @@ final class CpuOptionLayer {
                     }
                 }
                 case GATES -> {
+                    boolean update = fused && cell != Cell.GRU_ORIGINAL;
                     for (int j = from; j < to; j++) {
                         switch (cell) {
                             case RNN_TANH, RNN_RELU -> gatesRnn(j);
                             case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> gatesLstm(j);
                             case GRU, GRU_ORIGINAL -> gatesGru(j);
                         }
+                        if (update) {
+                            update(j);
+                        }
                     }
                 }
                 case GRU_ORIGINAL_N -> {
                     for (int j = from; j < to; j++) {
                         gruOriginalN(j);
+                        update(j);
                     }
                 }
                 case UPDATE -> {
@@ -623,6 +638,9 @@ final class CpuOptionLayer {
                 }
                 case GATES_BACK -> {
                     for (int j = from; j < to; j++) {
+                        if (fused) {
+                            zoneoutBack(j);
+                        }
                         switch (cell) {
                             case RNN_TANH, RNN_RELU -> gatesBackRnn(j);
                             case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> gatesBackLstm(j);

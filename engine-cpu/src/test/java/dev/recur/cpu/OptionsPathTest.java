@@ -211,4 +211,74 @@ class OptionsPathTest {
             }
         }
     }
+
+    /**
+     * A workspace sized for more steps and sequences serves smaller calls, one after another, with
+     * the results of a workspace of their own size; a backward with {@code dy} null equals one with
+     * {@code dy} zero.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Cell.class, names = {"LSTM_PEEPHOLE", "GRU", "GRU_ORIGINAL"})
+    void aLargerWorkspaceServesSmallerCalls(Cell cell) {
+        CellOptions o = new CellOptions(true, 0.3f, 0.25f, cell.hasCellState() ? 0.2f : 0f, 3);
+        try (CpuBackend be = new CpuBackend(2)) {
+            OptionsCase big = new OptionsCase(cell, o, 4, 3, 3, 5, new int[] {4, 2, 3}, OptionsEngineTest.KERAS_MASK,
+                    true, false, 21);
+            OptionsCase small = new OptionsCase(cell, o, 2, 1, 3, 5, null, new byte[] {0, 1}, true, false, 22);
+            try (Workspace ws = be.workspace(cell, o, 6, 4, 3, 5, false)) {
+                for (OptionsCase c : List.of(big, small, big)) {
+                    for (Direction dir : Direction.values()) {
+                        OptionsCase.EngineRun fresh = c.run(be, dir, true);
+                        OptionsCase.EngineRun shared = runOn(be, ws, c, dir, true);
+                        String where = c + " " + dir;
+                        assertArrayEquals(fresh.y, shared.y, where + " y");
+                        assertArrayEquals(fresh.hT[0], shared.hT[0], where + " hT");
+                        assertArrayEquals(fresh.dx, shared.dx, where + " dx");
+                        assertArrayEquals(fresh.dh0[0], shared.dh0[0], where + " dh0");
+                        for (int k = 0; k < fresh.grads[0].length; k++) {
+                            assertArrayEquals(fresh.grads[0][k], shared.grads[0][k], where + " " + k);
+                        }
+                        OptionsCase.EngineRun noDy = runOn(be, ws, c, dir, false);
+                        OptionsCase.EngineRun zeroDy = runOn(be, ws, c, dir, null);
+                        assertArrayEquals(zeroDy.dx, noDy.dx, where + " dx without dy");
+                        for (int k = 0; k < fresh.grads[0].length; k++) {
+                            assertArrayEquals(zeroDy.grads[0][k], noDy.grads[0][k], where + " " + k + " without dy");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Forward and backward of {@code c} (one direction) on {@code ws}: with c's dy ({@code dy} true),
+     * with no dy (false), or with a zero dy (null).
+     */
+    private static OptionsCase.EngineRun runOn(CpuBackend be, Workspace ws, OptionsCase c, Direction dir,
+                                               Boolean dy) {
+        int rw = c.r();
+        int sw = c.s();
+        OptionsCase.EngineRun out = new OptionsCase.EngineRun();
+        Tensor x = be.tensor(OptionsCase.narrow(c.x), c.steps, c.batch, c.in);
+        Tensor y = be.tensor(c.steps, c.batch, rw);
+        Tensor tdy = dy == null ? be.tensor(c.steps, c.batch, rw)
+                : dy ? be.tensor(OptionsCase.narrow(c.wy), c.steps, c.batch, rw) : null;
+        Tensor dx = be.tensor(c.steps, c.batch, c.in);
+        State init = new State(be.tensor(OptionsCase.narrow(c.h0[0]), c.batch, sw),
+                c.c0[0] == null ? null : be.tensor(OptionsCase.narrow(c.c0[0]), c.batch, c.hs));
+        State fin = new State(be.tensor(c.batch, sw), c.cell.hasCellState() ? be.tensor(c.batch, c.hs) : null);
+        State dFin = new State(be.tensor(OptionsCase.narrow(c.wh[0]), c.batch, sw),
+                c.wc[0] == null ? null : be.tensor(OptionsCase.narrow(c.wc[0]), c.batch, c.hs));
+        State dInit = new State(be.tensor(c.batch, sw), c.cell.hasCellState() ? be.tensor(c.batch, c.hs) : null);
+        LayerParams p = c.params(be, c.w[0]);
+        LayerParams g = LayerParams.zeros(be, c.cell, c.opt, c.in, c.hs);
+        be.layerForward(c.cell, dir, x, c.lengths, c.control(), init, p, y, fin, ws);
+        be.layerBackward(c.cell, dir, x, c.lengths, c.control(), p, ws, tdy, dFin, dx, dInit, g);
+        out.y = y.toArray();
+        out.hT[0] = fin.h().toArray();
+        out.dx = dx.toArray();
+        out.dh0[0] = dInit.h().toArray();
+        out.grads[0] = OptionsCase.arrays(g);
+        return out;
+    }
 }
