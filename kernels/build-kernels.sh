@@ -41,7 +41,7 @@ if [[ -z "$nvcc" ]]; then
 fi
 
 # Gate kernels: a spill there costs local-memory traffic on every step of every layer.
-gate_kernels="rnnForward rnnBackward lstmForward lstmBackward gruForward gruBackward gruOriginalGates gruOriginalOutput gruOriginalBackwardOutput gruOriginalBackwardGates"
+gate_kernels="rnnForward rnnBackward lstmForward lstmBackward gruForward gruBackward gruOriginalGates gruOriginalOutput gruOriginalBackwardOutput gruOriginalBackwardGates optLstmForward optLstmBackward optGruForward optGruBackward optGruOriginalGates optGruOriginalOutput optGruOriginalBackwardOutput optGruOriginalBackwardGates optRnnForward optRnnBackward"
 
 rm -rf "$work"
 mkdir -p "$work"

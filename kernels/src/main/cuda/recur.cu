@@ -11,6 +11,9 @@
  *   embedding.cu   CpuTensorOps.embeddingBackwardImpl, deterministic (a stable radix sort)
  *   losses.cu      CpuLossOps
  *   optimizers.cu  CpuOptimizerOps
+ *   options.cu     the option path (CellOptions, StepControl): dropout, zoneout, masks, projection
+ *                  (bodies in options_math.cuh, host twin src/test/cpp/options_host.cpp)
+ *   options_ln.cu  its layer normalisation: one warp per (row, gate block), fixed lane tree
  *   (op_math.cuh holds the dropout generator and the optimizer updates, host twin like
  *   cell_math.cuh; host_device.cuh the macro that lets g++ compile both; recur_common.cuh the
  *   grid-stride loop and the deterministic block reductions)
@@ -33,3 +36,5 @@
 #include "embedding.cu"
 #include "losses.cu"
 #include "optimizers.cu"
+#include "options.cu"
+#include "options_ln.cu"

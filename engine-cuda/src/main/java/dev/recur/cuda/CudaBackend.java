@@ -3,15 +3,18 @@ package dev.recur.cuda;
 import dev.recur.api.Backend;
 import dev.recur.api.BackendUnavailableException;
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
 import dev.recur.api.IndexTensor;
 import dev.recur.api.LayerDims;
+import dev.recur.api.LayerNormParams;
 import dev.recur.api.LayerParams;
 import dev.recur.api.LossOps;
 import dev.recur.api.OptimizerOps;
 import dev.recur.api.PerDirection;
 import dev.recur.api.Shape;
 import dev.recur.api.State;
+import dev.recur.api.StepControl;
 import dev.recur.api.Tensor;
 import dev.recur.api.TensorOps;
 import dev.recur.api.Workspace;
@@ -46,7 +49,10 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
  * <h2>Layers</h2>
  * The whole-sequence layer ops and the per-step cell ops run in {@link CudaLayer} (the time loop
  * as a CUDA graph where it can, see its Note [Graphs of the time loop]), with their memory in the
- * {@link CudaWorkspace}; {@link #layerPaths()} reports how each call's loops ran.
+ * {@link CudaWorkspace}; {@link #layerPaths()} reports how each call's loops ran. Layer ops on a
+ * workspace with {@link CellOptions}, or given a step mask, run in {@link CudaOptionLayer} (the
+ * option path: layer normalisation, recurrent dropout, zoneout, projections, masks with holes; records of kind
+ * {@link LayerPath.Kind#OPTIONS}); plain calls never reach it.
  *
  * <h2>Determinism</h2>
  * Nothing here uses floating-point atomics. cuBLAS runs with one handle and one workspace per
@@ -73,6 +79,7 @@ public final class CudaBackend extends Backend {
     private final CudaGemm blas;
     private final CudaKernels kernels;
     private final CudaLayer layer;
+    private final CudaOptionLayer optionLayer;
     /** [1] int, then {@link CudaKernels#firstNonFiniteScratchBytes()}: the finiteness check's result and partials. */
     private final DeviceBlock finiteScratch;
     private final int[] finiteResult = new int[1];
@@ -133,7 +140,9 @@ public final class CudaBackend extends Backend {
             tensorOps = keep(new CudaTensorOps(this));
             lossOps = keep(new CudaLossOps(this));
             optimizerOps = new CudaOptimizerOps(this);
-            layer = new CudaLayer(new LayerView(), options.graphs());
+            LayerView view = new LayerView();
+            layer = new CudaLayer(view, options.graphs());
+            optionLayer = new CudaOptionLayer(view, layer);
         } catch (RuntimeException e) {
             try {
                 closeResources();
@@ -494,6 +503,123 @@ public final class CudaBackend extends Backend {
         layer.bidirectionalBackward("bidirectionalBackward", cell, d.steps(), d.batch(), address(x),
                 dy == null ? 0 : address(dy), dx == null ? 0 : address(dx), dirs[Direction.FORWARD.ordinal()],
                 dirs[Direction.REVERSE.ordinal()], buffers(ws, Direction.FORWARD), buffers(ws, Direction.REVERSE));
+    }
+
+    // ---------------------------------------------------------------- the option path
+
+    /*
+     * Layer ops on a workspace with CellOptions, or with a step mask (Backend routes them here;
+     * plain calls go to the methods above): CudaOptionLayer, one direction after the other on the
+     * main stream. A bidirectional call's reverse direction draws from counter + draws(...).
+     */
+
+    @Override
+    protected void layerForwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                    LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                                    State fin, Workspace ws) {
+        optionForward("layerForward", cell, options, control, direction, d, x, lengths, init, params, y, fin, ws,
+                true);
+    }
+
+    @Override
+    protected void layerInferenceImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                      LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                                      State fin, Workspace ws) {
+        optionForward("layerInference", cell, options, control, direction, d, x, lengths, init, params, y, fin, ws,
+                false);
+    }
+
+    @Override
+    protected void layerBackwardImpl(Cell cell, CellOptions options, StepControl control, Direction direction,
+                                     LayerDims d, Tensor x, int[] lengths, LayerParams params, Workspace ws,
+                                     Tensor dy, State dFin, Tensor dx, State dInit, LayerParams grads) {
+        int r = options.recurrentWidth(d.hidden());
+        optionLayer.backward("layerBackward", cell, d.steps(), d.batch(), address(x),
+                optionLayer.buffers((CudaWorkspace) ws, direction), call(options, control, true),
+                dy == null ? 0 : address(dy), r, 0, optionBackward(params, dFin, dInit, grads),
+                dx == null ? 0 : address(dx), false);
+    }
+
+    @Override
+    protected void bidirectionalForwardImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                            Tensor x, int[] lengths, PerDirection<State> init,
+                                            PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                            Workspace ws) {
+        optionBidirectional("bidirectionalForward", cell, options, control, d, x, lengths, init, params, y, fin, ws,
+                true);
+    }
+
+    @Override
+    protected void bidirectionalInferenceImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                              Tensor x, int[] lengths, PerDirection<State> init,
+                                              PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                              Workspace ws) {
+        optionBidirectional("bidirectionalInference", cell, options, control, d, x, lengths, init, params, y, fin,
+                ws, false);
+    }
+
+    @Override
+    protected void bidirectionalBackwardImpl(Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                             Tensor x, int[] lengths, PerDirection<LayerParams> params, Workspace ws,
+                                             Tensor dy, PerDirection<State> dFin, Tensor dx,
+                                             PerDirection<State> dInit, PerDirection<LayerParams> grads) {
+        String op = "bidirectionalBackward";
+        optionLayer.bidirectionalBackward(op, cell, d.steps(), d.batch(), address(x), call(options, control, true),
+                dy == null ? 0 : address(dy), dx == null ? 0 : address(dx),
+                optionBackward(params.get(Direction.FORWARD), dFin == null ? null : dFin.get(Direction.FORWARD),
+                        dInit == null ? null : dInit.get(Direction.FORWARD), grads.get(Direction.FORWARD)),
+                optionBackward(params.get(Direction.REVERSE), dFin == null ? null : dFin.get(Direction.REVERSE),
+                        dInit == null ? null : dInit.get(Direction.REVERSE), grads.get(Direction.REVERSE)),
+                optionLayer.buffers((CudaWorkspace) ws, Direction.FORWARD),
+                optionLayer.buffers((CudaWorkspace) ws, Direction.REVERSE));
+    }
+
+    private void optionForward(String op, Cell cell, CellOptions options, StepControl control, Direction direction,
+                               LayerDims d, Tensor x, int[] lengths, State init, LayerParams params, Tensor y,
+                               State fin, Workspace ws, boolean train) {
+        int r = options.recurrentWidth(d.hidden());
+        optionLayer.forward(op, cell, direction, d.steps(), d.batch(), address(x), lengths,
+                call(options, control, train), control.counter(), optionForward(init, params, fin), address(y), r, 0,
+                optionLayer.buffers((CudaWorkspace) ws, direction));
+    }
+
+    private void optionBidirectional(String op, Cell cell, CellOptions options, StepControl control, LayerDims d,
+                                     Tensor x, int[] lengths, PerDirection<State> init,
+                                     PerDirection<LayerParams> params, Tensor y, PerDirection<State> fin,
+                                     Workspace ws, boolean train) {
+        optionLayer.bidirectionalForward(op, cell, d.steps(), d.batch(), address(x), lengths,
+                call(options, control, train), control.counter(),
+                control.counter() + options.draws(cell, d.steps(), d.batch(), d.hidden()),
+                optionForward(init == null ? null : init.get(Direction.FORWARD), params.get(Direction.FORWARD),
+                        fin == null ? null : fin.get(Direction.FORWARD)),
+                optionForward(init == null ? null : init.get(Direction.REVERSE), params.get(Direction.REVERSE),
+                        fin == null ? null : fin.get(Direction.REVERSE)),
+                address(y), optionLayer.buffers((CudaWorkspace) ws, Direction.FORWARD),
+                optionLayer.buffers((CudaWorkspace) ws, Direction.REVERSE));
+    }
+
+    private static CudaOptionLayer.Call call(CellOptions options, StepControl control, boolean train) {
+        return new CudaOptionLayer.Call(options, control.mask(), control.seed(), train);
+    }
+
+    private static CudaOptionLayer.Params optionAddresses(LayerParams p) {
+        LayerNormParams n = p.layerNorm();
+        CudaOptionLayer.Norm norm = n == null ? null : new CudaOptionLayer.Norm(address(n.gainIh()),
+                address(n.biasIh()), address(n.gainHh()), address(n.biasHh()),
+                n.gainC() == null ? 0 : address(n.gainC()), n.biasC() == null ? 0 : address(n.biasC()));
+        return new CudaOptionLayer.Params(address(p.weightIh()), address(p.weightHh()), address(p.biasIh()),
+                address(p.biasHh()), p.peephole() == null ? 0 : address(p.peephole()),
+                p.weightHr() == null ? 0 : address(p.weightHr()), norm);
+    }
+
+    private static CudaOptionLayer.Forward optionForward(State init, LayerParams params, State fin) {
+        return new CudaOptionLayer.Forward(h(init), c(init), optionAddresses(params), h(fin), c(fin));
+    }
+
+    private static CudaOptionLayer.Backward optionBackward(LayerParams params, State dFin, State dInit,
+                                                           LayerParams grads) {
+        return new CudaOptionLayer.Backward(optionAddresses(params), h(dFin), c(dFin), h(dInit), c(dInit),
+                optionAddresses(grads));
     }
 
     // ---------------------------------------------------------------- single steps

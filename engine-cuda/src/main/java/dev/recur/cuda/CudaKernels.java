@@ -65,6 +65,8 @@ public final class CudaKernels implements AutoCloseable {
     private static final int THREADS = 256;
     /** Threads per block of the gate kernels: smaller blocks spread a small step over more SMs. */
     private static final int GATE_THREADS = 128;
+    /** Threads of the layer-normalisation kernels (options_ln.cu): 4 warps, one (row, gate block) each. */
+    static final int LN_THREADS = 128;
     /** Threads of the single-block kernels that finish a reduction. */
     private static final int TOTAL_THREADS = 1024;
     /** Grid cap of the grid-stride kernels (8192 blocks of 256 threads fill any current GPU). */
@@ -141,7 +143,29 @@ public final class CudaKernels implements AutoCloseable {
             // optimizers.cu
             new Kernel("sgd", "ifffippp", 0),
             new Kernel("rmsprop", "iffffppp", 0),
-            new Kernel("adam", "ifffffiffpppp", 0));
+            new Kernel("adam", "ifffffiffpppp", 0),
+            // options.cu: the option path (batch, width or hs, t, ...)
+            new Kernel("optRecurrentInput", "iiifillpp", 0),
+            new Kernel("optCommitState", "iiifillppp", 0),
+            new Kernel("optOutput", "iiiiipppp", 0),
+            new Kernel("optLstmForward", "iiiifillppppppppppp", 0),
+            new Kernel("optGruForward", "iiipppppppp", 0),
+            new Kernel("optGruOriginalGates", "iiippppppp", 0),
+            new Kernel("optGruOriginalOutput", "iiippppppp", 0),
+            new Kernel("optRnnForward", "iiiipppppp", 0),
+            new Kernel("optOutputGradient", "iiiiiipppp", 0),
+            new Kernel("optZoneBackward", "iiifllppp", 0),
+            new Kernel("optRecurrentGradient", "iifllipp", 0),
+            new Kernel("optLstmBackward", "iiiifllppppppppp", 0),
+            new Kernel("optGruBackward", "iiipppppppp", 0),
+            new Kernel("optGruOriginalBackwardOutput", "iiipppppp", 0),
+            new Kernel("optGruOriginalBackwardGates", "iiiipppppp", 0),
+            new Kernel("optRnnBackward", "iiiipppp", 0),
+            // options_ln.cu: one warp per (row, gate block), 4 warps per block
+            new Kernel("optLayerNorm", "iiiiifppppp", LN_THREADS),
+            new Kernel("optLayerNormBackward", "iiiiipppppp", LN_THREADS),
+            new Kernel("optLayerNormCell", "iiiiifppppppp", LN_THREADS),
+            new Kernel("optLayerNormCellBackward", "iiiiippppppppp", LN_THREADS));
 
     private static final Map<String, Kernel> BY_NAME = byName();
 
@@ -1302,6 +1326,248 @@ public final class CudaKernels implements AutoCloseable {
                 .i(flag(decoupled)).f(stepSize).f(bias2Sqrt).p(param).p(grad).p(m).p(v));
     }
 
+    // ---------------------------------------------------------------- options.cu (the option path)
+
+    /*
+     * The option path's kernels (CudaOptionLayer): one thread per (row, unit) element of a step,
+     * batch·width of them. t is the real time of the step; codes [T*B] the step codes
+     * (options_math.cuh); seed and the draw starts as CellOptions' "Random draws" give them.
+     */
+
+    /** options_math.cuh recur_opt_recurrent_input_element: q[t*B + b] = m ⊙ rec[b], j < width (R). */
+    void optRecurrentInput(CUstream stream, int batch, int width, int t, float p, boolean train, long seed, long start,
+                           long rec, long q) {
+        String k = "optRecurrentInput";
+        optDims(k, batch, width, t);
+        need(k, "rec", rec);
+        need(k, "q", q);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).f(p).i(flag(train)).l(seed).l(start)
+                .p(rec).p(q));
+    }
+
+    /** recur_opt_commit_state_element: running rows' state = zoneout(state, cand). */
+    void optCommitState(CUstream stream, int batch, int width, int t, float p, boolean train, long seed, long start,
+                        long codes, long cand, long state) {
+        String k = "optCommitState";
+        optDims(k, batch, width, t);
+        need(k, "codes", codes);
+        need(k, "cand", cand);
+        need(k, "state", state);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).f(p).i(flag(train)).l(seed).l(start)
+                .p(codes).p(cand).p(state));
+    }
+
+    /** recur_opt_output_element: y of step t at columns [yCol, yCol + width) of rows of yStride. */
+    void optOutput(CUstream stream, int batch, int width, int t, int yStride, int yCol, long codes, long src,
+                   long last, long y) {
+        String k = "optOutput";
+        optDims(k, batch, width, t);
+        strided(k, "yStride", yStride, "yCol", yCol, width);
+        need(k, "codes", codes);
+        need(k, "src", src);
+        need(k, "last", last);
+        need(k, "y", y);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).i(yStride).i(yCol).p(codes).p(src)
+                .p(last).p(y));
+    }
+
+    /** recur_opt_lstm_forward_element: the LSTM family's gates, c~, c_t and hCand = o ⊙ tanh(c~). */
+    void optLstmForward(CUstream stream, int batch, int hs, int t, boolean coupled, float zc, boolean train, long seed,
+                        long zcStart, long codes, long ax, long ah, long bih, long bhh, long peep, long c, long gates,
+                        long cTilde, long tanhC, long hCand) {
+        String k = "optLstmForward";
+        optDims(k, batch, hs, t);
+        noCoupledPeephole(k, coupled, peep);
+        need(k, "codes", codes);
+        need(k, "ax", ax);
+        need(k, "ah", ah);
+        need(k, "bih", bih);
+        need(k, "bhh", bhh);
+        need(k, "c", c);
+        need(k, "gates", gates);
+        need(k, "cTilde", cTilde);
+        need(k, "tanhC", tanhC);
+        need(k, "hCand", hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(coupled)).f(zc).i(flag(train))
+                .l(seed).l(zcStart).p(codes).p(ax).p(ah).p(bih).p(bhh).p(peep).p(c).p(gates).p(cTilde).p(tanhC)
+                .p(hCand));
+    }
+
+    /** recur_opt_gru_forward_element: r, z, n, hn and hCand = h~. */
+    void optGruForward(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long h,
+                       long gates, long hn, long hCand) {
+        String k = "optGruForward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "h", "gates", "hn", "hCand"},
+                ax, ah, bih, bhh, h, gates, hn, hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(h).p(gates)
+                .p(hn).p(hCand));
+    }
+
+    /** recur_opt_gru_original_gates_element: r, z and rq = r ⊙ src (src [B, H]: q's rows of step t, or h_{t-1}). */
+    void optGruOriginalGates(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long src,
+                             long gates, long rq) {
+        String k = "optGruOriginalGates";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "src", "gates", "rq"}, ax, ah, bih, bhh, src, gates, rq);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(src).p(gates)
+                .p(rq));
+    }
+
+    /** recur_opt_gru_original_output_element: n and hCand = h~. */
+    void optGruOriginalOutput(CUstream stream, int batch, int hs, int t, long ax, long ah, long bih, long bhh, long h,
+                              long gates, long hCand) {
+        String k = "optGruOriginalOutput";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "h", "gates", "hCand"}, ax, ah, bih, bhh, h, gates, hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(ax).p(ah).p(bih).p(bhh).p(h).p(gates)
+                .p(hCand));
+    }
+
+    /** recur_opt_rnn_forward_element: hCand = act(a). */
+    void optRnnForward(CUstream stream, int batch, int hs, int t, boolean relu, long ax, long ah, long bih, long bhh,
+                       long gates, long hCand) {
+        String k = "optRnnForward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"ax", "ah", "bih", "bhh", "gates", "hCand"}, ax, ah, bih, bhh, gates, hCand);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(relu)).p(ax).p(ah).p(bih).p(bhh)
+                .p(gates).p(hCand));
+    }
+
+    /** recur_opt_output_gradient_element: the gradient reaching step t's output (dy may be 0). */
+    void optOutputGradient(CUstream stream, int batch, int width, int t, int dyStride, int dyCol, boolean accumulate,
+                           long codes, long dy, long carry, long dst) {
+        String k = "optOutputGradient";
+        optDims(k, batch, width, t);
+        strided(k, "dyStride", dyStride, "dyCol", dyCol, width);
+        need(k, "codes", codes);
+        need(k, "carry", carry);
+        need(k, "dst", dst);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).i(dyStride).i(dyCol)
+                .i(flag(accumulate)).p(codes).p(dy).p(carry).p(dst));
+    }
+
+    /** recur_opt_zone_backward_element: zoneout's backward (training draws). */
+    void optZoneBackward(CUstream stream, int batch, int width, int t, float p, long seed, long start, long codes,
+                         long dState, long dCand) {
+        String k = "optZoneBackward";
+        optDims(k, batch, width, t);
+        needAll(k, new String[] {"codes", "dState", "dCand"}, codes, dState, dCand);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).i(t).f(p).l(seed).l(start).p(codes)
+                .p(dState).p(dCand));
+    }
+
+    /** recur_opt_recurrent_gradient_element: dst (+)= m ⊙ dq. */
+    void optRecurrentGradient(CUstream stream, int batch, int width, float p, long seed, long start,
+                              boolean accumulate, long dq, long dst) {
+        String k = "optRecurrentGradient";
+        optDims(k, batch, width, 0);
+        need(k, "dq", dq);
+        need(k, "dst", dst);
+        gate(k, stream, batch, width, new CudaKernelArgs().i(batch).i(width).f(p).l(seed).l(start).i(flag(accumulate))
+                .p(dq).p(dst));
+    }
+
+    /** recur_opt_lstm_backward_element; dcFromH is 0 without layer normalisation. */
+    void optLstmBackward(CUstream stream, int batch, int hs, int t, boolean coupled, float zc, long seed, long zcStart,
+                         long codes, long gates, long peep, long cPrev, long tanhC, long dhCand, long dcFromH, long dc,
+                         long dG) {
+        String k = "optLstmBackward";
+        optDims(k, batch, hs, t);
+        noCoupledPeephole(k, coupled, peep);
+        needAll(k, new String[] {"codes", "gates", "cPrev", "tanhC", "dhCand", "dc", "dG"}, codes, gates, cPrev,
+                tanhC, dhCand, dc, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(coupled)).f(zc).l(seed).l(zcStart)
+                .p(codes).p(gates).p(peep).p(cPrev).p(tanhC).p(dhCand).p(dcFromH).p(dc).p(dG));
+    }
+
+    /**
+     * options_ln.cu optLayerNorm: out = γ ⊙ x̂ + β for gate blocks [firstBlock, firstBlock + blockCount)
+     * of rows rows of width gh, (μ, rstd) into stats [rows, gh/hs, 2]. One warp per (row, block).
+     */
+    void optLayerNorm(CUstream stream, int rows, int hs, int gh, int firstBlock, int blockCount, float eps, long v,
+                      long gain, long bias, long out, long stats) {
+        String k = "optLayerNorm";
+        lnDims(k, rows, hs, gh, firstBlock, blockCount);
+        needAll(k, new String[] {"v", "gain", "bias", "out", "stats"}, v, gain, bias, out, stats);
+        warps(k, stream, (long) rows * blockCount, new CudaKernelArgs().i(rows).i(hs).i(gh).i(firstBlock)
+                .i(blockCount).f(eps).p(v).p(gain).p(bias).p(out).p(stats));
+    }
+
+    /** optLayerNormBackward: dV from dOut and the saved stats; gainTerm = dOut ⊙ x̂ per row. */
+    void optLayerNormBackward(CUstream stream, int rows, int hs, int gh, int firstBlock, int blockCount, long v,
+                              long stats, long gain, long dOut, long dV, long gainTerm) {
+        String k = "optLayerNormBackward";
+        lnDims(k, rows, hs, gh, firstBlock, blockCount);
+        needAll(k, new String[] {"v", "stats", "gain", "dOut", "dV", "gainTerm"}, v, stats, gain, dOut, dV, gainTerm);
+        warps(k, stream, (long) rows * blockCount, new CudaKernelArgs().i(rows).i(hs).i(gh).i(firstBlock)
+                .i(blockCount).p(v).p(stats).p(gain).p(dOut).p(dV).p(gainTerm));
+    }
+
+    /** optLayerNormCell: step t's tanhC = tanh(LN(c~)) and hCand = o ⊙ tanhC (o at column oAt of gates). */
+    void optLayerNormCell(CUstream stream, int batch, int hs, int t, int gh, int oAt, float eps, long cTilde,
+                          long gates, long gain, long bias, long stats, long tanhC, long hCand) {
+        String k = "optLayerNormCell";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"cTilde", "gates", "gain", "bias", "stats", "tanhC", "hCand"}, cTilde, gates, gain,
+                bias, stats, tanhC, hCand);
+        warps(k, stream, batch, new CudaKernelArgs().i(batch).i(hs).i(t).i(gh).i(oAt).f(eps).p(cTilde).p(gates)
+                .p(gain).p(bias).p(stats).p(tanhC).p(hCand));
+    }
+
+    /** optLayerNormCellBackward: dcFromH reaches c~ through LN(c~); the gain's and bias's per-row terms. */
+    void optLayerNormCellBackward(CUstream stream, int batch, int hs, int t, int gh, int oAt, long cTilde, long gates,
+                                  long gain, long stats, long tanhC, long dhCand, long dcFromH, long gainTerm,
+                                  long biasTerm) {
+        String k = "optLayerNormCellBackward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"cTilde", "gates", "gain", "stats", "tanhC", "dhCand", "dcFromH", "gainTerm",
+                "biasTerm"}, cTilde, gates, gain, stats, tanhC, dhCand, dcFromH, gainTerm, biasTerm);
+        warps(k, stream, batch, new CudaKernelArgs().i(batch).i(hs).i(t).i(gh).i(oAt).p(cTilde).p(gates).p(gain)
+                .p(stats).p(tanhC).p(dhCand).p(dcFromH).p(gainTerm).p(biasTerm));
+    }
+
+    /** recur_opt_gru_backward_element. */
+    void optGruBackward(CUstream stream, int batch, int hs, int t, long codes, long gates, long hPrev, long hn,
+                        long dhCand, long dh, long dGx, long dGh) {
+        String k = "optGruBackward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "hPrev", "hn", "dhCand", "dh", "dGx", "dGh"}, codes, gates, hPrev,
+                hn, dhCand, dh, dGx, dGh);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(codes).p(gates).p(hPrev).p(hn)
+                .p(dhCand).p(dh).p(dGx).p(dGh));
+    }
+
+    /** recur_opt_gru_original_backward_output_element. */
+    void optGruOriginalBackwardOutput(CUstream stream, int batch, int hs, int t, long codes, long gates, long hPrev,
+                                      long dhCand, long dh, long dG) {
+        String k = "optGruOriginalBackwardOutput";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "hPrev", "dhCand", "dh", "dG"}, codes, gates, hPrev, dhCand, dh, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).p(codes).p(gates).p(hPrev).p(dhCand)
+                .p(dh).p(dG));
+    }
+
+    /** recur_opt_gru_original_backward_gates_element: dst (+)= r ⊙ dRq (accumulate with a projection). */
+    void optGruOriginalBackwardGates(CUstream stream, int batch, int hs, int t, boolean accumulate, long codes,
+                                     long gates, long src, long dRq, long dst, long dG) {
+        String k = "optGruOriginalBackwardGates";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "src", "dRq", "dst", "dG"}, codes, gates, src, dRq, dst, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(accumulate)).p(codes).p(gates)
+                .p(src).p(dRq).p(dst).p(dG));
+    }
+
+    /** recur_opt_rnn_backward_element. */
+    void optRnnBackward(CUstream stream, int batch, int hs, int t, boolean relu, long codes, long gates, long dhCand,
+                        long dG) {
+        String k = "optRnnBackward";
+        optDims(k, batch, hs, t);
+        needAll(k, new String[] {"codes", "gates", "dhCand", "dG"}, codes, gates, dhCand, dG);
+        gate(k, stream, batch, hs, new CudaKernelArgs().i(batch).i(hs).i(t).i(flag(relu)).p(codes).p(gates)
+                .p(dhCand).p(dG));
+    }
+
     // ---------------------------------------------------------------- launching
 
     private static CudaKernelArgs args(int rows, int off, int hs) {
@@ -1315,6 +1581,14 @@ public final class CudaKernels implements AutoCloseable {
             return;
         }
         launch(kernel, stream, blocks(total, GATE_THREADS), GATE_THREADS, args);
+    }
+
+    /** A layer-normalisation kernel: one warp per unit of work, {@link #LN_THREADS} / 32 warps per block. */
+    private void warps(String kernel, CUstream stream, long count, CudaKernelArgs args) {
+        if (count == 0) {
+            return;
+        }
+        launch(kernel, stream, blocks(count, LN_THREADS / 32), LN_THREADS, args);
     }
 
     /** An element-wise kernel over {@code total} elements, grid-stride. */
@@ -1385,6 +1659,25 @@ public final class CudaKernels implements AutoCloseable {
         if (col < 0 || (long) col + hs > stride) {
             throw new IllegalArgumentException(op + ": columns [" + colName + ", " + colName + " + hs) = [" + col + ", "
                     + ((long) col + hs) + ") do not fit in " + strideName + " = " + stride);
+        }
+    }
+
+    private static void optDims(String op, int batch, int width, int t) {
+        sizes(op, "batch", batch, "width", width);
+        size(op, "t", t);
+    }
+
+    private static void lnDims(String op, int rows, int hs, int gh, int firstBlock, int blockCount) {
+        sizes(op, "rows", rows, "gh", gh);
+        if (hs < 1 || gh % hs != 0 || firstBlock < 0 || blockCount < 0 || (long) (firstBlock + blockCount) * hs > gh) {
+            throw new IllegalArgumentException(op + ": blocks [" + firstBlock + ", " + (firstBlock + blockCount)
+                    + ") of " + hs + " units do not fit in rows of " + gh);
+        }
+    }
+
+    private static void needAll(String op, String[] names, long... addresses) {
+        for (int i = 0; i < names.length; i++) {
+            need(op, names[i], addresses[i]);
         }
     }
 

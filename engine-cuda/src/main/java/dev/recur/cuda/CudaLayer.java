@@ -483,7 +483,8 @@ final class CudaLayer {
         record(op, cell, dir, LayerPath.Kind.GRAPH_CAPTURED, stream, steps, null);
     }
 
-    private void record(String op, Cell cell, Direction dir, LayerPath.Kind kind, CudaStream stream, int steps,
+    /** Keeps a {@link LayerPath} record (also for {@link CudaOptionLayer}'s loops). */
+    void record(String op, Cell cell, Direction dir, LayerPath.Kind kind, CudaStream stream, int steps,
                         String reason) {
         synchronized (paths) {
             if (paths.size() == MAX_PATHS) {

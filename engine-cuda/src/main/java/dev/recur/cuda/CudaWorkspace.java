@@ -22,6 +22,8 @@ final class CudaWorkspace extends Workspace {
     private final CudaBackend backend;
     private final List<DeviceBlock> blocks = new ArrayList<>();
     private final Object[] slots;
+    /** The option path's buffers per direction ({@link CudaOptionLayer}); a plain workspace given a step mask has both kinds. */
+    private final CudaOptionBuffers[] optionSlots;
     private boolean closed;
 
     CudaWorkspace(CudaBackend backend, Cell cell, int maxSteps, int maxBatch, int inputSize, int hiddenSize,
@@ -29,6 +31,7 @@ final class CudaWorkspace extends Workspace {
         super(backend, cell, maxSteps, maxBatch, inputSize, hiddenSize, bidirectional);
         this.backend = backend;
         this.slots = new Object[bidirectional ? 2 : 1];
+        this.optionSlots = new CudaOptionBuffers[bidirectional ? 2 : 1];
     }
 
     /**
@@ -69,6 +72,18 @@ final class CudaWorkspace extends Workspace {
                     + ", not a " + type.getName());
         }
         return type.cast(o);
+    }
+
+    /** Keeps the option path's buffers of {@code direction}. */
+    void attachOptions(Direction direction, CudaOptionBuffers buffers) {
+        requireOpen("attachOptions");
+        optionSlots[slot(direction)] = buffers;
+    }
+
+    /** What {@link #attachOptions} kept for {@code direction}, or null. */
+    CudaOptionBuffers attachedOptions(Direction direction) {
+        requireOpen("attachedOptions");
+        return optionSlots[slot(direction)];
     }
 
     /** Bytes of device memory this workspace holds (capacity of its blocks). */
@@ -123,6 +138,7 @@ final class CudaWorkspace extends Workspace {
                 }
             }
             slots[i] = null;
+            optionSlots[i] = null;
         }
         for (DeviceBlock b : blocks) {
             backend.release(b);

@@ -14,11 +14,13 @@ import dev.recur.api.Direction;
  *                  or {@code cellBackward}
  * @param cell      the cell
  * @param direction the direction whose loop this was
- * @param kind      the path: {@link Kind#GRAPH_CAPTURED}, {@link Kind#GRAPH_REPLAYED} or {@link Kind#STEPWISE}
+ * @param kind      the path: {@link Kind#GRAPH_CAPTURED}, {@link Kind#GRAPH_REPLAYED}, {@link Kind#STEPWISE}
+ *                  or {@link Kind#OPTIONS}
  * @param stream    the stream the loop's work was ordered on: {@code main} or {@code second}
  * @param steps     the number of steps of the loop (the longest length of the call)
  * @param reason    why the loop ran stepwise (graphs turned off, a single step, a capture that
- *                  failed, with the driver's or cuBLAS's message); null for the graph paths
+ *                  failed, with the driver's or cuBLAS's message); for {@link Kind#OPTIONS} the
+ *                  options and whether a mask was given; null for the graph paths
  */
 public record LayerPath(String op, Cell cell, Direction direction, Kind kind, String stream, int steps,
                         String reason) {
@@ -30,7 +32,12 @@ public record LayerPath(String op, Cell cell, Direction direction, Kind kind, St
         /** A graph captured by an earlier call (same workspace, plan and addresses) was launched again. */
         GRAPH_REPLAYED("graph-replayed"),
         /** Every step's kernels and GEMMs were enqueued from the host; {@link LayerPath#reason()} says why. */
-        STEPWISE("stepwise");
+        STEPWISE("stepwise"),
+        /**
+         * The option path ({@link dev.recur.api.CellOptions} or a step mask): {@link CudaOptionLayer}'s
+         * kernels, enqueued step by step on the main stream; {@link LayerPath#reason()} names the options.
+         */
+        OPTIONS("options");
 
         private final String label;
 

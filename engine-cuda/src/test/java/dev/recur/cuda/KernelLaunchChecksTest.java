@@ -20,6 +20,40 @@ class KernelLaunchChecksTest {
     private final CudaKernels k = new CudaKernels(rec);
 
     @Test
+    void layerNormLaunchesOneWarpPerRowAndGateBlockAndChecksTheBlocks() {
+        // 10 rows x 3 blocks = 30 warps, 4 per block of 128 threads: 8 blocks.
+        k.optLayerNorm(null, 10, 7, 28, 1, 3, 1e-5f, 0x1000, 0x2000, 0x3000, 0x4000, 0x5000);
+        Recorder.Launch l = rec.launches.getLast();
+        assertEquals("optLayerNorm", l.kernel());
+        assertEquals(128, l.block());
+        assertEquals(8, l.grid());
+        assertEquals(1, l.integer(3), "first block");
+        assertEquals(1e-5f, l.real(5));
+        // Blocks [2, 5) of 7 units do not fit in rows of 28 = 4 blocks.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> k.optLayerNormBackward(null, 10, 7, 28, 2, 3, 0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000));
+        assertTrue(e.getMessage().contains("optLayerNormBackward: blocks [2, 5) of 7 units do not fit in rows of 28"),
+                e.getMessage());
+        // One warp per row of the cell's normalisation: B = 9 rows, 3 blocks.
+        k.optLayerNormCell(null, 9, 5, 2, 20, 15, 1e-5f, 0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000, 0x7000);
+        assertEquals(3, rec.launches.getLast().grid());
+    }
+
+    @Test
+    void optionOutputChecksItsColumnsAndStepKernelsNeedTheirBuffers() {
+        IllegalArgumentException cols = assertThrows(IllegalArgumentException.class,
+                () -> k.optOutput(null, 2, 5, 0, 8, 4, 0x1000, 0x2000, 0x3000, 0x4000));
+        assertTrue(cols.getMessage().contains("optOutput: columns [yCol, yCol + hs) = [4, 9) do not fit in yStride = 8"),
+                cols.getMessage());
+        IllegalArgumentException codes = assertThrows(IllegalArgumentException.class,
+                () -> k.optCommitState(null, 2, 5, 0, 0.1f, true, 1, 2, 0, 0x2000, 0x3000));
+        assertTrue(codes.getMessage().contains("optCommitState: codes must be a device address"), codes.getMessage());
+        // The output gradient may run without dy (no output gradient): a null dy is passed through.
+        k.optOutputGradient(null, 2, 5, 1, 10, 5, true, 0x1000, 0, 0x3000, 0x4000);
+        assertEquals(0L, rec.launches.getLast().pointer(7));
+    }
+
+    @Test
     void embeddingBackwardSortsInAsManyPassesAsTheIdsHaveBytes() {
         long scratch = 0x100000;
         int n = 100;

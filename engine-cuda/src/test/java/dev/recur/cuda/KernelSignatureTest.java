@@ -161,6 +161,27 @@ class KernelSignatureTest {
         k.sgd(s, 100, 0.1f, 0.9f, 0.01f, true, a, b, c);
         k.rmsprop(s, 100, 0.01f, 0.99f, 1e-8f, 0f, a, b, c);
         k.adam(s, 100, 3, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, true, a, b, c, d);
+        // options
+        k.optRecurrentInput(s, 3, 5, 1, 0.25f, true, 7L, 11L, a, b);
+        k.optCommitState(s, 3, 5, 1, 0.25f, false, 7L, 11L, a, b, c);
+        k.optOutput(s, 3, 5, 1, 10, 5, a, b, c, d);
+        k.optLstmForward(s, 3, 5, 1, false, 0.1f, true, 7L, 11L, a, b, c, d, e, f, g, h, a + 8, b + 8, c + 8);
+        k.optGruForward(s, 3, 5, 1, a, b, c, d, e, f, g, h);
+        k.optGruOriginalGates(s, 3, 5, 1, a, b, c, d, e, f, g);
+        k.optGruOriginalOutput(s, 3, 5, 1, a, b, c, d, e, f, g);
+        k.optRnnForward(s, 3, 5, 1, true, a, b, c, d, e, f);
+        k.optOutputGradient(s, 3, 5, 1, 10, 0, true, a, 0, c, d);
+        k.optZoneBackward(s, 3, 5, 1, 0.1f, 7L, 11L, a, b, c);
+        k.optRecurrentGradient(s, 3, 5, 0.25f, 7L, 11L, false, a, b);
+        k.optLstmBackward(s, 3, 5, 1, true, 0.1f, 7L, 11L, a, b, 0, d, e, f, 0, g, h);
+        k.optLayerNorm(s, 6, 5, 20, 0, 4, 1e-5f, a, b, c, d, e);
+        k.optLayerNormBackward(s, 6, 5, 15, 2, 1, a, b, c, d, e, f);
+        k.optLayerNormCell(s, 3, 5, 1, 20, 15, 1e-5f, a, b, c, d, e, f, g);
+        k.optLayerNormCellBackward(s, 3, 5, 1, 20, 15, a, b, c, d, e, f, g, h, a + 8);
+        k.optGruBackward(s, 3, 5, 1, a, b, c, d, e, f, g, h);
+        k.optGruOriginalBackwardOutput(s, 3, 5, 1, a, b, c, d, e, f);
+        k.optGruOriginalBackwardGates(s, 3, 5, 1, true, a, b, c, d, e, f);
+        k.optRnnBackward(s, 3, 5, 1, false, a, b, c, d);
     }
 
     /**

@@ -22,6 +22,11 @@ final class SimulatedKernels {
     }
 
     static void run(String kernel, List<Object> v) {
+        if (OptionKernelsHost.serves(kernel)) {
+            // The option path's kernels run as their g++-built host twin, not as Java ports.
+            OptionKernelsHost.run(kernel, v);
+            return;
+        }
         switch (kernel) {
             case "rnnForward" -> rnnForward(i(v, 0), i(v, 1), i(v, 2), i(v, 3), p(v, 4), p(v, 5), p(v, 6), p(v, 7));
             case "rnnBackward" -> rnnBackward(i(v, 0), i(v, 1), i(v, 2), i(v, 3), p(v, 4), p(v, 5), p(v, 6));
