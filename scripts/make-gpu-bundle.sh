@@ -10,7 +10,7 @@
 #   runtime/   a JDK 25 runtime made by jlink with only the modules the jars need
 #   lib/       the jars of the recur command line and of `recur bench` (engines, kernels with the
 #              fatbin, JCuda, Jackson, JMH, JFreeChart); not the DL4J peer (CPU hosts only)
-#   test-lib/  engine-cuda's and models' tests jars and JUnit's console launcher
+#   test-lib/  engine-cuda's, engine-cpu's and models' tests jars and JUnit's console launcher
 #   bin/       recur, cuda-tests, gpu-bench, verify-gpu;  python/  the PyTorch peer;  README.txt, BUILD.txt
 # Finds a JDK 25 by itself (scripts/find-jdk.sh); it needs javac for the build, jlink and jdeps.
 set -euo pipefail
@@ -50,9 +50,10 @@ if [ "$build" = 1 ]; then
 fi
 version=$(sed -n 's:^  <version>\(.*\)</version>.*:\1:p' pom.xml | head -n 1)
 tests_jar=engine-cuda/target/engine-cuda-$version-tests.jar
+cpu_tests_jar=engine-cpu/target/engine-cpu-$version-tests.jar
 models_tests_jar=models/target/models-tests.jar
 needed=(models/target/models.jar models/target/lib bench/target/bench.jar bench/target/lib "$tests_jar"
-        "$models_tests_jar")
+        "$models_tests_jar" "$cpu_tests_jar")
 for f in "${needed[@]}"; do
   if [ ! -e "$f" ]; then
     echo "make-gpu-bundle: $f is missing; build first (./mvnw -B -ntp -DskipTests package) or drop --no-build" >&2
@@ -118,9 +119,10 @@ if ! printf '%s\n' "$kernels_list" | grep '\.fatbin$' > /dev/null; then
 fi
 
 # test-lib/: the CUDA engine's tests (their other needs, engine-api and engine-cpu, are in lib/),
+# engine-cpu's tests (for the option-path tests' float64 oracle, OptionsOracle; none of them is run),
 # the models' tests (bin/cuda-tests runs the two that use the GPU: the PyTorch fixtures and the
 # training runs, cpu against cuda) and the JUnit console launcher with Jupiter inside.
-cp "$tests_jar" "$models_tests_jar" "$work"/mvn/test-lib/*.jar "$bundle"/test-lib/
+cp "$tests_jar" "$cpu_tests_jar" "$models_tests_jar" "$work"/mvn/test-lib/*.jar "$bundle"/test-lib/
 
 # Every jar bench runs with is in lib/ or is the DL4J peer's: a jar that bench gains and that
 # the bundle pom does not list fails here, not on the GPU host.

@@ -263,7 +263,7 @@ final class OptionsCase {
                 wd.wHr() == null ? null : be.tensor(narrow(wd.wHr()), opt.projectionSize(), hs), ln);
     }
 
-    /** Gradients as arrays in the order of {@link OptionsOracle.Weights}, nulls where absent. */
+    /** Gradients as arrays in the order of {@link OptionsOracle.Weights#arrays()}, nulls where absent. */
     static float[][] arrays(LayerParams g) {
         LayerNormParams ln = g.layerNorm();
         return new float[][] {g.weightIh().toArray(), g.weightHh().toArray(), g.biasIh().toArray(),
@@ -273,12 +273,6 @@ final class OptionsCase {
                 ln == null ? null : ln.gainHh().toArray(), ln == null ? null : ln.biasHh().toArray(),
                 ln == null || ln.gainC() == null ? null : ln.gainC().toArray(),
                 ln == null || ln.biasC() == null ? null : ln.biasC().toArray()};
-    }
-
-    /** The arrays of {@code wd} in record order (the same order as {@link #arrays}). */
-    static double[][] arrays(OptionsOracle.Weights wd) {
-        return new double[][] {wd.wIh(), wd.wHh(), wd.bIh(), wd.bHh(), wd.peep(), wd.wHr(), wd.lnGainIh(),
-                wd.lnBiasIh(), wd.lnGainHh(), wd.lnBiasHh(), wd.lnGainC(), wd.lnBiasC()};
     }
 
     static final String[] PARAM_NAMES = {"dWeightIh", "dWeightHh", "dBiasIh", "dBiasHh", "dPeephole", "dWeightHr",

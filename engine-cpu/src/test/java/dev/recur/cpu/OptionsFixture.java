@@ -198,12 +198,6 @@ final class OptionsFixture {
         return new OptionsOracle.Weights(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]);
     }
 
-    /** The arrays of {@code w} in {@link #PARAMETERS} order (the same arrays, so writes reach {@code w}). */
-    static double[][] arrays(OptionsOracle.Weights w) {
-        return new double[][] {w.wIh(), w.wHh(), w.bIh(), w.bHh(), w.peep(), w.wHr(), w.lnGainIh(), w.lnBiasIh(),
-            w.lnGainHh(), w.lnBiasHh(), w.lnGainC(), w.lnBiasC()};
-    }
-
     /** The oracle's run of direction index d with the given inputs. */
     OptionsOracle.Result oracle(int d, double[] x, double[] h0, double[] c0, OptionsOracle.Weights w) {
         return OptionsOracle.forward(cell, options, training, directions.get(d), steps, batch, in, hidden, x, lengths,

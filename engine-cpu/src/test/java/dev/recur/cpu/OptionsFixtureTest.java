@@ -166,7 +166,7 @@ class OptionsFixtureTest {
         }
         int checked = 0;
         for (int d = 0; d < f.dirs(); d++) {
-            double[][] arrays = OptionsFixture.arrays(w[d]);
+            double[][] arrays = w[d].arrays(); // PARAMETERS order; the same arrays, so writes reach w[d]
             for (int k = 0; k < arrays.length; k++) {
                 String key = OptionsFixture.PARAMETERS[k] + f.suffix(d);
                 if (arrays[k] == null) {

@@ -137,7 +137,7 @@ class OptionsGradientTest {
             if (c0[d] != null) {
                 compare(where + side + " dc0", c0[d], run.dc0[d], loss);
             }
-            double[][] params = OptionsCase.arrays(w[d]);
+            double[][] params = w[d].arrays();
             for (int k = 0; k < params.length; k++) {
                 if (params[k] != null) {
                     compare(where + side + " " + OptionsCase.PARAM_NAMES[k], params[k], run.grads[d][k], loss);

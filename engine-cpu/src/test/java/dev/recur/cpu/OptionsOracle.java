@@ -21,8 +21,13 @@ import dev.recur.api.TensorOps;
  * {@code B*R + (t*B + b)*S + j} for the zoneout of h, {@code B*R + T*B*S + (t*B + b)*H + j} for
  * the zoneout of c, t the real time index). The comparisons {@code u >= p} and {@code u < p} are
  * made in float, as the engines make them, so the oracle picks exactly their masks.
+ *
+ * <p>Backward: the gradients a backward computes for the seeds {@code dy, dhT, dcT} are those of
+ * {@link #loss}, which tests take by {@link #centralDifferences} of this forward. Public, in
+ * engine-cpu's test jar, because engine-cuda's tests hold the CUDA engine (and the CPU engine on
+ * the CUDA tests' calls) against this same oracle.
  */
-final class OptionsOracle {
+public final class OptionsOracle {
 
     private OptionsOracle() {
     }
@@ -33,22 +38,49 @@ final class OptionsOracle {
      * {@code wHr [P, H]} (projection), layer-norm gains and biases {@code [G*H]} ({@code Ih},
      * {@code Hh}) and {@code [H]} ({@code C}, cells with a cell state).
      */
-    record Weights(double[] wIh, double[] wHh, double[] bIh, double[] bHh, double[] peep, double[] wHr,
-                   double[] lnGainIh, double[] lnBiasIh, double[] lnGainHh, double[] lnBiasHh, double[] lnGainC,
-                   double[] lnBiasC) {
-        Weights copy() {
+    public record Weights(double[] wIh, double[] wHh, double[] bIh, double[] bHh, double[] peep, double[] wHr,
+                          double[] lnGainIh, double[] lnBiasIh, double[] lnGainHh, double[] lnBiasHh,
+                          double[] lnGainC, double[] lnBiasC) {
+
+        /** A deep copy (the arrays cloned, nulls kept). */
+        public Weights copy() {
             return new Weights(clone(wIh), clone(wHh), clone(bIh), clone(bHh), clone(peep), clone(wHr),
                     clone(lnGainIh), clone(lnBiasIh), clone(lnGainHh), clone(lnBiasHh), clone(lnGainC),
                     clone(lnBiasC));
         }
 
+        /** Zeros of the same shapes (nulls kept): where a backward accumulates its gradients. */
+        public Weights zeros() {
+            return new Weights(zerosOf(wIh), zerosOf(wHh), zerosOf(bIh), zerosOf(bHh), zerosOf(peep), zerosOf(wHr),
+                    zerosOf(lnGainIh), zerosOf(lnBiasIh), zerosOf(lnGainHh), zerosOf(lnBiasHh), zerosOf(lnGainC),
+                    zerosOf(lnBiasC));
+        }
+
+        /** The 12 arrays themselves (not copies, so writes reach this record) in record order, nulls where absent. */
+        public double[][] arrays() {
+            return new double[][] {wIh, wHh, bIh, bHh, peep, wHr, lnGainIh, lnBiasIh, lnGainHh, lnBiasHh, lnGainC,
+                    lnBiasC};
+        }
+
+        /**
+         * The arrays present, nulls left out: the order of {@link dev.recur.api.LayerParams#tensors()}
+         * (weights, biases, peephole, weight_hr, then the layer norm's gains and biases).
+         */
+        public double[][] all() {
+            return java.util.Arrays.stream(arrays()).filter(java.util.Objects::nonNull).toArray(double[][]::new);
+        }
+
         private static double[] clone(double[] a) {
             return a == null ? null : a.clone();
+        }
+
+        private static double[] zerosOf(double[] a) {
+            return a == null ? null : new double[a.length];
         }
     }
 
     /** {@code y [T, B, R]}, {@code hT [B, S]}, {@code cT [B, H]} (null without a cell state). */
-    record Result(double[] y, double[] hT, double[] cT) {
+    public record Result(double[] y, double[] hT, double[] cT) {
     }
 
     /**
@@ -58,9 +90,9 @@ final class OptionsOracle {
      * {@code c0 [B, H]} or null (zeros). {@code counter} is this direction's first counter value
      * (the reverse direction of a bidirectional call passes {@code counter + opt.draws(...)}).
      */
-    static Result forward(Cell cell, CellOptions opt, boolean training, Direction dir, int steps, int batch, int in,
-                          int hidden, double[] x, int[] lengths, byte[] mask, long seed, long counter, double[] h0,
-                          double[] c0, Weights w) {
+    public static Result forward(Cell cell, CellOptions opt, boolean training, Direction dir, int steps, int batch,
+                                 int in, int hidden, double[] x, int[] lengths, byte[] mask, long seed, long counter,
+                                 double[] h0, double[] c0, Weights w) {
         opt.check(cell, hidden);
         int r = opt.recurrentWidth(hidden);
         int s = opt.stateWidth(cell, hidden);
@@ -307,6 +339,45 @@ final class OptionsOracle {
 
     static double sigmoid(double v) {
         return 1 / (1 + Math.exp(-v));
+    }
+
+    /**
+     * {@code Σ dy⊙y + Σ dhT⊙hT + Σ dcT⊙cT}: the scalar whose gradients a backward given the seeds
+     * {@code dy [T, B, R]}, {@code dhT [B, S]} and {@code dcT [B, H]} (null: no cell-state term)
+     * computes.
+     */
+    public static double loss(Result out, double[] dy, double[] dhT, double[] dcT) {
+        double sum = dot(out.y(), dy) + dot(out.hT(), dhT);
+        if (out.cT() != null && dcT != null) {
+            sum += dot(out.cT(), dcT);
+        }
+        return sum;
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            sum += a[i] * b[i];
+        }
+        return sum;
+    }
+
+    /**
+     * The central difference {@code (f(v + eps) - f(v - eps)) / 2eps} of {@code f} in every entry
+     * of {@code v}, which is perturbed in place and restored after each entry.
+     */
+    public static double[] centralDifferences(double[] v, double eps, java.util.function.DoubleSupplier f) {
+        double[] g = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            double keep = v[i];
+            v[i] = keep + eps;
+            double up = f.getAsDouble();
+            v[i] = keep - eps;
+            double down = f.getAsDouble();
+            v[i] = keep;
+            g[i] = (up - down) / (2 * eps);
+        }
+        return g;
     }
 
     /**

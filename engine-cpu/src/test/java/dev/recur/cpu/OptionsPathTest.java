@@ -114,7 +114,7 @@ class OptionsPathTest {
                 if (c.c0[0] != null) {
                     System.arraycopy(LayerCase.wide(c.c0[0]), 0, oc.c0[0], 0, oc.c0[0].length);
                 }
-                double[][] wd = OptionsCase.arrays(oc.w[0]);
+                double[][] wd = oc.w[0].arrays();
                 for (int k = 0; k < 5; k++) {
                     if (c.w[0][k] != null) {
                         System.arraycopy(LayerCase.wide(c.w[0][k]), 0, wd[k], 0, wd[k].length);

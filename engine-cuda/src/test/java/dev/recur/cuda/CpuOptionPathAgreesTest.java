@@ -10,12 +10,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The CPU engine's option path (engine-cpu's CpuOptionLayer, merged from the cpu helper's branch)
- * against this module's float64 oracle of the contract ({@link OptionsReference}), on the calls
- * {@link CudaOptionLayerTest} gives the GPU: two independent readings of CellOptions and
- * StepControl (the CPU engine's, and the oracle that {@link SimulatedOptionLayerTest} holds the
- * CUDA option path against) must agree, so the CUDA engine and the CPU engine agree through it
- * even where no GPU is. Runs anywhere. Tolerances: {@link OptionProblem}.
+ * The CPU engine's option path (engine-cpu's CpuOptionLayer) against the float64 oracle of the
+ * contract ({@link dev.recur.cpu.OptionsOracle}), on exactly the calls {@link CudaOptionLayerTest}
+ * gives the GPU (H = 33, B = 1, T = 1, masks, lengths, bidirectional), through {@link OptionProblem}:
+ * the oracle that {@link SimulatedOptionLayerTest} holds the CUDA option path against, so the CUDA
+ * engine and the CPU engine agree through it on these calls even where no GPU is. Runs anywhere.
+ * Tolerances: {@link OptionProblem}.
  */
 class CpuOptionPathAgreesTest {
 

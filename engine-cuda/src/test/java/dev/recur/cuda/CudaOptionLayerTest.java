@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The CUDA engine's option path through the public {@link Backend} API (CudaBackend's option
  * overrides, cuBLAS and the compiled kernels of options.cu), on a GPU only (skipped, with the
- * reason, without one): against the float64 oracle of the contract ({@link OptionsReference}),
+ * reason, without one): against engine-cpu's float64 oracle of the contract
+ * ({@link dev.recur.cpu.OptionsOracle}),
  * forward directly and backward through central differences of its loss, and against the CPU
  * engine's option path where that engine runs the options (otherwise that comparison is skipped
  * with the CPU engine's refusal as the reason). Shapes include B = 1, T = 1 and H = 33 (not a

@@ -11,6 +11,7 @@ import dev.recur.api.State;
 import dev.recur.api.StepControl;
 import dev.recur.api.Tensor;
 import dev.recur.api.Workspace;
+import dev.recur.cpu.OptionsOracle;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,10 +25,10 @@ import static dev.recur.cuda.SimulatedOptionLayerTest.close;
  * One option-path layer call (cell, options, shape, direction or bidirectional, a mask with holes,
  * lengths, draws), its inputs made once from a seed: {@link #run} runs it on any engine through
  * the public {@link Backend} API and returns every output by name, {@link #checkAgainstOracle}
- * holds such outputs against the float64 {@link OptionsReference} (forward directly, gradients by
- * central differences). Tolerances: forward {@code 5e-5 + 5e-4·|want|}, gradients
- * {@code 2e-4 + 2e-3·|want|} (float32 engines against float64, sums of up to 33 + 33 terms per
- * pre-activation over 5 steps).
+ * holds such outputs against engine-cpu's float64 {@link OptionsOracle} (forward directly,
+ * gradients by central differences of {@link OptionsOracle#loss}); every call trains (draws).
+ * Tolerances: forward {@code 5e-5 + 5e-4·|want|}, gradients {@code 2e-4 + 2e-3·|want|} (float32
+ * engines against float64, sums of up to 33 + 33 terms per pre-activation over 5 steps).
  */
 final class OptionProblem {
 
@@ -40,7 +41,9 @@ final class OptionProblem {
     final Shape s;
     final Direction dir;
     final int dirs;
-    final OptionsReference.Problem pr;
+    final int[] lengths;   // [B]
+    final byte[] mask;     // [T*B]
+    final long seed;       // the draws' seed
     final long counter = 1000;
     final double[] x;
     final double[] dy;
@@ -48,7 +51,7 @@ final class OptionProblem {
     final double[][] c0;
     final double[][] dhT;
     final double[][] dcT;
-    final OptionsReference.Params[] params;
+    final OptionsOracle.Weights[] params;
     final String what;
 
     OptionProblem(Cell cell, CellOptions o, Shape s, Direction dir, long seed) {
@@ -64,28 +67,28 @@ final class OptionProblem {
         int R = o.recurrentWidth(H);
         int S = o.stateWidth(cell, H);
         int G = cell.gates();
-        int[] lengths = new int[B];
-        byte[] mask = new byte[T * B];
+        lengths = new int[B];
+        mask = new byte[T * B];
         for (int b = 0; b < B; b++) {
             lengths[b] = b == 0 ? T : 1 + rnd.nextInt(T);
         }
         for (int i = 0; i < mask.length; i++) {
             mask[i] = (byte) (rnd.nextInt(4) == 0 ? 0 : 1);
         }
-        pr = new OptionsReference.Problem(cell, o, T, B, s.input(), H, lengths, mask, seed * 7 + 3, true);
+        this.seed = seed * 7 + 3;
         x = random(rnd, T * B * s.input(), 1);
         dy = random(rnd, T * B * dirs * R, 1);
         h0 = new double[dirs][];
         c0 = new double[dirs][];
         dhT = new double[dirs][];
         dcT = new double[dirs][];
-        params = new OptionsReference.Params[dirs];
+        params = new OptionsOracle.Weights[dirs];
         for (int d = 0; d < dirs; d++) {
             h0[d] = random(rnd, B * S, 0.5);
             c0[d] = cell.hasCellState() ? random(rnd, B * H, 0.5) : null;
             dhT[d] = random(rnd, B * S, 1);
             dcT[d] = cell.hasCellState() ? random(rnd, B * H, 1) : null;
-            params[d] = new OptionsReference.Params(random(rnd, G * H * s.input(), 0.4), random(rnd, G * H * R, 0.4),
+            params[d] = weights(random(rnd, G * H * s.input(), 0.4), random(rnd, G * H * R, 0.4),
                     random(rnd, G * H, 0.3), random(rnd, G * H, 0.3),
                     cell == Cell.LSTM_PEEPHOLE ? random(rnd, 3 * H, 0.5) : null,
                     o.projectionSize() > 0 ? random(rnd, o.projectionSize() * H, 0.4) : null,
@@ -124,14 +127,14 @@ final class OptionProblem {
             State[] dFin = new State[dirs];
             State[] dInit = new State[dirs];
             for (int d = 0; d < dirs; d++) {
-                OptionsReference.Params p = params[d];
+                OptionsOracle.Weights p = params[d];
                 ps[d] = new LayerParams(keep(made, be.tensor(f(p.wIh()), cell.gates() * H, s.input())),
                         keep(made, be.tensor(f(p.wHh()), cell.gates() * H, R)),
                         keep(made, be.tensor(f(p.bIh()), cell.gates() * H)),
                         keep(made, be.tensor(f(p.bHh()), cell.gates() * H)),
                         p.peep() == null ? null : keep(made, be.tensor(f(p.peep()), 3 * H)),
                         p.wHr() == null ? null : keep(made, be.tensor(f(p.wHr()), o.projectionSize(), H)),
-                        p.ln() == null ? null : layerNorm(be, made, p.ln(), cell, H));
+                        o.layerNorm() ? layerNorm(be, made, p, cell, H) : null);
                 gs[d] = LayerParams.zeros(be, cell, o, s.input(), H);
                 made.addAll(gs[d].tensors());
                 init[d] = new State(keep(made, be.tensor(f(h0[d]), B, S)),
@@ -141,13 +144,13 @@ final class OptionProblem {
                         lstm ? keep(made, be.tensor(f(dcT[d]), B, H)) : null);
                 dInit[d] = new State(keep(made, be.tensor(B, S)), lstm ? keep(made, be.tensor(B, H)) : null);
             }
-            StepControl control = new StepControl(pr.mask(), pr.seed(), counter);
+            StepControl control = new StepControl(mask, seed, counter);
             if (dir != null) {
-                be.layerForward(cell, dir, xt, pr.lengths(), control, init[0], ps[0], y, fin[0], ws);
-                be.layerBackward(cell, dir, xt, pr.lengths(), control, ps[0], ws, dyt, dFin[0], dx, dInit[0], gs[0]);
+                be.layerForward(cell, dir, xt, lengths, control, init[0], ps[0], y, fin[0], ws);
+                be.layerBackward(cell, dir, xt, lengths, control, ps[0], ws, dyt, dFin[0], dx, dInit[0], gs[0]);
             } else {
-                be.bidirectionalForward(cell, xt, pr.lengths(), control, pair(init), pair(ps), y, pair(fin), ws);
-                be.bidirectionalBackward(cell, xt, pr.lengths(), control, pair(ps), ws, dyt, pair(dFin), dx,
+                be.bidirectionalForward(cell, xt, lengths, control, pair(init), pair(ps), y, pair(fin), ws);
+                be.bidirectionalBackward(cell, xt, lengths, control, pair(ps), ws, dyt, pair(dFin), dx,
                         pair(dInit), pair(gs));
             }
             out.put("y", y.toArray());
@@ -172,28 +175,32 @@ final class OptionProblem {
         return out;
     }
 
+    /** Direction d's forward in the oracle (training: the call's draws). */
+    OptionsOracle.Result oracle(int d) {
+        return OptionsOracle.forward(cell, o, true, direction(d), s.steps(), s.batch(), s.input(), s.hidden(), x,
+                lengths, mask, seed, counterOf(d), h0[d], c0[d], params[d]);
+    }
+
     double loss() {
         double sum = 0;
-        int R = pr.r();
+        int R = o.recurrentWidth(s.hidden());
         for (int d = 0; d < dirs; d++) {
-            OptionsReference.Out out = OptionsReference.forward(pr, direction(d), counterOf(d), x, params[d], h0[d],
-                    c0[d]);
+            OptionsOracle.Result out = oracle(d);
             double[] dyDir = new double[s.steps() * s.batch() * R];
             for (int i = 0; i < s.steps() * s.batch(); i++) {
                 System.arraycopy(dy, i * dirs * R + d * R, dyDir, i * R, R);
             }
-            sum += OptionsReference.loss(out, dyDir, dhT[d], dcT[d]);
+            sum += OptionsOracle.loss(out, dyDir, dhT[d], dcT[d]);
         }
         return sum;
     }
 
     void checkAgainstOracle(Map<String, float[]> got) {
-        int R = pr.r();
+        int R = o.recurrentWidth(s.hidden());
         int rows = s.steps() * s.batch();
         double[] y = new double[rows * dirs * R];
         for (int d = 0; d < dirs; d++) {
-            OptionsReference.Out out = OptionsReference.forward(pr, direction(d), counterOf(d), x, params[d], h0[d],
-                    c0[d]);
+            OptionsOracle.Result out = oracle(d);
             for (int i = 0; i < rows; i++) {
                 System.arraycopy(out.y(), i * R, y, i * dirs * R + d * R, R);
             }
@@ -204,28 +211,39 @@ final class OptionProblem {
         }
         close(what + " y", y, got.get("y"), 5e-5, 5e-4);
         double eps = 1e-6;
-        close(what + " dx", OptionsReference.centralDifferences(x, eps, this::loss), got.get("dx"), 2e-4, 2e-3);
+        close(what + " dx", OptionsOracle.centralDifferences(x, eps, this::loss), got.get("dx"), 2e-4, 2e-3);
         for (int d = 0; d < dirs; d++) {
-            close(what + " dInit.h" + d, OptionsReference.centralDifferences(h0[d], eps, this::loss),
+            close(what + " dInit.h" + d, OptionsOracle.centralDifferences(h0[d], eps, this::loss),
                     got.get("dInit.h" + d), 2e-4, 2e-3);
             if (c0[d] != null) {
-                close(what + " dInit.c" + d, OptionsReference.centralDifferences(c0[d], eps, this::loss),
+                close(what + " dInit.c" + d, OptionsOracle.centralDifferences(c0[d], eps, this::loss),
                         got.get("dInit.c" + d), 2e-4, 2e-3);
             }
             double[][] all = params[d].all();
             for (int k = 0; k < all.length; k++) {
-                close(what + " grad" + k + "." + d, OptionsReference.centralDifferences(all[k], eps, this::loss),
+                close(what + " grad" + k + "." + d, OptionsOracle.centralDifferences(all[k], eps, this::loss),
                         got.get("grad" + k + "." + d), 2e-4, 2e-3);
             }
         }
     }
 
-    static LayerNormParams layerNorm(Backend be, List<Tensor> made, double[][] ln, Cell cell, int h) {
+    static LayerNormParams layerNorm(Backend be, List<Tensor> made, OptionsOracle.Weights w, Cell cell, int h) {
         int gh = cell.gates() * h;
-        return new LayerNormParams(keep(made, be.tensor(f(ln[0]), gh)), keep(made, be.tensor(f(ln[1]), gh)),
-                keep(made, be.tensor(f(ln[2]), gh)), keep(made, be.tensor(f(ln[3]), gh)),
-                ln[4] == null ? null : keep(made, be.tensor(f(ln[4]), h)),
-                ln[5] == null ? null : keep(made, be.tensor(f(ln[5]), h)));
+        return new LayerNormParams(keep(made, be.tensor(f(w.lnGainIh()), gh)),
+                keep(made, be.tensor(f(w.lnBiasIh()), gh)), keep(made, be.tensor(f(w.lnGainHh()), gh)),
+                keep(made, be.tensor(f(w.lnBiasHh()), gh)),
+                w.lnGainC() == null ? null : keep(made, be.tensor(f(w.lnGainC()), h)),
+                w.lnBiasC() == null ? null : keep(made, be.tensor(f(w.lnBiasC()), h)));
+    }
+
+    /**
+     * The oracle's weights from the matrices, biases, peephole and weight_hr (nulls where absent)
+     * and {@code ln} = {gainIh, biasIh, gainHh, biasHh, gainC, biasC} or null (no layer norm).
+     */
+    static OptionsOracle.Weights weights(double[] wIh, double[] wHh, double[] bIh, double[] bHh, double[] peep,
+                                         double[] wHr, double[][] ln) {
+        return ln == null ? new OptionsOracle.Weights(wIh, wHh, bIh, bHh, peep, wHr, null, null, null, null, null, null)
+                : new OptionsOracle.Weights(wIh, wHh, bIh, bHh, peep, wHr, ln[0], ln[1], ln[2], ln[3], ln[4], ln[5]);
     }
 
     static <T> PerDirection<T> pair(T[] v) {

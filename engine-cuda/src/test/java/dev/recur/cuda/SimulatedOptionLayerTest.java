@@ -3,6 +3,7 @@ package dev.recur.cuda;
 import dev.recur.api.Cell;
 import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
+import dev.recur.cpu.OptionsOracle;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,8 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The CUDA engine's option path ({@link CudaOptionLayer}, {@link CudaOptionBuffers}, the launch
  * methods of {@link CudaKernels}) run on a {@link SimulatedDevice}, with the option kernels
  * executed by their g++-built host twin ({@link OptionKernelsHost}: options_math.cuh itself) and
- * cuBLAS by the reference GEMM, against the float64 oracle of the contract
- * ({@link OptionsReference}): the forward directly, the backward (dx, dh0, dc0 and every parameter
+ * cuBLAS by the reference GEMM, against engine-cpu's float64 oracle of the contract
+ * ({@link OptionsOracle}): the forward directly, the backward (dx, dh0, dc0 and every parameter
  * gradient) against central differences of the oracle's loss. Every cell, both directions,
  * bidirectional, recurrent dropout, zoneout of h and c, projections, masks with holes at the
  * start, middle and end, lengths, inference. Skipped, with the reason, when g++ is missing.
@@ -200,12 +201,15 @@ class SimulatedOptionLayerTest {
         final Shape s;
         final Direction dir;
         final int dirs;
-        final OptionsReference.Problem pr;
+        final int[] lengths;   // [B] or null
+        final byte[] mask;     // [T*B] or null
+        final long drawSeed;
+        final boolean train;
         final long counter;
         final double[] x;
         final double[][] h0;
         final double[][] c0;
-        final OptionsReference.Params[] params;
+        final OptionsOracle.Weights[] params;
         final double[] dy;
         final double[][] dhT;
         final double[][] dcT;
@@ -251,18 +255,21 @@ class SimulatedOptionLayerTest {
                     m[(T - 1) * B] = 0;       // and at its end
                 }
             }
-            pr = new OptionsReference.Problem(cell, o, T, B, s.input(), H, lens, m, 1234 + seed, train);
+            this.lengths = lens;
+            this.mask = m;
+            this.drawSeed = 1234 + seed;
+            this.train = train;
             counter = 77 + seed * 1000;
             x = random(rnd, T * B * s.input(), 1.0);
             h0 = new double[dirs][];
             c0 = new double[dirs][];
-            params = new OptionsReference.Params[dirs];
+            params = new OptionsOracle.Weights[dirs];
             dhT = new double[dirs][];
             dcT = new double[dirs][];
             for (int d = 0; d < dirs; d++) {
                 h0[d] = random(rnd, B * S, 0.5);
                 c0[d] = cell.hasCellState() ? random(rnd, B * H, 0.5) : null;
-                params[d] = new OptionsReference.Params(random(rnd, G * H * s.input(), 0.5), random(rnd, G * H * R, 0.5),
+                params[d] = OptionProblem.weights(random(rnd, G * H * s.input(), 0.5), random(rnd, G * H * R, 0.5),
                         random(rnd, G * H, 0.3), random(rnd, G * H, 0.3),
                         cell == Cell.LSTM_PEEPHOLE ? random(rnd, 3 * H, 0.5) : null,
                         o.projectionSize() > 0 ? random(rnd, o.projectionSize() * H, 0.5) : null,
@@ -296,15 +303,20 @@ class SimulatedOptionLayerTest {
             return dir != null || d == 0 ? counter : reverseCounter();
         }
 
+        /** Direction d's forward in the oracle. */
+        OptionsOracle.Result oracle(int d) {
+            return OptionsOracle.forward(cell, o, train, direction(d), s.steps(), s.batch(), s.input(), s.hidden(), x,
+                    lengths, mask, drawSeed, counterOf(d), h0[d], c0[d], params[d]);
+        }
+
         /** The oracle's loss of the whole call (both directions when bidirectional). */
         double loss() {
-            int R = pr.r();
+            int R = o.recurrentWidth(s.hidden());
             double sum = 0;
             for (int d = 0; d < dirs; d++) {
-                OptionsReference.Out out = OptionsReference.forward(pr, direction(d), counterOf(d), x, params[d], h0[d],
-                        c0[d]);
+                OptionsOracle.Result out = oracle(d);
                 double[] dyDir = slice(dy, d, R);
-                sum += OptionsReference.loss(out, dyDir, dhT[d], dcT[d]);
+                sum += OptionsOracle.loss(out, dyDir, dhT[d], dcT[d]);
             }
             return sum;
         }
@@ -321,19 +333,12 @@ class SimulatedOptionLayerTest {
 
         // --- the simulated device
 
-        /** Addresses of every array of p in OptionsReference.Params.all()'s order, 0 for the absent ones: 12 slots. */
-        long[] paramAddresses(OptionsReference.Params p) {
-            long[] a = new long[12];
-            a[0] = up(p.wIh());
-            a[1] = up(p.wHh());
-            a[2] = up(p.bIh());
-            a[3] = up(p.bHh());
-            a[4] = up(p.peep());
-            a[5] = up(p.wHr());
-            if (p.ln() != null) {
-                for (int i = 0; i < 6; i++) {
-                    a[6 + i] = up(p.ln()[i]);
-                }
+        /** Addresses of every array of p in OptionsOracle.Weights.arrays()'s order, 0 for the absent ones: 12 slots. */
+        long[] paramAddresses(OptionsOracle.Weights p) {
+            double[][] arrays = p.arrays();
+            long[] a = new long[arrays.length];
+            for (int i = 0; i < arrays.length; i++) {
+                a[i] = up(arrays[i]);
             }
             return a;
         }
@@ -349,17 +354,17 @@ class SimulatedOptionLayerTest {
         }
 
         CudaOptionLayer.Call call() {
-            return new CudaOptionLayer.Call(o, pr.mask(), pr.seed(), pr.train());
+            return new CudaOptionLayer.Call(o, mask, drawSeed, train);
         }
 
         /** Forward only, y read back (for the draws test). */
         float[] simulatedForward(long withCounter) {
-            int R = pr.r();
-            int S = pr.s();
+            int R = o.recurrentWidth(s.hidden());
+            int S = o.stateWidth(cell, s.hidden());
             long xA = up(x);
             long y = device.zeros(s.steps() * s.batch() * R);
             long[] pa = paramAddresses(params[0]);
-            layer.forward("layerForward", cell, dir, s.steps(), s.batch(), xA, pr.lengths(), call(), withCounter,
+            layer.forward("layerForward", cell, dir, s.steps(), s.batch(), xA, lengths, call(), withCounter,
                     new CudaOptionLayer.Forward(up(h0[0]), up(c0[0]), lp(pa), device.zeros(s.batch() * S),
                             cell.hasCellState() ? device.zeros(s.batch() * s.hidden()) : 0), y, R, 0, bufs[0]);
             return SimulatedDevice.read(y, s.steps() * s.batch() * R);
@@ -383,8 +388,8 @@ class SimulatedOptionLayerTest {
             int T = s.steps();
             int B = s.batch();
             int H = s.hidden();
-            int R = pr.r();
-            int S = pr.s();
+            int R = o.recurrentWidth(H);
+            int S = o.stateWidth(cell, H);
             boolean lstm = cell.hasCellState();
             long xA = up(x);
             long y = device.zeros(T * B * dirs * R);
@@ -399,18 +404,18 @@ class SimulatedOptionLayerTest {
                 cT[d] = lstm ? device.zeros(B * H) : 0;
                 fw[d] = new CudaOptionLayer.Forward(up(h0[d]), up(c0[d]), lp(pa[d]), hT[d], cT[d]);
             }
-            String op = pr.train() ? "layerForward" : "layerInference";
+            String op = train ? "layerForward" : "layerInference";
             if (dir != null) {
-                layer.forward(op, cell, dir, T, B, xA, pr.lengths(), call(), counter, fw[0], y, R, 0, bufs[0]);
+                layer.forward(op, cell, dir, T, B, xA, lengths, call(), counter, fw[0], y, R, 0, bufs[0]);
             } else {
-                layer.bidirectionalForward(op, cell, T, B, xA, pr.lengths(), call(), counter, reverseCounter(), fw[0],
+                layer.bidirectionalForward(op, cell, T, B, xA, lengths, call(), counter, reverseCounter(), fw[0],
                         fw[1], y, bufs[0], bufs[1]);
             }
             if (!compare && backward) {
                 long dyA = up(dy);
                 long dx = device.zeros(T * B * s.input());
                 for (int d = 0; d < dirs; d++) {
-                    long[] into = paramAddresses(zerosLike(params[d]));
+                    long[] into = paramAddresses(params[d].zeros());
                     CudaOptionLayer.Backward bw = new CudaOptionLayer.Backward(lp(pa[d]), up(dhT[d]), up(dcT[d]),
                             device.zeros(B * S), lstm ? device.zeros(B * H) : 0, lp(into));
                     layer.backward("layerBackward", cell, T, B, xA, bufs[d], call(), dyA, dirs * R, d * R, bw, dx,
@@ -421,8 +426,7 @@ class SimulatedOptionLayerTest {
             // Forward against the oracle.
             double[] yWant = new double[T * B * dirs * R];
             for (int d = 0; d < dirs; d++) {
-                OptionsReference.Out out = OptionsReference.forward(pr, direction(d), counterOf(d), x, params[d], h0[d],
-                        c0[d]);
+                OptionsOracle.Result out = oracle(d);
                 for (int i = 0; i < T * B; i++) {
                     System.arraycopy(out.y(), i * R, yWant, i * dirs * R + d * R, R);
                 }
@@ -443,8 +447,7 @@ class SimulatedOptionLayerTest {
             long[] dh0 = new long[dirs];
             long[] dc0 = new long[dirs];
             for (int d = 0; d < dirs; d++) {
-                OptionsReference.Params zero = zerosLike(params[d]);
-                ga[d] = paramAddresses(zero);
+                ga[d] = paramAddresses(params[d].zeros());
                 dh0[d] = device.zeros(B * S);
                 dc0[d] = lstm ? device.zeros(B * H) : 0;
                 bw[d] = new CudaOptionLayer.Backward(lp(pa[d]), up(dhT[d]), up(dcT[d]), dh0[d], dc0[d], lp(ga[d]));
@@ -456,13 +459,13 @@ class SimulatedOptionLayerTest {
                         bufs[0], bufs[1]);
             }
             double eps = 1e-6;
-            close(what + " dx", OptionsReference.centralDifferences(x, eps, this::loss),
+            close(what + " dx", OptionsOracle.centralDifferences(x, eps, this::loss),
                     SimulatedDevice.read(dx, T * B * s.input()), 1e-4, 1e-3);
             for (int d = 0; d < dirs; d++) {
-                close(what + " dh0[" + d + "]", OptionsReference.centralDifferences(h0[d], eps, this::loss),
+                close(what + " dh0[" + d + "]", OptionsOracle.centralDifferences(h0[d], eps, this::loss),
                         SimulatedDevice.read(dh0[d], B * S), 1e-4, 1e-3);
                 if (lstm) {
-                    close(what + " dc0[" + d + "]", OptionsReference.centralDifferences(c0[d], eps, this::loss),
+                    close(what + " dc0[" + d + "]", OptionsOracle.centralDifferences(c0[d], eps, this::loss),
                             SimulatedDevice.read(dc0[d], B * H), 1e-4, 1e-3);
                 }
                 double[][] all = params[d].all();
@@ -475,44 +478,25 @@ class SimulatedOptionLayerTest {
                 }
                 for (int k = 0; k < all.length; k++) {
                     close(what + " grad " + names[k] + "[" + d + "]",
-                            OptionsReference.centralDifferences(all[k], eps, this::loss),
+                            OptionsOracle.centralDifferences(all[k], eps, this::loss),
                             SimulatedDevice.read(grads.get(k), all[k].length), 1e-4, 1e-3);
                 }
             }
         }
     }
 
-    private static String[] names(OptionsReference.Params p) {
-        List<String> n = new ArrayList<>(List.of("weightIh", "weightHh", "biasIh", "biasHh"));
-        if (p.peep() != null) {
-            n.add("peephole");
-        }
-        if (p.wHr() != null) {
-            n.add("weightHr");
-        }
-        if (p.ln() != null) {
-            n.addAll(List.of("ln.gainIh", "ln.biasIh", "ln.gainHh", "ln.biasHh"));
-            if (p.ln()[4] != null) {
-                n.addAll(List.of("ln.gainC", "ln.biasC"));
+    /** The names of p's arrays in {@link OptionsOracle.Weights#all()}'s order. */
+    private static String[] names(OptionsOracle.Weights p) {
+        String[] all = {"weightIh", "weightHh", "biasIh", "biasHh", "peephole", "weightHr", "ln.gainIh", "ln.biasIh",
+            "ln.gainHh", "ln.biasHh", "ln.gainC", "ln.biasC"};
+        double[][] arrays = p.arrays();
+        List<String> n = new ArrayList<>();
+        for (int k = 0; k < arrays.length; k++) {
+            if (arrays[k] != null) {
+                n.add(all[k]);
             }
         }
         return n.toArray(String[]::new);
-    }
-
-    private static double[] zerosOf(double[] v) {
-        return v == null ? null : new double[v.length];
-    }
-
-    private static OptionsReference.Params zerosLike(OptionsReference.Params p) {
-        double[][] ln = null;
-        if (p.ln() != null) {
-            ln = new double[6][];
-            for (int i = 0; i < 6; i++) {
-                ln[i] = zerosOf(p.ln()[i]);
-            }
-        }
-        return new OptionsReference.Params(zerosOf(p.wIh()), zerosOf(p.wHh()), zerosOf(p.bIh()), zerosOf(p.bHh()),
-                zerosOf(p.peep()), zerosOf(p.wHr()), ln);
     }
 
     /** Gains near 1 and biases near 0, not exactly, so that their gradients and roles are all exercised. */
