@@ -2,14 +2,11 @@ package dev.recur.cpu;
 
 import dev.recur.api.Cell;
 import dev.recur.api.Direction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.util.function.ToDoubleFunction;
-
-import static org.junit.jupiter.api.Assertions.fail;
+import java.util.function.DoubleSupplier;
 
 /**
  * The engine's backward against central finite differences of the float64 oracle's loss
@@ -29,24 +26,15 @@ class GradientCheckTest {
     static final double ATOL = 1e-4;
     static final double RTOL = 1e-3;
 
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @RegisterExtension
+    static final CpuTestEngine engine = new CpuTestEngine();
 
     @ParameterizedTest
     @EnumSource(Cell.class)
     void layerBackwardMatchesFiniteDifferences(Cell cell) {
         for (LayerCase c : Cases.oneDirection(cell)) {
             for (Direction dir : Direction.values()) {
-                check(c, dir, c.runLayer(backend, dir));
+                check(c, dir, c.runLayer(engine.get(), dir));
             }
         }
     }
@@ -55,7 +43,7 @@ class GradientCheckTest {
     @EnumSource(Cell.class)
     void bidirectionalBackwardMatchesFiniteDifferences(Cell cell) {
         for (LayerCase c : Cases.bidirectional(cell)) {
-            check(c, null, c.runLayer(backend, null));
+            check(c, null, c.runLayer(engine.get(), null));
         }
     }
 
@@ -71,7 +59,7 @@ class GradientCheckTest {
             c0[d] = LayerCase.wide(c.c0[d]);
             w[d] = c.oracleWeights(d);
         }
-        ToDoubleFunction<Void> loss = unused -> {
+        DoubleSupplier loss = () -> {
             double l = 0;
             for (int d = 0; d < c.dirs(); d++) {
                 Direction walk = dir != null ? dir : Direction.values()[d];
@@ -107,24 +95,8 @@ class GradientCheckTest {
         }
     }
 
-    /** Perturbs each element of {@code theta} in place and compares the slope with {@code got}. */
-    static void compare(String what, double[] theta, float[] got, ToDoubleFunction<Void> loss) {
-        if (got == null || got.length != theta.length) {
-            fail(what + ": engine gradient has " + (got == null ? "no array" : got.length + " elements")
-                    + ", expected " + theta.length);
-        }
-        for (int i = 0; i < theta.length; i++) {
-            double keep = theta[i];
-            theta[i] = keep + STEP;
-            double up = loss.applyAsDouble(null);
-            theta[i] = keep - STEP;
-            double down = loss.applyAsDouble(null);
-            theta[i] = keep;
-            double fd = (up - down) / (2 * STEP);
-            double e = Math.abs(got[i] - fd);
-            if (!(e <= ATOL + RTOL * Math.abs(fd))) {
-                fail(what + "[" + i + "] = " + got[i] + ", finite difference " + fd + ", |diff| " + e);
-            }
-        }
+    /** {@link FiniteDifferences#compare} with this test's step and tolerances. */
+    static void compare(String what, double[] theta, float[] got, DoubleSupplier loss) {
+        FiniteDifferences.compare(what, theta, got, loss, STEP, ATOL, RTOL);
     }
 }

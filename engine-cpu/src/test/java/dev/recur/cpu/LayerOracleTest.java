@@ -2,8 +2,7 @@ package dev.recur.cpu;
 
 import dev.recur.api.Cell;
 import dev.recur.api.Direction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -23,24 +22,15 @@ class LayerOracleTest {
     static final double ATOL = 2e-5;
     static final double RTOL = 1e-4;
 
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @RegisterExtension
+    static final CpuTestEngine engine = new CpuTestEngine();
 
     @ParameterizedTest
     @EnumSource(Cell.class)
     void layerForwardMatchesOracle(Cell cell) {
         for (LayerCase c : Cases.oneDirection(cell)) {
             for (Direction dir : Direction.values()) {
-                LayerCase.EngineRun run = c.runLayer(backend, dir);
+                LayerCase.EngineRun run = c.runLayer(engine.get(), dir);
                 Oracle.Result want = Oracle.forward(cell, dir, c.steps, c.batch, c.in, c.hs, LayerCase.wide(c.x),
                         c.lengths, LayerCase.wide(c.h0[0]), LayerCase.wide(c.c0[0]), c.oracleWeights(0));
                 String where = c + " " + dir;
@@ -59,7 +49,7 @@ class LayerOracleTest {
     @EnumSource(Cell.class)
     void bidirectionalForwardMatchesOracle(Cell cell) {
         for (LayerCase c : Cases.bidirectional(cell)) {
-            LayerCase.EngineRun run = c.runLayer(backend, null);
+            LayerCase.EngineRun run = c.runLayer(engine.get(), null);
             for (Direction dir : Direction.values()) {
                 int d = dir.ordinal();
                 Oracle.Result want = Oracle.forward(cell, dir, c.steps, c.batch, c.in, c.hs, LayerCase.wide(c.x),

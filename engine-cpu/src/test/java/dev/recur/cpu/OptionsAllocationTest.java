@@ -5,25 +5,20 @@ import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 /**
  * Once the JIT has compiled it, the option path's forward, backward and inference allocate
  * nothing: no buffer per call or per step, and no boxed Vector API value (see GateMath's Note
- * [Passes]). As in {@link SteadyStateAllocationTest}, windows of calls repeat until one allocates
- * nothing, and the test fails only if none does within the deadline.
+ * [Passes]). With {@link SteadyStateAllocationTest}'s loop: windows of calls repeat until one
+ * allocates nothing, and the test fails only if none does within its deadline.
  */
 class OptionsAllocationTest {
 
-    private static final long DEADLINE_NANOS = 90_000_000_000L;
-
     /** One layer's arrays, run through {@link CpuOptionLayer} directly (the API's checks allocate their messages). */
-    private static final class Run {
+    private static final class Run implements SteadyStateAllocationTest.Stepper<CpuOptionLayer> {
         final Cell cell;
         final CellOptions o;
         final int steps;
@@ -77,7 +72,8 @@ class OptionsAllocationTest {
             return r == null ? new float[n] : LayerCase.uniform(r, n, 0.3f);
         }
 
-        void step(CpuOptionLayer layer, Direction dir) {
+        @Override
+        public void step(CpuOptionLayer layer, Direction dir) {
             int rw = o.recurrentWidth(buf.hidden);
             layer.forward(true, cell, o, dir, steps, batch, in, x, lengths, mask, 7, 11, null, null, p, y, rw, 0, null,
                     null, buf);
@@ -104,40 +100,8 @@ class OptionsAllocationTest {
             runs.add(new Run(cell, all, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
             runs.add(new Run(cell, new CellOptions(false, 0.2f, 0.1f, 0f, 0), 4, 6, 24, 40, null, r));
         }
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         // One thread: every allocation of the ops is the caller's, which the counter sees.
-        try (Workers workers = new Workers(1)) {
-            CpuOptionLayer layer = new CpuOptionLayer(new Sgemm(workers), workers);
-            long start = System.nanoTime();
-            long lastBytes = -1;
-            while (System.nanoTime() - start < DEADLINE_NANOS) {
-                for (int i = 0; i < 200; i++) {
-                    for (Run run : runs) {
-                        run.step(layer, i % 2 == 0 ? Direction.FORWARD : Direction.REVERSE);
-                    }
-                }
-                long before = threads.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < 20; i++) {
-                    for (Run run : runs) {
-                        run.step(layer, i % 2 == 0 ? Direction.FORWARD : Direction.REVERSE);
-                    }
-                }
-                lastBytes = threads.getCurrentThreadAllocatedBytes() - before;
-                if (lastBytes == 0) {
-                    return;
-                }
-            }
-            StringBuilder culprits = new StringBuilder();
-            for (Run run : runs) {
-                long before = threads.getCurrentThreadAllocatedBytes();
-                run.step(layer, Direction.FORWARD);
-                long bytes = threads.getCurrentThreadAllocatedBytes() - before;
-                if (bytes > 0) {
-                    culprits.append("\n  ").append(run).append(": ").append(bytes).append(" bytes");
-                }
-            }
-            fail("after " + DEADLINE_NANOS / 1_000_000_000 + " s of warm-up, 20 rounds still allocated " + lastBytes
-                    + " bytes:" + culprits);
-        }
+        SteadyStateAllocationTest.assertNoAllocation(1, workers -> new CpuOptionLayer(new Sgemm(workers), workers),
+                runs, 0);
     }
 }

@@ -9,8 +9,7 @@ import dev.recur.api.State;
 import dev.recur.api.StepControl;
 import dev.recur.api.Tensor;
 import dev.recur.api.Workspace;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -49,17 +48,8 @@ class OptionsEngineFixtureTest {
     static final double GRAD_ATOL = 1e-4;
     static final double GRAD_RTOL = 1e-3;
 
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @RegisterExtension
+    static final CpuTestEngine engine = new CpuTestEngine();
 
     static List<String> names() {
         return OptionsFixture.names();
@@ -79,7 +69,7 @@ class OptionsEngineFixtureTest {
 
     /** One engine call of the fixture's layer: training (forward, then backward if it has gradients) or inference. */
     private static void run(OptionsFixture f, boolean training) {
-        Backend be = backend;
+        Backend be = engine.get();
         int dirs = f.dirs();
         boolean bi = dirs == 2;
         int t = f.steps, b = f.batch, in = f.in, h = f.hidden, r = f.r(), s = f.s();

@@ -3,8 +3,7 @@ package dev.recur.cpu;
 import dev.recur.api.Cell;
 import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -31,17 +30,8 @@ class OptionsEngineTest {
     static final double ATOL = 5e-5;
     static final double RTOL = 1e-4;
 
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @RegisterExtension
+    static final CpuTestEngine engine = new CpuTestEngine();
 
     static boolean rnn(Cell cell) {
         return cell == Cell.RNN_TANH || cell == Cell.RNN_RELU;
@@ -105,7 +95,7 @@ class OptionsEngineTest {
             for (OptionsCase c : cases(cell, o, false, seed += 10)) {
                 for (Direction dir : Direction.values()) {
                     for (boolean training : new boolean[] {true, false}) {
-                        compare(c, dir, training, c.run(backend, dir, training));
+                        compare(c, dir, training, c.run(engine.get(), dir, training));
                     }
                 }
             }
@@ -119,7 +109,7 @@ class OptionsEngineTest {
         for (CellOptions o : configs(cell)) {
             for (OptionsCase c : cases(cell, o, true, seed += 10)) {
                 for (boolean training : new boolean[] {true, false}) {
-                    compare(c, null, training, c.run(backend, null, training));
+                    compare(c, null, training, c.run(engine.get(), null, training));
                 }
             }
         }

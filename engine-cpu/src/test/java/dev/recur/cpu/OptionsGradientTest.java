@@ -3,14 +3,13 @@ package dev.recur.cpu;
 import dev.recur.api.Cell;
 import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.ToDoubleFunction;
+import java.util.function.DoubleSupplier;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -35,17 +34,8 @@ class OptionsGradientTest {
     static final double ATOL = 1e-4;
     static final double RTOL = 1e-3;
 
-    private static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @RegisterExtension
+    static final CpuTestEngine engine = new CpuTestEngine();
 
     /** Each option alone and composed, P = 2 for H = 3. */
     static List<CellOptions> configs(Cell cell) {
@@ -93,7 +83,7 @@ class OptionsGradientTest {
         for (CellOptions o : configs(cell)) {
             for (OptionsCase c : cases(cell, o, false, seed += 10)) {
                 for (Direction dir : Direction.values()) {
-                    check(c, dir, c.run(backend, dir, true));
+                    check(c, dir, c.run(engine.get(), dir, true));
                 }
             }
         }
@@ -105,7 +95,7 @@ class OptionsGradientTest {
         long seed = 300L * cell.ordinal() + 70_000;
         for (CellOptions o : configs(cell)) {
             for (OptionsCase c : cases(cell, o, true, seed += 10)) {
-                check(c, null, c.run(backend, null, true));
+                check(c, null, c.run(engine.get(), null, true));
             }
         }
     }
@@ -123,7 +113,7 @@ class OptionsGradientTest {
             c0[d] = c.cell.hasCellState() ? (c.c0[d] != null ? c.c0[d].clone() : new double[c.batch * c.hs]) : null;
             w[d] = c.w[d].copy();
         }
-        ToDoubleFunction<Void> loss = unused -> {
+        DoubleSupplier loss = () -> {
             double l = 0;
             for (int d = 0; d < c.dirs(); d++) {
                 l += c.loss(d, c.oracle(d, dir, true, x, h0[d], c0[d], w[d]));
@@ -148,24 +138,8 @@ class OptionsGradientTest {
         }
     }
 
-    /** Perturbs each element of {@code theta} in place and compares the slope with {@code got}. */
-    static void compare(String what, double[] theta, float[] got, ToDoubleFunction<Void> loss) {
-        if (got == null || got.length != theta.length) {
-            fail(what + ": engine gradient has " + (got == null ? "no array" : got.length + " elements")
-                    + ", expected " + theta.length);
-        }
-        for (int i = 0; i < theta.length; i++) {
-            double keep = theta[i];
-            theta[i] = keep + STEP;
-            double up = loss.applyAsDouble(null);
-            theta[i] = keep - STEP;
-            double down = loss.applyAsDouble(null);
-            theta[i] = keep;
-            double fd = (up - down) / (2 * STEP);
-            double e = Math.abs(got[i] - fd);
-            if (!(e <= ATOL + RTOL * Math.abs(fd))) {
-                fail(what + "[" + i + "] = " + got[i] + ", finite difference " + fd + ", |diff| " + e);
-            }
-        }
+    /** {@link FiniteDifferences#compare} with this test's step and tolerances. */
+    static void compare(String what, double[] theta, float[] got, DoubleSupplier loss) {
+        FiniteDifferences.compare(what, theta, got, loss, STEP, ATOL, RTOL);
     }
 }

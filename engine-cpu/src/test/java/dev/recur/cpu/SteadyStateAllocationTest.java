@@ -8,6 +8,7 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -24,8 +25,13 @@ class SteadyStateAllocationTest {
 
     private static final long DEADLINE_NANOS = 90_000_000_000L;
 
+    /** What a window repeats: one layer's forward, backward and inference on {@code layer}, walking {@code dir}. */
+    interface Stepper<L> {
+        void step(L layer, Direction dir);
+    }
+
     /** One layer's arrays, run through {@link CpuLayer} directly (the API's checks allocate their messages). */
-    private static final class Run {
+    private static final class Run implements Stepper<CpuLayer> {
         final Cell cell;
         final int steps;
         final int batch;
@@ -56,7 +62,8 @@ class SteadyStateAllocationTest {
             dx = new float[steps * batch * in];
         }
 
-        void step(CpuLayer layer, Direction dir) {
+        @Override
+        public void step(CpuLayer layer, Direction dir) {
             layer.forward(cell, dir, steps, batch, x, lengths, null, null, p, y, buf.hidden, 0, null, null, buf);
             layer.backward(cell, steps, batch, x, p, buf, dy, buf.hidden, 0, null, null, dx, false, null, null, g);
             layer.inference(cell, dir, steps, batch, x, lengths, null, null, p, y, buf.hidden, 0, null, null, buf);
@@ -79,7 +86,7 @@ class SteadyStateAllocationTest {
             runs.add(new Run(cell, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
         // One thread: every allocation of the ops is the caller's, which the counter sees.
-        assertNoAllocation(1, runs, 0);
+        assertNoAllocation(1, workers -> new CpuLayer(new Sgemm(workers), workers), runs, 0);
     }
 
     /**
@@ -97,25 +104,31 @@ class SteadyStateAllocationTest {
         for (Cell cell : Cell.values()) {
             runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
-        assertNoAllocation(2, runs, 16);
+        assertNoAllocation(2, workers -> new CpuLayer(new Sgemm(workers), workers), runs, 16);
     }
 
-    /** Warms up until a window of 20 rounds allocates at most {@code bytesPerCall} per call on average. */
-    private static void assertNoAllocation(int workerThreads, List<Run> runs, long bytesPerCall) {
+    /**
+     * Warms up until a window of 20 rounds of every run allocates at most {@code bytesPerCall} per
+     * call on average (0: nothing at all), on the layer {@code layerOf} makes over
+     * {@code workerThreads} workers; if no window does within the deadline, fails naming the runs
+     * that still allocate. {@link OptionsAllocationTest} uses it for the option path.
+     */
+    static <L> void assertNoAllocation(int workerThreads, Function<Workers, L> layerOf,
+                                       List<? extends Stepper<L>> runs, long bytesPerCall) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Workers workers = new Workers(workerThreads)) {
-            CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
+            L layer = layerOf.apply(workers);
             long start = System.nanoTime();
             long lastBytes = -1;
             while (System.nanoTime() - start < DEADLINE_NANOS) {
                 for (int i = 0; i < 200; i++) {
-                    for (Run run : runs) {
+                    for (Stepper<L> run : runs) {
                         run.step(layer, i % 2 == 0 ? Direction.FORWARD : Direction.REVERSE);
                     }
                 }
                 long before = threads.getCurrentThreadAllocatedBytes();
                 for (int i = 0; i < 20; i++) {
-                    for (Run run : runs) {
+                    for (Stepper<L> run : runs) {
                         run.step(layer, i % 2 == 0 ? Direction.FORWARD : Direction.REVERSE);
                     }
                 }
@@ -126,7 +139,7 @@ class SteadyStateAllocationTest {
             }
             // Name the runs that still allocate, one at a time.
             StringBuilder culprits = new StringBuilder();
-            for (Run run : runs) {
+            for (Stepper<L> run : runs) {
                 long before = threads.getCurrentThreadAllocatedBytes();
                 run.step(layer, Direction.FORWARD);
                 long bytes = threads.getCurrentThreadAllocatedBytes() - before;
