@@ -255,6 +255,10 @@ final class OptionProblem {
         return t;
     }
 
+    /**
+     * Random values that float32 holds exactly (so the float64 oracle sees the engine's inputs), in
+     * (-scale, scale).
+     */
     static double[] random(SplittableRandom rnd, int n, double scale) {
         double[] v = new double[n];
         for (int i = 0; i < n; i++) {
@@ -263,6 +267,7 @@ final class OptionProblem {
         return v;
     }
 
+    /** {@code v} rounded to float32. */
     static float[] f(double[] v) {
         float[] out = new float[v.length];
         for (int i = 0; i < v.length; i++) {

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static dev.recur.cuda.OptionProblem.f;
+import static dev.recur.cuda.OptionProblem.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -513,26 +515,6 @@ class SimulatedOptionLayerTest {
             }
         }
         return ln;
-    }
-
-    /**
-     * Random values that float32 holds exactly (so the oracle sees the device's inputs), in
-     * (-scale, scale).
-     */
-    private static double[] random(SplittableRandom rnd, int n, double scale) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) ((rnd.nextDouble() * 2 - 1) * scale);
-        }
-        return v;
-    }
-
-    private static float[] f(double[] v) {
-        float[] out = new float[v.length];
-        for (int i = 0; i < v.length; i++) {
-            out[i] = (float) v[i];
-        }
-        return out;
     }
 
     /** |got - want| <= atol + rtol·|want| everywhere, else the first mismatches and the largest difference. */
