@@ -47,6 +47,62 @@ def kernel(rows, vecs):
     return "\n".join(out)
 
 
+def direct_kernel(rows, vecs):
+    """The kernel of rows x vecs reading A where it lies, row-major (no packing): row r of the
+    block at a[ao + r*lda + kk], rows past `valid` reading row valid-1 again (their sums are not
+    used), so that no read leaves the rows the caller has."""
+    name = f"d{rows}x{vecs}"
+    out = []
+    out.append(f"    /** {rows} rows x {vecs} vectors, A unpacked: {{@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}}. */")
+    out.append(f"    static void {name}(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {{")
+    for r in range(rows):
+        if r == 0:
+            out.append("        int a0 = ao;")
+        else:
+            out.append(f"        int a{r} = ao + Math.min({r}, valid - 1) * lda;")
+    names = [f"c{r}{v}" for r in range(rows) for v in range(vecs)]
+    out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
+               + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
+    out.append("        for (int kk = 0; kk < kc; kk++) {")
+    out.append("            int bi = bo + kk * NR;")
+    loads = []
+    for v in range(vecs):
+        off = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+        loads.append(f"b{v} = FloatVector.fromArray(SPECIES, pb, bi{off})")
+    out.append("            FloatVector " + ", ".join(loads) + ";")
+    out.append("            FloatVector x;")
+    for r in range(rows):
+        out.append(f"            x = FloatVector.broadcast(SPECIES, a[a{r} + kk]);")
+        for v in range(vecs):
+            out.append(f"            c{r}{v} = x.fma(b{v}, c{r}{v});")
+    out.append("        }")
+    for r in range(rows):
+        row = "0" if r == 0 else ("NR" if r == 1 else f"{r} * NR")
+        for v in range(vecs):
+            col = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+            at = (row + col) if row != "0" else (col[3:] if col else "0")
+            out.append(f"        c{r}{v}.intoArray(out, {at});")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def direct_dispatch():
+    out = []
+    out.append("    /**")
+    out.append("     * Runs the kernel of {@code rows x vecs} with A unpacked ({@code a[ao + r*lda + kk]}, rows")
+    out.append("     * {@code r < valid} of it, {@code valid <= rows}) on {@code kc} steps into {@code out [rows][NR]}.")
+    out.append("     */")
+    out.append("    static void runDirect(int rows, int vecs, float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc,")
+    out.append("                          float[] out) {")
+    out.append("        switch (rows * 4 + vecs) {")
+    for r, v in SHAPES:
+        out.append(f"            case {r * 4 + v} -> d{r}x{v}(a, ao, lda, valid, pb, bo, kc, out);")
+    out.append("            default -> throw new IllegalStateException(\"no kernel of \" + rows + \" rows x \" + vecs + \" vectors\");")
+    out.append("        }")
+    out.append("    }")
+    return "\n".join(out)
+
+
 def dispatch():
     out = []
     out.append("    /**")
@@ -85,6 +141,10 @@ def main():
         " * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.",
         " *",
         " * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.",
+        " * The {@code d} kernels read A where it lies instead ({@code a[ao + r*lda + kk]}, alpha 1): for",
+        " * the per-step GEMMs of a recurrence, whose few rows of A (h_{t-1}, or a step's gate gradients)",
+        " * would otherwise be packed at every step, by every thread that needs them. The same products",
+        " * summed in the same order: the same bits as the packed kernel of the same shape.",
         " */",
         "final class GemmKernels {",
         "",
@@ -98,9 +158,14 @@ def main():
         "",
         dispatch(),
         "",
+        direct_dispatch(),
+        "",
     ]
     for r, v in SHAPES:
         parts.append(kernel(r, v))
+        parts.append("")
+    for r, v in SHAPES:
+        parts.append(direct_kernel(r, v))
         parts.append("")
     parts[-1] = "}"
     with open("engine-cpu/src/main/java/dev/recur/cpu/GemmKernels.java", "w") as f:

@@ -126,6 +126,12 @@ final class Sgemm {
         /** alpha·op(A) packed whole, or null when each task packs its own rows. */
         private float[] wholeA;
         private int wholeAStrips;
+        /**
+         * Whether the kernels read A where it lies ({@link GemmKernels#runDirect}) instead of
+         * packed: set for the per-step GEMMs on a caller's packed op(B) with A not transposed
+         * and alpha 1 (see {@link #readsADirect}).
+         */
+        private boolean directA;
 
         @Override
         public void run(int index) {
@@ -193,7 +199,10 @@ final class Sgemm {
                 int kc = Math.min(KC, k - k0);
                 float[] aPanel;
                 int aBase;
-                if (wholeA != null) {
+                if (directA) {
+                    aPanel = a;
+                    aBase = aOff + i0 * lda + k0;
+                } else if (wholeA != null) {
                     aPanel = wholeA;
                     aBase = ((k0 / KC) * wholeAStrips + i0 / MR) * KC * MR;
                 } else {
@@ -223,8 +232,8 @@ final class Sgemm {
                             int cRow = cOff + (i0 + sm * MR) * ldc + jr;
                             for (int sn = sc; sn < scEnd; sn++) {
                                 int cols = Math.min(NR, nc - sn * NR);
-                                block(aPanel, aBase + sm * KC * MR, bPanel, bBase + sn * KC * NR, kc, rows, cols,
-                                        cRow + sn * NR, p.out);
+                                int aAt = directA ? aBase + sm * MR * lda : aBase + sm * KC * MR;
+                                block(aPanel, aAt, bPanel, bBase + sn * KC * NR, kc, rows, cols, cRow + sn * NR, p.out);
                             }
                         }
                     }
@@ -234,12 +243,17 @@ final class Sgemm {
 
         /**
          * {@code C[rows, cols] at cAt += A strip · B strip}: the smallest kernel that covers the
-         * block sums into {@code out}, whose valid part is then added into C.
+         * block sums into {@code out}, whose valid part is then added into C. The A strip is
+         * packed at {@code pa[ao]}, or, with {@link #directA}, its first row of A at {@code pa[ao]}.
          */
         private void block(float[] pa, int ao, float[] pb, int bo, int kc, int rows, int cols, int cAt, float[] out) {
             int vecs = (cols + LANES - 1) / LANES;
             int kernelRows = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : MR;
-            GemmKernels.run(kernelRows, vecs, pa, ao, pb, bo, kc, out);
+            if (directA) {
+                GemmKernels.runDirect(kernelRows, vecs, pa, ao, lda, rows, pb, bo, kc, out);
+            } else {
+                GemmKernels.run(kernelRows, vecs, pa, ao, pb, bo, kc, out);
+            }
             float[] c = this.c;
             int ldc = this.ldc;
             int whole = cols / LANES * LANES;
@@ -290,6 +304,7 @@ final class Sgemm {
             rowInit = null;
             packed = null;
             wholeA = null;
+            directA = false;
             owner = null;
         }
     }
@@ -403,6 +418,7 @@ final class Sgemm {
         call.ldc = ldc;
         call.packed = pb;
         call.wholeA = null;
+        call.directA = readsADirect(transA, alpha);
         try {
             for (int i0 = 0; i0 < m; i0 += MC) {
                 call.rect(i0, Math.min(MC, m - i0), j0, nc, ranges, stride);
@@ -468,10 +484,27 @@ final class Sgemm {
                 call.rowInit = null; // C was initialised by the first phase
             }
             call.packed = packed;
+            call.directA = packed != null && readsADirect(transA, alpha);
             phase(call);
             k0 += phase;
         } while (k0 < k);
     }
+
+    /**
+     * Whether a GEMM on op(B) packed by the caller reads A unpacked (GemmKernels' {@code d}
+     * kernels): when A is row-major and alpha 1, so that packing would copy the same values.
+     * Those GEMMs are a recurrence's per-step ones, of few rows, where packing A cost as much as a
+     * good share of the kernel time (at B = 16, H = 256 the sliced backward had each thread pack
+     * all of a step's [16, 1024] gate gradients for its 128 columns) and, split by columns, a
+     * hand-over of its own. Same values, same order of sums: the same bits.
+     */
+    private static boolean readsADirect(boolean transA, float alpha) {
+        return !transA && alpha == 1f && DIRECT_A;
+    }
+
+    /** {@code -Drecur.cpu.gemm.directA=false} packs A in the per-step GEMMs too (to measure against it). */
+    private static final boolean DIRECT_A =
+            !"false".equalsIgnoreCase(System.getProperty("recur.cpu.gemm.directA", "true"));
 
     /**
      * The K range one pass over C takes when op(B) is packed by the call: the whole of K, or, when
@@ -513,7 +546,7 @@ final class Sgemm {
         call.tileCols = fewRows || (call.packed != null && tilesM >= 4 * workers.threads()) ? n : NC;
         call.tilesN = (n + call.tileCols - 1) / call.tileCols;
         call.wholeA = null;
-        if (call.tilesN > 2 && k > 0) {
+        if (call.tilesN > 2 && k > 0 && !call.directA) {
             call.wholeAStrips = (m + MR - 1) / MR;
             int blocks = (k + KC - 1) / KC;
             int size = blocks * call.wholeAStrips * KC * MR;

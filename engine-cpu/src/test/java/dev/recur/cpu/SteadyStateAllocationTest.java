@@ -79,7 +79,7 @@ class SteadyStateAllocationTest {
             runs.add(new Run(cell, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
         // One thread: every allocation of the ops is the caller's, which the counter sees.
-        assertNoAllocation(1, runs, 0);
+        assertNoAllocation(1, runs, 0, CpuLayer.TimeLoop.AUTO);
     }
 
     /**
@@ -97,14 +97,26 @@ class SteadyStateAllocationTest {
         for (Cell cell : Cell.values()) {
             runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
-        assertNoAllocation(2, runs, 16);
+        assertNoAllocation(2, runs, 16, CpuLayer.TimeLoop.SLICED);
+    }
+
+    /** The sliced loop with one slice (the whole loop on the caller, no hand-over): nothing at all. */
+    @Test
+    void theOneSliceLoopAllocatesNothingOnceCompiled() {
+        Random r = new Random(7);
+        List<Run> runs = new ArrayList<>();
+        for (Cell cell : Cell.values()) {
+            runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
+        }
+        assertNoAllocation(2, runs, 0, CpuLayer.TimeLoop.ONE_THREAD);
     }
 
     /** Warms up until a window of 20 rounds allocates at most {@code bytesPerCall} per call on average. */
-    private static void assertNoAllocation(int workerThreads, List<Run> runs, long bytesPerCall) {
+    private static void assertNoAllocation(int workerThreads, List<Run> runs, long bytesPerCall,
+                                           CpuLayer.TimeLoop timeLoop) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Workers workers = new Workers(workerThreads)) {
-            CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
+            CpuLayer layer = new CpuLayer(new Sgemm(workers), workers, timeLoop);
             long start = System.nanoTime();
             long lastBytes = -1;
             while (System.nanoTime() - start < DEADLINE_NANOS) {
