@@ -9,6 +9,8 @@ when it is a local variable of its own). Run from the repository root after chan
 # (rows, vectors) of each kernel: the full blocks 8x2 (32 vector registers) and 6x2 (16), and
 # the narrower and shorter blocks of the edges and of GEMMs with few rows (B = 1 generation).
 SHAPES = [(r, v) for r in (1, 2, 4, 6, 8) for v in (1, 2)]
+# B strips of the one-row kernel for B = 1 per-step GEMMs (8 accumulators).
+WIDE_STRIPS = 4
 
 
 def kernel(rows, vecs):
@@ -86,6 +88,37 @@ def direct_kernel(rows, vecs):
     return "\n".join(out)
 
 
+def one_row_wide_kernel(strips):
+    """One row of A (unpacked, at a[ao + kk]) against `strips` consecutive packed B strips at
+    once: NV vectors of each, strips*NV accumulators, so that a row of C (B = 1) does not wait on
+    the latency of one FMA chain per vector and keeps several streams of B in flight."""
+    vecs = 2 * strips
+    name = f"d1s{strips}"
+    out = []
+    out.append(f"    /**")
+    out.append(f"     * One row x {strips} B strips ({vecs} vectors), A unpacked: {{@code out[s*NR + v*LANES ..] = Σ_kk")
+    out.append(f"     * a[ao + kk]·pb[bo + s*KC*NR + kk*NR + v*LANES ..]}}, the sums of the one-row kernel, strip by strip.")
+    out.append(f"     */")
+    out.append(f"    static void {name}(float[] a, int ao, float[] pb, int bo, int kc, float[] out) {{")
+    names = [f"c{s}{v}" for s in range(strips) for v in range(2)]
+    out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
+               + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
+    out.append("        for (int kk = 0; kk < kc; kk++) {")
+    out.append("            int bi = bo + kk * NR;")
+    out.append("            FloatVector x = FloatVector.broadcast(SPECIES, a[ao + kk]);")
+    for st in range(strips):
+        base = "bi" if st == 0 else f"bi + {st} * STRIP"
+        out.append(f"            c{st}0 = x.fma(FloatVector.fromArray(SPECIES, pb, {base}), c{st}0);")
+        out.append(f"            c{st}1 = x.fma(FloatVector.fromArray(SPECIES, pb, {base} + LANES), c{st}1);")
+    out.append("        }")
+    for st in range(strips):
+        at = "0" if st == 0 else ("NR" if st == 1 else f"{st} * NR")
+        out.append(f"        c{st}0.intoArray(out, {at});")
+        out.append(f"        c{st}1.intoArray(out, {at} + LANES);")
+    out.append("    }")
+    return "\n".join(out)
+
+
 def direct_dispatch():
     out = []
     out.append("    /**")
@@ -152,6 +185,10 @@ def main():
         "    static final int LANES = SPECIES.length();",
         "    static final int MR = Sgemm.MR;",
         "    static final int NR = Sgemm.NR;",
+        "    /** Floats from one packed B strip to the next in a K block ({@code [KC][NR]}). */",
+        "    static final int STRIP = Sgemm.KC * NR;",
+        f"    /** B strips of the one-row wide kernel {{@link #d1s{WIDE_STRIPS}}}. */",
+        f"    static final int WIDE_STRIPS = {WIDE_STRIPS};",
         "",
         "    private GemmKernels() {",
         "    }",
@@ -167,6 +204,8 @@ def main():
     for r, v in SHAPES:
         parts.append(direct_kernel(r, v))
         parts.append("")
+    parts.append(one_row_wide_kernel(WIDE_STRIPS))
+    parts.append("")
     parts[-1] = "}"
     with open("engine-cpu/src/main/java/dev/recur/cpu/GemmKernels.java", "w") as f:
         f.write("\n".join(parts) + "\n")

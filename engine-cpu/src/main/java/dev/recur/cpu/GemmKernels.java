@@ -30,6 +30,10 @@ final class GemmKernels {
     static final int LANES = SPECIES.length();
     static final int MR = Sgemm.MR;
     static final int NR = Sgemm.NR;
+    /** Floats from one packed B strip to the next in a K block ({@code [KC][NR]}). */
+    static final int STRIP = Sgemm.KC * NR;
+    /** B strips of the one-row wide kernel {@link #d1s4}. */
+    static final int WIDE_STRIPS = 4;
 
     private GemmKernels() {
     }
@@ -660,5 +664,33 @@ final class GemmKernels {
         c61.intoArray(out, 6 * NR + LANES);
         c70.intoArray(out, 7 * NR);
         c71.intoArray(out, 7 * NR + LANES);
+    }
+
+    /**
+     * One row x 4 B strips (8 vectors), A unpacked: {@code out[s*NR + v*LANES ..] = Σ_kk
+     * a[ao + kk]·pb[bo + s*KC*NR + kk*NR + v*LANES ..]}, the sums of the one-row kernel, strip by strip.
+     */
+    static void d1s4(float[] a, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector x = FloatVector.broadcast(SPECIES, a[ao + kk]);
+            c00 = x.fma(FloatVector.fromArray(SPECIES, pb, bi), c00);
+            c01 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + LANES), c01);
+            c10 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 1 * STRIP), c10);
+            c11 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 1 * STRIP + LANES), c11);
+            c20 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * STRIP), c20);
+            c21 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * STRIP + LANES), c21);
+            c30 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * STRIP), c30);
+            c31 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * STRIP + LANES), c31);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, 0 + LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
     }
 }

@@ -222,10 +222,20 @@ final class Sgemm {
                         bPanel = p.b;
                         bBase = 0;
                     }
+                    int sc0 = 0;
+                    if (directA && mc == 1) {
+                        // One row (a B = 1 step): whole strips WIDE_STRIPS at a time, see GemmKernels.d1s4.
+                        int wide = GemmKernels.WIDE_STRIPS;
+                        int cRow = cOff + i0 * ldc + jr;
+                        for (; sc0 + wide <= nc / NR; sc0 += wide) {
+                            GemmKernels.d1s4(aPanel, aBase, bPanel, bBase + sc0 * KC * NR, kc, p.out);
+                            addRow(p.out, cRow + sc0 * NR, wide * NR);
+                        }
+                    }
                     // Columns in chunks of NC, so the chunk's B strips stay in cache while every A
                     // strip of the tile passes over them.
                     int chunk = NC / NR;
-                    for (int sc = 0; sc < stripsN; sc += chunk) {
+                    for (int sc = sc0; sc < stripsN; sc += chunk) {
                         int scEnd = Math.min(stripsN, sc + chunk);
                         for (int sm = 0; sm < stripsM; sm++) {
                             int rows = Math.min(MR, mc - sm * MR);
@@ -269,6 +279,14 @@ final class Sgemm {
                 for (; j < cols; j++) {
                     c[dst + j] += out[src + j];
                 }
+            }
+        }
+
+        /** {@code C[cAt .. cAt + cols) += out[0 .. cols)}, {@code cols} a multiple of the lanes. */
+        private void addRow(float[] out, int cAt, int cols) {
+            float[] c = this.c;
+            for (int j = 0; j < cols; j += LANES) {
+                FloatVector.fromArray(SPECIES, c, cAt + j).add(FloatVector.fromArray(SPECIES, out, j)).intoArray(c, cAt + j);
             }
         }
 

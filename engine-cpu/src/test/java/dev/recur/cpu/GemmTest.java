@@ -191,7 +191,7 @@ class GemmTest {
     /**
      * The per-step GEMMs on a caller's packed op(B) read A unpacked (GemmKernels' d kernels, A
      * row-major, alpha 1): on random floats, where the sum order shows in the bits, every row
-     * count 1..2·MR+1 and column edge gives the bits of the same GEMM with A packed (op(B) not
+     * count 1..2·MR+1 (one row on 4 strips at once as well) and column edge gives the bits of the same GEMM with A packed (op(B) not
      * packed by the caller), through {@code gemm} at 1 and 2
      * threads and through {@code columns}; A is a sub-matrix (lda > K, an offset) that ends
      * where its array ends, so a kernel reading past its last valid row would throw.
@@ -204,7 +204,9 @@ class GemmTest {
         try (Workers one = new Workers(1); Workers two = new Workers(2)) {
             Sgemm serial = new Sgemm(one);
             Sgemm parallel = new Sgemm(two);
-            for (int n : new int[] {Sgemm.LANES - 1, Sgemm.NR, Sgemm.NR + 3, 3 * Sgemm.NR + Sgemm.LANES + 2}) {
+            // 4 and 9 strips and a bit: one row runs whole strips four at a time (GemmKernels.d1s4).
+            for (int n : new int[] {Sgemm.LANES - 1, Sgemm.NR, Sgemm.NR + 3, 3 * Sgemm.NR + Sgemm.LANES + 2,
+                    4 * Sgemm.NR, 9 * Sgemm.NR + 5}) {
                 float[] b = gaussian(r, k * n);
                 Sgemm.PackedB pb = new Sgemm.PackedB();
                 Sgemm.pack(false, k, n, b, 0, n, pb);
