@@ -98,6 +98,32 @@ class DeterminismTest {
         }
     }
 
+    /** Which loop each way of {@link CpuLayer.TimeLoop} picks, by shape (the AUTO rule is measured, see slicedTasks). */
+    @Test
+    void theTimeLoopFollowsItsRule() {
+        int nr = Sgemm.NR;
+        int big = Math.max(CpuLayer.AUTO_SLICED_MIN_HIDDEN, nr) / nr * nr;
+        try (Workers two = new Workers(2); Workers one = new Workers(1)) {
+            CpuLayer auto = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.AUTO);
+            org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.LSTM, 16, big), "H = " + big);
+            org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.GRU, 1, big), "B = 1");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, 16, big - nr), "H under the bound");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, CpuLayer.SLICED_MAX_BATCH + 1, big),
+                    "too many sequences");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.GRU_ORIGINAL, 1, big), "two GEMMs a step");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, 1, big + 1), "H not in whole strips");
+            org.junit.jupiter.api.Assertions.assertEquals(0,
+                    new CpuLayer(new Sgemm(one), one, CpuLayer.TimeLoop.AUTO).slicedTasks(Cell.LSTM, 16, big), "one thread");
+            CpuLayer sliced = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.SLICED);
+            org.junit.jupiter.api.Assertions.assertEquals(2, sliced.slicedTasks(Cell.LSTM, 4, 2 * nr), "forced");
+            org.junit.jupiter.api.Assertions.assertEquals(0, sliced.slicedTasks(Cell.LSTM, 4, nr), "one strip: one slice at most");
+            CpuLayer oneSlice = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.ONE_THREAD);
+            org.junit.jupiter.api.Assertions.assertEquals(1, oneSlice.slicedTasks(Cell.LSTM, 4, nr), "one slice");
+            CpuLayer stepwise = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.STEPWISE);
+            org.junit.jupiter.api.Assertions.assertEquals(0, stepwise.slicedTasks(Cell.LSTM, 16, big), "stepwise");
+        }
+    }
+
     static void assertSameBits(String what, LayerCase.EngineRun a, LayerCase.EngineRun b) {
         // assertArrayEquals on float[] compares with Float.equals semantics: bit patterns (NaN aside).
         assertArrayEquals(a.y, b.y, what + ": y");
