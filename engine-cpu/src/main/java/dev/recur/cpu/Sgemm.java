@@ -502,7 +502,11 @@ final class Sgemm {
                 call.rowInit = null; // C was initialised by the first phase
             }
             call.packed = packed;
-            call.directA = packed != null && readsADirect(transA, alpha);
+            // One row tile only: there the tasks split the columns and would otherwise share A packed
+            // whole in a hand-over of its own. With more rows each task packs its own rows once
+            // (fewRowsTile), and reading A unpacked measured slower: LSTM B=64 H=512 inference 125
+            // and 141 ms against 123 and 115 packed (2 threads, loaded Zen 5 VM, paired).
+            call.directA = packed != null && m <= MC && readsADirect(transA, alpha);
             phase(call);
             k0 += phase;
         } while (k0 < k);
