@@ -9,6 +9,8 @@ when it is a local variable of its own). Run from the repository root after chan
 # (rows, vectors) of each kernel: the full blocks 8x2 (32 vector registers) and 6x2 (16), and
 # the narrower and shorter blocks of the edges and of GEMMs with few rows (B = 1 generation).
 SHAPES = [(r, v) for r in (1, 2, 4, 6, 8) for v in (1, 2)]
+# B strips of the one-row kernel for B = 1 per-step GEMMs (8 accumulators).
+WIDE_STRIPS = 4
 
 
 def kernel(rows, vecs):
@@ -43,6 +45,93 @@ def kernel(rows, vecs):
             col = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
             at = (row + col) if row != "0" else (col[3:] if col else "0")
             out.append(f"        c{r}{v}.intoArray(out, {at});")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def direct_kernel(rows, vecs):
+    """The kernel of rows x vecs reading A where it lies, row-major (no packing): row r of the
+    block at a[ao + r*lda + kk], rows past `valid` reading row valid-1 again (their sums are not
+    used), so that no read leaves the rows the caller has."""
+    name = f"d{rows}x{vecs}"
+    out = []
+    out.append(f"    /** {rows} rows x {vecs} vectors, A unpacked: {{@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}}. */")
+    out.append(f"    static void {name}(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {{")
+    for r in range(rows):
+        if r == 0:
+            out.append("        int a0 = ao;")
+        else:
+            out.append(f"        int a{r} = ao + Math.min({r}, valid - 1) * lda;")
+    names = [f"c{r}{v}" for r in range(rows) for v in range(vecs)]
+    out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
+               + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
+    out.append("        for (int kk = 0; kk < kc; kk++) {")
+    out.append("            int bi = bo + kk * NR;")
+    loads = []
+    for v in range(vecs):
+        off = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+        loads.append(f"b{v} = FloatVector.fromArray(SPECIES, pb, bi{off})")
+    out.append("            FloatVector " + ", ".join(loads) + ";")
+    out.append("            FloatVector x;")
+    for r in range(rows):
+        out.append(f"            x = FloatVector.broadcast(SPECIES, a[a{r} + kk]);")
+        for v in range(vecs):
+            out.append(f"            c{r}{v} = x.fma(b{v}, c{r}{v});")
+    out.append("        }")
+    for r in range(rows):
+        row = "0" if r == 0 else ("NR" if r == 1 else f"{r} * NR")
+        for v in range(vecs):
+            col = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+            at = (row + col) if row != "0" else (col[3:] if col else "0")
+            out.append(f"        c{r}{v}.intoArray(out, {at});")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def one_row_wide_kernel(strips):
+    """One row of A (unpacked, at a[ao + kk]) against `strips` consecutive packed B strips at
+    once: NV vectors of each, strips*NV accumulators, so that a row of C (B = 1) does not wait on
+    the latency of one FMA chain per vector and keeps several streams of B in flight."""
+    vecs = 2 * strips
+    name = f"d1s{strips}"
+    out = []
+    out.append(f"    /**")
+    out.append(f"     * One row x {strips} B strips ({vecs} vectors), A unpacked: {{@code out[s*NR + v*LANES ..] = Σ_kk")
+    out.append(f"     * a[ao + kk]·pb[bo + s*KC*NR + kk*NR + v*LANES ..]}}, the sums of the one-row kernel, strip by strip.")
+    out.append(f"     */")
+    out.append(f"    static void {name}(float[] a, int ao, float[] pb, int bo, int kc, float[] out) {{")
+    names = [f"c{s}{v}" for s in range(strips) for v in range(2)]
+    out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
+               + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
+    out.append("        for (int kk = 0; kk < kc; kk++) {")
+    out.append("            int bi = bo + kk * NR;")
+    out.append("            FloatVector x = FloatVector.broadcast(SPECIES, a[ao + kk]);")
+    for st in range(strips):
+        base = "bi" if st == 0 else f"bi + {st} * STRIP"
+        out.append(f"            c{st}0 = x.fma(FloatVector.fromArray(SPECIES, pb, {base}), c{st}0);")
+        out.append(f"            c{st}1 = x.fma(FloatVector.fromArray(SPECIES, pb, {base} + LANES), c{st}1);")
+    out.append("        }")
+    for st in range(strips):
+        at = "0" if st == 0 else ("NR" if st == 1 else f"{st} * NR")
+        out.append(f"        c{st}0.intoArray(out, {at});")
+        out.append(f"        c{st}1.intoArray(out, {at} + LANES);")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def direct_dispatch():
+    out = []
+    out.append("    /**")
+    out.append("     * Runs the kernel of {@code rows x vecs} with A unpacked ({@code a[ao + r*lda + kk]}, rows")
+    out.append("     * {@code r < valid} of it, {@code valid <= rows}) on {@code kc} steps into {@code out [rows][NR]}.")
+    out.append("     */")
+    out.append("    static void runDirect(int rows, int vecs, float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc,")
+    out.append("                          float[] out) {")
+    out.append("        switch (rows * 4 + vecs) {")
+    for r, v in SHAPES:
+        out.append(f"            case {r * 4 + v} -> d{r}x{v}(a, ao, lda, valid, pb, bo, kc, out);")
+    out.append("            default -> throw new IllegalStateException(\"no kernel of \" + rows + \" rows x \" + vecs + \" vectors\");")
+    out.append("        }")
     out.append("    }")
     return "\n".join(out)
 
@@ -85,6 +174,10 @@ def main():
         " * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.",
         " *",
         " * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.",
+        " * The {@code d} kernels read A where it lies instead ({@code a[ao + r*lda + kk]}, alpha 1): for",
+        " * the per-step GEMMs of a recurrence, whose few rows of A (h_{t-1}, or a step's gate gradients)",
+        " * would otherwise be packed at every step, by every thread that needs them. The same products",
+        " * summed in the same order: the same bits as the packed kernel of the same shape.",
         " */",
         "final class GemmKernels {",
         "",
@@ -92,16 +185,27 @@ def main():
         "    static final int LANES = SPECIES.length();",
         "    static final int MR = Sgemm.MR;",
         "    static final int NR = Sgemm.NR;",
+        "    /** Floats from one packed B strip to the next in a K block ({@code [KC][NR]}). */",
+        "    static final int STRIP = Sgemm.KC * NR;",
+        f"    /** B strips of the one-row wide kernel {{@link #d1s{WIDE_STRIPS}}}. */",
+        f"    static final int WIDE_STRIPS = {WIDE_STRIPS};",
         "",
         "    private GemmKernels() {",
         "    }",
         "",
         dispatch(),
         "",
+        direct_dispatch(),
+        "",
     ]
     for r, v in SHAPES:
         parts.append(kernel(r, v))
         parts.append("")
+    for r, v in SHAPES:
+        parts.append(direct_kernel(r, v))
+        parts.append("")
+    parts.append(one_row_wide_kernel(WIDE_STRIPS))
+    parts.append("")
     parts[-1] = "}"
     with open("engine-cpu/src/main/java/dev/recur/cpu/GemmKernels.java", "w") as f:
         f.write("\n".join(parts) + "\n")

@@ -46,9 +46,14 @@ public final class CpuBackend extends Backend {
 
     /** A backend on {@code threads} threads (the caller's included). */
     public CpuBackend(int threads) {
+        this(threads, CpuLayer.TimeLoop.fromProperties());
+    }
+
+    /** A backend whose plain layer time loops run as {@code timeLoop} says (tests force a path so). */
+    CpuBackend(int threads, CpuLayer.TimeLoop timeLoop) {
         this.workers = new Workers(threads);
         this.sgemm = new Sgemm(workers);
-        this.layer = new CpuLayer(sgemm, workers);
+        this.layer = new CpuLayer(sgemm, workers, timeLoop);
         this.optionLayer = new CpuOptionLayer(sgemm, workers);
     }
 

@@ -51,29 +51,90 @@ final class CpuLayer {
     /** The column-sum call in flight, likewise. */
     private final ColumnSumCall columnSumCall = new ColumnSumCall();
     private final SlicedLoop sliced;
+    private final TimeLoop timeLoop;
+
+    /**
+     * How the time loops run: {@link #AUTO} picks per call by shape (see {@link #slicedTasks});
+     * the others force a way wherever it can run, for tests and for measuring one against another.
+     */
+    enum TimeLoop {
+        /** By shape: {@link #slicedTasks}. */
+        AUTO,
+        /** Sliced over every thread wherever the shape allows it. */
+        SLICED,
+        /** Sliced with one slice: the whole loop on the calling thread, where the shape allows slicing. */
+        ONE_THREAD,
+        /** Step by step, each step's GEMM and gate math split among the workers. */
+        STEPWISE;
+
+        /**
+         * {@code -Drecur.cpu.timeLoop=auto|sliced|one-thread|stepwise}; the older
+         * {@code -Drecur.cpu.slicedLoop=false} means stepwise.
+         */
+        static TimeLoop fromProperties() {
+            String p = System.getProperty("recur.cpu.timeLoop");
+            if (p == null) {
+                return "false".equalsIgnoreCase(System.getProperty("recur.cpu.slicedLoop", "true")) ? STEPWISE : AUTO;
+            }
+            return switch (p.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "auto" -> AUTO;
+                case "sliced" -> SLICED;
+                case "one-thread" -> ONE_THREAD;
+                case "stepwise" -> STEPWISE;
+                default -> throw new IllegalArgumentException(
+                        "recur.cpu.timeLoop must be auto, sliced, one-thread or stepwise, got '" + p + "'");
+            };
+        }
+    }
 
     CpuLayer(Sgemm sgemm, Workers workers) {
+        this(sgemm, workers, TimeLoop.fromProperties());
+    }
+
+    CpuLayer(Sgemm sgemm, Workers workers, TimeLoop timeLoop) {
         this.sgemm = sgemm;
         this.workers = workers;
+        this.timeLoop = timeLoop;
         this.sliced = new SlicedLoop(workers.threads());
     }
 
-    /** Batches of at most this many sequences run the forward's time loop sliced by hidden units. */
+    /** Batches of at most this many sequences may run the time loop sliced by hidden units. */
     static final int SLICED_MAX_BATCH = 32;
-    /** {@code -Drecur.cpu.slicedLoop=false} turns the sliced time loop off (to measure against it). */
-    private static final boolean SLICED_ON =
-            !"false".equalsIgnoreCase(System.getProperty("recur.cpu.slicedLoop", "true"));
 
     /**
-     * Whether a forward runs {@link SlicedLoop}: on several threads, for few sequences (where a
-     * step is too little work to hand over twice per step, GEMM then gate math), whole GEMM strips
-     * of hidden units for at least two threads, and one GEMM per step (not the original GRU,
-     * whose second GEMM reads every unit of r⊙h).
+     * Whether a layer call runs {@link SlicedLoop} (with one slice or several): see
+     * {@link #slicedTasks}.
      */
     boolean slicedLoop(Cell cell, int batch, int hs) {
-        return SLICED_ON && workers.threads() >= 2 && cell != Cell.GRU_ORIGINAL && batch <= SLICED_MAX_BATCH
-                && hs % Sgemm.NR == 0 && hs >= 2 * Sgemm.NR;
+        return slicedTasks(cell, batch, hs) > 0;
     }
+
+    /**
+     * How many slices (tasks) a time loop of this shape runs {@link SlicedLoop} with, or 0 for
+     * the stepwise loop. Slicing needs few sequences (where a step is too little work to hand
+     * over twice per step, GEMM then gate math), H in whole GEMM strips, and one GEMM per step
+     * (not the original GRU, whose second GEMM reads every unit of r⊙h). Then, under
+     * {@link TimeLoop#AUTO}: over every thread from H = {@value #AUTO_SLICED_MIN_HIDDEN}, else
+     * stepwise. Measured on the 2-core Zen 5 VM (quiet, 2 threads, LSTM T = 100, I = H, ms
+     * training / forward / inference; bench/results/cpu-vs-torch-2026-12-07.md): sliced against
+     * stepwise, H = 512 B = 16 117 / 41 / 42 against 130 / 46 / 45 and B = 1 44 / 8.8 / 8.7
+     * against 46 / 17 / 8.8; H = 256 B = 16 44 / 13 / 20 against 40 / 12 / 11, B = 32 72 / 26 / 24
+     * against 67 / 23 / 20.
+     */
+    int slicedTasks(Cell cell, int batch, int hs) {
+        int threads = workers.threads();
+        boolean sliceable = cell != Cell.GRU_ORIGINAL && batch <= SLICED_MAX_BATCH && hs % Sgemm.NR == 0;
+        int most = Math.min(threads, hs / Sgemm.NR);
+        return switch (timeLoop) {
+            case STEPWISE -> 0;
+            case ONE_THREAD -> sliceable ? 1 : 0;
+            case SLICED -> sliceable && most >= 2 ? most : 0;
+            case AUTO -> sliceable && most >= 2 && hs >= AUTO_SLICED_MIN_HIDDEN ? most : 0;
+        };
+    }
+
+    /** Under {@link TimeLoop#AUTO}, the least H that runs sliced (see {@link #slicedTasks}). */
+    static final int AUTO_SLICED_MIN_HIDDEN = 512;
 
     /**
      * @param x      [T, B, I]
@@ -129,8 +190,9 @@ final class CpuLayer {
         } else {
             Sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
         }
-        if (slicedLoop(cell, batch, hs)) {
-            sliced.run(save, cell, buf, p, plan, y, yStride, yCol);
+        int slices = slicedTasks(cell, batch, hs);
+        if (slices > 0) {
+            sliced.run(slices, save, cell, buf, p, plan, y, yStride, yCol);
             walked = 0; // done
         }
         for (int s = 0; s < walked; s++) {
@@ -193,8 +255,9 @@ final class CpuLayer {
             loadState(plan, dcT, buf.dc, hs);
         }
         int last = plan.steps() - 1;
-        if (slicedLoop(cell, batch, hs)) {
-            sliced.runBackward(cell, buf, p, plan, dy, dyStride, dyCol);
+        int slices = slicedTasks(cell, batch, hs);
+        if (slices > 0) {
+            sliced.runBackward(slices, cell, buf, p, plan, dy, dyStride, dyCol);
             last = -1; // done
         }
         for (int s = last; s >= 0; s--) {
@@ -523,7 +586,8 @@ final class CpuLayer {
             }
         }
 
-        void run(boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y, int yStride, int yCol) {
+        void run(int slices, boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y, int yStride,
+                 int yCol) {
             int hs = buf.hidden;
             buf.ensureAlternateH();
             this.save = save;
@@ -536,7 +600,7 @@ final class CpuLayer {
             this.yStride = yStride;
             this.yCol = yCol;
             this.strips = hs / Sgemm.NR;
-            this.tasks = Math.min(workers.threads(), strips);
+            this.tasks = slices;
             barrier.reset(tasks);
             try {
                 workers.forEach(tasks, this);
@@ -564,7 +628,8 @@ final class CpuLayer {
          * rows of dG for step s-1 never touches the rows of step s that a slow one still reads,
          * and dh and dc columns are each touched only by their owner.
          */
-        void runBackward(Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride, int dyCol) {
+        void runBackward(int slices, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride,
+                         int dyCol) {
             this.backward = true;
             this.cell = cell;
             this.buf = buf;
@@ -574,7 +639,7 @@ final class CpuLayer {
             this.dyStride = dyStride;
             this.dyCol = dyCol;
             this.strips = buf.hidden / Sgemm.NR;
-            this.tasks = Math.min(workers.threads(), strips);
+            this.tasks = slices;
             barrier.reset(tasks);
             try {
                 workers.forEach(tasks, this);

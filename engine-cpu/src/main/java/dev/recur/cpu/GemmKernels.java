@@ -19,6 +19,10 @@ import jdk.incubator.vector.VectorSpecies;
  * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.
  *
  * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.
+ * The {@code d} kernels read A where it lies instead ({@code a[ao + r*lda + kk]}, alpha 1): for
+ * the per-step GEMMs of a recurrence, whose few rows of A (h_{t-1}, or a step's gate gradients)
+ * would otherwise be packed at every step, by every thread that needs them. The same products
+ * summed in the same order: the same bits as the packed kernel of the same shape.
  */
 final class GemmKernels {
 
@@ -26,6 +30,10 @@ final class GemmKernels {
     static final int LANES = SPECIES.length();
     static final int MR = Sgemm.MR;
     static final int NR = Sgemm.NR;
+    /** Floats from one packed B strip to the next in a K block ({@code [KC][NR]}). */
+    static final int STRIP = Sgemm.KC * NR;
+    /** B strips of the one-row wide kernel {@link #d1s4}. */
+    static final int WIDE_STRIPS = 4;
 
     private GemmKernels() {
     }
@@ -45,6 +53,27 @@ final class GemmKernels {
             case 26 -> k6x2(pa, ao, pb, bo, kc, out);
             case 33 -> k8x1(pa, ao, pb, bo, kc, out);
             case 34 -> k8x2(pa, ao, pb, bo, kc, out);
+            default -> throw new IllegalStateException("no kernel of " + rows + " rows x " + vecs + " vectors");
+        }
+    }
+
+    /**
+     * Runs the kernel of {@code rows x vecs} with A unpacked ({@code a[ao + r*lda + kk]}, rows
+     * {@code r < valid} of it, {@code valid <= rows}) on {@code kc} steps into {@code out [rows][NR]}.
+     */
+    static void runDirect(int rows, int vecs, float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc,
+                          float[] out) {
+        switch (rows * 4 + vecs) {
+            case 5 -> d1x1(a, ao, lda, valid, pb, bo, kc, out);
+            case 6 -> d1x2(a, ao, lda, valid, pb, bo, kc, out);
+            case 9 -> d2x1(a, ao, lda, valid, pb, bo, kc, out);
+            case 10 -> d2x2(a, ao, lda, valid, pb, bo, kc, out);
+            case 17 -> d4x1(a, ao, lda, valid, pb, bo, kc, out);
+            case 18 -> d4x2(a, ao, lda, valid, pb, bo, kc, out);
+            case 25 -> d6x1(a, ao, lda, valid, pb, bo, kc, out);
+            case 26 -> d6x2(a, ao, lda, valid, pb, bo, kc, out);
+            case 33 -> d8x1(a, ao, lda, valid, pb, bo, kc, out);
+            case 34 -> d8x2(a, ao, lda, valid, pb, bo, kc, out);
             default -> throw new IllegalStateException("no kernel of " + rows + " rows x " + vecs + " vectors");
         }
     }
@@ -325,5 +354,343 @@ final class GemmKernels {
         c61.intoArray(out, 6 * NR + LANES);
         c70.intoArray(out, 7 * NR);
         c71.intoArray(out, 7 * NR + LANES);
+    }
+
+    /** 1 rows x 1 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d1x1(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+        }
+        c00.intoArray(out, 0);
+    }
+
+    /** 1 rows x 2 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d1x2(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+    }
+
+    /** 2 rows x 1 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d2x1(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+    }
+
+    /** 2 rows x 2 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d2x2(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+    }
+
+    /** 4 rows x 1 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d4x1(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        int a2 = ao + Math.min(2, valid - 1) * lda;
+        int a3 = ao + Math.min(3, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00, c20 = c00, c30 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            x = FloatVector.broadcast(SPECIES, a[a2 + kk]);
+            c20 = x.fma(b0, c20);
+            x = FloatVector.broadcast(SPECIES, a[a3 + kk]);
+            c30 = x.fma(b0, c30);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+        c20.intoArray(out, 2 * NR);
+        c30.intoArray(out, 3 * NR);
+    }
+
+    /** 4 rows x 2 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d4x2(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        int a2 = ao + Math.min(2, valid - 1) * lda;
+        int a3 = ao + Math.min(3, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(SPECIES, a[a2 + kk]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(SPECIES, a[a3 + kk]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+    }
+
+    /** 6 rows x 1 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d6x1(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        int a2 = ao + Math.min(2, valid - 1) * lda;
+        int a3 = ao + Math.min(3, valid - 1) * lda;
+        int a4 = ao + Math.min(4, valid - 1) * lda;
+        int a5 = ao + Math.min(5, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            x = FloatVector.broadcast(SPECIES, a[a2 + kk]);
+            c20 = x.fma(b0, c20);
+            x = FloatVector.broadcast(SPECIES, a[a3 + kk]);
+            c30 = x.fma(b0, c30);
+            x = FloatVector.broadcast(SPECIES, a[a4 + kk]);
+            c40 = x.fma(b0, c40);
+            x = FloatVector.broadcast(SPECIES, a[a5 + kk]);
+            c50 = x.fma(b0, c50);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+        c20.intoArray(out, 2 * NR);
+        c30.intoArray(out, 3 * NR);
+        c40.intoArray(out, 4 * NR);
+        c50.intoArray(out, 5 * NR);
+    }
+
+    /** 6 rows x 2 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d6x2(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        int a2 = ao + Math.min(2, valid - 1) * lda;
+        int a3 = ao + Math.min(3, valid - 1) * lda;
+        int a4 = ao + Math.min(4, valid - 1) * lda;
+        int a5 = ao + Math.min(5, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(SPECIES, a[a2 + kk]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(SPECIES, a[a3 + kk]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(SPECIES, a[a4 + kk]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(SPECIES, a[a5 + kk]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+        c40.intoArray(out, 4 * NR);
+        c41.intoArray(out, 4 * NR + LANES);
+        c50.intoArray(out, 5 * NR);
+        c51.intoArray(out, 5 * NR + LANES);
+    }
+
+    /** 8 rows x 1 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d8x1(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        int a2 = ao + Math.min(2, valid - 1) * lda;
+        int a3 = ao + Math.min(3, valid - 1) * lda;
+        int a4 = ao + Math.min(4, valid - 1) * lda;
+        int a5 = ao + Math.min(5, valid - 1) * lda;
+        int a6 = ao + Math.min(6, valid - 1) * lda;
+        int a7 = ao + Math.min(7, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00, c60 = c00, c70 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            x = FloatVector.broadcast(SPECIES, a[a2 + kk]);
+            c20 = x.fma(b0, c20);
+            x = FloatVector.broadcast(SPECIES, a[a3 + kk]);
+            c30 = x.fma(b0, c30);
+            x = FloatVector.broadcast(SPECIES, a[a4 + kk]);
+            c40 = x.fma(b0, c40);
+            x = FloatVector.broadcast(SPECIES, a[a5 + kk]);
+            c50 = x.fma(b0, c50);
+            x = FloatVector.broadcast(SPECIES, a[a6 + kk]);
+            c60 = x.fma(b0, c60);
+            x = FloatVector.broadcast(SPECIES, a[a7 + kk]);
+            c70 = x.fma(b0, c70);
+        }
+        c00.intoArray(out, 0);
+        c10.intoArray(out, NR);
+        c20.intoArray(out, 2 * NR);
+        c30.intoArray(out, 3 * NR);
+        c40.intoArray(out, 4 * NR);
+        c50.intoArray(out, 5 * NR);
+        c60.intoArray(out, 6 * NR);
+        c70.intoArray(out, 7 * NR);
+    }
+
+    /** 8 rows x 2 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
+    static void d8x2(float[] a, int ao, int lda, int valid, float[] pb, int bo, int kc, float[] out) {
+        int a0 = ao;
+        int a1 = ao + Math.min(1, valid - 1) * lda;
+        int a2 = ao + Math.min(2, valid - 1) * lda;
+        int a3 = ao + Math.min(3, valid - 1) * lda;
+        int a4 = ao + Math.min(4, valid - 1) * lda;
+        int a5 = ao + Math.min(5, valid - 1) * lda;
+        int a6 = ao + Math.min(6, valid - 1) * lda;
+        int a7 = ao + Math.min(7, valid - 1) * lda;
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[a0 + kk]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(SPECIES, a[a1 + kk]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(SPECIES, a[a2 + kk]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(SPECIES, a[a3 + kk]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(SPECIES, a[a4 + kk]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(SPECIES, a[a5 + kk]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(SPECIES, a[a6 + kk]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(SPECIES, a[a7 + kk]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
+        c40.intoArray(out, 4 * NR);
+        c41.intoArray(out, 4 * NR + LANES);
+        c50.intoArray(out, 5 * NR);
+        c51.intoArray(out, 5 * NR + LANES);
+        c60.intoArray(out, 6 * NR);
+        c61.intoArray(out, 6 * NR + LANES);
+        c70.intoArray(out, 7 * NR);
+        c71.intoArray(out, 7 * NR + LANES);
+    }
+
+    /**
+     * One row x 4 B strips (8 vectors), A unpacked: {@code out[s*NR + v*LANES ..] = Σ_kk
+     * a[ao + kk]·pb[bo + s*KC*NR + kk*NR + v*LANES ..]}, the sums of the one-row kernel, strip by strip.
+     */
+    static void d1s4(float[] a, int ao, float[] pb, int bo, int kc, float[] out) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            FloatVector x = FloatVector.broadcast(SPECIES, a[ao + kk]);
+            c00 = x.fma(FloatVector.fromArray(SPECIES, pb, bi), c00);
+            c01 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + LANES), c01);
+            c10 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 1 * STRIP), c10);
+            c11 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 1 * STRIP + LANES), c11);
+            c20 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * STRIP), c20);
+            c21 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * STRIP + LANES), c21);
+            c30 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * STRIP), c30);
+            c31 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * STRIP + LANES), c31);
+        }
+        c00.intoArray(out, 0);
+        c01.intoArray(out, 0 + LANES);
+        c10.intoArray(out, NR);
+        c11.intoArray(out, NR + LANES);
+        c20.intoArray(out, 2 * NR);
+        c21.intoArray(out, 2 * NR + LANES);
+        c30.intoArray(out, 3 * NR);
+        c31.intoArray(out, 3 * NR + LANES);
     }
 }

@@ -126,6 +126,12 @@ final class Sgemm {
         /** alpha·op(A) packed whole, or null when each task packs its own rows. */
         private float[] wholeA;
         private int wholeAStrips;
+        /**
+         * Whether the kernels read A where it lies ({@link GemmKernels#runDirect}) instead of
+         * packed: set for the per-step GEMMs on a caller's packed op(B) with A not transposed
+         * and alpha 1 (see {@link #readsADirect}).
+         */
+        private boolean directA;
 
         @Override
         public void run(int index) {
@@ -193,7 +199,10 @@ final class Sgemm {
                 int kc = Math.min(KC, k - k0);
                 float[] aPanel;
                 int aBase;
-                if (wholeA != null) {
+                if (directA) {
+                    aPanel = a;
+                    aBase = aOff + i0 * lda + k0;
+                } else if (wholeA != null) {
                     aPanel = wholeA;
                     aBase = ((k0 / KC) * wholeAStrips + i0 / MR) * KC * MR;
                 } else {
@@ -213,18 +222,28 @@ final class Sgemm {
                         bPanel = p.b;
                         bBase = 0;
                     }
+                    int sc0 = 0;
+                    if (directA && mc == 1) {
+                        // One row (a B = 1 step): whole strips WIDE_STRIPS at a time, see GemmKernels.d1s4.
+                        int wide = GemmKernels.WIDE_STRIPS;
+                        int cRow = cOff + i0 * ldc + jr;
+                        for (; sc0 + wide <= nc / NR; sc0 += wide) {
+                            GemmKernels.d1s4(aPanel, aBase, bPanel, bBase + sc0 * KC * NR, kc, p.out);
+                            addRow(p.out, cRow + sc0 * NR, wide * NR);
+                        }
+                    }
                     // Columns in chunks of NC, so the chunk's B strips stay in cache while every A
                     // strip of the tile passes over them.
                     int chunk = NC / NR;
-                    for (int sc = 0; sc < stripsN; sc += chunk) {
+                    for (int sc = sc0; sc < stripsN; sc += chunk) {
                         int scEnd = Math.min(stripsN, sc + chunk);
                         for (int sm = 0; sm < stripsM; sm++) {
                             int rows = Math.min(MR, mc - sm * MR);
                             int cRow = cOff + (i0 + sm * MR) * ldc + jr;
                             for (int sn = sc; sn < scEnd; sn++) {
                                 int cols = Math.min(NR, nc - sn * NR);
-                                block(aPanel, aBase + sm * KC * MR, bPanel, bBase + sn * KC * NR, kc, rows, cols,
-                                        cRow + sn * NR, p.out);
+                                int aAt = directA ? aBase + sm * MR * lda : aBase + sm * KC * MR;
+                                block(aPanel, aAt, bPanel, bBase + sn * KC * NR, kc, rows, cols, cRow + sn * NR, p.out);
                             }
                         }
                     }
@@ -234,12 +253,17 @@ final class Sgemm {
 
         /**
          * {@code C[rows, cols] at cAt += A strip · B strip}: the smallest kernel that covers the
-         * block sums into {@code out}, whose valid part is then added into C.
+         * block sums into {@code out}, whose valid part is then added into C. The A strip is
+         * packed at {@code pa[ao]}, or, with {@link #directA}, its first row of A at {@code pa[ao]}.
          */
         private void block(float[] pa, int ao, float[] pb, int bo, int kc, int rows, int cols, int cAt, float[] out) {
             int vecs = (cols + LANES - 1) / LANES;
             int kernelRows = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : MR;
-            GemmKernels.run(kernelRows, vecs, pa, ao, pb, bo, kc, out);
+            if (directA) {
+                GemmKernels.runDirect(kernelRows, vecs, pa, ao, lda, rows, pb, bo, kc, out);
+            } else {
+                GemmKernels.run(kernelRows, vecs, pa, ao, pb, bo, kc, out);
+            }
             float[] c = this.c;
             int ldc = this.ldc;
             int whole = cols / LANES * LANES;
@@ -255,6 +279,14 @@ final class Sgemm {
                 for (; j < cols; j++) {
                     c[dst + j] += out[src + j];
                 }
+            }
+        }
+
+        /** {@code C[cAt .. cAt + cols) += out[0 .. cols)}, {@code cols} a multiple of the lanes. */
+        private void addRow(float[] out, int cAt, int cols) {
+            float[] c = this.c;
+            for (int j = 0; j < cols; j += LANES) {
+                FloatVector.fromArray(SPECIES, c, cAt + j).add(FloatVector.fromArray(SPECIES, out, j)).intoArray(c, cAt + j);
             }
         }
 
@@ -290,6 +322,7 @@ final class Sgemm {
             rowInit = null;
             packed = null;
             wholeA = null;
+            directA = false;
             owner = null;
         }
     }
@@ -403,6 +436,7 @@ final class Sgemm {
         call.ldc = ldc;
         call.packed = pb;
         call.wholeA = null;
+        call.directA = readsADirect(transA, alpha);
         try {
             for (int i0 = 0; i0 < m; i0 += MC) {
                 call.rect(i0, Math.min(MC, m - i0), j0, nc, ranges, stride);
@@ -468,10 +502,31 @@ final class Sgemm {
                 call.rowInit = null; // C was initialised by the first phase
             }
             call.packed = packed;
+            // One row tile only: there the tasks split the columns and would otherwise share A packed
+            // whole in a hand-over of its own. With more rows each task packs its own rows once
+            // (fewRowsTile), and reading A unpacked measured slower: LSTM B=64 H=512 inference 125
+            // and 141 ms against 123 and 115 packed (2 threads, loaded Zen 5 VM, paired).
+            call.directA = packed != null && m <= MC && readsADirect(transA, alpha);
             phase(call);
             k0 += phase;
         } while (k0 < k);
     }
+
+    /**
+     * Whether a GEMM on op(B) packed by the caller reads A unpacked (GemmKernels' {@code d}
+     * kernels): when A is row-major and alpha 1, so that packing would copy the same values.
+     * Those GEMMs are a recurrence's per-step ones, of few rows, where packing A cost as much as a
+     * good share of the kernel time (at B = 16, H = 256 the sliced backward had each thread pack
+     * all of a step's [16, 1024] gate gradients for its 128 columns) and, split by columns, a
+     * hand-over of its own. Same values, same order of sums: the same bits.
+     */
+    private static boolean readsADirect(boolean transA, float alpha) {
+        return !transA && alpha == 1f && DIRECT_A;
+    }
+
+    /** {@code -Drecur.cpu.gemm.directA=false} packs A in the per-step GEMMs too (to measure against it). */
+    private static final boolean DIRECT_A =
+            !"false".equalsIgnoreCase(System.getProperty("recur.cpu.gemm.directA", "true"));
 
     /**
      * The K range one pass over C takes when op(B) is packed by the call: the whole of K, or, when
@@ -513,7 +568,7 @@ final class Sgemm {
         call.tileCols = fewRows || (call.packed != null && tilesM >= 4 * workers.threads()) ? n : NC;
         call.tilesN = (n + call.tileCols - 1) / call.tileCols;
         call.wholeA = null;
-        if (call.tilesN > 2 && k > 0) {
+        if (call.tilesN > 2 && k > 0 && !call.directA) {
             call.wholeAStrips = (m + MR - 1) / MR;
             int blocks = (k + KC - 1) / KC;
             int size = blocks * call.wholeAStrips * KC * MR;

@@ -43,8 +43,8 @@ class DeterminismTest {
     }
 
     /**
-     * Few sequences and H in whole GEMM strips: at two threads and more the forward runs the
-     * sliced time loop (CpuLayer.SlicedLoop), each thread owning a slice of the hidden units; its
+     * Few sequences and H in whole GEMM strips, the sliced loop forced (by shape alone it runs
+     * only from H = 512): at two threads and more the forward runs the sliced time loop (CpuLayer.SlicedLoop), each thread owning a slice of the hidden units; its
      * outputs, saved buffers (hence the backward's gradients) are the one-thread loop's bits. H of
      * 2 and 3 strips (3 over 2 threads is an uneven split), 5 threads for 2 or 3 slices (threads
      * left idle), variable lengths (rows ending at odd and even steps), every cell but the
@@ -68,9 +68,13 @@ class DeterminismTest {
                     one = c.runLayer(be, Direction.REVERSE);
                 }
                 for (int threads : new int[] {2, 3, 5}) {
-                    try (CpuBackend be = new CpuBackend(threads)) {
+                    try (CpuBackend be = new CpuBackend(threads, CpuLayer.TimeLoop.SLICED)) {
                         assertSameBits(c + " at " + threads + " threads vs 1", one, c.runLayer(be, Direction.REVERSE));
                     }
+                }
+                // One slice: the whole loop on the caller, however many threads the backend has.
+                try (CpuBackend be = new CpuBackend(2, CpuLayer.TimeLoop.ONE_THREAD)) {
+                    assertSameBits(c + " one slice at 2 threads vs 1", one, c.runLayer(be, Direction.REVERSE));
                 }
             }
         }
@@ -82,7 +86,7 @@ class DeterminismTest {
         int hs = 2 * Sgemm.NR;
         for (int threads : new int[] {1, 2}) {
             try (Workers workers = new Workers(threads)) {
-                CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
+                CpuLayer layer = new CpuLayer(new Sgemm(workers), workers, CpuLayer.TimeLoop.SLICED);
                 LayerBuffers buf = new LayerBuffers(Cell.LSTM, 3, 4, 5, hs);
                 java.util.Random r = new java.util.Random(1);
                 CpuLayer.Params p = new CpuLayer.Params(LayerCase.uniform(r, 4 * hs * 5, 0.3f),
@@ -91,6 +95,32 @@ class DeterminismTest {
                         null, p, new float[3 * 4 * hs], hs, 0, null, null, buf);
                 org.junit.jupiter.api.Assertions.assertEquals(threads > 1, buf.hAlt != null, threads + " threads");
             }
+        }
+    }
+
+    /** Which loop each way of {@link CpuLayer.TimeLoop} picks, by shape (the AUTO rule is measured, see slicedTasks). */
+    @Test
+    void theTimeLoopFollowsItsRule() {
+        int nr = Sgemm.NR;
+        int big = Math.max(CpuLayer.AUTO_SLICED_MIN_HIDDEN, nr) / nr * nr;
+        try (Workers two = new Workers(2); Workers one = new Workers(1)) {
+            CpuLayer auto = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.AUTO);
+            org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.LSTM, 16, big), "H = " + big);
+            org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.GRU, 1, big), "B = 1");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, 16, big - nr), "H under the bound");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, CpuLayer.SLICED_MAX_BATCH + 1, big),
+                    "too many sequences");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.GRU_ORIGINAL, 1, big), "two GEMMs a step");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, 1, big + 1), "H not in whole strips");
+            org.junit.jupiter.api.Assertions.assertEquals(0,
+                    new CpuLayer(new Sgemm(one), one, CpuLayer.TimeLoop.AUTO).slicedTasks(Cell.LSTM, 16, big), "one thread");
+            CpuLayer sliced = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.SLICED);
+            org.junit.jupiter.api.Assertions.assertEquals(2, sliced.slicedTasks(Cell.LSTM, 4, 2 * nr), "forced");
+            org.junit.jupiter.api.Assertions.assertEquals(0, sliced.slicedTasks(Cell.LSTM, 4, nr), "one strip: one slice at most");
+            CpuLayer oneSlice = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.ONE_THREAD);
+            org.junit.jupiter.api.Assertions.assertEquals(1, oneSlice.slicedTasks(Cell.LSTM, 4, nr), "one slice");
+            CpuLayer stepwise = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.STEPWISE);
+            org.junit.jupiter.api.Assertions.assertEquals(0, stepwise.slicedTasks(Cell.LSTM, 16, big), "stepwise");
         }
     }
 

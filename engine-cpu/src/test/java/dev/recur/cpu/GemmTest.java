@@ -188,6 +188,58 @@ class GemmTest {
         }
     }
 
+    /**
+     * The per-step GEMMs on a caller's packed op(B) read A unpacked (GemmKernels' d kernels, A
+     * row-major, alpha 1): on random floats, where the sum order shows in the bits, every row
+     * count 1..2·MR+1 (one row on 4 strips at once as well) and column edge gives the bits of the same GEMM with A packed (op(B) not
+     * packed by the caller), through {@code gemm} at 1 and 2
+     * threads and through {@code columns}; A is a sub-matrix (lda > K, an offset) that ends
+     * where its array ends, so a kernel reading past its last valid row would throw.
+     */
+    @Test
+    void unpackedAOnPackedBGivesThePackedBits() {
+        Random r = new Random(23);
+        int k = 2 * Sgemm.KC + 5;
+        int lda = k + 7;
+        try (Workers one = new Workers(1); Workers two = new Workers(2)) {
+            Sgemm serial = new Sgemm(one);
+            Sgemm parallel = new Sgemm(two);
+            // 4 and 9 strips and a bit: one row runs whole strips four at a time (GemmKernels.d1s4).
+            for (int n : new int[] {Sgemm.LANES - 1, Sgemm.NR, Sgemm.NR + 3, 3 * Sgemm.NR + Sgemm.LANES + 2,
+                    4 * Sgemm.NR, 9 * Sgemm.NR + 5}) {
+                float[] b = gaussian(r, k * n);
+                Sgemm.PackedB pb = new Sgemm.PackedB();
+                Sgemm.pack(false, k, n, b, 0, n, pb);
+                for (int m = 1; m <= 2 * Sgemm.MR + 1; m++) {
+                    int aOff = 3;
+                    float[] a = gaussian(r, aOff + (m - 1) * lda + k);
+                    float[] want = new float[m * n];
+                    serial.gemm(false, false, m, n, k, 1f, a, aOff, lda, b, 0, n, 0f, want, 0, n);
+                    float[] c1 = new float[m * n];
+                    float[] c2 = new float[m * n];
+                    serial.gemm(new Sgemm.Call(), false, m, 1f, a, aOff, lda, pb, 0f, c1, 0, n);
+                    parallel.gemm(new Sgemm.Call(), false, m, 1f, a, aOff, lda, pb, 0f, c2, 0, n);
+                    String what = "m=" + m + " n=" + n;
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(want, c1, what + ": unpacked A vs packed, bitwise");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(want, c2, what + ": on 2 threads");
+                    if (n % Sgemm.NR == 0) {
+                        float[] c3 = new float[m * n];
+                        serial.columns(new Sgemm.Call(), false, m, 1f, a, aOff, lda, pb, 0, n, 0f, c3, 0, n);
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(want, c3, what + ": columns");
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] gaussian(Random r, int size) {
+        float[] v = new float[size];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
+    }
+
     @Test
     void longKInPhasesMatchesExactly() {
         // op(B) packed whole would pass Sgemm's 2 MB phase budget (K = 700, N = 1030: about 2.9 MB),

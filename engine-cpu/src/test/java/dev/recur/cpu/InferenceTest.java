@@ -49,14 +49,20 @@ class InferenceTest {
     /** Against the forward at one thread: so the inference at 2 and 3 threads matches it too. */
     @Test
     void sameBitsAsTheForwardForEveryCellAtOneTwoAndThreeThreads() {
-        for (int threads : new int[] {1, 2, 3}) {
-            try (CpuBackend be = new CpuBackend(threads); CpuBackend one = new CpuBackend(1)) {
+        // The sliced loop forced at 2 and 3 threads (by shape alone it runs only from H = 512; the
+        // shapes it cannot take run stepwise), and with one slice.
+        int[] threadCounts = {1, 2, 3, 2};
+        CpuLayer.TimeLoop[] loops = {CpuLayer.TimeLoop.AUTO, CpuLayer.TimeLoop.SLICED, CpuLayer.TimeLoop.SLICED,
+                CpuLayer.TimeLoop.ONE_THREAD};
+        for (int i = 0; i < loops.length; i++) {
+            int threads = threadCounts[i];
+            try (CpuBackend be = new CpuBackend(threads, loops[i]); CpuBackend one = new CpuBackend(1)) {
                 for (Cell cell : Cell.values()) {
                     for (LayerCase c : cases(cell)) {
                         List<Direction> dirs = c.bidirectional ? java.util.Arrays.asList((Direction) null)
                                 : List.of(Direction.FORWARD, Direction.REVERSE);
                         for (Direction dir : dirs) {
-                            String what = c + (dir == null ? "" : " " + dir) + " at " + threads + " threads";
+                            String what = c + (dir == null ? "" : " " + dir) + " at " + threads + " threads, " + loops[i];
                             LayerCase.EngineRun forward = c.runLayer(one, dir);
                             Outputs fresh = infer(be, c, dir, false);
                             assertSame(what, forward, fresh);

@@ -86,7 +86,8 @@ class SteadyStateAllocationTest {
             runs.add(new Run(cell, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
         // One thread: every allocation of the ops is the caller's, which the counter sees.
-        assertNoAllocation(1, workers -> new CpuLayer(new Sgemm(workers), workers), runs, 0);
+        assertNoAllocation(1, workers -> new CpuLayer(new Sgemm(workers), workers, CpuLayer.TimeLoop.AUTO), runs,
+                0);
     }
 
     /**
@@ -104,7 +105,20 @@ class SteadyStateAllocationTest {
         for (Cell cell : Cell.values()) {
             runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
         }
-        assertNoAllocation(2, workers -> new CpuLayer(new Sgemm(workers), workers), runs, 16);
+        assertNoAllocation(2, workers -> new CpuLayer(new Sgemm(workers), workers, CpuLayer.TimeLoop.SLICED), runs,
+                16);
+    }
+
+    /** The sliced loop with one slice (the whole loop on the caller, no hand-over): nothing at all. */
+    @Test
+    void theOneSliceLoopAllocatesNothingOnceCompiled() {
+        Random r = new Random(7);
+        List<Run> runs = new ArrayList<>();
+        for (Cell cell : Cell.values()) {
+            runs.add(new Run(cell, 4, 6, 24, 2 * Sgemm.NR, new int[] {4, 2, 3, 4, 1, 4}, r));
+        }
+        assertNoAllocation(2, workers -> new CpuLayer(new Sgemm(workers), workers, CpuLayer.TimeLoop.ONE_THREAD),
+                runs, 0);
     }
 
     /**
