@@ -6,7 +6,13 @@ import dev.recur.api.Direction;
 import dev.recur.api.StepControl;
 import dev.recur.api.TensorOps;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
+
+import static jdk.incubator.vector.FloatVector.fromArray;
 
 /**
  * One direction of one recurrent layer run with {@link CellOptions} (layer normalisation,
@@ -58,6 +64,9 @@ final class CpuOptionLayer {
     /** Elements of a stage's element-wise work below which it runs on the caller alone (as in CpuLayer). */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
     private static final float EPS = CellOptions.LAYER_NORM_EPSILON;
+    private static final VectorSpecies<Float> SP = FloatVector.SPECIES_PREFERRED;
+    private static final int L = SP.length();
+    private static final FloatVector ONE = FloatVector.broadcast(SP, 1f);
 
     private final Sgemm sgemm;
     private final Workers workers;
@@ -68,6 +77,8 @@ final class CpuOptionLayer {
     /** {@link #stage} and the lanes: every stage object a call sets up and clears. */
     private final RowStage[] allStages;
     private final TimeLoop timeLoop = new TimeLoop();
+    /** Task i of {@link #rows}: lane i's share. */
+    private final Workers.Task laneRows = this::laneRows;
     /** The column-sum call in flight, likewise reused. */
     private final ColumnSums columnSums = new ColumnSums();
 
@@ -82,6 +93,10 @@ final class CpuOptionLayer {
         this.allStages = new RowStage[lanes.length + 1];
         allStages[0] = stage;
         System.arraycopy(lanes, 0, allStages, 1, lanes.length);
+    }
+
+    private void laneRows(int i) {
+        lanes[i].run(i);
     }
 
     private RowStage[] stages() {
@@ -468,17 +483,24 @@ final class CpuOptionLayer {
 
     /** Runs {@code stageId} over {@code count} rows, split among the workers when worth it. */
     private void rows(int stageId, OptionBuffers buf, Params w, int count, int off, int width) {
-        RowStage st = stage;
-        st.stage = stageId;
-        st.off = off;
-        st.count = count;
         int chunks = Math.min(workers.threads(), (int) Math.min(Integer.MAX_VALUE,
                 (long) count * width / PARALLEL_MIN_ELEMENTS));
         if (chunks <= 1) {
+            RowStage st = stage;
+            st.stage = stageId;
+            st.off = off;
+            st.count = count;
             st.runRows(0, count);
         } else {
-            st.chunk = (count + chunks - 1) / chunks;
-            workers.forEach(chunks, st);
+            // Chunk i on lane i: each thread its own stage object (the lane-sum scratch is per object).
+            for (int i = 0; i < chunks; i++) {
+                RowStage st = lanes[i];
+                st.stage = stageId;
+                st.off = off;
+                st.count = count;
+                st.chunk = (count + chunks - 1) / chunks;
+            }
+            workers.forEach(chunks, laneRows);
         }
     }
 
@@ -528,6 +550,8 @@ final class CpuOptionLayer {
         // The step.
         int t;
         boolean first;
+        /** One vector's lanes, summed in lane order by {@link #sumLanes}. */
+        private final float[] lanes = new float[L];
         /** The GEMMs of this lane's rows, on the thread that runs it alone. */
         private final Sgemm sgemm;
         private final Sgemm.Call gemm = new Sgemm.Call();
@@ -785,21 +809,41 @@ final class CpuOptionLayer {
             }
         }
 
-        /** x̂ = (v - μ)/sqrt(σ² + ε) in place over {@code a[o..o+n)}; returns 1/sqrt(σ² + ε). */
-        static float normalize(float[] a, int o, int n) {
-            float sum = 0f;
-            for (int u = 0; u < n; u++) {
-                sum += a[o + u];
+        /**
+         * The lanes of {@code v} summed in lane order: a fixed order, unlike
+         * {@code reduceLanes(ADD)}, whose order the Vector API leaves open (Note [Deterministic
+         * transcendentals] in GateMath says why the bits must not depend on the JIT).
+         */
+        private float sumLanes(FloatVector v) {
+            v.intoArray(lanes, 0);
+            float s = 0f;
+            for (int i = 0; i < L; i++) {
+                s += lanes[i];
             }
-            float mean = sum / n;
-            float var = 0f;
-            for (int u = 0; u < n; u++) {
-                float d = a[o + u] - mean;
-                var += d * d;
+            return s;
+        }
+
+        /**
+         * x̂ = (v - μ)/sqrt(σ² + ε) in place over {@code a[o..o+n)}; returns 1/sqrt(σ² + ε). The
+         * sums run in vectors of lanes (unit u into lane u mod L), then across the lanes in order.
+         */
+        float normalize(float[] a, int o, int n) {
+            FloatVector acc = FloatVector.zero(SP);
+            for (int u = 0; u < n; u += L) {
+                acc = acc.add(fromArray(SP, a, o + u, SP.indexInRange(u, n))); // lanes past n load 0
             }
-            float rstd = (float) (1.0 / Math.sqrt(var / n + EPS));
-            for (int u = 0; u < n; u++) {
-                a[o + u] = (a[o + u] - mean) * rstd;
+            float mean = sumLanes(acc) / n;
+            FloatVector mv = FloatVector.broadcast(SP, mean);
+            FloatVector sq = FloatVector.zero(SP);
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector d = fromArray(SP, a, o + u, m).sub(mv, m); // 0 past n
+                sq = sq.add(d.mul(d));
+            }
+            float rstd = (float) (1.0 / Math.sqrt(sumLanes(sq) / n + EPS));
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                fromArray(SP, a, o + u, m).sub(mv).mul(rstd).intoArray(a, o + u, m);
             }
             return rstd;
         }
@@ -814,25 +858,34 @@ final class CpuOptionLayer {
             int g = cell.gates();
             for (int k = k0; k < k1; k++) {
                 int o = (row * g + k) * hs;
-                normalizeBack(d, o, d, o, xhat, o, gain, k * hs, rs[row * g + k], hs);
+                normalizeBack(d, o, d, o, xhat, o, gain, k * hs, rs[row * g + k], hs, false);
             }
         }
 
-        /** {@code dst[do..do+n) = rstd·(γd - mean(γd) - x̂·mean(γd⊙x̂))} from {@code d[o..o+n)}. */
-        static void normalizeBack(float[] d, int o, float[] dst, int dOff, float[] xhat, int xo, float[] gain, int go,
-                                  float rstd, int n) {
-            float s1 = 0f;
-            float s2 = 0f;
-            for (int u = 0; u < n; u++) {
-                float gd = gain[go + u] * d[o + u];
-                s1 += gd;
-                s2 += gd * xhat[xo + u];
+        /**
+         * {@code dst[do..do+n) = rstd·(γd - mean(γd) - x̂·mean(γd⊙x̂))} from {@code d[o..o+n)}, or
+         * added into dst when {@code add}; in place when dst is d. Sums as in {@link #normalize}.
+         */
+        void normalizeBack(float[] d, int o, float[] dst, int dOff, float[] xhat, int xo, float[] gain, int go,
+                           float rstd, int n, boolean add) {
+            FloatVector s1 = FloatVector.zero(SP);
+            FloatVector s2 = FloatVector.zero(SP);
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector gd = fromArray(SP, gain, go + u, m).mul(fromArray(SP, d, o + u, m)); // 0 past n
+                s1 = s1.add(gd);
+                s2 = s2.add(gd.mul(fromArray(SP, xhat, xo + u, m)));
             }
-            float m1 = s1 / n;
-            float m2 = s2 / n;
-            for (int u = 0; u < n; u++) {
-                float gd = gain[go + u] * d[o + u];
-                dst[dOff + u] = rstd * (gd - m1 - xhat[xo + u] * m2);
+            FloatVector m1 = FloatVector.broadcast(SP, sumLanes(s1) / n);
+            FloatVector m2 = FloatVector.broadcast(SP, sumLanes(s2) / n);
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector gd = fromArray(SP, gain, go + u, m).mul(fromArray(SP, d, o + u, m));
+                FloatVector v = gd.sub(m1).sub(fromArray(SP, xhat, xo + u, m).mul(m2)).mul(rstd);
+                if (add) {
+                    v = fromArray(SP, dst, dOff + u, m).add(v);
+                }
+                v.intoArray(dst, dOff + u, m);
             }
         }
 
@@ -854,14 +907,143 @@ final class CpuOptionLayer {
                 float[] gH = w.gHh();
                 float[] bH = w.betaHh();
                 float[] bih = w.bIh();
-                for (int u = 0; u < hs; u++) {
-                    pre[po + u] = (gi[kb + u] * ax[a + u] + bi[kb + u] + bih[kb + u])
-                            + (gH[kb + u] * ah[a + u] + bH[kb + u] + bhh[kb + u]);
-                }
+                preActivationLn(gi, bi, bih, gH, bH, bhh, kb, ax, ah, a, pre, po, hs);
             } else {
-                for (int u = 0; u < hs; u++) {
-                    pre[po + u] = ax[a + u] + (ah[a + u] + bhh[kb + u]);
+                preActivationPlain(ax, ah, a, bhh, kb, pre, po, hs);
+            }
+        }
+
+        /*
+         * The vector loops below live in small static methods, as GateMath's do: a large method
+         * full of vector operations is one C1 cannot compile ("out of virtual registers") and
+         * one that runs the Vector API's allocating fallbacks until C2 takes it, if ever.
+         */
+
+        /** {@code pre = (γ_x⊙x̂ + β_x + b_ih) + (γ_h⊙ĥ + β_h + b_hh)} over n units (parameters from kb, x̂ ĥ from a). */
+        private static void preActivationLn(float[] gi, float[] bi, float[] bih, float[] gH, float[] bH, float[] bhh,
+                                            int kb, float[] ax, float[] ah, int a, float[] pre, int po, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector xs = fromArray(SP, gi, kb + u, m).mul(fromArray(SP, ax, a + u, m))
+                        .add(fromArray(SP, bi, kb + u, m)).add(fromArray(SP, bih, kb + u, m));
+                FloatVector hsd = fromArray(SP, gH, kb + u, m).mul(fromArray(SP, ah, a + u, m))
+                        .add(fromArray(SP, bH, kb + u, m)).add(fromArray(SP, bhh, kb + u, m));
+                xs.add(hsd).intoArray(pre, po + u, m);
+            }
+        }
+
+        /** {@code pre = ax + (ah + b_hh)} over n units. */
+        private static void preActivationPlain(float[] ax, float[] ah, int a, float[] bhh, int kb, float[] pre, int po,
+                                               int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                fromArray(SP, ax, a + u, m).add(fromArray(SP, ah, a + u, m).add(fromArray(SP, bhh, kb + u, m)))
+                        .intoArray(pre, po + u, m);
+            }
+        }
+
+        /**
+         * Through h̃ = o⊙τ over n units: {@code dpre_o = d⊙τ⊙o⊙(1-o)} into {@code dp[po..]}, and
+         * {@code dk = d⊙o⊙(1-τ²)} stored into {@code dk[ko..]} or, when {@code add}, added there.
+         */
+        private static void lstmOutputBack(float[] gt, int po, float[] tau, int so, float[] dhr, int ho, float[] dp,
+                                           float[] dk, int ko, boolean add, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector og = fromArray(SP, gt, po + u, m);
+                FloatVector tv = fromArray(SP, tau, so + u, m);
+                FloatVector d = fromArray(SP, dhr, ho + u, m);
+                d.mul(tv).mul(og).mul(ONE.sub(og)).intoArray(dp, po + u, m);
+                FloatVector v = d.mul(og).mul(ONE.sub(tv.mul(tv)));
+                if (add) {
+                    v = fromArray(SP, dk, ko + u, m).add(v);
                 }
+                v.intoArray(dk, ko + u, m);
+            }
+        }
+
+        /**
+         * The LSTM's (not the coupled cell's) gate gradients from dc̃ over n units: dpre_i at
+         * {@code dp[go..]}, dpre_f at {@code pf}, dpre_g at {@code pg}; {@code dc_{t-1} += dc̃⊙f}.
+         */
+        private static void lstmCellBack(float[] gt, int go, int pf, int pg, float[] cp, int so, float[] dct, int co,
+                                         float[] dp, float[] dc, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector dcv = fromArray(SP, dct, co + u, m);
+                FloatVector f = fromArray(SP, gt, pf + u, m);
+                FloatVector g = fromArray(SP, gt, pg + u, m);
+                FloatVector i = fromArray(SP, gt, go + u, m);
+                dcv.mul(g).mul(i).mul(ONE.sub(i)).intoArray(dp, go + u, m);
+                dcv.mul(fromArray(SP, cp, so + u, m)).mul(f).mul(ONE.sub(f)).intoArray(dp, pf + u, m);
+                dcv.mul(i).mul(ONE.sub(g.mul(g))).intoArray(dp, pg + u, m);
+                fromArray(SP, dc, co + u, m).add(dcv.mul(f)).intoArray(dc, co + u, m);
+            }
+        }
+
+        /**
+         * {@link #lstmCellBack} with peepholes {@code peep [3H]}: dc̃ first takes dpre_o⊙p_o (dpre_o
+         * at {@code po}), and {@code dc_{t-1}} also dpre_i⊙p_i + dpre_f⊙p_f. Three passes, each a
+         * method of its own with few live vectors: in one method C1 cannot compile them ("out of
+         * virtual registers"), and the method stayed on the Vector API's allocating fallback
+         * (OptionsAllocationTest). Every value is the one-pass formula's.
+         */
+        private static void lstmPeepholeCellBack(float[] gt, int go, int pf, int pg, int po, float[] cp, int so,
+                                                 float[] dct, int co, float[] dp, float[] peep, int hs, float[] dc,
+                                                 int n) {
+            fmaAdd(dct, co, dp, po, peep, 2 * hs, n);
+            lstmGateGrads(gt, go, pf, pg, cp, so, dct, co, dp, n);
+            lstmPeepholeBack(gt, go, pf, dct, co, dp, peep, hs, dc, n);
+        }
+
+        /** {@code a[ao..ao+n) = a + p[po..]⊙x[xo..]} (a multiply, then an add). */
+        private static void fmaAdd(float[] a, int ao, float[] p, int po, float[] x, int xo, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                fromArray(SP, a, ao + u, m).add(fromArray(SP, p, po + u, m).mul(fromArray(SP, x, xo + u, m)))
+                        .intoArray(a, ao + u, m);
+            }
+        }
+
+        /** dpre_i, dpre_f, dpre_g of {@link #lstmCellBack}, without the dc update. */
+        private static void lstmGateGrads(float[] gt, int go, int pf, int pg, float[] cp, int so, float[] dct, int co,
+                                          float[] dp, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector dcv = fromArray(SP, dct, co + u, m);
+                FloatVector f = fromArray(SP, gt, pf + u, m);
+                FloatVector g = fromArray(SP, gt, pg + u, m);
+                FloatVector i = fromArray(SP, gt, go + u, m);
+                dcv.mul(g).mul(i).mul(ONE.sub(i)).intoArray(dp, go + u, m);
+                dcv.mul(fromArray(SP, cp, so + u, m)).mul(f).mul(ONE.sub(f)).intoArray(dp, pf + u, m);
+                dcv.mul(i).mul(ONE.sub(g.mul(g))).intoArray(dp, pg + u, m);
+            }
+        }
+
+        /** {@code dc += dc̃⊙f + (dpre_i⊙p_i + dpre_f⊙p_f)}. */
+        private static void lstmPeepholeBack(float[] gt, int go, int pf, float[] dct, int co, float[] dp, float[] peep,
+                                             int hs, float[] dc, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector back = fromArray(SP, dct, co + u, m).mul(fromArray(SP, gt, pf + u, m))
+                        .add(fromArray(SP, dp, go + u, m).mul(fromArray(SP, peep, u, m))
+                                .add(fromArray(SP, dp, pf + u, m).mul(fromArray(SP, peep, hs + u, m))));
+                fromArray(SP, dc, co + u, m).add(back).intoArray(dc, co + u, m);
+            }
+        }
+
+        /** {@link #lstmCellBack} for the coupled cell (i = 1 - f; gates f, g, o; no peepholes). */
+        private static void lstmCoupledCellBack(float[] gt, int pf, int pg, float[] cp, int so, float[] dct, int co,
+                                                float[] dp, float[] dc, int n) {
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector dcv = fromArray(SP, dct, co + u, m);
+                FloatVector f = fromArray(SP, gt, pf + u, m);
+                FloatVector g = fromArray(SP, gt, pg + u, m);
+                FloatVector i = ONE.sub(f);
+                dcv.mul(fromArray(SP, cp, so + u, m).sub(g)).mul(f).mul(ONE.sub(f)).intoArray(dp, pf + u, m);
+                dcv.mul(i).mul(ONE.sub(g.mul(g))).intoArray(dp, pg + u, m);
+                fromArray(SP, dc, co + u, m).add(dcv.mul(f)).intoArray(dc, co + u, m);
             }
         }
 
@@ -1199,75 +1381,32 @@ final class CpuOptionLayer {
             int co = j * hs;
             boolean ln = o.layerNorm();
             // Through h̃ = o⊙τ: dpre_o, and dk (the gradient of τ's argument).
-            for (int u = 0; u < hs; u++) {
-                float og = gt[go + oi * hs + u];
-                float tv = tau[so + u];
-                float d = dhr[ho + u];
-                dp[go + oi * hs + u] = d * tv * og * (1f - og);
-                float dk = d * og * (1f - tv * tv);
-                if (ln) {
-                    buf.dK[so + u] = dk;
-                } else {
-                    dct[co + u] += dk;
-                }
-            }
+            int po = go + oi * hs;
             if (ln) {
+                lstmOutputBack(gt, po, tau, so, dhr, ho, dp, buf.dK, so, false, hs);
                 // dc̃ += LN_c's backward of dk (dK keeps dk for the gain and bias gradients).
-                float[] gC = w.gC();
-                float s1 = 0f;
-                float s2 = 0f;
-                float[] dK = buf.dK;
-                float[] xh = buf.cHat;
-                for (int u = 0; u < hs; u++) {
-                    float gd = gC[u] * dK[so + u];
-                    s1 += gd;
-                    s2 += gd * xh[so + u];
-                }
-                float m1 = s1 / hs;
-                float m2 = s2 / hs;
-                float rstd = buf.rsc[row];
-                for (int u = 0; u < hs; u++) {
-                    dct[co + u] += rstd * (gC[u] * dK[so + u] - m1 - xh[so + u] * m2);
-                }
+                normalizeBack(buf.dK, so, dct, co, buf.cHat, so, w.gC(), 0, buf.rsc[row], hs, true);
+            } else {
+                lstmOutputBack(gt, po, tau, so, dhr, ho, dp, dct, co, true, hs);
             }
             float[] peep = w.peep();
-            float[] cp = buf.cPrev;
-            float[] dc = buf.dc;
-            for (int u = 0; u < hs; u++) {
-                float dcv = dct[co + u];
+            if (coupled) {
                 if (peep != null) {
-                    dcv += dp[go + oi * hs + u] * peep[2 * hs + u];
+                    throw new IllegalStateException("the coupled LSTM has no peepholes");
                 }
-                float f = gt[go + fi * hs + u];
-                float g = gt[go + gi * hs + u];
-                float c0 = cp[so + u];
-                float dpf;
-                float dpg;
-                if (coupled) {
-                    float i = 1f - f;
-                    dpf = dcv * (c0 - g) * f * (1f - f);
-                    dpg = dcv * i * (1f - g * g);
-                } else {
-                    float i = gt[go + u];
-                    float dpi = dcv * g * i * (1f - i);
-                    dp[go + u] = dpi;
-                    dpf = dcv * c0 * f * (1f - f);
-                    dpg = dcv * i * (1f - g * g);
-                }
-                dp[go + fi * hs + u] = dpf;
-                dp[go + gi * hs + u] = dpg;
-                float back = dcv * f;
-                if (peep != null) {
-                    back += dp[go + u] * peep[u] + dpf * peep[hs + u];
-                }
-                dc[co + u] += back;
+                lstmCoupledCellBack(gt, go + fi * hs, go + gi * hs, buf.cPrev, so, dct, co, dp, buf.dc, hs);
+            } else if (peep != null) {
+                lstmPeepholeCellBack(gt, go, go + fi * hs, go + gi * hs, po, buf.cPrev, so, dct, co, dp, peep, hs,
+                        buf.dc, hs);
+            } else {
+                lstmCellBack(gt, go, go + fi * hs, go + gi * hs, buf.cPrev, so, dct, co, dp, buf.dc, hs);
             }
             if (ln) {
                 // The LSTM's two sides share dPre; the recurrent side's LN backward goes to dAh.
                 int g = cell.gates();
                 for (int k = 0; k < g; k++) {
                     int o2 = (row * g + k) * hs;
-                    normalizeBack(dp, o2, buf.dAh, o2, buf.ah, o2, w.gHh(), k * hs, buf.rsh[row * g + k], hs);
+                    normalizeBack(dp, o2, buf.dAh, o2, buf.ah, o2, w.gHh(), k * hs, buf.rsh[row * g + k], hs, false);
                 }
             }
         }
@@ -1329,7 +1468,7 @@ final class CpuOptionLayer {
             int g = cell.gates();
             for (int k = k0; k < k1; k++) {
                 int o2 = (row * g + k) * hs;
-                normalizeBack(dph, o2, dah, o2, buf.ah, o2, w.gHh(), k * hs, buf.rsh[row * g + k], hs);
+                normalizeBack(dph, o2, dah, o2, buf.ah, o2, w.gHh(), k * hs, buf.rsh[row * g + k], hs, false);
             }
         }
 
