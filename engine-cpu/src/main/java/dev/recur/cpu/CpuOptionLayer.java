@@ -279,18 +279,18 @@ final class CpuOptionLayer {
         // Parameter gradients over every step at once. Both biases (and LN's β) receive the column
         // sums of their side's dPre; the LSTM and RNN share one dPre for both sides.
         boolean shared = buf.dPreH == buf.dPreX;
-        columnSums(buf.dPreX, null, n, gh, buf.colSums, g.bIh(), ln ? g.betaIh() : null, shared ? g.bHh() : null,
-                shared && ln ? g.betaHh() : null);
-        if (!shared) {
-            columnSums(buf.dPreH, null, n, gh, buf.colSums, g.bHh(), ln ? g.betaHh() : null, null, null);
+        // One pass over dPre for its column sums and, with layer norm, those of dPre⊙x̂ (the gains).
+        if (shared) {
+            columnSums(buf.dPreX, ln ? buf.ax : null, ln ? buf.ah : null, n, gh, buf, g.bIh(),
+                    ln ? g.betaIh() : null, g.bHh(), ln ? g.betaHh() : null, ln ? g.gIh() : null, ln ? g.gHh() : null);
+        } else {
+            columnSums(buf.dPreX, ln ? buf.ax : null, null, n, gh, buf, g.bIh(), ln ? g.betaIh() : null, null, null,
+                    ln ? g.gIh() : null, null);
+            columnSums(buf.dPreH, ln ? buf.ah : null, null, n, gh, buf, g.bHh(), ln ? g.betaHh() : null, null, null,
+                    ln ? g.gHh() : null, null);
         }
-        if (ln) {
-            columnSums(buf.dPreX, buf.ax, n, gh, buf.colSums, g.gIh(), null, null, null);
-            columnSums(buf.dPreH, buf.ah, n, gh, buf.colSums, g.gHh(), null, null, null);
-            if (lstm) {
-                columnSums(buf.dK, null, n, hs, buf.colSums, g.betaC(), null, null, null);
-                columnSums(buf.dK, buf.cHat, n, hs, buf.colSums, g.gC(), null, null, null);
-            }
+        if (ln && lstm) {
+            columnSums(buf.dK, buf.cHat, null, n, hs, buf, g.betaC(), null, null, null, g.gC(), null);
         }
         if (cell == Cell.LSTM_PEEPHOLE) {
             peepholeGrads(buf.dPreX, buf.cPrev, buf.cTilde, n, hs, g.peep());
@@ -384,22 +384,29 @@ final class CpuOptionLayer {
     }
 
     /**
-     * {@code Σ_r a[r, c]} (of {@code a[r, c]·b[r, c]} when b is given) added into each non-null
-     * {@code out}: columns cut into one run per worker, each column's rows summed in ascending
-     * order from zero, so the same bits at any thread count.
+     * {@code Σ_r a[r, c]} added into each non-null {@code out0..out3}, and in the same pass over a
+     * {@code Σ_r a[r, c]·b[r, c]} into {@code outB} when b is given, {@code Σ_r a[r, c]·b2[r, c]}
+     * into {@code outB2} when b2 is given (one read of a instead of one per sum): columns cut
+     * into one run per worker, each column's rows summed in ascending order from zero, so the same
+     * bits at any thread count.
      */
-    private void columnSums(float[] a, float[] b, int rows, int cols, float[] sums, float[] out0, float[] out1,
-                            float[] out2, float[] out3) {
+    private void columnSums(float[] a, float[] b, float[] b2, int rows, int cols, OptionBuffers buf, float[] out0,
+                            float[] out1, float[] out2, float[] out3, float[] outB, float[] outB2) {
         ColumnSums cs = columnSums;
-        cs.sums = sums;
+        cs.sums = buf.colSums;
+        cs.sumsB = buf.colSumsB;
+        cs.sumsB2 = buf.colSumsB2;
         cs.a = a;
         cs.b = b;
+        cs.b2 = b2;
         cs.rows = rows;
         cs.cols = cols;
         cs.out0 = out0;
         cs.out1 = out1;
         cs.out2 = out2;
         cs.out3 = out3;
+        cs.outB = outB;
+        cs.outB2 = outB2;
         cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
         int chunks = (cols + cs.chunk - 1) / cs.chunk;
         try {
@@ -413,16 +420,20 @@ final class CpuOptionLayer {
         } finally {
             cs.a = null;
             cs.b = null;
-            cs.sums = null;
-            cs.out0 = cs.out1 = cs.out2 = cs.out3 = null;
+            cs.b2 = null;
+            cs.sums = cs.sumsB = cs.sumsB2 = null;
+            cs.out0 = cs.out1 = cs.out2 = cs.out3 = cs.outB = cs.outB2 = null;
         }
     }
 
     /** One call of {@link #columnSums}: its operands, and task i's run of columns. */
     private static final class ColumnSums implements Workers.Task {
         private float[] sums;
+        private float[] sumsB;
+        private float[] sumsB2;
         private float[] a;
         private float[] b;
+        private float[] b2;
         private int rows;
         private int cols;
         private int chunk;
@@ -430,31 +441,56 @@ final class CpuOptionLayer {
         private float[] out1;
         private float[] out2;
         private float[] out3;
+        private float[] outB;
+        private float[] outB2;
 
         @Override
         public void run(int i) {
             int c0 = i * chunk;
             int c1 = Math.min(cols, c0 + chunk);
-            Arrays.fill(sums, c0, c1, 0f);
+            float[] s = sums;
+            float[] sb = sumsB;
+            float[] sb2 = sumsB2;
+            Arrays.fill(s, c0, c1, 0f);
+            if (b != null) {
+                Arrays.fill(sb, c0, c1, 0f);
+            }
+            if (b2 != null) {
+                Arrays.fill(sb2, c0, c1, 0f);
+            }
+            float[] a = this.a;
+            float[] b = this.b;
+            float[] b2 = this.b2;
             for (int r = 0; r < rows; r++) {
                 int base = r * cols;
                 if (b == null) {
                     for (int c = c0; c < c1; c++) {
-                        sums[c] += a[base + c];
+                        s[c] += a[base + c];
+                    }
+                } else if (b2 == null) {
+                    for (int c = c0; c < c1; c++) {
+                        float v = a[base + c];
+                        s[c] += v;
+                        sb[c] += v * b[base + c];
                     }
                 } else {
                     for (int c = c0; c < c1; c++) {
-                        sums[c] += a[base + c] * b[base + c];
+                        float v = a[base + c];
+                        s[c] += v;
+                        sb[c] += v * b[base + c];
+                        sb2[c] += v * b2[base + c];
                     }
                 }
             }
-            add(out0, c0, c1);
-            add(out1, c0, c1);
-            add(out2, c0, c1);
-            add(out3, c0, c1);
+            add(out0, s, c0, c1);
+            add(out1, s, c0, c1);
+            add(out2, s, c0, c1);
+            add(out3, s, c0, c1);
+            add(outB, sb, c0, c1);
+            add(outB2, sb2, c0, c1);
         }
 
-        private void add(float[] out, int c0, int c1) {
+        private static void add(float[] out, float[] sums, int c0, int c1) {
             if (out != null) {
                 for (int c = c0; c < c1; c++) {
                     out[c] += sums[c];
