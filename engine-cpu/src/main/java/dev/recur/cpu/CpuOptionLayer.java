@@ -1471,30 +1471,80 @@ final class CpuOptionLayer {
             boolean ln = o.layerNorm();
             float[] ah = buf.ah;
             float[] bhh = w.bHh();
-            for (int u = 0; u < hs; u++) {
-                float r = gt[go + u];
-                float z = gt[go + hs + u];
-                float nv = gt[go + 2 * hs + u];
-                float d = dht[jo + u];
-                dh[jo + u] += d * z;
-                float dpz = d * (hp[so + u] - nv) * z * (1f - z);
-                float dpn = d * (1f - z) * (1f - nv * nv);
-                dpx[go + hs + u] = dpz;
-                dph[go + hs + u] = dpz;
-                dpx[go + 2 * hs + u] = dpn;
-                if (orig) {
-                    dph[go + 2 * hs + u] = dpn;
+            gruZnBack(gt, go, hs, hp, so, dht, jo, dh, dpx, dph, orig, hs);
+            if (!orig) {
+                if (ln) {
+                    gruRBackLn(gt, go, hs, ah, w.gHh(), w.betaHh(), bhh, dpx, dph, hs);
                 } else {
-                    int k = 2 * hs + u;
-                    float hn = (ln ? w.gHh()[k] * ah[go + k] + w.betaHh()[k] : ah[go + k]) + bhh[k];
-                    dph[go + 2 * hs + u] = dpn * r;
-                    float dpr = dpn * hn * r * (1f - r);
-                    dpx[go + u] = dpr;
-                    dph[go + u] = dpr;
+                    gruRBack(gt, go, hs, ah, bhh, dpx, dph, hs);
                 }
             }
             if (ln) {
                 normalizeBackBlocks(dph, buf.dAh, row, orig ? 2 : 0, 3);
+            }
+        }
+
+        /**
+         * The GRU's z and n gates backward over n units of the row at {@code go} (gates r, z, n at
+         * go, go + hs, go + 2hs): {@code dh += d⊙z}, dpre_z into both sides, dpre_n into dPreX (and
+         * dPreH for the original GRU, whose n block reads no r).
+         */
+        private static void gruZnBack(float[] gt, int go, int hs, float[] hp, int so, float[] dht, int jo, float[] dh,
+                                      float[] dpx, float[] dph, boolean orig, int n) {
+            int zo = go + hs;
+            int no = go + 2 * hs;
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector z = fromArray(SP, gt, zo + u, m);
+                FloatVector nv = fromArray(SP, gt, no + u, m);
+                FloatVector d = fromArray(SP, dht, jo + u, m);
+                fromArray(SP, dh, jo + u, m).add(d.mul(z)).intoArray(dh, jo + u, m);
+                FloatVector dpz = d.mul(fromArray(SP, hp, so + u, m).sub(nv)).mul(z).mul(ONE.sub(z));
+                FloatVector dpn = d.mul(ONE.sub(z)).mul(ONE.sub(nv.mul(nv)));
+                dpz.intoArray(dpx, zo + u, m);
+                dpz.intoArray(dph, zo + u, m);
+                dpn.intoArray(dpx, no + u, m);
+                if (orig) {
+                    dpn.intoArray(dph, no + u, m);
+                }
+            }
+        }
+
+        /**
+         * The PyTorch-form GRU's r gate backward over n units, after {@link #gruZnBack}: with
+         * {@code hn = ah_n + b_hn}, {@code dPreH_n = dpre_n⊙r} and dpre_r = dpre_n⊙hn⊙r⊙(1-r) into
+         * both sides.
+         */
+        private static void gruRBack(float[] gt, int go, int hs, float[] ah, float[] bhh, float[] dpx, float[] dph,
+                                     int n) {
+            int no = go + 2 * hs;
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector r = fromArray(SP, gt, go + u, m);
+                FloatVector dpn = fromArray(SP, dpx, no + u, m);
+                FloatVector hn = fromArray(SP, ah, no + u, m).add(fromArray(SP, bhh, 2 * hs + u, m));
+                dpn.mul(r).intoArray(dph, no + u, m);
+                FloatVector dpr = dpn.mul(hn).mul(r).mul(ONE.sub(r));
+                dpr.intoArray(dpx, go + u, m);
+                dpr.intoArray(dph, go + u, m);
+            }
+        }
+
+        /** {@link #gruRBack} with layer norm: {@code hn = (γ_h⊙ĥ_n + β_h) + b_hn}. */
+        private static void gruRBackLn(float[] gt, int go, int hs, float[] ah, float[] gHh, float[] betaHh,
+                                       float[] bhh, float[] dpx, float[] dph, int n) {
+            int no = go + 2 * hs;
+            int k = 2 * hs;
+            for (int u = 0; u < n; u += L) {
+                VectorMask<Float> m = SP.indexInRange(u, n);
+                FloatVector r = fromArray(SP, gt, go + u, m);
+                FloatVector dpn = fromArray(SP, dpx, no + u, m);
+                FloatVector hn = fromArray(SP, gHh, k + u, m).mul(fromArray(SP, ah, no + u, m))
+                        .add(fromArray(SP, betaHh, k + u, m)).add(fromArray(SP, bhh, k + u, m));
+                dpn.mul(r).intoArray(dph, no + u, m);
+                FloatVector dpr = dpn.mul(hn).mul(r).mul(ONE.sub(r));
+                dpr.intoArray(dpx, go + u, m);
+                dpr.intoArray(dph, go + u, m);
             }
         }
 
