@@ -70,7 +70,7 @@ final class CpuOptionLayer {
 
     private final Sgemm sgemm;
     private final Workers workers;
-    /** The stages over all rows of a call (layer norm of the input side), run by {@link #rows}. */
+    /** The stage over all rows of a call (the backward of the input side's layer norm), run by {@link #rows}. */
     private final RowStage stage;
     /** One per worker task of the time loops: task i's rows, step state and GEMM call ({@link TimeLoop}). */
     private final RowStage[] lanes;
@@ -153,8 +153,8 @@ final class CpuOptionLayer {
         boolean ln = o.layerNorm();
         // Input projections of every step at once.
         if (ln) {
+            // Normalised per row by the time loop, just before the row's gate math reads it.
             sgemm.gemm(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, 0f, buf.ax, 0, gh);
-            rows(RowStage.NORMALIZE_X, buf, w, n, 0, gh);
         } else {
             sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, w.bIh(), buf.ax, 0, gh);
         }
@@ -541,11 +541,10 @@ final class CpuOptionLayer {
     }
 
     /**
-     * The element-wise stages of one step (and the layer-norm passes over all rows): what its
+     * The element-wise stages of one step (and the input side's layer-norm backward over all rows): what its
      * worker tasks read, set before they start, and task i's share of the rows.
      */
     private static final class RowStage implements Workers.Task {
-        static final int NORMALIZE_X = 0;
         static final int GATES = 1;
         static final int GRU_ORIGINAL_N = 2;
         static final int UPDATE = 3;
@@ -649,6 +648,13 @@ final class CpuOptionLayer {
                     System.arraycopy(rIn, b0 * r, buf.q, row0 * r, nb * r);
                 }
                 gemmRows(nb, buf.q, row0 * r, r, buf.recurrent, orig ? 2 * hs : gh, 0f, buf.ah, row0 * gh, gh);
+                if (o.layerNorm()) {
+                    // The input side's blocks of this step's rows (one pass over them, in cache
+                    // for the gate math next, instead of a pass over all rows before the loop).
+                    for (int b = b0; b < b1; b++) {
+                        normalizeBlocks(buf.ax, off + b, buf.rsx);
+                    }
+                }
                 stageRows(GATES, b0, b1);
                 if (orig && pw > 0) {
                     // The n block reads m ⊙ W_hr (r ⊙ h_{t-1}) (CellOptions).
@@ -774,11 +780,6 @@ final class CpuOptionLayer {
 
         void runRows(int from, int to) {
             switch (stage) {
-                case NORMALIZE_X -> {
-                    for (int row = from; row < to; row++) {
-                        normalizeBlocks(buf.ax, row, buf.rsx);
-                    }
-                }
                 case GATES -> {
                     boolean update = fused && cell != Cell.GRU_ORIGINAL;
                     for (int j = from; j < to; j++) {
