@@ -956,7 +956,10 @@ final class CpuOptionLayer {
          * one that runs the Vector API's allocating fallbacks until C2 takes it, if ever.
          */
 
-        /** {@code pre = (γ_x⊙x̂ + β_x + b_ih) + (γ_h⊙ĥ + β_h + b_hh)} over n units (parameters from kb, x̂ ĥ from a). */
+        /**
+         * {@code pre = (γ_x⊙x̂ + β_x + b_ih) + (γ_h⊙ĥ + β_h + b_hh)} over n units (parameters from
+         * kb, x̂ and ĥ from a).
+         */
         private static void preActivationLn(float[] gi, float[] bi, float[] bih, float[] gH, float[] bH, float[] bhh,
                                             int kb, float[] ax, float[] ah, int a, float[] pre, int po, int n) {
             for (int u = 0; u < n; u += L) {
