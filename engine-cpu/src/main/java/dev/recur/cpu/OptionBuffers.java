@@ -75,7 +75,9 @@ final class OptionBuffers {
     float[] dRq;     // [B, H]   of r⊙q (original GRU; projected: of r⊙h_{t-1})
     float[] dQn;     // [B, P]   projected original GRU: of qn
     float[] dPq;     // [N, P]   ... of W_hr (r⊙h_{t-1}), kept for dW_hr
-    float[] colSums; // [GH]     column-sum scratch
+    float[] colSums; // [GH]     column-sum scratch: of dPre (dK)
+    float[] colSumsB;  // [GH]   ... of dPre⊙x̂ (layer norm's gains), in the same pass
+    float[] colSumsB2; // [GH]   ... of dPre⊙ĥ (the LSTM's shared dPre: both sides' gains in one pass)
 
     OptionBuffers(Cell cell, CellOptions options, int maxSteps, int maxBatch, int hidden) {
         this.cell = cell;
@@ -143,5 +145,7 @@ final class OptionBuffers {
         dQn = qn != null ? new float[maxBatch * p] : null;
         dPq = qn != null ? new float[qn.length] : null;
         colSums = new float[gh];
+        colSumsB = options.layerNorm() ? new float[gh] : null;
+        colSumsB2 = options.layerNorm() ? new float[gh] : null;
     }
 }

@@ -186,8 +186,8 @@ class OptionsPathTest {
     @EnumSource(value = Cell.class, names = {"LSTM_PEEPHOLE", "GRU", "GRU_ORIGINAL", "RNN_TANH"})
     void sameBitsAtAnyThreadCount(Cell cell) {
         boolean rnn = OptionsEngineTest.rnn(cell);
-        // B·G·H = 64·3·256 or more elements per step: the gated cells' element-wise stages split their
-        // rows among 3 threads (CpuOptionLayer's PARALLEL_MIN_ELEMENTS = 2^14); every GEMM splits too.
+        // B = 64 on 3 threads: the time loops run in blocks of 22, 22 and 20 rows (not whole GEMM
+        // strips), the layer-norm passes split their rows, and every GEMM over all steps splits too.
         CellOptions o = new CellOptions(!rnn, 0.3f, 0.25f, cell.hasCellState() ? 0.2f : 0f, rnn ? 0 : 100);
         byte[] mask = new byte[5 * 64];
         for (int i = 0; i < mask.length; i++) {
