@@ -62,6 +62,8 @@ def loop_lstm(torch, x, w_ih, w_hh, b_ih, b_hh, h_size, ln=None, rec_mask=None, 
     xg = torch.addmm(b_ih, x.reshape(steps * batch, -1), w_ih.t()).view(steps, batch, 4, h_size)  # [T, B, 4, H]
     if ln is not None:
         xg = F.layer_norm(xg, (h_size,)) * ln["g_ih"] + ln["b_ih"]
+    # unbind, not xg[t]: the backward of T index ops would each fill a [T, B, 4, H] gradient.
+    xs = xg.unbind(0)
     h = x.new_zeros(batch, h_size)  # [B, H]
     c = x.new_zeros(batch, h_size)  # [B, H]
     ys = []
@@ -70,7 +72,7 @@ def loop_lstm(torch, x, w_ih, w_hh, b_ih, b_hh, h_size, ln=None, rec_mask=None, 
         hg = (hin @ w_hh.t()).view(batch, 4, h_size)  # [B, 4, H]
         if ln is not None:
             hg = F.layer_norm(hg, (h_size,)) * ln["g_hh"] + ln["b_hh"]
-        a = xg[t] + hg + b_hh.view(4, h_size)
+        a = xs[t] + hg + b_hh.view(4, h_size)
         i, f, g, o = a.unbind(1)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c_new = f * c + i * g
