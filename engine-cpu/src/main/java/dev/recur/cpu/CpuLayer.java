@@ -41,8 +41,6 @@ final class CpuLayer {
     private static final int GRU_ORIGINAL_GATES = 1;
     private static final int BACKWARD = 2;
     private static final int GRU_ORIGINAL_BACKWARD_GATES = 3;
-    /** Elements of gate math below which a step's rows run on the caller alone. */
-    private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
 
     private final Sgemm sgemm;
     private final Workers workers;
@@ -342,7 +340,7 @@ final class CpuLayer {
         g.p = p;
         g.rows = rows;
         g.off = off;
-        int chunks = Math.min(workers.threads(), rows * buf.gh / PARALLEL_MIN_ELEMENTS);
+        int chunks = Math.min(workers.threads(), rows * buf.gh / Workers.PARALLEL_MIN_ELEMENTS);
         try {
             if (chunks <= 1) {
                 g.gateRows(0, rows);
@@ -484,16 +482,9 @@ final class CpuLayer {
         cs.cols = cols;
         cs.sums = sums;
         cs.out = out;
-        cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
-        int chunks = (cols + cs.chunk - 1) / cs.chunk;
+        cs.chunk = workers.columnChunk(cols);
         try {
-            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
-                for (int i = 0; i < chunks; i++) {
-                    cs.run(i);
-                }
-            } else {
-                workers.forEach(chunks, cs);
-            }
+            workers.forEachColumnChunk(rows, cols, cs);
         } finally {
             cs.m = null;
             cs.sums = null;

@@ -61,8 +61,6 @@ final class CpuOptionLayer {
                   float[] betaIh, float[] gHh, float[] betaHh, float[] gC, float[] betaC) {
     }
 
-    /** Elements of a stage's element-wise work below which it runs on the caller alone (as in CpuLayer). */
-    private static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
     private static final float EPS = CellOptions.LAYER_NORM_EPSILON;
     private static final VectorSpecies<Float> SP = FloatVector.SPECIES_PREFERRED;
     private static final int L = SP.length();
@@ -407,16 +405,9 @@ final class CpuOptionLayer {
         cs.out3 = out3;
         cs.outB = outB;
         cs.outB2 = outB2;
-        cs.chunk = Math.max(16, (cols / workers.threads() + 15) / 16 * 16);
-        int chunks = (cols + cs.chunk - 1) / cs.chunk;
+        cs.chunk = workers.columnChunk(cols);
         try {
-            if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
-                for (int i = 0; i < chunks; i++) {
-                    cs.run(i);
-                }
-            } else {
-                workers.forEach(chunks, cs);
-            }
+            workers.forEachColumnChunk(rows, cols, cs);
         } finally {
             cs.a = null;
             cs.b = null;
@@ -520,7 +511,7 @@ final class CpuOptionLayer {
     /** Runs {@code stageId} over {@code count} rows, split among the workers when worth it. */
     private void rows(int stageId, OptionBuffers buf, Params w, int count, int off, int width) {
         int chunks = Math.min(workers.threads(), (int) Math.min(Integer.MAX_VALUE,
-                (long) count * width / PARALLEL_MIN_ELEMENTS));
+                (long) count * width / Workers.PARALLEL_MIN_ELEMENTS));
         if (chunks <= 1) {
             RowStage st = stage;
             st.stage = stageId;

@@ -73,6 +73,32 @@ final class Workers implements AutoCloseable {
         return threads;
     }
 
+    /** Elements of element-wise work below which a stage runs on the caller alone (a hand-over costs more). */
+    static final int PARALLEL_MIN_ELEMENTS = 1 << 14;
+
+    /**
+     * A column-wise pass (column sums) over {@code rows × cols}: {@code task} runs once per chunk of
+     * {@link #columnChunk} columns, on the workers when there are at least
+     * {@link #PARALLEL_MIN_ELEMENTS} elements, else on the caller in order. Each chunk's result
+     * depends on its columns alone, so the bits do not depend on who runs it.
+     */
+    void forEachColumnChunk(int rows, int cols, Task task) {
+        int chunk = columnChunk(cols);
+        int chunks = (cols + chunk - 1) / chunk;
+        if ((long) rows * cols < PARALLEL_MIN_ELEMENTS) {
+            for (int i = 0; i < chunks; i++) {
+                task.run(i);
+            }
+        } else {
+            forEach(chunks, task);
+        }
+    }
+
+    /** Columns per chunk of {@link #forEachColumnChunk}: a multiple of 16, about one chunk per thread. */
+    int columnChunk(int cols) {
+        return Math.max(16, (cols / threads + 15) / 16 * 16);
+    }
+
     void forEach(int count, Task task) {
         if (helpers.length == 0 || count <= 1) {
             for (int i = 0; i < count; i++) {
