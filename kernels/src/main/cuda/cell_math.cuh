@@ -146,6 +146,50 @@ RECUR_HD void recur_lstm_forward_element(int j, int u, int off, int hs, int coup
     h[sj] = o * recur_tanh(cv);
 }
 
+/** The saved LSTM gates of one unit at g: i, f, g, o (the coupled cell stores f, g, o; i = 1 - f). */
+RECUR_HD void recur_lstm_saved_gates(const float* __restrict__ gates, int g, int hs, int coupled, float* iv,
+                                     float* fv, float* gv, float* ov) {
+    if (coupled) {
+        *fv = gates[g];
+        *gv = gates[g + hs];
+        *ov = gates[g + 2 * hs];
+        *iv = -*fv + 1.0f;
+    } else {
+        *iv = gates[g];
+        *fv = gates[g + hs];
+        *gv = gates[g + 2 * hs];
+        *ov = gates[g + 3 * hs];
+    }
+}
+
+/**
+ * The LSTM's gate gradients of one unit from dct (all that reaches c_t) and dao, written to dG at
+ * g; returns dcp (what reaches c_{t-1} by other ways, starting with dct ⊙ f) plus the input and
+ * forget peepholes' share. Shared by the plain and the option path's backward.
+ */
+RECUR_HD float recur_lstm_gate_gradients(float dct, float dao, float iv, float fv, float gv, float cp,
+                                         const float* __restrict__ peep, int u, int hs, int coupled, float dcp,
+                                         float* __restrict__ dG, int g) {
+    float dag = dct * iv * recur_one_minus_square(gv);
+    if (coupled) {
+        dG[g] = dct * (cp - gv) * recur_sigmoid_slope(fv);
+        dG[g + hs] = dag;
+        dG[g + 2 * hs] = dao;
+    } else {
+        float dai = dct * gv * recur_sigmoid_slope(iv);
+        float daf = dct * cp * recur_sigmoid_slope(fv);
+        if (peep != nullptr) {
+            dcp = fmaf(dai, peep[u], dcp);
+            dcp = fmaf(daf, peep[u + hs], dcp);
+        }
+        dG[g] = dai;
+        dG[g + hs] = daf;
+        dG[g + 2 * hs] = dag;
+        dG[g + 3 * hs] = dao;
+    }
+    return dcp;
+}
+
 /**
  * GateMath.lstmBackward: from dh[j] (all that reaches h_t) and dc[j] (what reaches c_t from step
  * t+1), the pre-activation gradients dG[r]; dc[j] becomes the gradient reaching c_{t-1}.
@@ -166,41 +210,13 @@ RECUR_HD void recur_lstm_backward_element(int j, int u, int off, int hs, int cou
     float tc = recur_tanh(cNext[sr]);
     float dhv = dh[sj];
     float iv, fv, gv, ov;
-    if (coupled) {
-        fv = gates[g];
-        gv = gates[g + hs];
-        ov = gates[g + 2 * hs];
-        iv = -fv + 1.0f;
-    } else {
-        iv = gates[g];
-        fv = gates[g + hs];
-        gv = gates[g + 2 * hs];
-        ov = gates[g + 3 * hs];
-    }
+    recur_lstm_saved_gates(gates, g, hs, coupled, &iv, &fv, &gv, &ov);
     float dao = dhv * tc * recur_sigmoid_slope(ov);
     float dct = dc[sj] + dhv * ov * recur_one_minus_square(tc);
     if (peep != nullptr) {
         dct = fmaf(dao, peep[u + 2 * hs], dct);
     }
-    float dag = dct * iv * recur_one_minus_square(gv);
-    float dcp = dct * fv;
-    if (coupled) {
-        dG[g] = dct * (cp - gv) * recur_sigmoid_slope(fv);
-        dG[g + hs] = dag;
-        dG[g + 2 * hs] = dao;
-    } else {
-        float dai = dct * gv * recur_sigmoid_slope(iv);
-        float daf = dct * cp * recur_sigmoid_slope(fv);
-        if (peep != nullptr) {
-            dcp = fmaf(dai, peep[u], dcp);
-            dcp = fmaf(daf, peep[u + hs], dcp);
-        }
-        dG[g] = dai;
-        dG[g + hs] = daf;
-        dG[g + 2 * hs] = dag;
-        dG[g + 3 * hs] = dao;
-    }
-    dc[sj] = dcp;
+    dc[sj] = recur_lstm_gate_gradients(dct, dao, iv, fv, gv, cp, peep, u, hs, coupled, dct * fv, dG, g);
 }
 
 // ---------------------------------------------------------------- GRU, cuDNN/PyTorch form

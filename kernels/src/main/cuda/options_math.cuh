@@ -375,42 +375,14 @@ RECUR_HD void recur_opt_lstm_backward_element(int b, int u, int batch, int hs, i
     float dcT = dc[s];
     float d = recur_zone_factor(zc, 1, seed, zcStart, (long long) row * hs + u);
     float iv, fv, gv, ov;
-    if (coupled) {
-        fv = gates[g];
-        gv = gates[g + hs];
-        ov = gates[g + 2 * hs];
-        iv = -fv + 1.0f;
-    } else {
-        iv = gates[g];
-        fv = gates[g + hs];
-        gv = gates[g + 2 * hs];
-        ov = gates[g + 3 * hs];
-    }
+    recur_lstm_saved_gates(gates, g, hs, coupled, &iv, &fv, &gv, &ov);
     float dao = dhv * tc * recur_sigmoid_slope(ov);
     float fromH = dcFromH != nullptr ? dcFromH[s] : dhv * ov * recur_one_minus_square(tc);
     float dct = (1.0f - d) * dcT + fromH;
     if (peep != nullptr) {
         dct = fmaf(dao, peep[u + 2 * hs], dct);
     }
-    float dag = dct * iv * recur_one_minus_square(gv);
-    float dcp = d * dcT + dct * fv;
-    if (coupled) {
-        dG[g] = dct * (cp - gv) * recur_sigmoid_slope(fv);
-        dG[g + hs] = dag;
-        dG[g + 2 * hs] = dao;
-    } else {
-        float dai = dct * gv * recur_sigmoid_slope(iv);
-        float daf = dct * cp * recur_sigmoid_slope(fv);
-        if (peep != nullptr) {
-            dcp = fmaf(dai, peep[u], dcp);
-            dcp = fmaf(daf, peep[u + hs], dcp);
-        }
-        dG[g] = dai;
-        dG[g + hs] = daf;
-        dG[g + 2 * hs] = dag;
-        dG[g + 3 * hs] = dao;
-    }
-    dc[s] = dcp;
+    dc[s] = recur_lstm_gate_gradients(dct, dao, iv, fv, gv, cp, peep, u, hs, coupled, d * dcT + dct * fv, dG, g);
 }
 
 /**
