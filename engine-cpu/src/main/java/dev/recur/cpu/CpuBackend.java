@@ -17,6 +17,10 @@ import dev.recur.api.Tensor;
 import dev.recur.api.TensorOps;
 import dev.recur.api.Workspace;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
@@ -129,8 +133,35 @@ public final class CpuBackend extends Backend {
 
     @Override
     protected int firstNonFinite(Tensor t) {
-        float[] d = data(t);
-        for (int i = 0; i < d.length; i++) {
+        return firstNonFinite(data(t));
+    }
+
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
+    /**
+     * Index of the first NaN or infinity in {@code d}, or -1. The Backend checks every layer
+     * call's input, weights and output gradient: at B = 1 that is millions of floats a step, so
+     * the common case (all finite) is one pass of fused multiply-adds, {@code acc += v·0}, which
+     * stays 0 for finite values and turns NaN for the first NaN or infinity (0·∞ = NaN); only
+     * then are the values scanned one by one for the index.
+     */
+    static int firstNonFinite(float[] d) {
+        int lanes = SPECIES.length();
+        int upper = d.length - d.length % (4 * lanes);
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector a0 = zero;
+        FloatVector a1 = zero;
+        FloatVector a2 = zero;
+        FloatVector a3 = zero;
+        for (int i = 0; i < upper; i += 4 * lanes) {
+            a0 = FloatVector.fromArray(SPECIES, d, i).fma(zero, a0);
+            a1 = FloatVector.fromArray(SPECIES, d, i + lanes).fma(zero, a1);
+            a2 = FloatVector.fromArray(SPECIES, d, i + 2 * lanes).fma(zero, a2);
+            a3 = FloatVector.fromArray(SPECIES, d, i + 3 * lanes).fma(zero, a3);
+        }
+        float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        int from = Float.isNaN(sum) ? 0 : upper;
+        for (int i = from; i < d.length; i++) {
             if (!Float.isFinite(d[i])) {
                 return i;
             }
@@ -365,7 +396,7 @@ public final class CpuBackend extends Backend {
     /**
      * How the most recent layer and cell calls ran, oldest first (at most {@value #MAX_PATHS}
      * records): one {@link LayerPath} per direction of every forward, inference and backward,
-     * naming the plain sliced loop, the plain stepwise loop, or the option path.
+     * naming the plain sliced, stepwise or by-rows loop, or the option path.
      */
     public List<LayerPath> layerPaths() {
         synchronized (paths) {
@@ -374,9 +405,8 @@ public final class CpuBackend extends Backend {
     }
 
     private void recordPlain(String op, Cell cell, Direction dir, LayerDims d) {
-        boolean sliced = layer.slicedLoop(cell, d.batch(), d.hidden());
-        add(new LayerPath(op, cell, dir, sliced ? LayerPath.Kind.PLAIN_SLICED : LayerPath.Kind.PLAIN_STEPWISE,
-                d.steps(), d.batch(), CellOptions.NONE, false));
+        add(new LayerPath(op, cell, dir, layer.loopKind(cell, d.batch(), d.hidden()), d.steps(), d.batch(),
+                CellOptions.NONE, false));
     }
 
     private void record(String op, Cell cell, Direction dir, LayerDims d, CellOptions options, StepControl control) {

@@ -49,6 +49,7 @@ final class CpuLayer {
     /** The column-sum call in flight, likewise. */
     private final ColumnSumCall columnSumCall = new ColumnSumCall();
     private final SlicedLoop sliced;
+    private final RowLoop byRows;
     private final TimeLoop timeLoop;
 
     /**
@@ -63,10 +64,12 @@ final class CpuLayer {
         /** Sliced with one slice: the whole loop on the calling thread, where the shape allows slicing. */
         ONE_THREAD,
         /** Step by step, each step's GEMM and gate math split among the workers. */
-        STEPWISE;
+        STEPWISE,
+        /** By rows wherever there are several threads and sequences: {@link RowLoop}. */
+        ROWS;
 
         /**
-         * {@code -Drecur.cpu.timeLoop=auto|sliced|one-thread|stepwise}; the older
+         * {@code -Drecur.cpu.timeLoop=auto|sliced|one-thread|stepwise|rows}; the older
          * {@code -Drecur.cpu.slicedLoop=false} means stepwise.
          */
         static TimeLoop fromProperties() {
@@ -79,8 +82,9 @@ final class CpuLayer {
                 case "sliced" -> SLICED;
                 case "one-thread" -> ONE_THREAD;
                 case "stepwise" -> STEPWISE;
+                case "rows" -> ROWS;
                 default -> throw new IllegalArgumentException(
-                        "recur.cpu.timeLoop must be auto, sliced, one-thread or stepwise, got '" + p + "'");
+                        "recur.cpu.timeLoop must be auto, sliced, one-thread, stepwise or rows, got '" + p + "'");
             };
         }
     }
@@ -94,6 +98,7 @@ final class CpuLayer {
         this.workers = workers;
         this.timeLoop = timeLoop;
         this.sliced = new SlicedLoop(workers.threads());
+        this.byRows = new RowLoop(workers.threads());
     }
 
     /** Batches of at most this many sequences may run the time loop sliced by hidden units. */
@@ -105,6 +110,14 @@ final class CpuLayer {
      */
     boolean slicedLoop(Cell cell, int batch, int hs) {
         return slicedTasks(cell, batch, hs) > 0;
+    }
+
+    /** Which time loop a layer call of this shape runs: sliced, by rows, or stepwise. */
+    LayerPath.Kind loopKind(Cell cell, int batch, int hs) {
+        if (slicedTasks(cell, batch, hs) > 0) {
+            return LayerPath.Kind.PLAIN_SLICED;
+        }
+        return rowTasks(batch) > 0 ? LayerPath.Kind.PLAIN_ROWS : LayerPath.Kind.PLAIN_STEPWISE;
     }
 
     /**
@@ -124,7 +137,7 @@ final class CpuLayer {
         boolean sliceable = cell != Cell.GRU_ORIGINAL && batch <= SLICED_MAX_BATCH && hs % Sgemm.NR == 0;
         int most = Math.min(threads, hs / Sgemm.NR);
         return switch (timeLoop) {
-            case STEPWISE -> 0;
+            case STEPWISE, ROWS -> 0;
             case ONE_THREAD -> sliceable ? 1 : 0;
             case SLICED -> sliceable && most >= 2 ? most : 0;
             case AUTO -> sliceable && most >= 2 && hs >= AUTO_SLICED_MIN_HIDDEN ? most : 0;
@@ -133,6 +146,19 @@ final class CpuLayer {
 
     /** Under {@link TimeLoop#AUTO}, the least H that runs sliced (see {@link #slicedTasks}). */
     static final int AUTO_SLICED_MIN_HIDDEN = 512;
+
+    /**
+     * How many blocks of rows a time loop that does not run sliced runs {@link RowLoop} with, or
+     * 0 for the stepwise loop: one per thread (at most one per sequence) under {@link TimeLoop#ROWS}
+     * and {@link TimeLoop#AUTO}, given two threads and two sequences.
+     */
+    int rowTasks(int batch) {
+        int tasks = Math.min(workers.threads(), batch);
+        return switch (timeLoop) {
+            case ROWS, AUTO -> tasks >= 2 ? tasks : 0;
+            case STEPWISE, SLICED, ONE_THREAD -> 0;
+        };
+    }
 
     /**
      * @param x      [T, B, I]
@@ -189,8 +215,12 @@ final class CpuLayer {
             Sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
         }
         int slices = slicedTasks(cell, batch, hs);
+        int blocks = slices > 0 ? 0 : rowTasks(batch);
         if (slices > 0) {
             sliced.run(slices, save, cell, buf, p, plan, y, yStride, yCol);
+            walked = 0; // done
+        } else if (blocks > 0) {
+            byRows.runForward(blocks, save, cell, buf, p, plan, y, yStride, yCol);
             walked = 0; // done
         }
         for (int s = 0; s < walked; s++) {
@@ -199,10 +229,7 @@ final class CpuLayer {
             // State rows of the gate math: the packed rows when saving, else the running [B, H].
             int st = save ? off : 0;
             if (save) {
-                System.arraycopy(buf.h, 0, buf.hPrev, off * hs, rows * hs);
-                if (buf.c != null) {
-                    System.arraycopy(buf.c, 0, buf.cPrev, off * hs, rows * hs);
-                }
+                saveStateRows(buf, off, 0, rows);
             }
             // Every gate block from h_{t-1}; for the original GRU only [r, z] (recurrent holds those),
             // then the n block from r ⊙ h_{t-1}.
@@ -212,9 +239,7 @@ final class CpuLayer {
                 sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, st * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
             }
             runGates(FORWARD, save, cell, buf, p, rows, off);
-            for (int j = 0; j < rows; j++) {
-                System.arraycopy(buf.h, j * hs, y, plan.denseRow(s, j) * yStride + yCol, hs);
-            }
+            writeOutputRows(plan, s, buf.h, hs, 0, rows, y, yStride, yCol);
         }
         storeState(plan, buf.h, hT, hs);
         if (buf.c != null) {
@@ -254,22 +279,18 @@ final class CpuLayer {
         }
         int last = plan.steps() - 1;
         int slices = slicedTasks(cell, batch, hs);
+        int blocks = slices > 0 ? 0 : rowTasks(batch);
         if (slices > 0) {
             sliced.runBackward(slices, cell, buf, p, plan, dy, dyStride, dyCol);
+            last = -1; // done
+        } else if (blocks > 0) {
+            byRows.runBackward(blocks, cell, buf, p, plan, dy, dyStride, dyCol);
             last = -1; // done
         }
         for (int s = last; s >= 0; s--) {
             int rows = plan.batchSize(s);
             int off = plan.offset(s);
-            if (dy != null) {
-                for (int j = 0; j < rows; j++) {
-                    int src = plan.denseRow(s, j) * dyStride + dyCol;
-                    int dst = j * hs;
-                    for (int u = 0; u < hs; u++) {
-                        buf.dh[dst + u] += dy[src + u];
-                    }
-                }
-            }
+            addOutputGradientRows(plan, s, dy, dyStride, dyCol, buf.dh, hs, 0, rows);
             switch (cell) {
                 case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     runGates(BACKWARD, true, cell, buf, p, rows, off);
@@ -378,44 +399,81 @@ final class CpuLayer {
         }
 
         void gateRows(int from, int to) {
-            LayerBuffers b = buf;
-            Params p = this.p;
-            int off = this.off;
-            int hs = b.hidden;
-            Cell cell = this.cell;
-            // Saving: previous and next states in the packed rows; inference: the running state in place.
-            int st = save ? off : 0;
-            float[] hPrev = save ? b.hPrev : b.h;
-            float[] cPrev = save ? b.cPrev : b.c;
-            float[] cNext = save ? b.cNext : b.c;
-            switch (stage) {
-                case FORWARD -> {
-                    switch (cell) {
-                        case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
-                                b.hg, p.bHh(), b.h);
-                        case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
-                                off, st, hs, b.gates, b.hg, p.bHh(), p.peep(), cPrev, cNext, b.h, b.c);
-                        case GRU -> GateMath.gruForward(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev, b.extra, b.h);
-                        case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, st, hs, b.gates, b.hg, p.bHh(),
-                                hPrev, b.h);
-                    }
+            CpuLayer.gateRows(stage, save, cell, buf, p, off, from, to);
+        }
+    }
+
+    /**
+     * One stage of fused gate math over rows {@code [from, to)} of the step whose packed rows
+     * start at {@code off}: what {@link GateCall} runs per task and {@link RowLoop} per lane.
+     */
+    private static void gateRows(int stage, boolean save, Cell cell, LayerBuffers b, Params p, int off, int from,
+                                 int to) {
+        int hs = b.hidden;
+        // Saving: previous and next states in the packed rows; inference: the running state in place.
+        int st = save ? off : 0;
+        float[] hPrev = save ? b.hPrev : b.h;
+        float[] cPrev = save ? b.cPrev : b.c;
+        float[] cNext = save ? b.cNext : b.c;
+        switch (stage) {
+            case FORWARD -> {
+                switch (cell) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnForward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                            b.hg, p.bHh(), b.h);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmForward(cell == Cell.LSTM_COUPLED, from, to,
+                            off, st, hs, b.gates, b.hg, p.bHh(), p.peep(), cPrev, cNext, b.h, b.c);
+                    case GRU -> GateMath.gruForward(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev, b.extra, b.h);
+                    case GRU_ORIGINAL -> GateMath.gruOriginalOutput(from, to, off, st, hs, b.gates, b.hg, p.bHh(),
+                            hPrev, b.h);
                 }
-                case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev,
-                        b.extra);
-                case BACKWARD -> {
-                    switch (cell) {
-                        case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
-                                b.dh, b.dGx);
-                        case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
-                                off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
-                        case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
-                        case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
-                                b.dGx);
-                    }
+            }
+            case GRU_ORIGINAL_GATES -> GateMath.gruOriginalGates(from, to, off, st, hs, b.gates, b.hg, p.bHh(), hPrev,
+                    b.extra);
+            case BACKWARD -> {
+                switch (cell) {
+                    case RNN_TANH, RNN_RELU -> GateMath.rnnBackward(cell == Cell.RNN_RELU, from, to, off, hs, b.gates,
+                            b.dh, b.dGx);
+                    case LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> GateMath.lstmBackward(cell == Cell.LSTM_COUPLED, from, to,
+                            off, hs, b.gates, p.peep(), b.cPrev, b.cNext, b.dh, b.dc, b.dGx);
+                    case GRU -> GateMath.gruBackward(from, to, off, hs, b.gates, b.hPrev, b.extra, b.dh, b.dGx, b.dGh);
+                    case GRU_ORIGINAL -> GateMath.gruOriginalBackwardOutput(from, to, off, hs, b.gates, b.hPrev, b.dh,
+                            b.dGx);
                 }
-                case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
-                        b.dRh, b.dh, b.dGx);
-                default -> throw new IllegalStateException("unknown gate stage " + stage);
+            }
+            case GRU_ORIGINAL_BACKWARD_GATES -> GateMath.gruOriginalBackwardGates(from, to, off, hs, b.gates, b.hPrev,
+                    b.dRh, b.dh, b.dGx);
+            default -> throw new IllegalStateException("unknown gate stage " + stage);
+        }
+    }
+
+    /** Saves rows {@code [lo, hi)} of the running h (and c) as the previous state of the step at {@code off}. */
+    private static void saveStateRows(LayerBuffers b, int off, int lo, int hi) {
+        int hs = b.hidden;
+        System.arraycopy(b.h, lo * hs, b.hPrev, (off + lo) * hs, (hi - lo) * hs);
+        if (b.c != null) {
+            System.arraycopy(b.c, lo * hs, b.cPrev, (off + lo) * hs, (hi - lo) * hs);
+        }
+    }
+
+    /** Writes rows {@code [lo, hi)} of the running h as step s's output rows of y. */
+    private static void writeOutputRows(StepPlan plan, int s, float[] h, int hs, int lo, int hi, float[] y, int yStride,
+                                        int yCol) {
+        for (int j = lo; j < hi; j++) {
+            System.arraycopy(h, j * hs, y, plan.denseRow(s, j) * yStride + yCol, hs);
+        }
+    }
+
+    /** Adds step s's rows {@code [lo, hi)} of dy (if any) into the running dh. */
+    private static void addOutputGradientRows(StepPlan plan, int s, float[] dy, int dyStride, int dyCol, float[] dh,
+                                              int hs, int lo, int hi) {
+        if (dy == null) {
+            return;
+        }
+        for (int j = lo; j < hi; j++) {
+            int src = plan.denseRow(s, j) * dyStride + dyCol;
+            int dst = j * hs;
+            for (int u = 0; u < hs; u++) {
+                dh[dst + u] += dy[src + u];
             }
         }
     }
@@ -740,6 +798,167 @@ final class CpuLayer {
                     sgemm.columns(call, false, rows, 1f, b.dGh, off * gh, gh, b.recurrent, u0, n, 1f, b.dh, 0, hs);
                 } else {
                     sgemm.columns(call, false, rows, 1f, dG, off * gh, gh, b.recurrent, u0, n, 0f, b.dh, 0, hs);
+                }
+            }
+        }
+    }
+
+    /**
+     * The time loops by rows: the batch (packed order) cut into one block of consecutive rows per
+     * task, each block walking every step on its own, with its own per-step GEMMs
+     * ({@link Sgemm#columns} on its rows, all columns of the packed W_hh) and gate math. Sequences
+     * never meet inside the time loop (a row of each per-step GEMM reads only that row of h_{t-1}
+     * or of dG_t, and the gate math works row by row), so the blocks need no barrier at all: one
+     * hand-over to the workers per call, where the stepwise loop hands over its GEMM and its gate
+     * math at every step, and each block's gate math reads the pre-activations its own GEMM has
+     * just left in its cache. Each thread streams the whole of W_hh at every step (the sliced loop
+     * reads only its slice), which is why few sequences of wide layers slice instead.
+     *
+     * <p>Bits: a row's GEMM result depends neither on the other rows nor on the kernel that
+     * computes it (Sgemm's Determinism), and the gate math is row-wise, so y, the final state, the
+     * saved buffers and the gradients are those of the stepwise loop at any thread count.
+     * Sequences end at their lengths: the packed rows still running at step s are
+     * {@code [0, B_s)}, so a block stops (forward) or starts (backward) where B_s falls below it.
+     *
+     * <p>Per-call state lives here, set before the tasks start; calls are serialized.
+     */
+    private final class RowLoop implements Workers.Task {
+        private final Sgemm.Call[] calls;
+        private boolean backward;
+        private boolean save;
+        private Cell cell;
+        private LayerBuffers buf;
+        private Params p;
+        private StepPlan plan;
+        private float[] y;
+        private int yStride;
+        private int yCol;
+        private float[] dy;
+        private int dyStride;
+        private int dyCol;
+        private int chunk;
+
+        RowLoop(int threads) {
+            calls = new Sgemm.Call[threads];
+            for (int i = 0; i < threads; i++) {
+                calls[i] = new Sgemm.Call();
+            }
+        }
+
+        void runForward(int tasks, boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y,
+                        int yStride, int yCol) {
+            this.backward = false;
+            this.save = save;
+            this.y = y;
+            this.yStride = yStride;
+            this.yCol = yCol;
+            start(tasks, cell, buf, p, plan);
+        }
+
+        void runBackward(int tasks, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride,
+                         int dyCol) {
+            this.backward = true;
+            this.save = true;
+            this.dy = dy;
+            this.dyStride = dyStride;
+            this.dyCol = dyCol;
+            start(tasks, cell, buf, p, plan);
+        }
+
+        private void start(int tasks, Cell cell, LayerBuffers buf, Params p, StepPlan plan) {
+            this.cell = cell;
+            this.buf = buf;
+            this.p = p;
+            this.plan = plan;
+            this.chunk = (plan.batch() + tasks - 1) / tasks;
+            try {
+                workers.forEach(tasks, this);
+            } finally {
+                this.buf = null;
+                this.p = null;
+                this.y = null;
+                this.dy = null;
+            }
+        }
+
+        @Override
+        public void run(int task) {
+            int r0 = task * chunk;
+            int r1 = Math.min(plan.batch(), r0 + chunk);
+            if (r0 >= r1) {
+                return;
+            }
+            if (backward) {
+                backwardRows(calls[task], r0, r1);
+            } else {
+                forwardRows(calls[task], r0, r1);
+            }
+        }
+
+        /** Every step of the forward for packed rows {@code [r0, r1)}. */
+        private void forwardRows(Sgemm.Call call, int r0, int r1) {
+            LayerBuffers b = buf;
+            Params w = p;
+            StepPlan pl = plan;
+            Cell c = cell;
+            int hs = b.hidden;
+            int gh = b.gh;
+            boolean original = c == Cell.GRU_ORIGINAL;
+            int recurrentCols = original ? 2 * hs : gh; // [r, z] only for the original GRU
+            int walked = pl.steps();
+            for (int s = 0; s < walked; s++) {
+                int hi = Math.min(r1, pl.batchSize(s));
+                if (hi <= r0) {
+                    break; // this block's sequences have all ended
+                }
+                int nb = hi - r0;
+                int off = pl.offset(s);
+                int st = save ? off : 0;
+                if (save) {
+                    saveStateRows(b, off, r0, hi);
+                }
+                sgemm.columns(call, false, nb, 1f, b.h, r0 * hs, hs, b.recurrent, 0, recurrentCols, 0f, b.hg, r0 * gh,
+                        gh);
+                if (original) {
+                    gateRows(GRU_ORIGINAL_GATES, save, c, b, w, off, r0, hi);
+                    sgemm.columns(call, false, nb, 1f, b.extra, (st + r0) * hs, hs, b.recurrentN, 0, hs, 0f, b.hg,
+                            r0 * gh + 2 * hs, gh);
+                }
+                gateRows(FORWARD, save, c, b, w, off, r0, hi);
+                writeOutputRows(pl, s, b.h, hs, r0, hi, y, yStride, yCol);
+            }
+        }
+
+        /** Every step of the backward (T-1 down to 0) for packed rows {@code [r0, r1)}. */
+        private void backwardRows(Sgemm.Call call, int r0, int r1) {
+            LayerBuffers b = buf;
+            Params w = p;
+            StepPlan pl = plan;
+            Cell c = cell;
+            int hs = b.hidden;
+            int gh = b.gh;
+            float[] dG = b.dGx;
+            for (int s = pl.steps() - 1; s >= 0; s--) {
+                int hi = Math.min(r1, pl.batchSize(s));
+                if (hi <= r0) {
+                    continue; // this block's sequences have not started (in reverse) yet
+                }
+                int nb = hi - r0;
+                int off = pl.offset(s);
+                int at = (off + r0) * gh;
+                addOutputGradientRows(pl, s, dy, dyStride, dyCol, b.dh, hs, r0, hi);
+                gateRows(BACKWARD, true, c, b, w, off, r0, hi);
+                switch (c) {
+                    case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED ->
+                            sgemm.columns(call, false, nb, 1f, dG, at, gh, b.recurrent, 0, hs, 0f, b.dh, r0 * hs, hs);
+                    case GRU -> sgemm.columns(call, false, nb, 1f, b.dGh, at, gh, b.recurrent, 0, hs, 1f, b.dh, r0 * hs,
+                            hs);
+                    case GRU_ORIGINAL -> {
+                        sgemm.columns(call, false, nb, 1f, dG, at + 2 * hs, gh, b.recurrentN, 0, hs, 0f, b.dRh,
+                                r0 * hs, hs);
+                        gateRows(GRU_ORIGINAL_BACKWARD_GATES, true, c, b, w, off, r0, hi);
+                        sgemm.columns(call, false, nb, 1f, dG, at, gh, b.recurrent, 0, hs, 1f, b.dh, r0 * hs, hs);
+                    }
                 }
             }
         }

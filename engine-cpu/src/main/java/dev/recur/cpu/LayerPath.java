@@ -30,6 +30,8 @@ public record LayerPath(String op, Cell cell, Direction direction, Kind kind, in
         PLAIN_SLICED("plain-sliced"),
         /** The plain cell, step by step, each step's GEMM and gate math split among the threads. */
         PLAIN_STEPWISE("plain-stepwise"),
+        /** The plain cell, the batch cut into one block of rows per thread for the whole loop. */
+        PLAIN_ROWS("plain-rows"),
         /** The option path ({@link CpuOptionLayer}): cell options or a step mask. */
         OPTIONS("options");
 
@@ -39,7 +41,7 @@ public record LayerPath(String op, Cell cell, Direction direction, Kind kind, in
             this.label = label;
         }
 
-        /** The lower-case name used in reports: {@code plain-sliced}, {@code plain-stepwise}, {@code options}. */
+        /** The lower-case name used in reports: {@code plain-sliced}, {@code plain-stepwise}, {@code plain-rows}, {@code options}. */
         public String label() {
             return label;
         }

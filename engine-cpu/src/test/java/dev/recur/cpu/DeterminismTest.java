@@ -80,6 +80,42 @@ class DeterminismTest {
         }
     }
 
+    /**
+     * The two loops that split the batch's rows, forced at 2, 3 and 5 threads: by rows (each
+     * thread's block of sequences walks every step alone, CpuLayer.RowLoop) and stepwise (each
+     * step's GEMM and gate math split); both give the one-thread bits for every cell, the original
+     * GRU included, with variable lengths (blocks whose sequences end early, a block of one
+     * sequence at 5 threads over 9), in both directions and bidirectional.
+     */
+    @Test
+    void theRowAndStepwiseLoopsGiveTheOneThreadBits() {
+        for (Cell cell : Cell.values()) {
+            List<LayerCase> cases = List.of(
+                    new LayerCase(cell, 6, 9, 20, 2 * Sgemm.NR + 3, new int[] {6, 3, 5, 1, 4, 6, 2, 2, 5}, true, false, 61),
+                    new LayerCase(cell, 5, 16, 17, 24, null, true, true, 62),
+                    new LayerCase(cell, 4, 2, 9, 19, new int[] {1, 4}, false, false, 63));
+            for (LayerCase c : cases) {
+                LayerCase.EngineRun one;
+                LayerCase.EngineRun oneReverse;
+                try (CpuBackend be = new CpuBackend(1)) {
+                    one = c.runLayer(be, c.bidirectional ? null : Direction.FORWARD);
+                    oneReverse = c.bidirectional ? null : c.runLayer(be, Direction.REVERSE);
+                }
+                for (CpuLayer.TimeLoop loop : new CpuLayer.TimeLoop[] {CpuLayer.TimeLoop.ROWS, CpuLayer.TimeLoop.STEPWISE}) {
+                    for (int threads : new int[] {2, 3, 5}) {
+                        try (CpuBackend be = new CpuBackend(threads, loop)) {
+                            String what = c + " " + loop + " at " + threads + " threads vs 1";
+                            assertSameBits(what, one, c.runLayer(be, c.bidirectional ? null : Direction.FORWARD));
+                            if (!c.bidirectional) {
+                                assertSameBits(what + " reverse", oneReverse, c.runLayer(be, Direction.REVERSE));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** The shapes above do run the sliced loop at two threads (it makes its second h buffer), and not at one. */
     @Test
     void fewSequencesInWholeStripsTakeTheSlicedLoop() {
@@ -121,6 +157,22 @@ class DeterminismTest {
             org.junit.jupiter.api.Assertions.assertEquals(1, oneSlice.slicedTasks(Cell.LSTM, 4, nr), "one slice");
             CpuLayer stepwise = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.STEPWISE);
             org.junit.jupiter.api.Assertions.assertEquals(0, stepwise.slicedTasks(Cell.LSTM, 16, big), "stepwise");
+            org.junit.jupiter.api.Assertions.assertEquals(0, stepwise.rowTasks(64), "stepwise: no row blocks");
+            // Not sliced: by rows, one block per thread, at most one per sequence; never on one thread.
+            org.junit.jupiter.api.Assertions.assertEquals(2, auto.rowTasks(64), "auto, B = 64");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.rowTasks(1), "auto, B = 1");
+            org.junit.jupiter.api.Assertions.assertEquals(0,
+                    new CpuLayer(new Sgemm(one), one, CpuLayer.TimeLoop.AUTO).rowTasks(64), "one thread: stepwise");
+            org.junit.jupiter.api.Assertions.assertEquals(0, sliced.rowTasks(64), "sliced forced: no row blocks");
+            org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_SLICED, auto.loopKind(Cell.LSTM, 16, big));
+            org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_ROWS, auto.loopKind(Cell.LSTM, 64, big));
+            org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_STEPWISE, stepwise.loopKind(Cell.LSTM, 64, big));
+            try (Workers five = new Workers(5)) {
+                CpuLayer rows = new CpuLayer(new Sgemm(five), five, CpuLayer.TimeLoop.ROWS);
+                org.junit.jupiter.api.Assertions.assertEquals(3, rows.rowTasks(3), "one block per sequence at most");
+                org.junit.jupiter.api.Assertions.assertEquals(5, rows.rowTasks(40), "one per thread");
+                org.junit.jupiter.api.Assertions.assertEquals(0, rows.slicedTasks(Cell.LSTM, 4, 2 * nr), "rows: never sliced");
+            }
         }
     }
 

@@ -109,6 +109,21 @@ class SteadyStateAllocationTest {
                 16);
     }
 
+    /**
+     * The loop by rows (CpuLayer.RowLoop, two threads): the caller runs one block, so the counter
+     * sees that block's allocations and the hand-over's; the same bound as the sliced loop's.
+     */
+    @Test
+    void theRowLoopAllocatesNothingOnceCompiled() {
+        Random r = new Random(8);
+        List<Run> runs = new ArrayList<>();
+        for (Cell cell : Cell.values()) {
+            runs.add(new Run(cell, 4, 6, 24, 37, new int[] {4, 2, 3, 4, 1, 4}, r));
+        }
+        assertNoAllocation(2, workers -> new CpuLayer(new Sgemm(workers), workers, CpuLayer.TimeLoop.ROWS), runs,
+                16);
+    }
+
     /** The sliced loop with one slice (the whole loop on the caller, no hand-over): nothing at all. */
     @Test
     void theOneSliceLoopAllocatesNothingOnceCompiled() {
