@@ -23,11 +23,14 @@ import java.util.Arrays;
  * for {@code W_hn (r⊙h)}. Nothing here allocates (the sliced loop's second h buffer and the
  * backward's buffers are made once, on first use).
  *
- * <p>Each time loop runs one of two ways, with the same bits: for few sequences on several
- * threads, sliced by hidden units ({@link SlicedLoop}: one task per thread for the whole loop,
- * one barrier per step); otherwise step by step, each step's GEMM and gate math split among the
- * workers. {@link #inference} is the forward without its saves. The state a call's worker tasks
- * read lives in call objects ({@link GateCall}, {@link ColumnSumCall}, {@link SlicedLoop}, and
+ * <p>Each time loop runs one of three ways, with the same bits: by rows ({@link RowLoop}: one
+ * block of sequences per thread walks every step alone, no barrier), the default on several
+ * threads; for very few sequences of a wide layer, sliced by hidden units ({@link SlicedLoop}:
+ * one task per thread for the whole loop, one barrier per step); or step by step, each step's
+ * GEMM and gate math split among the workers ({@link TimeLoop#STEPWISE}, and on one thread).
+ * {@link #inference} is the forward without its saves. The state a call's worker tasks
+ * read lives in call objects ({@link GateCall}, {@link ColumnSumCall}, {@link SlicedLoop},
+ * {@link RowLoop} and
  * {@link Sgemm.Call}), set before the tasks start; calls are serialized.
  */
 final class CpuLayer {
@@ -122,15 +125,18 @@ final class CpuLayer {
 
     /**
      * How many slices (tasks) a time loop of this shape runs {@link SlicedLoop} with, or 0 for
-     * the stepwise loop. Slicing needs few sequences (where a step is too little work to hand
-     * over twice per step, GEMM then gate math), H in whole GEMM strips, and one GEMM per step
-     * (not the original GRU, whose second GEMM reads every unit of r⊙h). Then, under
-     * {@link TimeLoop#AUTO}: over every thread from H = {@value #AUTO_SLICED_MIN_HIDDEN}, else
-     * stepwise. Measured on the 2-core Zen 5 VM (quiet, 2 threads, LSTM T = 100, I = H, ms
-     * training / forward / inference; bench/results/cpu-vs-torch-2026-12-07.md): sliced against
-     * stepwise, H = 512 B = 16 117 / 41 / 42 against 130 / 46 / 45 and B = 1 44 / 8.8 / 8.7
-     * against 46 / 17 / 8.8; H = 256 B = 16 44 / 13 / 20 against 40 / 12 / 11, B = 32 72 / 26 / 24
-     * against 67 / 23 / 20.
+     * the loops that split rows ({@link RowLoop}, stepwise). Slicing needs few sequences, H in
+     * whole GEMM strips, and one GEMM per step (not the original GRU, whose second GEMM reads
+     * every unit of r⊙h). Under {@link TimeLoop#AUTO} it also needs H from
+     * {@value #AUTO_SLICED_MIN_HIDDEN} and at most {@value #AUTO_SLICED_MAX_BATCH} sequences:
+     * there each thread of the row loop would stream all of a large W_hh from the last-level
+     * cache at every step for one to four rows, where a slice reads only its share. Measured
+     * (LSTM, T = 100, I = H, 2 threads, paired in one JVM, the 2-core Zen 5 VM with other builds
+     * running, ms training / forward / inference, medians): H = 512 B = 2 sliced 27.9 / 10.1 / 10.1
+     * against rows 32.1 / 12.1 / 14.5; B = 8 sliced 110 / 34 / 35 against 105 / 45 / 47; B = 16
+     * rows 162 / 54 / 49 against sliced 163 / 55 / 54; B = 32 rows 395 / 123 / 117 against 447 /
+     * 131 / 135; H = 256 B = 4 rows 18.3 / 7.2 / 6.2 against sliced 27.9 / 11.7 / 10.8 and
+     * stepwise 19.1 / 8.2 / 8.0; B = 16 rows 23.5 / 8.2 / 8.0 against sliced 27.2 / 10.7 / 10.1.
      */
     int slicedTasks(Cell cell, int batch, int hs) {
         int threads = workers.threads();
@@ -140,12 +146,16 @@ final class CpuLayer {
             case STEPWISE, ROWS -> 0;
             case ONE_THREAD -> sliceable ? 1 : 0;
             case SLICED -> sliceable && most >= 2 ? most : 0;
-            case AUTO -> sliceable && most >= 2 && hs >= AUTO_SLICED_MIN_HIDDEN ? most : 0;
+            case AUTO -> sliceable && most >= 2 && hs >= AUTO_SLICED_MIN_HIDDEN && batch <= AUTO_SLICED_MAX_BATCH
+                    ? most : 0;
         };
     }
 
     /** Under {@link TimeLoop#AUTO}, the least H that runs sliced (see {@link #slicedTasks}). */
     static final int AUTO_SLICED_MIN_HIDDEN = 512;
+
+    /** Under {@link TimeLoop#AUTO}, the most sequences that run sliced (see {@link #slicedTasks}). */
+    static final int AUTO_SLICED_MAX_BATCH = 8;
 
     /**
      * How many blocks of rows a time loop that does not run sliced runs {@link RowLoop} with, or

@@ -141,9 +141,11 @@ class DeterminismTest {
         int big = Math.max(CpuLayer.AUTO_SLICED_MIN_HIDDEN, nr) / nr * nr;
         try (Workers two = new Workers(2); Workers one = new Workers(1)) {
             CpuLayer auto = new CpuLayer(new Sgemm(two), two, CpuLayer.TimeLoop.AUTO);
-            org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.LSTM, 16, big), "H = " + big);
+            int few = CpuLayer.AUTO_SLICED_MAX_BATCH;
+            org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.LSTM, few, big), "H = " + big);
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, few + 1, big), "rows from B = " + (few + 1));
             org.junit.jupiter.api.Assertions.assertEquals(2, auto.slicedTasks(Cell.GRU, 1, big), "B = 1");
-            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, 16, big - nr), "H under the bound");
+            org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, few, big - nr), "H under the bound");
             org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.LSTM, CpuLayer.SLICED_MAX_BATCH + 1, big),
                     "too many sequences");
             org.junit.jupiter.api.Assertions.assertEquals(0, auto.slicedTasks(Cell.GRU_ORIGINAL, 1, big), "two GEMMs a step");
@@ -164,7 +166,7 @@ class DeterminismTest {
             org.junit.jupiter.api.Assertions.assertEquals(0,
                     new CpuLayer(new Sgemm(one), one, CpuLayer.TimeLoop.AUTO).rowTasks(64), "one thread: stepwise");
             org.junit.jupiter.api.Assertions.assertEquals(0, sliced.rowTasks(64), "sliced forced: no row blocks");
-            org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_SLICED, auto.loopKind(Cell.LSTM, 16, big));
+            org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_SLICED, auto.loopKind(Cell.LSTM, few, big));
             org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_ROWS, auto.loopKind(Cell.LSTM, 64, big));
             org.junit.jupiter.api.Assertions.assertEquals(LayerPath.Kind.PLAIN_STEPWISE, stepwise.loopKind(Cell.LSTM, 64, big));
             try (Workers five = new Workers(5)) {
