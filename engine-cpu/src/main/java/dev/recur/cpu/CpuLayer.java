@@ -212,17 +212,20 @@ final class CpuLayer {
             xs = buf.xPacked;
         }
         // Xg = X·W_ihᵀ + b_ih for every real step at once.
-        sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, xs, 0, in, p.wIh(), 0, in, p.bIh(), buf.gates, 0, gh);
+        buf.inputWeights.see(p.wIh(), gh, in);
+        sgemm.gemmPlusRow(buf.gemm, false, n, 1f, xs, 0, in, buf.inputWeights.transposed(), p.bIh(), buf.gates, 0, gh);
 
         loadState(plan, h0, buf.h, hs);
         if (buf.c != null) {
             loadState(plan, c0, buf.c, hs);
         }
         if (cell == Cell.GRU_ORIGINAL) {
+            buf.recurrent = buf.recurrentOwn;
             Sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, buf.recurrent);
             Sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
-            Sgemm.pack(true, hs, gh, p.wHh(), 0, hs, buf.recurrent);
+            buf.recurrentWeights.see(p.wHh(), gh, hs);
+            buf.recurrent = buf.recurrentWeights.transposed();
         }
         int slices = slicedTasks(cell, batch, hs);
         int blocks = slices > 0 ? 0 : rowTasks(batch);
@@ -278,10 +281,12 @@ final class CpuLayer {
         float[] dG = buf.dGx;
 
         if (cell == Cell.GRU_ORIGINAL) {
+            buf.recurrent = buf.recurrentOwn;
             Sgemm.pack(false, 2 * hs, hs, p.wHh(), 0, hs, buf.recurrent);
             Sgemm.pack(false, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
-            Sgemm.pack(false, gh, hs, p.wHh(), 0, hs, buf.recurrent);
+            buf.recurrentWeights.see(p.wHh(), gh, hs);
+            buf.recurrent = buf.recurrentWeights.plain();
         }
         loadState(plan, dhT, buf.dh, hs);
         if (buf.dc != null) {
@@ -346,10 +351,12 @@ final class CpuLayer {
         }
 
         if (dx != null) {
+            buf.inputWeights.see(p.wIh(), gh, in);
+            Sgemm.PackedB wIh = buf.inputWeights.plain();
             if (identity) {
-                sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx, 0, in);
+                sgemm.gemm(buf.gemm, false, n, 1f, dG, 0, gh, wIh, dxAccumulate ? 1f : 0f, dx, 0, in);
             } else {
-                sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, 0f, buf.dxPacked, 0, in);
+                sgemm.gemm(buf.gemm, false, n, 1f, dG, 0, gh, wIh, 0f, buf.dxPacked, 0, in);
                 if (!dxAccumulate) {
                     Arrays.fill(dx, 0, steps * batch * in, 0f);
                 }

@@ -26,8 +26,17 @@ final class LayerBuffers {
     final float[] hg;       // [maxB, G*H]  this step's h_{t-1}·W_hhᵀ
     final float[] h;        // [maxB, H]    running h, packed order
     final float[] c;        // [maxB, H]    running c, packed order (LSTM family; else null)
-    /** W_hh packed once per call for the per-step GEMMs (forward: W_hhᵀ; backward: W_hh). */
-    final Sgemm.PackedB recurrent = new Sgemm.PackedB();
+    /**
+     * W_hh packed for the per-step GEMMs of the call in flight (forward: W_hhᵀ; backward: W_hh):
+     * one of {@link #recurrentWeights}' forms, or, for the original GRU, {@link #recurrentOwn}.
+     */
+    Sgemm.PackedB recurrent;
+    /** The original GRU's [r, z] blocks of W_hh, packed at every call (its n block apart: recurrentN). */
+    final Sgemm.PackedB recurrentOwn = new Sgemm.PackedB();
+    /** W_ih's packed forms, kept while W_ih is unchanged: the input projection's, dX's. */
+    final PackedWeights inputWeights = new PackedWeights();
+    /** W_hh's packed forms, likewise (every cell but the original GRU). */
+    final PackedWeights recurrentWeights = new PackedWeights();
     /** The original GRU's n block of W_hh, packed separately (its GEMM reads r ⊙ h). */
     final Sgemm.PackedB recurrentN = new Sgemm.PackedB();
     /** The GEMM in flight, reused by every GEMM of this layer so that the time loop allocates nothing. */

@@ -381,6 +381,16 @@ final class Sgemm {
         }
     }
 
+    /** {@link #gemmPlusRow} with {@code op(B)} taken from {@code pb} (made by {@link #pack}). */
+    synchronized void gemmPlusRow(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda,
+                                  PackedB pb, float[] r, float[] c, int cOff, int ldc) {
+        try {
+            run(call, transA, false, m, pb.n, pb.k, alpha, a, aOff, lda, null, 0, 0, 1f, r, pb, c, cOff, ldc);
+        } finally {
+            call.clear();
+        }
+    }
+
     /** {@link #gemm} with {@code op(B)} taken from {@code pb} (made by {@link #pack}). */
     synchronized void gemm(Call call, boolean transA, int m, float alpha, float[] a, int aOff, int lda, PackedB pb,
                            float beta, float[] c, int cOff, int ldc) {

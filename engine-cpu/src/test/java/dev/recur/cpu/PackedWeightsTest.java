@@ -1,0 +1,104 @@
+package dev.recur.cpu;
+
+import dev.recur.api.Cell;
+import dev.recur.api.Direction;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * {@link PackedWeights}: packed forms kept across calls follow every change of the weights, made
+ * in place between calls, and a kept form gives the bits of packing afresh.
+ */
+class PackedWeightsTest {
+
+    /** A GEMM on the kept forms equals the GEMM on the raw weights, also after a change of shape of the same size. */
+    @Test
+    void keptFormsMultiplyAsTheRawWeights() {
+        Random r = new Random(3);
+        try (Workers workers = new Workers(2)) {
+            Sgemm sgemm = new Sgemm(workers);
+            PackedWeights kept = new PackedWeights();
+            int[][] shapes = {{96, 40}, {96, 40}, {40, 96}, {60, 64}};
+            float[] w = LayerCase.uniform(r, 96 * 40, 1f);
+            for (int[] shape : shapes) {
+                int rows = shape[0];
+                int cols = shape[1];
+                w[r.nextInt(rows * cols)] += 0.5f; // changed in place (or, for the repeated shape, not at all the first time)
+                float[] a = LayerCase.uniform(r, 7 * Math.max(rows, cols), 1f);
+                kept.see(w, rows, cols);
+                // op(B) = Wᵀ: A [7, cols] · Wᵀ [cols, rows]
+                float[] want = new float[7 * rows];
+                float[] got = new float[7 * rows];
+                sgemm.gemm(false, true, 7, rows, cols, 1f, a, 0, cols, w, 0, cols, 0f, want, 0, rows);
+                sgemm.gemm(new Sgemm.Call(), false, 7, 1f, a, 0, cols, kept.transposed(), 0f, got, 0, rows);
+                assertArrayEquals(want, got, "transposed " + rows + "x" + cols);
+                // op(B) = W: A [7, rows] · W [rows, cols]
+                want = new float[7 * cols];
+                got = new float[7 * cols];
+                sgemm.gemm(false, false, 7, cols, rows, 1f, a, 0, rows, w, 0, cols, 0f, want, 0, cols);
+                sgemm.gemm(new Sgemm.Call(), false, 7, 1f, a, 0, rows, kept.plain(), 0f, got, 0, cols);
+                assertArrayEquals(want, got, "plain " + rows + "x" + cols);
+            }
+        }
+    }
+
+    /**
+     * A layer's forward, backward and inference on one set of buffers, with W_ih and W_hh changed
+     * in place between calls, give the bits of fresh buffers on the changed weights, every cell.
+     */
+    @Test
+    void aLayerFollowsWeightsChangedInPlaceBetweenCalls() {
+        int t = 4;
+        int b = 3;
+        int in = 10;
+        int hs = 19;
+        for (Cell cell : Cell.values()) {
+            int gh = cell.gates() * hs;
+            Random r = new Random(11);
+            float[] x = LayerCase.uniform(r, t * b * in, 1f);
+            float[] dy = LayerCase.uniform(r, t * b * hs, 1f);
+            CpuLayer.Params p = new CpuLayer.Params(LayerCase.uniform(r, gh * in, 0.4f), LayerCase.uniform(r, gh * hs, 0.4f),
+                    LayerCase.uniform(r, gh, 0.1f), LayerCase.uniform(r, gh, 0.1f),
+                    cell == Cell.LSTM_PEEPHOLE ? LayerCase.uniform(r, 3 * hs, 0.2f) : null);
+            try (Workers workers = new Workers(2)) {
+                CpuLayer layer = new CpuLayer(new Sgemm(workers), workers);
+                LayerBuffers kept = new LayerBuffers(cell, t, b, in, hs);
+                float[][] first = run(layer, cell, kept, p, x, dy, t, b, in, hs);
+                for (int change = 0; change < 3; change++) {
+                    if (change != 1) {
+                        p.wHh()[(change * 37) % p.wHh().length] += 0.25f;
+                    }
+                    if (change != 0) {
+                        p.wIh()[(change * 53) % p.wIh().length] -= 0.25f;
+                    }
+                    float[][] again = run(layer, cell, kept, p, x, dy, t, b, in, hs);
+                    float[][] fresh = run(layer, cell, new LayerBuffers(cell, t, b, in, hs), p, x, dy, t, b, in, hs);
+                    String what = cell.id() + " change " + change;
+                    for (int k = 0; k < again.length; k++) {
+                        assertArrayEquals(fresh[k], again[k], what + ", output " + k);
+                    }
+                    assertFalse(java.util.Arrays.equals(first[0], again[0]), what + ": y moved");
+                }
+            }
+        }
+    }
+
+    /** y, dx, dW_ih, dW_hh of a forward and backward, then y of an inference, on {@code buf}. */
+    private static float[][] run(CpuLayer layer, Cell cell, LayerBuffers buf, CpuLayer.Params p, float[] x, float[] dy,
+                                 int t, int b, int in, int hs) {
+        int gh = cell.gates() * hs;
+        float[] y = new float[t * b * hs];
+        float[] dx = new float[t * b * in];
+        CpuLayer.Params g = new CpuLayer.Params(new float[gh * in], new float[gh * hs], new float[gh], new float[gh],
+                p.peep() == null ? null : new float[p.peep().length]);
+        layer.forward(cell, Direction.FORWARD, t, b, x, null, null, null, p, y, hs, 0, null, null, buf);
+        layer.backward(cell, t, b, x, p, buf, dy, hs, 0, null, null, dx, false, null, null, g);
+        float[] yi = new float[t * b * hs];
+        layer.inference(cell, Direction.REVERSE, t, b, x, null, null, null, p, yi, hs, 0, null, null, buf);
+        return new float[][] {y, dx, g.wIh(), g.wHh(), yi};
+    }
+}
