@@ -219,21 +219,22 @@ final class CpuLayer {
         if (buf.c != null) {
             loadState(plan, c0, buf.c, hs);
         }
+        Sgemm.PackedB recurrent; // W_hhᵀ: every gate block, or the original GRU's [r, z]
         if (cell == Cell.GRU_ORIGINAL) {
-            buf.recurrent = buf.recurrentOwn;
-            Sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, buf.recurrent);
+            recurrent = buf.recurrentOwn;
+            Sgemm.pack(true, hs, 2 * hs, p.wHh(), 0, hs, recurrent);
             Sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
             buf.recurrentWeights.see(p.wHh(), gh, hs);
-            buf.recurrent = buf.recurrentWeights.transposed();
+            recurrent = buf.recurrentWeights.transposed();
         }
         int slices = slicedTasks(cell, batch, hs);
         int blocks = slices > 0 ? 0 : rowTasks(batch);
         if (slices > 0) {
-            sliced.run(slices, save, cell, buf, p, plan, y, yStride, yCol);
+            sliced.run(slices, save, cell, buf, recurrent, p, plan, y, yStride, yCol);
             walked = 0; // done
         } else if (blocks > 0) {
-            byRows.runForward(blocks, save, cell, buf, p, plan, y, yStride, yCol);
+            byRows.runForward(blocks, save, cell, buf, recurrent, p, plan, y, yStride, yCol);
             walked = 0; // done
         }
         for (int s = 0; s < walked; s++) {
@@ -246,7 +247,7 @@ final class CpuLayer {
             }
             // Every gate block from h_{t-1}; for the original GRU only [r, z] (recurrent holds those),
             // then the n block from r ⊙ h_{t-1}.
-            sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, buf.recurrent, 0f, buf.hg, 0, gh);
+            sgemm.gemm(buf.gemm, false, rows, 1f, buf.h, 0, hs, recurrent, 0f, buf.hg, 0, gh);
             if (cell == Cell.GRU_ORIGINAL) {
                 runGates(GRU_ORIGINAL_GATES, save, cell, buf, p, rows, off);
                 sgemm.gemm(buf.gemm, false, rows, 1f, buf.extra, st * hs, hs, buf.recurrentN, 0f, buf.hg, 2 * hs, gh);
@@ -280,13 +281,14 @@ final class CpuLayer {
         boolean identity = plan.isIdentity();
         float[] dG = buf.dGx;
 
+        Sgemm.PackedB recurrent; // W_hh, or the original GRU's [r, z] blocks of it
         if (cell == Cell.GRU_ORIGINAL) {
-            buf.recurrent = buf.recurrentOwn;
-            Sgemm.pack(false, 2 * hs, hs, p.wHh(), 0, hs, buf.recurrent);
+            recurrent = buf.recurrentOwn;
+            Sgemm.pack(false, 2 * hs, hs, p.wHh(), 0, hs, recurrent);
             Sgemm.pack(false, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
             buf.recurrentWeights.see(p.wHh(), gh, hs);
-            buf.recurrent = buf.recurrentWeights.plain();
+            recurrent = buf.recurrentWeights.plain();
         }
         loadState(plan, dhT, buf.dh, hs);
         if (buf.dc != null) {
@@ -296,10 +298,10 @@ final class CpuLayer {
         int slices = slicedTasks(cell, batch, hs);
         int blocks = slices > 0 ? 0 : rowTasks(batch);
         if (slices > 0) {
-            sliced.runBackward(slices, cell, buf, p, plan, dy, dyStride, dyCol);
+            sliced.runBackward(slices, cell, buf, recurrent, p, plan, dy, dyStride, dyCol);
             last = -1; // done
         } else if (blocks > 0) {
-            byRows.runBackward(blocks, cell, buf, p, plan, dy, dyStride, dyCol);
+            byRows.runBackward(blocks, cell, buf, recurrent, p, plan, dy, dyStride, dyCol);
             last = -1; // done
         }
         for (int s = last; s >= 0; s--) {
@@ -309,17 +311,17 @@ final class CpuLayer {
             switch (cell) {
                 case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED -> {
                     runGates(BACKWARD, true, cell, buf, p, rows, off);
-                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 0f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, recurrent, 0f, buf.dh, 0, hs);
                 }
                 case GRU -> {
                     runGates(BACKWARD, true, cell, buf, p, rows, off);
-                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.dGh, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, buf.dGh, off * gh, gh, recurrent, 1f, buf.dh, 0, hs);
                 }
                 case GRU_ORIGINAL -> {
                     runGates(BACKWARD, true, cell, buf, p, rows, off);
                     sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh + 2 * hs, gh, buf.recurrentN, 0f, buf.dRh, 0, hs);
                     runGates(GRU_ORIGINAL_BACKWARD_GATES, true, cell, buf, p, rows, off);
-                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, buf.recurrent, 1f, buf.dh, 0, hs);
+                    sgemm.gemm(buf.gemm, false, rows, 1f, dG, off * gh, gh, recurrent, 1f, buf.dh, 0, hs);
                 }
             }
         }
@@ -637,6 +639,8 @@ final class CpuLayer {
         private int dyCol;
         private Cell cell;
         private LayerBuffers buf;
+        /** W_hh packed for this call's per-step GEMMs. */
+        private Sgemm.PackedB recurrent;
         private Params p;
         private StepPlan plan;
         private float[] y;
@@ -652,9 +656,10 @@ final class CpuLayer {
             }
         }
 
-        void run(int slices, boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y, int yStride,
-                 int yCol) {
+        void run(int slices, boolean save, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
+                 float[] y, int yStride, int yCol) {
             int hs = buf.hidden;
+            this.recurrent = recurrent;
             buf.ensureAlternateH();
             this.save = save;
             this.backward = false;
@@ -672,6 +677,7 @@ final class CpuLayer {
                 workers.forEach(tasks, this);
             } finally {
                 this.buf = null;
+                this.recurrent = null;
                 this.p = null;
                 this.y = null;
             }
@@ -694,8 +700,9 @@ final class CpuLayer {
          * rows of dG for step s-1 never touches the rows of step s that a slow one still reads,
          * and dh and dc columns are each touched only by their owner.
          */
-        void runBackward(int slices, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride,
-                         int dyCol) {
+        void runBackward(int slices, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
+                         float[] dy, int dyStride, int dyCol) {
+            this.recurrent = recurrent;
             this.backward = true;
             this.cell = cell;
             this.buf = buf;
@@ -711,6 +718,7 @@ final class CpuLayer {
                 workers.forEach(tasks, this);
             } finally {
                 this.buf = null;
+                this.recurrent = null;
                 this.p = null;
                 this.dy = null;
             }
@@ -759,7 +767,7 @@ final class CpuLayer {
                     }
                 }
                 // Its units of every gate block, A (h_{t-1}) packed once for all of them.
-                sgemm.columns(call, false, rows, 1f, hCur, 0, hs, b.recurrent, u0, n, blocks, hs, 0f, b.hg, 0, gh);
+                sgemm.columns(call, false, rows, 1f, hCur, 0, hs, recurrent, u0, n, blocks, hs, 0f, b.hg, 0, gh);
                 switch (c) {
                     case RNN_TANH, RNN_RELU -> GateMath.rnnForward(c == Cell.RNN_RELU, 0, rows, off, hs, u0, u1,
                             b.gates, b.hg, w.bHh(), hNext);
@@ -812,9 +820,9 @@ final class CpuLayer {
                 }
                 barrier.await();
                 if (c == Cell.GRU) {
-                    sgemm.columns(call, false, rows, 1f, b.dGh, off * gh, gh, b.recurrent, u0, n, 1f, b.dh, 0, hs);
+                    sgemm.columns(call, false, rows, 1f, b.dGh, off * gh, gh, recurrent, u0, n, 1f, b.dh, 0, hs);
                 } else {
-                    sgemm.columns(call, false, rows, 1f, dG, off * gh, gh, b.recurrent, u0, n, 0f, b.dh, 0, hs);
+                    sgemm.columns(call, false, rows, 1f, dG, off * gh, gh, recurrent, u0, n, 0f, b.dh, 0, hs);
                 }
             }
         }
@@ -845,6 +853,8 @@ final class CpuLayer {
         private boolean save;
         private Cell cell;
         private LayerBuffers buf;
+        /** W_hh packed for this call's per-step GEMMs. */
+        private Sgemm.PackedB recurrent;
         private Params p;
         private StepPlan plan;
         private float[] y;
@@ -862,28 +872,29 @@ final class CpuLayer {
             }
         }
 
-        void runForward(int tasks, boolean save, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] y,
-                        int yStride, int yCol) {
+        void runForward(int tasks, boolean save, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p,
+                        StepPlan plan, float[] y, int yStride, int yCol) {
             this.backward = false;
             this.save = save;
             this.y = y;
             this.yStride = yStride;
             this.yCol = yCol;
-            start(tasks, cell, buf, p, plan);
+            start(tasks, cell, buf, recurrent, p, plan);
         }
 
-        void runBackward(int tasks, Cell cell, LayerBuffers buf, Params p, StepPlan plan, float[] dy, int dyStride,
-                         int dyCol) {
+        void runBackward(int tasks, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
+                         float[] dy, int dyStride, int dyCol) {
             this.backward = true;
             this.save = true;
             this.dy = dy;
             this.dyStride = dyStride;
             this.dyCol = dyCol;
-            start(tasks, cell, buf, p, plan);
+            start(tasks, cell, buf, recurrent, p, plan);
         }
 
-        private void start(int tasks, Cell cell, LayerBuffers buf, Params p, StepPlan plan) {
+        private void start(int tasks, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan) {
             this.cell = cell;
+            this.recurrent = recurrent;
             this.buf = buf;
             this.p = p;
             this.plan = plan;
@@ -892,6 +903,7 @@ final class CpuLayer {
                 workers.forEach(tasks, this);
             } finally {
                 this.buf = null;
+                this.recurrent = null;
                 this.p = null;
                 this.y = null;
                 this.dy = null;
@@ -934,7 +946,7 @@ final class CpuLayer {
                 if (save) {
                     saveStateRows(b, off, r0, hi);
                 }
-                sgemm.columns(call, false, nb, 1f, b.h, r0 * hs, hs, b.recurrent, 0, recurrentCols, 0f, b.hg, r0 * gh,
+                sgemm.columns(call, false, nb, 1f, b.h, r0 * hs, hs, recurrent, 0, recurrentCols, 0f, b.hg, r0 * gh,
                         gh);
                 if (original) {
                     gateRows(GRU_ORIGINAL_GATES, save, c, b, w, off, r0, hi);
@@ -967,14 +979,14 @@ final class CpuLayer {
                 gateRows(BACKWARD, true, c, b, w, off, r0, hi);
                 switch (c) {
                     case RNN_TANH, RNN_RELU, LSTM, LSTM_PEEPHOLE, LSTM_COUPLED ->
-                            sgemm.columns(call, false, nb, 1f, dG, at, gh, b.recurrent, 0, hs, 0f, b.dh, r0 * hs, hs);
-                    case GRU -> sgemm.columns(call, false, nb, 1f, b.dGh, at, gh, b.recurrent, 0, hs, 1f, b.dh, r0 * hs,
+                            sgemm.columns(call, false, nb, 1f, dG, at, gh, recurrent, 0, hs, 0f, b.dh, r0 * hs, hs);
+                    case GRU -> sgemm.columns(call, false, nb, 1f, b.dGh, at, gh, recurrent, 0, hs, 1f, b.dh, r0 * hs,
                             hs);
                     case GRU_ORIGINAL -> {
                         sgemm.columns(call, false, nb, 1f, dG, at + 2 * hs, gh, b.recurrentN, 0, hs, 0f, b.dRh,
                                 r0 * hs, hs);
                         gateRows(GRU_ORIGINAL_BACKWARD_GATES, true, c, b, w, off, r0, hi);
-                        sgemm.columns(call, false, nb, 1f, dG, at, gh, b.recurrent, 0, hs, 1f, b.dh, r0 * hs, hs);
+                        sgemm.columns(call, false, nb, 1f, dG, at, gh, recurrent, 0, hs, 1f, b.dh, r0 * hs, hs);
                     }
                 }
             }

@@ -26,11 +26,6 @@ final class LayerBuffers {
     final float[] hg;       // [maxB, G*H]  this step's h_{t-1}·W_hhᵀ
     final float[] h;        // [maxB, H]    running h, packed order
     final float[] c;        // [maxB, H]    running c, packed order (LSTM family; else null)
-    /**
-     * W_hh packed for the per-step GEMMs of the call in flight (forward: W_hhᵀ; backward: W_hh):
-     * one of {@link #recurrentWeights}' forms, or, for the original GRU, {@link #recurrentOwn}.
-     */
-    Sgemm.PackedB recurrent;
     /** The original GRU's [r, z] blocks of W_hh, packed at every call (its n block apart: recurrentN). */
     final Sgemm.PackedB recurrentOwn = new Sgemm.PackedB();
     /** W_ih's packed forms, kept while W_ih is unchanged: the input projection's, dX's. */
