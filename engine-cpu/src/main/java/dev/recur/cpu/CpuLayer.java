@@ -611,6 +611,78 @@ final class CpuLayer {
     }
 
     /**
+     * What a time loop's worker tasks read of one layer call (the sliced and the row loops):
+     * set by {@link #forwardCall} or {@link #backwardCall}, then the tasks run, then
+     * {@link #runTasks} clears the references. One instance per loop object; calls are serialized.
+     */
+    private abstract class LoopCall implements Workers.Task {
+        /** One GEMM call object per task, so that tasks run their per-step GEMMs side by side. */
+        final Sgemm.Call[] calls;
+        boolean save;
+        boolean backward;
+        Cell cell;
+        LayerBuffers buf;
+        /** W_hh packed for this call's per-step GEMMs. */
+        Sgemm.PackedB recurrent;
+        Params p;
+        StepPlan plan;
+        float[] y;
+        int yStride;
+        int yCol;
+        float[] dy;
+        int dyStride;
+        int dyCol;
+
+        LoopCall(int threads) {
+            calls = new Sgemm.Call[threads];
+            for (int i = 0; i < threads; i++) {
+                calls[i] = new Sgemm.Call();
+            }
+        }
+
+        void forwardCall(boolean save, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
+                         float[] y, int yStride, int yCol) {
+            this.backward = false;
+            this.save = save;
+            this.y = y;
+            this.yStride = yStride;
+            this.yCol = yCol;
+            operands(cell, buf, recurrent, p, plan);
+        }
+
+        void backwardCall(Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan, float[] dy,
+                          int dyStride, int dyCol) {
+            this.backward = true;
+            this.save = true;
+            this.dy = dy;
+            this.dyStride = dyStride;
+            this.dyCol = dyCol;
+            operands(cell, buf, recurrent, p, plan);
+        }
+
+        private void operands(Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan) {
+            this.cell = cell;
+            this.buf = buf;
+            this.recurrent = recurrent;
+            this.p = p;
+            this.plan = plan;
+        }
+
+        /** Runs {@code tasks} tasks of this call on the workers, then drops the call's arrays. */
+        void runTasks(int tasks) {
+            try {
+                workers.forEach(tasks, this);
+            } finally {
+                buf = null;
+                recurrent = null;
+                p = null;
+                y = null;
+                dy = null;
+            }
+        }
+    }
+
+    /**
      * The forward's time loop for few sequences: each of up to {@code threads} tasks owns a slice
      * of the hidden units (whole GEMM strips) for the whole loop. Per step a task computes its
      * units' columns of every gate block, {@code Hg[:, b*H + u0 .. b*H + u1) = h_{t-1}·W_hhᵀ} (one
@@ -629,58 +701,24 @@ final class CpuLayer {
      * <p>Per-call state lives here, set by {@link #run} before the tasks start; one instance per
      * layer object, whose calls are serialized.
      */
-    private final class SlicedLoop implements Workers.Task {
+    private final class SlicedLoop extends LoopCall {
         private final StepBarrier barrier = new StepBarrier();
-        private final Sgemm.Call[] calls;
-        private boolean save;
-        private boolean backward;
-        private float[] dy;
-        private int dyStride;
-        private int dyCol;
-        private Cell cell;
-        private LayerBuffers buf;
-        /** W_hh packed for this call's per-step GEMMs. */
-        private Sgemm.PackedB recurrent;
-        private Params p;
-        private StepPlan plan;
-        private float[] y;
-        private int yStride;
-        private int yCol;
         private int tasks;
         private int strips; // H / NR
 
         SlicedLoop(int threads) {
-            calls = new Sgemm.Call[threads];
-            for (int i = 0; i < threads; i++) {
-                calls[i] = new Sgemm.Call();
-            }
+            super(threads);
         }
 
         void run(int slices, boolean save, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
                  float[] y, int yStride, int yCol) {
             int hs = buf.hidden;
-            this.recurrent = recurrent;
             buf.ensureAlternateH();
-            this.save = save;
-            this.backward = false;
-            this.cell = cell;
-            this.buf = buf;
-            this.p = p;
-            this.plan = plan;
-            this.y = y;
-            this.yStride = yStride;
-            this.yCol = yCol;
+            forwardCall(save, cell, buf, recurrent, p, plan, y, yStride, yCol);
             this.strips = hs / Sgemm.NR;
             this.tasks = slices;
             barrier.reset(tasks);
-            try {
-                workers.forEach(tasks, this);
-            } finally {
-                this.buf = null;
-                this.recurrent = null;
-                this.p = null;
-                this.y = null;
-            }
+            runTasks(tasks);
             // Row j ran L_j steps and last wrote the buffer of parity L_j: bring the odd ones home.
             int walked = plan.steps();
             for (int s = 0; s < walked; s++) {
@@ -702,26 +740,11 @@ final class CpuLayer {
          */
         void runBackward(int slices, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
                          float[] dy, int dyStride, int dyCol) {
-            this.recurrent = recurrent;
-            this.backward = true;
-            this.cell = cell;
-            this.buf = buf;
-            this.p = p;
-            this.plan = plan;
-            this.dy = dy;
-            this.dyStride = dyStride;
-            this.dyCol = dyCol;
+            backwardCall(cell, buf, recurrent, p, plan, dy, dyStride, dyCol);
             this.strips = buf.hidden / Sgemm.NR;
             this.tasks = slices;
             barrier.reset(tasks);
-            try {
-                workers.forEach(tasks, this);
-            } finally {
-                this.buf = null;
-                this.recurrent = null;
-                this.p = null;
-                this.dy = null;
-            }
+            runTasks(tasks);
         }
 
         @Override
@@ -847,67 +870,25 @@ final class CpuLayer {
      *
      * <p>Per-call state lives here, set before the tasks start; calls are serialized.
      */
-    private final class RowLoop implements Workers.Task {
-        private final Sgemm.Call[] calls;
-        private boolean backward;
-        private boolean save;
-        private Cell cell;
-        private LayerBuffers buf;
-        /** W_hh packed for this call's per-step GEMMs. */
-        private Sgemm.PackedB recurrent;
-        private Params p;
-        private StepPlan plan;
-        private float[] y;
-        private int yStride;
-        private int yCol;
-        private float[] dy;
-        private int dyStride;
-        private int dyCol;
+    private final class RowLoop extends LoopCall {
         private int chunk;
 
         RowLoop(int threads) {
-            calls = new Sgemm.Call[threads];
-            for (int i = 0; i < threads; i++) {
-                calls[i] = new Sgemm.Call();
-            }
+            super(threads);
         }
 
         void runForward(int tasks, boolean save, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p,
                         StepPlan plan, float[] y, int yStride, int yCol) {
-            this.backward = false;
-            this.save = save;
-            this.y = y;
-            this.yStride = yStride;
-            this.yCol = yCol;
-            start(tasks, cell, buf, recurrent, p, plan);
+            forwardCall(save, cell, buf, recurrent, p, plan, y, yStride, yCol);
+            this.chunk = (plan.batch() + tasks - 1) / tasks;
+            runTasks(tasks);
         }
 
         void runBackward(int tasks, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan,
                          float[] dy, int dyStride, int dyCol) {
-            this.backward = true;
-            this.save = true;
-            this.dy = dy;
-            this.dyStride = dyStride;
-            this.dyCol = dyCol;
-            start(tasks, cell, buf, recurrent, p, plan);
-        }
-
-        private void start(int tasks, Cell cell, LayerBuffers buf, Sgemm.PackedB recurrent, Params p, StepPlan plan) {
-            this.cell = cell;
-            this.recurrent = recurrent;
-            this.buf = buf;
-            this.p = p;
-            this.plan = plan;
+            backwardCall(cell, buf, recurrent, p, plan, dy, dyStride, dyCol);
             this.chunk = (plan.batch() + tasks - 1) / tasks;
-            try {
-                workers.forEach(tasks, this);
-            } finally {
-                this.buf = null;
-                this.recurrent = null;
-                this.p = null;
-                this.y = null;
-                this.dy = null;
-            }
+            runTasks(tasks);
         }
 
         @Override
