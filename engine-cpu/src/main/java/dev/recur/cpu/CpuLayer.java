@@ -213,7 +213,13 @@ final class CpuLayer {
         }
         // Xg = X·W_ihᵀ + b_ih for every real step at once.
         buf.inputWeights.see(p.wIh(), gh, in);
-        sgemm.gemmPlusRow(buf.gemm, false, n, 1f, xs, 0, in, buf.inputWeights.transposed(), p.bIh(), buf.gates, 0, gh);
+        if (buf.inputWeights.kept()) {
+            sgemm.gemmPlusRow(buf.gemm, false, n, 1f, xs, 0, in, buf.inputWeights.transposed(p.wIh()), p.bIh(), buf.gates,
+                    0, gh);
+        } else {
+            // Too large to keep: the GEMM packs W_ihᵀ itself, on every thread.
+            sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, xs, 0, in, p.wIh(), 0, in, p.bIh(), buf.gates, 0, gh);
+        }
 
         loadState(plan, h0, buf.h, hs);
         if (buf.c != null) {
@@ -226,7 +232,7 @@ final class CpuLayer {
             Sgemm.pack(true, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
             buf.recurrentWeights.see(p.wHh(), gh, hs);
-            recurrent = buf.recurrentWeights.transposed();
+            recurrent = buf.recurrentWeights.transposed(p.wHh());
         }
         int slices = slicedTasks(cell, batch, hs);
         int blocks = slices > 0 ? 0 : rowTasks(batch);
@@ -288,7 +294,7 @@ final class CpuLayer {
             Sgemm.pack(false, hs, hs, p.wHh(), 2 * hs * hs, hs, buf.recurrentN);
         } else {
             buf.recurrentWeights.see(p.wHh(), gh, hs);
-            recurrent = buf.recurrentWeights.plain();
+            recurrent = buf.recurrentWeights.plain(p.wHh());
         }
         loadState(plan, dhT, buf.dh, hs);
         if (buf.dc != null) {
@@ -353,12 +359,11 @@ final class CpuLayer {
         }
 
         if (dx != null) {
-            buf.inputWeights.see(p.wIh(), gh, in);
-            Sgemm.PackedB wIh = buf.inputWeights.plain();
+            // W_ih packed by the GEMM itself: in training it changes at every step, so a kept form would not outlive it.
             if (identity) {
-                sgemm.gemm(buf.gemm, false, n, 1f, dG, 0, gh, wIh, dxAccumulate ? 1f : 0f, dx, 0, in);
+                sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, dxAccumulate ? 1f : 0f, dx, 0, in);
             } else {
-                sgemm.gemm(buf.gemm, false, n, 1f, dG, 0, gh, wIh, 0f, buf.dxPacked, 0, in);
+                sgemm.gemm(buf.gemm, false, false, n, in, gh, 1f, dG, 0, gh, p.wIh(), 0, in, 0f, buf.dxPacked, 0, in);
                 if (!dxAccumulate) {
                     Arrays.fill(dx, 0, steps * batch * in, 0f);
                 }

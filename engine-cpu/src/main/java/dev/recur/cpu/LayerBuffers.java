@@ -28,9 +28,9 @@ final class LayerBuffers {
     final float[] c;        // [maxB, H]    running c, packed order (LSTM family; else null)
     /** The original GRU's [r, z] blocks of W_hh, packed at every call (its n block apart: recurrentN). */
     final Sgemm.PackedB recurrentOwn = new Sgemm.PackedB();
-    /** W_ih's packed forms, kept while W_ih is unchanged: the input projection's, dX's. */
+    /** W_ih packed for the input projection, kept while W_ih is unchanged. */
     final PackedWeights inputWeights = new PackedWeights();
-    /** W_hh's packed forms, likewise (every cell but the original GRU). */
+    /** W_hh packed for the per-step GEMMs, likewise (every cell but the original GRU). */
     final PackedWeights recurrentWeights = new PackedWeights();
     /** The original GRU's n block of W_hh, packed separately (its GEMM reads r ⊙ h). */
     final Sgemm.PackedB recurrentN = new Sgemm.PackedB();

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
@@ -15,33 +16,44 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  */
 class PackedWeightsTest {
 
-    /** A GEMM on the kept forms equals the GEMM on the raw weights, also after a change of shape of the same size. */
+    /**
+     * A GEMM on the packed forms equals the GEMM on the raw weights: kept (weights changed in
+     * place, unchanged, a change of shape of the same size, the two forms in turn) and, past the
+     * limit, packed afresh at every call.
+     */
     @Test
-    void keptFormsMultiplyAsTheRawWeights() {
-        Random r = new Random(3);
-        try (Workers workers = new Workers(2)) {
-            Sgemm sgemm = new Sgemm(workers);
-            PackedWeights kept = new PackedWeights();
-            int[][] shapes = {{96, 40}, {96, 40}, {40, 96}, {60, 64}};
-            float[] w = LayerCase.uniform(r, 96 * 40, 1f);
-            for (int[] shape : shapes) {
-                int rows = shape[0];
-                int cols = shape[1];
-                w[r.nextInt(rows * cols)] += 0.5f; // changed in place (or, for the repeated shape, not at all the first time)
-                float[] a = LayerCase.uniform(r, 7 * Math.max(rows, cols), 1f);
-                kept.see(w, rows, cols);
-                // op(B) = Wᵀ: A [7, cols] · Wᵀ [cols, rows]
-                float[] want = new float[7 * rows];
-                float[] got = new float[7 * rows];
-                sgemm.gemm(false, true, 7, rows, cols, 1f, a, 0, cols, w, 0, cols, 0f, want, 0, rows);
-                sgemm.gemm(new Sgemm.Call(), false, 7, 1f, a, 0, cols, kept.transposed(), 0f, got, 0, rows);
-                assertArrayEquals(want, got, "transposed " + rows + "x" + cols);
-                // op(B) = W: A [7, rows] · W [rows, cols]
-                want = new float[7 * cols];
-                got = new float[7 * cols];
-                sgemm.gemm(false, false, 7, cols, rows, 1f, a, 0, rows, w, 0, cols, 0f, want, 0, cols);
-                sgemm.gemm(new Sgemm.Call(), false, 7, 1f, a, 0, rows, kept.plain(), 0f, got, 0, cols);
-                assertArrayEquals(want, got, "plain " + rows + "x" + cols);
+    void packedFormsMultiplyAsTheRawWeights() {
+        for (int limit : new int[] {PackedWeights.MOST_KEPT, 1000}) {
+            Random r = new Random(3);
+            try (Workers workers = new Workers(2)) {
+                Sgemm sgemm = new Sgemm(workers);
+                PackedWeights kept = new PackedWeights(limit);
+                int[][] shapes = {{96, 40}, {96, 40}, {96, 40}, {40, 96}, {20, 30}, {60, 64}};
+                float[] w = LayerCase.uniform(r, 96 * 40, 1f);
+                for (int i = 0; i < shapes.length; i++) {
+                    int rows = shapes[i][0];
+                    int cols = shapes[i][1];
+                    if (i != 2) {
+                        w[r.nextInt(rows * cols)] += 0.5f; // changed in place (the third time: unchanged)
+                    }
+                    float[] a = LayerCase.uniform(r, 7 * Math.max(rows, cols), 1f);
+                    kept.see(w, rows, cols);
+                    assertEquals(rows * cols <= limit, kept.kept(), "kept " + rows + "x" + cols);
+                    for (int twice = 0; twice < 2; twice++) {
+                        // op(B) = Wᵀ: A [7, cols] · Wᵀ [cols, rows]
+                        float[] want = new float[7 * rows];
+                        float[] got = new float[7 * rows];
+                        sgemm.gemm(false, true, 7, rows, cols, 1f, a, 0, cols, w, 0, cols, 0f, want, 0, rows);
+                        sgemm.gemm(new Sgemm.Call(), false, 7, 1f, a, 0, cols, kept.transposed(w), 0f, got, 0, rows);
+                        assertArrayEquals(want, got, "transposed " + rows + "x" + cols + ", limit " + limit);
+                        // op(B) = W: A [7, rows] · W [rows, cols]
+                        want = new float[7 * cols];
+                        got = new float[7 * cols];
+                        sgemm.gemm(false, false, 7, cols, rows, 1f, a, 0, rows, w, 0, cols, 0f, want, 0, cols);
+                        sgemm.gemm(new Sgemm.Call(), false, 7, 1f, a, 0, rows, kept.plain(w), 0f, got, 0, cols);
+                        assertArrayEquals(want, got, "plain " + rows + "x" + cols + ", limit " + limit);
+                    }
+                }
             }
         }
     }
