@@ -54,7 +54,7 @@ final class Sgemm {
     static final int NR = NV * LANES;
     static final int MC = 48;        // rows of C per task: whole strips for MR = 6 and 8
     static final int NC = NR * ((256 + NR - 1) / NR); // columns per task: whole strips, about 256
-    static final int KC = 128;
+    static final int KC = 512;
     /** Most bytes of op(B) packed for one pass over C; see phaseLength. */
     private static final long PHASE_BYTES = 2L << 20;
     /** Below this many multiply-adds a call runs on the caller alone. */
@@ -80,7 +80,9 @@ final class Sgemm {
 
     /**
      * {@code op(B) [K, N]} packed once into the kernel's layout, for many GEMMs with the same B:
-     * the recurrent weights, used at every step. Layout {@code [K/KC][N/NR][KC][NR]}, zero-padded.
+     * the recurrent weights, used at every step. Layout: K blocks of KC rows (the last one {@code kc =
+     * K - K/KC·KC} or KC), each {@code [N/NR strips][kc][NR]}, columns zero-padded to whole strips:
+     * block {@code q} starts at {@code q·KC·strips·NR}, its strip {@code s} at {@code + s·kc·NR}.
      */
     static final class PackedB {
         private float[] data = new float[0];
@@ -147,7 +149,7 @@ final class Sgemm {
         private void packBBlock(int q) {
             PackedB pb = packed;
             int k0 = q * KC;
-            packB(tb, b, bOff, ldb, pb.data, q * pb.strips * KC * NR, 0, pb.n, pb.strips, k0, Math.min(KC, pb.k - k0));
+            packB(tb, b, bOff, ldb, pb.data, k0 * pb.strips * NR, 0, pb.n, pb.strips, k0, Math.min(KC, pb.k - k0));
         }
 
         /** Packs one (K block, row tile) of the whole alpha·op(A). */
@@ -173,22 +175,16 @@ final class Sgemm {
          * only with op(B) packed): A is packed once per K block for all the ranges.
          */
         private void rect(int i0, int mc, int j0, int nc, int ranges, int stride) {
-            // C tile *= beta (beta = 0 overwrites without reading, so NaN garbage in C does not leak),
-            // or C tile = the initial row.
-            for (int i = 0; i < mc * ranges; i++) {
-                int jr = j0 + (i / mc) * stride;
-                int row = cOff + (i0 + i % mc) * ldc + jr;
-                if (rowInit != null) {
-                    System.arraycopy(rowInit, jr, c, row, nc);
-                } else if (beta == 0f) {
-                    Arrays.fill(c, row, row + nc, 0f);
-                } else if (beta != 1f) {
-                    for (int j = 0; j < nc; j++) {
-                        c[row + j] *= beta;
-                    }
-                }
+            boolean sums = k > 0 && alpha != 0f;
+            // The first K block writes C whole: it stores its sums (beta = 0: 0 + s is s, as a sum
+            // from +0 is never -0), or adds them to the initial row or to C. So C is touched before
+            // it only where beta scales it, or where there are no sums to write.
+            int firstMode = rowInit != null ? GemmKernels.ROW : beta == 0f ? GemmKernels.STORE : GemmKernels.ADD;
+            if (!sums || (rowInit == null && beta != 0f && beta != 1f)) {
+                initTile(i0, mc, j0, nc, ranges, stride);
+                firstMode = GemmKernels.ADD;
             }
-            if (k == 0 || alpha == 0f) {
+            if (!sums) {
                 return;
             }
             Panels p = owner.panels.get();
@@ -197,6 +193,8 @@ final class Sgemm {
             PackedB pb = packed;
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
+                int mode = k0 == 0 ? firstMode : GemmKernels.ADD;
+                int strip = kc * NR; // floats from one packed B strip to the next in this K block
                 float[] aPanel;
                 int aBase;
                 if (directA) {
@@ -216,7 +214,7 @@ final class Sgemm {
                     int bBase;
                     if (pb != null) {
                         bPanel = pb.data;
-                        bBase = ((k0 / KC) * pb.strips + jr / NR) * KC * NR;
+                        bBase = k0 * pb.strips * NR + (jr / NR) * strip;
                     } else {
                         packB(tb, b, bOff, ldb, p.b, 0, jr, nc, stripsN, k0, kc);
                         bPanel = p.b;
@@ -228,8 +226,8 @@ final class Sgemm {
                         int wide = GemmKernels.WIDE_STRIPS;
                         int cRow = cOff + i0 * ldc + jr;
                         for (; sc0 + wide <= nc / NR; sc0 += wide) {
-                            GemmKernels.d1s4(aPanel, aBase, bPanel, bBase + sc0 * KC * NR, kc, p.out);
-                            addRow(p.out, cRow + sc0 * NR, wide * NR);
+                            GemmKernels.d1s4(aPanel, aBase, bPanel, bBase + sc0 * strip, strip, kc, p.out);
+                            epilogue(p.out, 0, 1, wide * NR, cRow + sc0 * NR, jr + sc0 * NR, mode);
                         }
                     }
                     // Columns in chunks of NC, so the chunk's B strips stay in cache while every A
@@ -240,10 +238,11 @@ final class Sgemm {
                         for (int sm = 0; sm < stripsM; sm++) {
                             int rows = Math.min(MR, mc - sm * MR);
                             int cRow = cOff + (i0 + sm * MR) * ldc + jr;
+                            int aAt = directA ? aBase + sm * MR * lda : aBase + sm * KC * MR;
                             for (int sn = sc; sn < scEnd; sn++) {
                                 int cols = Math.min(NR, nc - sn * NR);
-                                int aAt = directA ? aBase + sm * MR * lda : aBase + sm * KC * MR;
-                                block(aPanel, aAt, bPanel, bBase + sn * KC * NR, kc, rows, cols, cRow + sn * NR, p.out);
+                                block(aPanel, aAt, bPanel, bBase + sn * strip, kc, rows, cols, cRow + sn * NR,
+                                        jr + sn * NR, mode, p.out);
                             }
                         }
                     }
@@ -252,11 +251,38 @@ final class Sgemm {
         }
 
         /**
-         * {@code C[rows, cols] at cAt += A strip · B strip}: the smallest kernel that covers the
-         * block sums into {@code out}, whose valid part is then added into C. The A strip is
+         * C tile {@code *= beta} (beta = 0 overwrites without reading, so NaN garbage in C does not
+         * leak), or C tile = the initial row: for tiles whose first K block does not write C whole.
+         */
+        private void initTile(int i0, int mc, int j0, int nc, int ranges, int stride) {
+            for (int i = 0; i < mc * ranges; i++) {
+                int jr = j0 + (i / mc) * stride;
+                int row = cOff + (i0 + i % mc) * ldc + jr;
+                if (rowInit != null) {
+                    System.arraycopy(rowInit, jr, c, row, nc);
+                } else if (beta == 0f) {
+                    Arrays.fill(c, row, row + nc, 0f);
+                } else if (beta != 1f) {
+                    for (int j = 0; j < nc; j++) {
+                        c[row + j] *= beta;
+                    }
+                }
+            }
+        }
+
+        /**
+         * {@code C[rows, cols] at cAt} gets the sums of A strip · B strip by {@code mode}
+         * (GemmKernels' STORE, ROW or ADD; {@code col}: the block's first column, for the row):
+         * a full block of packed A runs the kernel that ends in C; any other, the smallest kernel
+         * that covers it, into {@code out}, whose valid part then goes into C. The A strip is
          * packed at {@code pa[ao]}, or, with {@link #directA}, its first row of A at {@code pa[ao]}.
          */
-        private void block(float[] pa, int ao, float[] pb, int bo, int kc, int rows, int cols, int cAt, float[] out) {
+        private void block(float[] pa, int ao, float[] pb, int bo, int kc, int rows, int cols, int cAt, int col,
+                           int mode, float[] out) {
+            if (rows == MR && cols == NR && !directA) {
+                GemmKernels.runC(pa, ao, pb, bo, kc, c, cAt, ldc, mode, rowInit, col);
+                return;
+            }
             int vecs = (cols + LANES - 1) / LANES;
             int kernelRows = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : MR;
             if (directA) {
@@ -264,29 +290,36 @@ final class Sgemm {
             } else {
                 GemmKernels.run(kernelRows, vecs, pa, ao, pb, bo, kc, out);
             }
+            epilogue(out, NR, rows, cols, cAt, col, mode);
+        }
+
+        /**
+         * {@code C[r, 0:cols] at cAt} = {@code out[r*outStride ..]}, row + it, or C + it, by
+         * {@code mode}, for {@code r < rows}: the operands in the C kernels' order, so the same bits.
+         */
+        private void epilogue(float[] out, int outStride, int rows, int cols, int cAt, int col, int mode) {
             float[] c = this.c;
+            float[] init = rowInit;
             int ldc = this.ldc;
             int whole = cols / LANES * LANES;
             for (int r = 0; r < rows; r++) {
                 int dst = cAt + r * ldc;
-                int src = r * NR;
+                int src = r * outStride;
                 int j = 0;
+                if (mode == GemmKernels.STORE) {
+                    System.arraycopy(out, src, c, dst, cols);
+                    continue;
+                }
+                float[] base = mode == GemmKernels.ROW ? init : c;
+                int at = mode == GemmKernels.ROW ? col : dst;
                 for (; j < whole; j += LANES) {
-                    FloatVector.fromArray(SPECIES, c, dst + j)
+                    FloatVector.fromArray(SPECIES, base, at + j)
                             .add(FloatVector.fromArray(SPECIES, out, src + j))
                             .intoArray(c, dst + j);
                 }
                 for (; j < cols; j++) {
-                    c[dst + j] += out[src + j];
+                    c[dst + j] = base[at + j] + out[src + j];
                 }
-            }
-        }
-
-        /** {@code C[cAt .. cAt + cols) += out[0 .. cols)}, {@code cols} a multiple of the lanes. */
-        private void addRow(float[] out, int cAt, int cols) {
-            float[] c = this.c;
-            for (int j = 0; j < cols; j += LANES) {
-                FloatVector.fromArray(SPECIES, c, cAt + j).add(FloatVector.fromArray(SPECIES, out, j)).intoArray(c, cAt + j);
             }
         }
 
@@ -451,7 +484,7 @@ final class Sgemm {
         int blocks = shape(into, k, n);
         for (int q = 0; q < blocks; q++) {
             int k0 = q * KC;
-            packB(transB, b, bOff, ldb, into.data, q * into.strips * KC * NR, 0, n, into.strips, k0,
+            packB(transB, b, bOff, ldb, into.data, k0 * into.strips * NR, 0, n, into.strips, k0,
                     Math.min(KC, k - k0));
         }
     }
@@ -460,7 +493,7 @@ final class Sgemm {
     private static int shape(PackedB into, int k, int n) {
         int strips = (n + NR - 1) / NR;
         int blocks = (k + KC - 1) / KC;
-        int size = blocks * strips * KC * NR;
+        int size = k * strips * NR;
         if (into.data.length < size) {
             into.data = new float[size];
         }
@@ -614,11 +647,11 @@ final class Sgemm {
         return enough ? Math.min(MC, rows) : MC;
     }
 
-    /** {@code dst[dstOff + strip*KC*NR + kk*NR + j] = op(B)[k0 + kk, j0 + strip*NR + j]}, zero past the last column. */
+    /** {@code dst[dstOff + strip*kc*NR + kk*NR + j] = op(B)[k0 + kk, j0 + strip*NR + j]}, zero past the last column. */
     private static void packB(boolean tb, float[] b, int bOff, int ldb, float[] dst, int dstOff, int j0, int nc,
                               int strips, int k0, int kc) {
         for (int s = 0; s < strips; s++) {
-            int base = dstOff + s * KC * NR;
+            int base = dstOff + s * kc * NR;
             int cols = Math.min(NR, nc - s * NR);
             if (!tb) {
                 for (int kk = 0; kk < kc; kk++) {

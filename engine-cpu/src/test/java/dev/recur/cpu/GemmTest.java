@@ -288,6 +288,53 @@ class GemmTest {
         }
     }
 
+    /**
+     * With beta = 0 the first K block stores its sums straight into C (full blocks in the kernel,
+     * edges through the block buffer) instead of adding them to a zeroed C; the bits must be those
+     * of 0 + sum, the sign of zero included, whatever C held (NaN here). Rows of A alternate 0 and
+     * -1 against B with zero columns so that many sums are products of -0 alone; a later K block
+     * (K > KC) adds onto what the first stored.
+     */
+    @Test
+    void betaZeroStoresTheBitsOfZeroPlusTheSums() {
+        Random r = new Random(19);
+        try (Workers workers = new Workers(2)) {
+            Sgemm sgemm = new Sgemm(workers);
+            int[][] sizes = {{2 * Sgemm.MR, 3 * Sgemm.NR, Sgemm.KC + 3}, {3 * Sgemm.MR + 1, 3 * Sgemm.NR + 5, 5},
+                    {Sgemm.MC * 5 + 2, 2 * Sgemm.NR + 1, 9}};
+            for (int[] s : sizes) {
+                int m = s[0];
+                int n = s[1];
+                int k = s[2];
+                float[] a = ints(r, m * k);
+                float[] b = ints(r, k * n);
+                for (int i = 0; i < m; i += 2) {
+                    for (int kk = 0; kk < k; kk++) {
+                        a[i * k + kk] = kk % 2 == 0 ? 0f : -1f;
+                    }
+                }
+                for (int kk = 0; kk < k; kk++) {
+                    for (int j = 0; j < n; j += 3) {
+                        b[kk * n + j] = 0f;
+                    }
+                }
+                float[] want = reference(false, false, m, n, k, 1f, a, b, 0f, new float[m * n]);
+                for (int i = 0; i < want.length; i++) {
+                    want[i] = 0f + want[i];
+                }
+                float[] c = new float[m * n];
+                java.util.Arrays.fill(c, Float.NaN);
+                sgemm.gemm(new Sgemm.Call(), false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+                for (int i = 0; i < want.length; i++) {
+                    if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(c[i])) {
+                        org.junit.jupiter.api.Assertions.fail("m=" + m + " n=" + n + " k=" + k + ": element " + i
+                                + " = " + c[i] + ", expected " + want[i]);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void betaZeroIgnoresNaNInC() {
         // BLAS semantics: with beta = 0, C is written without being read.
