@@ -55,6 +55,8 @@ final class Sgemm {
     static final int MC = 48;        // rows of C per task: whole strips for MR = 6 and 8
     static final int NC = NR * ((256 + NR - 1) / NR); // columns per task: whole strips, about 256
     static final int KC = 512;
+    /** Most strips of MR rows in a row tile (see balancedTileRows); MC is at most this many strips. */
+    static final int MAX_TILE_STRIPS = 8;
     /** Most bytes of op(B) packed for one pass over C; see phaseLength. */
     private static final long PHASE_BYTES = 2L << 20;
     /** Below this many multiply-adds a call runs on the caller alone. */
@@ -62,7 +64,7 @@ final class Sgemm {
 
     /** Per-thread packing buffers, made once per thread. */
     private static final class Panels {
-        final float[] a = new float[MC * KC];   // [MC/MR strips][KC][MR]
+        final float[] a = new float[MAX_TILE_STRIPS * MR * KC];   // [tile strips][KC][MR]
         final float[] b = new float[KC * NC];   // [NC/NR strips][KC][NR]
         final float[] out = new float[MR * NR]; // one edge block's partial sums
     }
@@ -123,6 +125,8 @@ final class Sgemm {
         private int tileRows;
         private int tileCols;
         private int tilesN;
+        /** Groups of strips that the packing of each K block of op(B) is split into, one task each. */
+        private int packGroups;
         /** op(B) packed: by the caller, or whole by the call; null when each task packs its own. */
         private PackedB packed;
         /** alpha·op(A) packed whole, or null when each task packs its own rows. */
@@ -145,11 +149,16 @@ final class Sgemm {
             }
         }
 
-        /** Packs one K block of the whole op(B). */
-        private void packBBlock(int q) {
+        /** Packs one (K block, group of strips) of the whole op(B): task {@code q·packGroups + g}. */
+        private void packBBlock(int task) {
             PackedB pb = packed;
-            int k0 = q * KC;
-            packB(tb, b, bOff, ldb, pb.data, k0 * pb.strips * NR, 0, pb.n, pb.strips, k0, Math.min(KC, pb.k - k0));
+            int k0 = (task / packGroups) * KC;
+            int g = task % packGroups;
+            int s0 = g * pb.strips / packGroups;
+            int s1 = (g + 1) * pb.strips / packGroups;
+            int kc = Math.min(KC, pb.k - k0);
+            packB(tb, b, bOff, ldb, pb.data, k0 * pb.strips * NR + s0 * kc * NR, s0 * NR,
+                    Math.min(pb.n - s0 * NR, (s1 - s0) * NR), s1 - s0, k0, kc);
         }
 
         /** Packs one (K block, row tile) of the whole alpha·op(A). */
@@ -582,8 +591,16 @@ final class Sgemm {
         int n = call.n;
         int k = call.k;
         boolean parallel = (long) m * n * k >= PARALLEL_MIN_WORK;
-        call.tileRows = fewRowsTile(m, parallel && call.packed != null, workers.threads());
+        int threads = workers.threads();
+        call.tileRows = fewRowsTile(m, parallel && call.packed != null, threads);
+        boolean fewRows = call.tileRows != MC;
         int tilesM = (m + call.tileRows - 1) / call.tileRows;
+        // Enough row tiles for every task to take all the columns (below): tiles sized to share out evenly.
+        boolean manyRows = !fewRows && tilesM >= 4 * threads;
+        if (manyRows && parallel) {
+            call.tileRows = balancedTileRows(m, threads);
+            tilesM = (m + call.tileRows - 1) / call.tileRows;
+        }
         // Work split (none of it changes the order in which an element of C is summed):
         // - with several row tiles, op(B) is packed once, whole, and shared by all tasks; when
         //   there are enough row tiles to keep every thread busy, a task takes all columns of
@@ -593,12 +610,15 @@ final class Sgemm {
         // - a per-step recurrent GEMM of few rows (op(B) packed by the caller, at most MC rows per
         //   thread) gets one task per thread, each all columns of an equal share of the rows: see
         //   fewRowsTile.
-        boolean fewRows = call.tileRows != MC;
         if (call.packed == null && tilesM > 1 && k > 0) {
             call.packed = whole;
-            runTasks(call, Call.PACK_B, shape(whole, k, n), parallel);
+            int blocks = shape(whole, k, n);
+            // Each K block split by strips (at least 4 a group), so that every thread packs: one
+            // K block of 512 rows is the whole of op(B) in a phase of a 1024-column GEMM.
+            call.packGroups = parallel ? Math.max(1, Math.min(whole.strips / 4, 2 * workers.threads())) : 1;
+            runTasks(call, Call.PACK_B, blocks * call.packGroups, parallel);
         }
-        call.tileCols = fewRows || (call.packed != null && tilesM >= 4 * workers.threads()) ? n : NC;
+        call.tileCols = fewRows || (call.packed != null && manyRows) ? n : NC;
         call.tilesN = (n + call.tileCols - 1) / call.tileCols;
         call.wholeA = null;
         if (call.tilesN > 2 && k > 0 && !call.directA) {
@@ -612,6 +632,28 @@ final class Sgemm {
             runTasks(call, Call.PACK_A, blocks * tilesM, parallel);
         }
         runTasks(call, Call.TILES, tilesM * call.tilesN, parallel);
+    }
+
+    /**
+     * Rows per tile for a GEMM of many row tiles whose tasks each take all the columns: whole
+     * strips, 4 to {@value #MAX_TILE_STRIPS} of them, chosen so that the tiles share out among
+     * {@code threads} as evenly as whole tiles can (the most strips any thread gets, in rounds of
+     * one tile per thread, the least; the larger tile on a tie). 1024 rows on 2 threads: 16 tiles of
+     * 64, not 21 of 48 and one of 16, which left one thread two thirds of a tile behind the other.
+     */
+    static int balancedTileRows(int m, int threads) {
+        int strips = (m + MR - 1) / MR;
+        int best = MAX_TILE_STRIPS;
+        long bestCost = Long.MAX_VALUE;
+        for (int ts = MAX_TILE_STRIPS; ts >= 4; ts--) {
+            long tiles = (strips + ts - 1) / ts;
+            long cost = (tiles + threads - 1) / threads * ts;
+            if (cost < bestCost) {
+                bestCost = cost;
+                best = ts;
+            }
+        }
+        return best * MR;
     }
 
     private void runTasks(Call call, int mode, int count, boolean parallel) {

@@ -335,6 +335,45 @@ class GemmTest {
         }
     }
 
+    /**
+     * GEMMs of many row tiles on 2 threads take tiles sized to share out evenly (Sgemm's
+     * balancedTileRows): whole strips, no more than a round of the MC-row tiles would give a
+     * thread, 64 rows for 1024 at MR = 8; and the results exact and bitwise those of 1 thread.
+     */
+    @Test
+    void balancedRowTilesAreEvenAndExact() {
+        for (int m : new int[] {100, 389, 1000, 1024, 6400}) {
+            int rows = Sgemm.balancedTileRows(m, 2);
+            org.junit.jupiter.api.Assertions.assertEquals(0, rows % Sgemm.MR, "m=" + m + ": whole strips");
+            int strips = (m + Sgemm.MR - 1) / Sgemm.MR;
+            int ts = rows / Sgemm.MR;
+            int mcStrips = Sgemm.MC / Sgemm.MR;
+            long chosen = ((strips + ts - 1) / ts + 1) / 2 * (long) ts;
+            long plain = ((strips + mcStrips - 1) / mcStrips + 1) / 2 * (long) mcStrips;
+            org.junit.jupiter.api.Assertions.assertTrue(chosen <= plain, "m=" + m + ": " + rows + " rows a tile");
+        }
+        if (Sgemm.MR == 8) {
+            org.junit.jupiter.api.Assertions.assertEquals(64, Sgemm.balancedTileRows(1024, 2));
+        }
+        Random r = new Random(23);
+        int m = 8 * Sgemm.MC + 5;
+        int n = 2 * Sgemm.NR + 7;
+        int k = 40;
+        try (Workers one = new Workers(1); Workers two = new Workers(2)) {
+            for (boolean tb : new boolean[] {false, true}) {
+                float[] a = ints(r, m * k);
+                float[] b = ints(r, k * n);
+                float[] c = ints(r, m * n);
+                float[] c1 = c.clone();
+                float[] c2 = c.clone();
+                new Sgemm(one).gemm(new Sgemm.Call(), false, tb, m, n, k, 1f, a, 0, k, b, 0, tb ? k : n, 1f, c1, 0, n);
+                new Sgemm(two).gemm(new Sgemm.Call(), false, tb, m, n, k, 1f, a, 0, k, b, 0, tb ? k : n, 1f, c2, 0, n);
+                assertExact(reference(false, tb, m, n, k, 1f, a, b, 1f, c), c2, "balanced tiles transB=" + tb);
+                assertArrayEquals(c1, c2, "2 threads vs 1, bitwise");
+            }
+        }
+    }
+
     @Test
     void betaZeroIgnoresNaNInC() {
         // BLAS semantics: with beta = 0, C is written without being read.
