@@ -695,7 +695,17 @@ final class Sgemm {
         for (int s = 0; s < strips; s++) {
             int base = dstOff + s * kc * NR;
             int cols = Math.min(NR, nc - s * NR);
-            if (!tb) {
+            if (!tb && cols == NR) {
+                // A whole strip: its rows copied by vectors, not a call of arraycopy per row of NR
+                // floats (1024^3 on 1 thread: 188-193 against 180-188 GFLOP/s median, interleaved).
+                int src = bOff + k0 * ldb + j0 + s * NR;
+                for (int kk = 0; kk < kc; kk++, src += ldb) {
+                    int d = base + kk * NR;
+                    for (int v = 0; v < NR; v += LANES) {
+                        FloatVector.fromArray(SPECIES, b, src + v).intoArray(dst, d + v);
+                    }
+                }
+            } else if (!tb) {
                 for (int kk = 0; kk < kc; kk++) {
                     int d = base + kk * NR;
                     System.arraycopy(b, bOff + (k0 + kk) * ldb + j0 + s * NR, dst, d, cols);
