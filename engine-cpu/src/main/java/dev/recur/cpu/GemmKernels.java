@@ -14,9 +14,14 @@ import jdk.incubator.vector.VectorSpecies;
  * partial sums accumulated from zero in ascending k, for Sgemm to add into C: the order its
  * determinism rests on, whatever the kernel's shape.
  *
- * <p>Why a store and not an add into C: the same kernel ending in 24 loads, adds and stores of C
- * ran its loop at 165-174 GFLOP/s against 213-218 for plain stores (one core of the Zen 5 VM,
- * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.
+ * <p>The full blocks (8 x 2, 6 x 2) also come as {@code c} kernels that end in C itself instead
+ * of {@code out}: the sums stored ({@link #STORE}, the first K block over C = 0), added to a bias
+ * row ({@link #ROW}) or to C ({@link #ADD}), the operands of each addition in the order Sgemm's
+ * buffered path uses, so the bits are the same. An earlier measurement found a kernel that added
+ * into C slower (165-174 GFLOP/s against 213-218 for plain stores; one core of the Zen 5 VM,
+ * kc = 256, strips in L1, in one JVM); in Sgemm's loops, with KC = 512, the store-then-add pass
+ * it saves measured the larger cost: on 1 thread, 1024³ ran at 175 without the add pass against
+ * 160 with it (KC = 128), and at 184 against 165 with the c kernels and KC = 512.
  *
  * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.
  * The {@code d} kernels read A where it lies instead ({@code a[ao + r*lda + kk]}, alpha 1): for

@@ -10,12 +10,14 @@ import java.util.Arrays;
  * on {@link Workers}: packed panels, register and cache blocking, in the GotoBLAS manner.
  *
  * <p>C is cut into tiles of {@value #MC} rows x {@link #NC} columns, one task each (wider or
- * shorter tiles where the shape calls for it: see {@link Call#phase} and {@link #fewRowsTile}).
- * A task walks K in blocks of {@value #KC}; for each block it packs {@code alpha·op(A)} into
- * strips of {@link #MR} rows ({@code [KC][MR]}, plain floats) and {@code op(B)} into strips of
- * {@link #NR} columns ({@code [KC][NR]}), then runs a register kernel ({@link GemmKernels}) on
- * each pair of strips: MR x NV vectors of C in registers, and per step of k NV loads of B, MR
- * broadcasts of A straight from the panel and MR·NV fused multiply-adds.
+ * shorter tiles where the shape calls for it: see {@link Call#phase}, {@link #fewRowsTile} and
+ * {@link #balancedTileRows}). A task walks K in blocks of {@value #KC}; for each block it packs
+ * {@code alpha·op(A)} into strips of {@link #MR} rows ({@code [KC][MR]}, plain floats) and
+ * {@code op(B)} into strips of {@link #NR} columns ({@code [kc][NR]}), then runs a register kernel
+ * ({@link GemmKernels}) on each pair of strips: MR x NV vectors of C in registers, and per step of
+ * k NV loads of B, MR broadcasts of A straight from the panel and MR·NV fused multiply-adds. For
+ * each chunk of {@link #NC} columns the A strip is the outer loop (in L1, {@code 8·KC} floats) and
+ * the B strips the inner (from L2: the chunk is {@code KC·NC} floats, 512 KB).
  *
  * <p>The block is sized to the register file, chosen once from the preferred vector species: 8 x 2
  * vectors (16 accumulators) where there are 32 vector registers (AVX-512, Arm), 6 x 2 (12) where
@@ -29,14 +31,35 @@ import java.util.Arrays;
  *
  * <p>Edges (rows or columns short of a strip) and GEMMs of few rows run the smallest kernel that
  * covers them (1, 2, 4 or MR rows; 1..NV vectors): a B = 1 step runs the one-row kernel, not
- * MR rows of padding. A kernel stores its block's partial sums, and the valid part is added into C
- * (see GemmKernels for why the kernel does not add into C itself).
+ * MR rows of padding. Such a kernel stores its block's sums in a buffer whose valid part then goes
+ * into C; a full MR x NR block of packed A runs the kernel that ends in C itself (GemmKernels'
+ * {@code c} kernels), storing the sums (the first K block, beta = 0), adding them to the bias row
+ * (the first K block of {@link #gemmPlusRow}) or to C (later K blocks, or beta != 0).
+ *
+ * <p>Large shapes, measured on the 2-core AMD EPYC VM (Zen 5, AVX-512; FMA peak 430-448 GFLOP/s at
+ * 512 bits, 213-233 at 256, both cores), paired in one JVM or in interleaved JVMs because another
+ * engineer's runs shared the machine. At 512 bits, 2 threads: 1024³ 336-340 GFLOP/s median (best
+ * 361), the LSTM input projection [6400, 512] x [2048, 512]ᵀ 367-372; before (KC 128, every block's
+ * sums added to C in a second pass, tiles of 48 rows, op(B) packed by one thread per K block)
+ * 278-303 and 297-313. On 1 thread 1024³ went from 155-165 to 185-197. What it took, each measured
+ * on its own: KC 512 instead of 128, four times fewer passes adding sums into C; the full block's
+ * kernel ending in C (a profile at KC 128 had 16% of the time in the add pass and A's packing,
+ * against 61% in the kernel; skipping the add alone gave 175 instead of 160 on 1 thread); whole-strip
+ * rows of B packed by vectors; op(B)'s packing split among the threads; row tiles that share out
+ * evenly. At 256 bits (6 x 2), 2 threads: 1024³ 180 (was 169), the projection 195-202. Tried and
+ * left out: Goto's order mirrored (a B strip kept in L1 while the A strips pass: 1024³ on 1 thread
+ * 168-178 against 174-188 at KC 512, 166-170 against 173-180 at KC 256); KC 256 (the same as 512
+ * at 1024³, 1-3% slower on the
+ * projection); packing A with a 256-bit gather (176-187 against
+ * 191-197); a 4 MB instead of 2 MB phase budget (no difference).
  *
  * <p>Determinism: each element of C gets, for each K block in ascending order, the partial sum of
- * that block accumulated from zero in ascending k and then added to C. That order depends on
- * neither the thread count, nor where the element sits in its tile, nor the kernel that computes
- * it, so results are bitwise the same at any thread count and for a row whatever the other rows
- * of the batch.
+ * that block accumulated from zero in ascending k and then added to C: {@code C + s}, or for the
+ * first block {@code row + s} when C starts as a bias row, and {@code s} itself when it starts at
+ * zero (beta = 0), which is {@code 0 + s} bit for bit, since a sum started from +0 is never -0.
+ * That order depends on neither the thread count, nor where the element sits in its tile, nor the
+ * kernel that computes it, so results are bitwise the same at any thread count and for a row
+ * whatever the other rows of the batch.
  *
  * <p>Element {@code (i, k)} of A is {@code a[aOff + i*lda + k]}, or {@code a[aOff + k*lda + i]}
  * when {@code transA}; likewise B. Every call's operands and tiling live in a {@link Call}, made
