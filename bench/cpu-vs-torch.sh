@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Recur's cpu engine beside PyTorch's CPU kernels on the rows of issue 13, in one session, one
 # process at a time, the same thread count and runs: `recur bench ... --peer torch` for each row.
-# Writes OUT.jsonl (every line) and OUT.md (the table). Needs PyTorch (pip install torch numpy).
+# Writes OUT.jsonl (every line) and OUT.md (the table). Needs PyTorch (pip install torch numpy). The
+# SGEMM rows also run numpy's OpenBLAS (bench/python/numpy_gemm_bench.py), see numpy_row below.
 #   bench/cpu-vs-torch.sh [OUT]     (default bench/results/cpu-vs-torch-<date>)
 # Run it on a machine nothing else is using.
 # Environment: ONLY (a bash regexp: only the rows whose label matches it, e.g. 'B=1 |B=16');
@@ -32,8 +33,28 @@ row "LSTM B=16 I=H=256 T=100" "" lstm --batch 16 --input 256 --hidden 256 --step
 row "LSTM B=128 I=H=1024 T=25" "" lstm --batch 128 --input 1024 --hidden 1024 --steps 25 --warmup 5 --iters 5
 row "LSTM B=1 I=H=512 T=100" "" lstm --batch 1 --input 512 --hidden 512 --steps 100 --warmup 10 --iters 9
 row "LSTM B=64 I=H=512 T=100, 256-bit" "-XX:MaxVectorSize=32" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
+# numpy's OpenBLAS beside the SGEMM rows, in the same run, on as many threads as Recur (all
+# processors, as `recur bench` takes by default). numpy_gemm_bench.py removes OPENBLAS_CORETYPE
+# (this environment sets Haswell, which forces OpenBLAS's AVX2 kernels on an AVX-512 CPU: 194
+# against 353 GFLOP/s at 1024^3 on the 2-core Zen 5 VM), so the full-width rows meet OpenBLAS's best;
+# the 256-bit rows pass Haswell, OpenBLAS's AVX2 kernels, the width Recur runs at there.
+numpy_row() { # label, OPENBLAS_CORETYPE ("" to remove it), M:N:K[:T], warmup, iters
+  local label=$1 core=$2
+  if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return; fi
+  python3 bench/python/numpy_gemm_bench.py --gemm "$3" --threads "$(nproc)" --warmup "$4" --iters "$5" \
+      --peak "$peak" ${core:+--coretype "$core"} 2>/dev/null \
+    | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2 \
+    || echo "numpy peer failed for $label (pip install numpy)" >&2
+}
 row "SGEMM 1024^3" "" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
+numpy_row "SGEMM 1024^3" "" 1024:1024:1024 20 15
 row "SGEMM 1024^3, 256-bit" "-XX:MaxVectorSize=32" gemm --m 1024 --n 1024 --k 1024 --warmup 20 --iters 15
+numpy_row "SGEMM 1024^3, 256-bit" Haswell 1024:1024:1024 20 15
+# The LSTM input projection of B=64 T=100 I=512 H=512: X [6400, 512] times W_ih [2048, 512] transposed.
+row "SGEMM X·W_ihT 6400x2048x512" "" gemm --m 6400 --n 2048 --k 512 --trans-b --warmup 5 --iters 10
+numpy_row "SGEMM X·W_ihT 6400x2048x512" "" 6400:2048:512:T 5 10
+row "SGEMM X·W_ihT 6400x2048x512, 256-bit" "-XX:MaxVectorSize=32" gemm --m 6400 --n 2048 --k 512 --trans-b --warmup 5 --iters 10
+numpy_row "SGEMM X·W_ihT 6400x2048x512, 256-bit" Haswell 6400:2048:512:T 5 10
 # Char-LM training throughput (train-lm against bench/python/char_lm_torch.py), 3 runs each,
 # alternating; rows "char-LM ..." of the jsonl. CHAR_LM_DATA names the text (default tinyshakespeare).
 lmdata=${CHAR_LM_DATA:-/work/shared/data/tinyshakespeare.txt}

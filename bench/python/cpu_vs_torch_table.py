@@ -23,31 +23,44 @@ md = ["# Recur cpu engine vs PyTorch CPU, %s" % date, "",
       "(`recur bench peak`, both cores). Both engines on %s threads; medians; times in ms; GFLOP/s by DESIGN.md's "
       "counts (training step 3 x 2·G·H·(I+H)·B·T). Recur / PyTorch < 1 means Recur is faster." % (
           commit, cpu, os.cpu_count(), width, peak, os.cpu_count()), "",
-      "| work | Recur ms | PyTorch ms | Recur / PyTorch time | Recur GFLOP/s | share of peak | PyTorch GFLOP/s |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+      "SGEMM rows also give numpy's OpenBLAS (`bench/python/numpy_gemm_bench.py`, the same threads, run right "
+      "after the row's Recur and PyTorch runs; OpenBLAS's kernels: its own choice, or the OPENBLAS_CORETYPE named "
+      "beside the figure) and Recur's GFLOP/s over numpy's (> 1 means Recur is faster).", "",
+      "| work | Recur ms | PyTorch ms | Recur / PyTorch time | Recur GFLOP/s | share of peak | PyTorch GFLOP/s "
+      "| numpy GFLOP/s | Recur / numpy GFLOP/s |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 for label, r in rows.items():
-    rc, pt = r.get("cpu"), r.get("torch-cpu")
+    rc, pt, npy = r.get("cpu"), r.get("torch-cpu"), r.get("numpy-openblas")
+    if rc is not None and "op" in rc and npy is not None:
+        core = "" if npy.get("coretype", "auto") == "auto" else " (%s)" % npy["coretype"]
+        vs_numpy = "%.1f%s | %.2f" % (npy["gflops"], core, rc["gflops"] / npy["gflops"])
+    else:
+        vs_numpy = " | "
     if rc is None or pt is None or "unavailable" in pt:
-        md.append("| %s | %s | unavailable | | | | |" % (label, rc and rc.get("train_step_ms", rc.get("ms"))))
+        if rc is not None and "op" in rc:
+            md.append("| %s | %.2f | unavailable | | %.1f | %.0f%% | | %s |" % (label, rc["ms"], rc["gflops"],
+                      100 * rc["gflops"] / peak, vs_numpy))
+        else:
+            md.append("| %s | %s | unavailable | | | | | | |" % (label, rc and rc.get("train_step_ms", rc.get("ms"))))
         continue
     if "op" in rc:
-        md.append("| %s | %.2f | %.2f | %.2f | %.1f | %.0f%% | %.1f |" % (label, rc["ms"], pt["ms"], rc["ms"] / pt["ms"],
-                  rc["gflops"], 100 * rc["gflops"] / peak, pt["gflops"]))
+        md.append("| %s | %.2f | %.2f | %.2f | %.1f | %.0f%% | %.1f | %s |" % (label, rc["ms"], pt["ms"],
+                  rc["ms"] / pt["ms"], rc["gflops"], 100 * rc["gflops"] / peak, pt["gflops"], vs_numpy))
     else:
-        md.append("| %s, training step | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f |" % (label, rc["train_step_ms"],
+        md.append("| %s, training step | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | | |" % (label, rc["train_step_ms"],
                   pt["train_step_ms"], rc["train_step_ms"] / pt["train_step_ms"], rc["gflops"], 100 * rc["gflops"] / peak,
                   pt["gflops"]))
-        md.append("| %s, forward (both saving for a backward) | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f |" % (
+        md.append("| %s, forward (both saving for a backward) | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | | |" % (
                   label, rc["forward_ms"], pt["forward_ms"], rc["forward_ms"] / pt["forward_ms"],
                   rc["forward_gflops"], 100 * rc["forward_gflops"] / peak, pt["forward_gflops"]))
         if "inference_ms" in rc:
             md.append("| %s, inference (Recur layerInference, PyTorch inference_mode) | %.1f | %.1f | %.2f | %.1f "
-                      "| %.0f%% | %.1f |" % (label, rc["inference_ms"], pt["inference_ms"],
+                      "| %.0f%% | %.1f | | |" % (label, rc["inference_ms"], pt["inference_ms"],
                       rc["inference_ms"] / pt["inference_ms"], rc["inference_gflops"],
                       100 * rc["inference_gflops"] / peak, rc["inference_gflops"] * rc["inference_ms"] / pt["inference_ms"]))
         else:  # lines from before Recur had an inference op
             md.append("| %s, inference (PyTorch inference_mode; Recur's forward above) "
-                      "| %.1f | %.1f | %.2f | | | |" % (label, rc["forward_ms"], pt["inference_ms"],
+                      "| %.1f | %.1f | %.2f | | | | | |" % (label, rc["forward_ms"], pt["inference_ms"],
                       rc["forward_ms"] / pt["inference_ms"]))
 if char_lm:
     md += ["", "| char-LM training (`recur train-lm` vs `bench/python/char_lm_torch.py`) | Recur tokens/s | "

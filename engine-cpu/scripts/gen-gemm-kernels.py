@@ -9,6 +9,8 @@ when it is a local variable of its own). Run from the repository root after chan
 # (rows, vectors) of each kernel: the full blocks 8x2 (32 vector registers) and 6x2 (16), and
 # the narrower and shorter blocks of the edges and of GEMMs with few rows (B = 1 generation).
 SHAPES = [(r, v) for r in (1, 2, 4, 6, 8) for v in (1, 2)]
+# The full blocks, also as kernels that end in C (see c_kernel).
+C_SHAPES = [(8, 2), (6, 2)]
 # B strips of the one-row kernel for B = 1 per-step GEMMs (8 accumulators).
 WIDE_STRIPS = 4
 
@@ -45,6 +47,60 @@ def kernel(rows, vecs):
             col = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
             at = (row + col) if row != "0" else (col[3:] if col else "0")
             out.append(f"        c{r}{v}.intoArray(out, {at});")
+    out.append("    }")
+    return "\n".join(out)
+
+
+def c_kernel(rows, vecs):
+    """The full block's kernel ending in C itself instead of `out`: the same loop as kernel(), then,
+    by `mode`, C = sums (STORE), C = row + sums (ROW: a bias row, from row[ro ..]) or C = C + sums
+    (ADD), with the operands of each addition in the order Sgemm's edge path uses, so the bits are
+    those of storing to `out` and adding that into C."""
+    name = f"c{rows}x{vecs}"
+    out = []
+    out.append("    /**")
+    out.append(f"     * {rows} rows x {vecs} vectors into C at {{@code c[co + r*ldc + v*LANES ..]}}: the sums of {{@link #k{rows}x{vecs}}},")
+    out.append("     * stored ({@link #STORE}), added to the row {@code row[ro ..]} ({@link #ROW}) or to C ({@link #ADD}).")
+    out.append("     */")
+    out.append(f"    static void {name}(float[] pa, int ao, float[] pb, int bo, int kc, float[] c, int co, int ldc, int mode,")
+    out.append(f"                      float[] row, int ro) {{")
+    names = [f"c{r}{v}" for r in range(rows) for v in range(vecs)]
+    out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
+               + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
+    out.append("        for (int kk = 0; kk < kc; kk++) {")
+    out.append("            int bi = bo + kk * NR;")
+    out.append("            int ai = ao + kk * MR;")
+    loads = []
+    for v in range(vecs):
+        off = "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+        loads.append(f"b{v} = FloatVector.fromArray(SPECIES, pb, bi{off})")
+    out.append("            FloatVector " + ", ".join(loads) + ";")
+    out.append("            FloatVector a;")
+    for r in range(rows):
+        idx = "ai" if r == 0 else f"ai + {r}"
+        out.append(f"            a = FloatVector.broadcast(SPECIES, pa[{idx}]);")
+        for v in range(vecs):
+            out.append(f"            c{r}{v} = a.fma(b{v}, c{r}{v});")
+    out.append("        }")
+    def col(v):
+        return "" if v == 0 else (" + LANES" if v == 1 else f" + {v} * LANES")
+    def at(r, v):
+        base = "co" if r == 0 else ("co + ldc" if r == 1 else f"co + {r} * ldc")
+        return base + col(v)
+    out.append("        if (mode == STORE) {")
+    for r in range(rows):
+        for v in range(vecs):
+            out.append(f"            c{r}{v}.intoArray(c, {at(r, v)});")
+    out.append("        } else if (mode == ROW) {")
+    out.append("            FloatVector " + ", ".join(f"r{v} = FloatVector.fromArray(SPECIES, row, ro{col(v)})" for v in range(vecs)) + ";")
+    for r in range(rows):
+        for v in range(vecs):
+            out.append(f"            r{v}.add(c{r}{v}).intoArray(c, {at(r, v)});")
+    out.append("        } else {")
+    for r in range(rows):
+        for v in range(vecs):
+            out.append(f"            FloatVector.fromArray(SPECIES, c, {at(r, v)}).add(c{r}{v}).intoArray(c, {at(r, v)});")
+    out.append("        }")
     out.append("    }")
     return "\n".join(out)
 
@@ -97,9 +153,10 @@ def one_row_wide_kernel(strips):
     out = []
     out.append(f"    /**")
     out.append(f"     * One row x {strips} B strips ({vecs} vectors), A unpacked: {{@code out[s*NR + v*LANES ..] = Σ_kk")
-    out.append(f"     * a[ao + kk]·pb[bo + s*KC*NR + kk*NR + v*LANES ..]}}, the sums of the one-row kernel, strip by strip.")
+    out.append(f"     * a[ao + kk]·pb[bo + s*strip + kk*NR + v*LANES ..]}}, the sums of the one-row kernel, strip by strip")
+    out.append(f"     * ({{@code strip}}: floats from one packed B strip to the next, {{@code kc*NR}} in Sgemm's layout).")
     out.append(f"     */")
-    out.append(f"    static void {name}(float[] a, int ao, float[] pb, int bo, int kc, float[] out) {{")
+    out.append(f"    static void {name}(float[] a, int ao, float[] pb, int bo, int strip, int kc, float[] out) {{")
     names = [f"c{s}{v}" for s in range(strips) for v in range(2)]
     out.append("        FloatVector " + names[0] + " = FloatVector.zero(SPECIES)"
                + "".join(f", {n} = {names[0]}" for n in names[1:]) + ";")
@@ -107,7 +164,7 @@ def one_row_wide_kernel(strips):
     out.append("            int bi = bo + kk * NR;")
     out.append("            FloatVector x = FloatVector.broadcast(SPECIES, a[ao + kk]);")
     for st in range(strips):
-        base = "bi" if st == 0 else f"bi + {st} * STRIP"
+        base = "bi" if st == 0 else ("bi + strip" if st == 1 else f"bi + {st} * strip")
         out.append(f"            c{st}0 = x.fma(FloatVector.fromArray(SPECIES, pb, {base}), c{st}0);")
         out.append(f"            c{st}1 = x.fma(FloatVector.fromArray(SPECIES, pb, {base} + LANES), c{st}1);")
     out.append("        }")
@@ -151,6 +208,20 @@ def dispatch():
     return "\n".join(out)
 
 
+def c_dispatch():
+    out = []
+    out.append("    /** Runs the C kernel of the full block, {@code MR x 2}: see {@link #c8x2}. */")
+    out.append("    static void runC(float[] pa, int ao, float[] pb, int bo, int kc, float[] c, int co, int ldc, int mode,")
+    out.append("                     float[] row, int ro) {")
+    out.append("        switch (MR) {")
+    for r, v in C_SHAPES:
+        out.append(f"            case {r} -> c{r}x{v}(pa, ao, pb, bo, kc, c, co, ldc, mode, row, ro);")
+    out.append("            default -> throw new IllegalStateException(\"no C kernel of \" + MR + \" rows\");")
+    out.append("        }")
+    out.append("    }")
+    return "\n".join(out)
+
+
 def main():
     parts = [
         "package dev.recur.cpu;",
@@ -169,9 +240,14 @@ def main():
         " * partial sums accumulated from zero in ascending k, for Sgemm to add into C: the order its",
         " * determinism rests on, whatever the kernel's shape.",
         " *",
-        " * <p>Why a store and not an add into C: the same kernel ending in 24 loads, adds and stores of C",
-        " * ran its loop at 165-174 GFLOP/s against 213-218 for plain stores (one core of the Zen 5 VM,",
-        " * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.",
+        " * <p>The full blocks (8 x 2, 6 x 2) also come as {@code c} kernels that end in C itself instead",
+        " * of {@code out}: the sums stored ({@link #STORE}, the first K block over C = 0), added to a bias",
+        " * row ({@link #ROW}) or to C ({@link #ADD}), the operands of each addition in the order Sgemm's",
+        " * buffered path uses, so the bits are the same. An earlier measurement found a kernel that added",
+        " * into C slower (165-174 GFLOP/s against 213-218 for plain stores; one core of the Zen 5 VM,",
+        " * kc = 256, strips in L1, in one JVM); in Sgemm's loops, with KC = 512, the store-then-add pass",
+        " * it saves measured the larger cost: on 1 thread, 1024³ ran at 175 without the add pass against",
+        " * 160 with it (KC = 128), and at 184 against 165 with the c kernels and KC = 512.",
         " *",
         " * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.",
         " * The {@code d} kernels read A where it lies instead ({@code a[ao + r*lda + kk]}, alpha 1): for",
@@ -185,8 +261,10 @@ def main():
         "    static final int LANES = SPECIES.length();",
         "    static final int MR = Sgemm.MR;",
         "    static final int NR = Sgemm.NR;",
-        "    /** Floats from one packed B strip to the next in a K block ({@code [KC][NR]}). */",
-        "    static final int STRIP = Sgemm.KC * NR;",
+        "    /** Epilogue modes of the C kernels: C = sums; C = row + sums; C = C + sums. */",
+        "    static final int STORE = 0;",
+        "    static final int ROW = 1;",
+        "    static final int ADD = 2;",
         f"    /** B strips of the one-row wide kernel {{@link #d1s{WIDE_STRIPS}}}. */",
         f"    static final int WIDE_STRIPS = {WIDE_STRIPS};",
         "",
@@ -197,9 +275,14 @@ def main():
         "",
         direct_dispatch(),
         "",
+        c_dispatch(),
+        "",
     ]
     for r, v in SHAPES:
         parts.append(kernel(r, v))
+        parts.append("")
+    for r, v in C_SHAPES:
+        parts.append(c_kernel(r, v))
         parts.append("")
     for r, v in SHAPES:
         parts.append(direct_kernel(r, v))

@@ -14,9 +14,14 @@ import jdk.incubator.vector.VectorSpecies;
  * partial sums accumulated from zero in ascending k, for Sgemm to add into C: the order its
  * determinism rests on, whatever the kernel's shape.
  *
- * <p>Why a store and not an add into C: the same kernel ending in 24 loads, adds and stores of C
- * ran its loop at 165-174 GFLOP/s against 213-218 for plain stores (one core of the Zen 5 VM,
- * kc = 256, strips in L1), in one JVM, with the loop itself unchanged.
+ * <p>The full blocks (8 x 2, 6 x 2) also come as {@code c} kernels that end in C itself instead
+ * of {@code out}: the sums stored ({@link #STORE}, the first K block over C = 0), added to a bias
+ * row ({@link #ROW}) or to C ({@link #ADD}), the operands of each addition in the order Sgemm's
+ * buffered path uses, so the bits are the same. An earlier measurement found a kernel that added
+ * into C slower (165-174 GFLOP/s against 213-218 for plain stores; one core of the Zen 5 VM,
+ * kc = 256, strips in L1, in one JVM); in Sgemm's loops, with KC = 512, the store-then-add pass
+ * it saves measured the larger cost: on 1 thread, 1024³ ran at 175 without the add pass against
+ * 160 with it (KC = 128), and at 184 against 165 with the c kernels and KC = 512.
  *
  * <p>An A strip is {@code [kc][MR]} floats (alpha already applied), a B strip {@code [kc][NR]}.
  * The {@code d} kernels read A where it lies instead ({@code a[ao + r*lda + kk]}, alpha 1): for
@@ -30,8 +35,10 @@ final class GemmKernels {
     static final int LANES = SPECIES.length();
     static final int MR = Sgemm.MR;
     static final int NR = Sgemm.NR;
-    /** Floats from one packed B strip to the next in a K block ({@code [KC][NR]}). */
-    static final int STRIP = Sgemm.KC * NR;
+    /** Epilogue modes of the C kernels: C = sums; C = row + sums; C = C + sums. */
+    static final int STORE = 0;
+    static final int ROW = 1;
+    static final int ADD = 2;
     /** B strips of the one-row wide kernel {@link #d1s4}. */
     static final int WIDE_STRIPS = 4;
 
@@ -75,6 +82,16 @@ final class GemmKernels {
             case 33 -> d8x1(a, ao, lda, valid, pb, bo, kc, out);
             case 34 -> d8x2(a, ao, lda, valid, pb, bo, kc, out);
             default -> throw new IllegalStateException("no kernel of " + rows + " rows x " + vecs + " vectors");
+        }
+    }
+
+    /** Runs the C kernel of the full block, {@code MR x 2}: see {@link #c8x2}. */
+    static void runC(float[] pa, int ao, float[] pb, int bo, int kc, float[] c, int co, int ldc, int mode,
+                     float[] row, int ro) {
+        switch (MR) {
+            case 8 -> c8x2(pa, ao, pb, bo, kc, c, co, ldc, mode, row, ro);
+            case 6 -> c6x2(pa, ao, pb, bo, kc, c, co, ldc, mode, row, ro);
+            default -> throw new IllegalStateException("no C kernel of " + MR + " rows");
         }
     }
 
@@ -354,6 +371,172 @@ final class GemmKernels {
         c61.intoArray(out, 6 * NR + LANES);
         c70.intoArray(out, 7 * NR);
         c71.intoArray(out, 7 * NR + LANES);
+    }
+
+    /**
+     * 8 rows x 2 vectors into C at {@code c[co + r*ldc + v*LANES ..]}: the sums of {@link #k8x2},
+     * stored ({@link #STORE}), added to the row {@code row[ro ..]} ({@link #ROW}) or to C ({@link #ADD}).
+     */
+    static void c8x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] c, int co, int ldc, int mode,
+                      float[] row, int ro) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 6]);
+            c60 = a.fma(b0, c60);
+            c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 7]);
+            c70 = a.fma(b0, c70);
+            c71 = a.fma(b1, c71);
+        }
+        if (mode == STORE) {
+            c00.intoArray(c, co);
+            c01.intoArray(c, co + LANES);
+            c10.intoArray(c, co + ldc);
+            c11.intoArray(c, co + ldc + LANES);
+            c20.intoArray(c, co + 2 * ldc);
+            c21.intoArray(c, co + 2 * ldc + LANES);
+            c30.intoArray(c, co + 3 * ldc);
+            c31.intoArray(c, co + 3 * ldc + LANES);
+            c40.intoArray(c, co + 4 * ldc);
+            c41.intoArray(c, co + 4 * ldc + LANES);
+            c50.intoArray(c, co + 5 * ldc);
+            c51.intoArray(c, co + 5 * ldc + LANES);
+            c60.intoArray(c, co + 6 * ldc);
+            c61.intoArray(c, co + 6 * ldc + LANES);
+            c70.intoArray(c, co + 7 * ldc);
+            c71.intoArray(c, co + 7 * ldc + LANES);
+        } else if (mode == ROW) {
+            FloatVector r0 = FloatVector.fromArray(SPECIES, row, ro), r1 = FloatVector.fromArray(SPECIES, row, ro + LANES);
+            r0.add(c00).intoArray(c, co);
+            r1.add(c01).intoArray(c, co + LANES);
+            r0.add(c10).intoArray(c, co + ldc);
+            r1.add(c11).intoArray(c, co + ldc + LANES);
+            r0.add(c20).intoArray(c, co + 2 * ldc);
+            r1.add(c21).intoArray(c, co + 2 * ldc + LANES);
+            r0.add(c30).intoArray(c, co + 3 * ldc);
+            r1.add(c31).intoArray(c, co + 3 * ldc + LANES);
+            r0.add(c40).intoArray(c, co + 4 * ldc);
+            r1.add(c41).intoArray(c, co + 4 * ldc + LANES);
+            r0.add(c50).intoArray(c, co + 5 * ldc);
+            r1.add(c51).intoArray(c, co + 5 * ldc + LANES);
+            r0.add(c60).intoArray(c, co + 6 * ldc);
+            r1.add(c61).intoArray(c, co + 6 * ldc + LANES);
+            r0.add(c70).intoArray(c, co + 7 * ldc);
+            r1.add(c71).intoArray(c, co + 7 * ldc + LANES);
+        } else {
+            FloatVector.fromArray(SPECIES, c, co).add(c00).intoArray(c, co);
+            FloatVector.fromArray(SPECIES, c, co + LANES).add(c01).intoArray(c, co + LANES);
+            FloatVector.fromArray(SPECIES, c, co + ldc).add(c10).intoArray(c, co + ldc);
+            FloatVector.fromArray(SPECIES, c, co + ldc + LANES).add(c11).intoArray(c, co + ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 2 * ldc).add(c20).intoArray(c, co + 2 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 2 * ldc + LANES).add(c21).intoArray(c, co + 2 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 3 * ldc).add(c30).intoArray(c, co + 3 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 3 * ldc + LANES).add(c31).intoArray(c, co + 3 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 4 * ldc).add(c40).intoArray(c, co + 4 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 4 * ldc + LANES).add(c41).intoArray(c, co + 4 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 5 * ldc).add(c50).intoArray(c, co + 5 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 5 * ldc + LANES).add(c51).intoArray(c, co + 5 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 6 * ldc).add(c60).intoArray(c, co + 6 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 6 * ldc + LANES).add(c61).intoArray(c, co + 6 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 7 * ldc).add(c70).intoArray(c, co + 7 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 7 * ldc + LANES).add(c71).intoArray(c, co + 7 * ldc + LANES);
+        }
+    }
+
+    /**
+     * 6 rows x 2 vectors into C at {@code c[co + r*ldc + v*LANES ..]}: the sums of {@link #k6x2},
+     * stored ({@link #STORE}), added to the row {@code row[ro ..]} ({@link #ROW}) or to C ({@link #ADD}).
+     */
+    static void c6x2(float[] pa, int ao, float[] pb, int bo, int kc, float[] c, int co, int ldc, int mode,
+                      float[] row, int ro) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int kk = 0; kk < kc; kk++) {
+            int bi = bo + kk * NR;
+            int ai = ao + kk * MR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, pb, bi), b1 = FloatVector.fromArray(SPECIES, pb, bi + LANES);
+            FloatVector a;
+            a = FloatVector.broadcast(SPECIES, pa[ai]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(SPECIES, pa[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        if (mode == STORE) {
+            c00.intoArray(c, co);
+            c01.intoArray(c, co + LANES);
+            c10.intoArray(c, co + ldc);
+            c11.intoArray(c, co + ldc + LANES);
+            c20.intoArray(c, co + 2 * ldc);
+            c21.intoArray(c, co + 2 * ldc + LANES);
+            c30.intoArray(c, co + 3 * ldc);
+            c31.intoArray(c, co + 3 * ldc + LANES);
+            c40.intoArray(c, co + 4 * ldc);
+            c41.intoArray(c, co + 4 * ldc + LANES);
+            c50.intoArray(c, co + 5 * ldc);
+            c51.intoArray(c, co + 5 * ldc + LANES);
+        } else if (mode == ROW) {
+            FloatVector r0 = FloatVector.fromArray(SPECIES, row, ro), r1 = FloatVector.fromArray(SPECIES, row, ro + LANES);
+            r0.add(c00).intoArray(c, co);
+            r1.add(c01).intoArray(c, co + LANES);
+            r0.add(c10).intoArray(c, co + ldc);
+            r1.add(c11).intoArray(c, co + ldc + LANES);
+            r0.add(c20).intoArray(c, co + 2 * ldc);
+            r1.add(c21).intoArray(c, co + 2 * ldc + LANES);
+            r0.add(c30).intoArray(c, co + 3 * ldc);
+            r1.add(c31).intoArray(c, co + 3 * ldc + LANES);
+            r0.add(c40).intoArray(c, co + 4 * ldc);
+            r1.add(c41).intoArray(c, co + 4 * ldc + LANES);
+            r0.add(c50).intoArray(c, co + 5 * ldc);
+            r1.add(c51).intoArray(c, co + 5 * ldc + LANES);
+        } else {
+            FloatVector.fromArray(SPECIES, c, co).add(c00).intoArray(c, co);
+            FloatVector.fromArray(SPECIES, c, co + LANES).add(c01).intoArray(c, co + LANES);
+            FloatVector.fromArray(SPECIES, c, co + ldc).add(c10).intoArray(c, co + ldc);
+            FloatVector.fromArray(SPECIES, c, co + ldc + LANES).add(c11).intoArray(c, co + ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 2 * ldc).add(c20).intoArray(c, co + 2 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 2 * ldc + LANES).add(c21).intoArray(c, co + 2 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 3 * ldc).add(c30).intoArray(c, co + 3 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 3 * ldc + LANES).add(c31).intoArray(c, co + 3 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 4 * ldc).add(c40).intoArray(c, co + 4 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 4 * ldc + LANES).add(c41).intoArray(c, co + 4 * ldc + LANES);
+            FloatVector.fromArray(SPECIES, c, co + 5 * ldc).add(c50).intoArray(c, co + 5 * ldc);
+            FloatVector.fromArray(SPECIES, c, co + 5 * ldc + LANES).add(c51).intoArray(c, co + 5 * ldc + LANES);
+        }
     }
 
     /** 1 rows x 1 vectors, A unpacked: {@code out[r*NR + v*LANES ..] = Σ_kk a[ao + r*lda + kk]·pb[bo + kk*NR + v*LANES ..]}. */
@@ -668,21 +851,22 @@ final class GemmKernels {
 
     /**
      * One row x 4 B strips (8 vectors), A unpacked: {@code out[s*NR + v*LANES ..] = Σ_kk
-     * a[ao + kk]·pb[bo + s*KC*NR + kk*NR + v*LANES ..]}, the sums of the one-row kernel, strip by strip.
+     * a[ao + kk]·pb[bo + s*strip + kk*NR + v*LANES ..]}, the sums of the one-row kernel, strip by strip
+     * ({@code strip}: floats from one packed B strip to the next, {@code kc*NR} in Sgemm's layout).
      */
-    static void d1s4(float[] a, int ao, float[] pb, int bo, int kc, float[] out) {
+    static void d1s4(float[] a, int ao, float[] pb, int bo, int strip, int kc, float[] out) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         for (int kk = 0; kk < kc; kk++) {
             int bi = bo + kk * NR;
             FloatVector x = FloatVector.broadcast(SPECIES, a[ao + kk]);
             c00 = x.fma(FloatVector.fromArray(SPECIES, pb, bi), c00);
             c01 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + LANES), c01);
-            c10 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 1 * STRIP), c10);
-            c11 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 1 * STRIP + LANES), c11);
-            c20 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * STRIP), c20);
-            c21 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * STRIP + LANES), c21);
-            c30 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * STRIP), c30);
-            c31 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * STRIP + LANES), c31);
+            c10 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + strip), c10);
+            c11 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + strip + LANES), c11);
+            c20 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * strip), c20);
+            c21 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 2 * strip + LANES), c21);
+            c30 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * strip), c30);
+            c31 = x.fma(FloatVector.fromArray(SPECIES, pb, bi + 3 * strip + LANES), c31);
         }
         c00.intoArray(out, 0);
         c01.intoArray(out, 0 + LANES);

@@ -288,6 +288,92 @@ class GemmTest {
         }
     }
 
+    /**
+     * With beta = 0 the first K block stores its sums straight into C (full blocks in the kernel,
+     * edges through the block buffer) instead of adding them to a zeroed C; the bits must be those
+     * of 0 + sum, the sign of zero included, whatever C held (NaN here). Rows of A alternate 0 and
+     * -1 against B with zero columns so that many sums are products of -0 alone; a later K block
+     * (K > KC) adds onto what the first stored.
+     */
+    @Test
+    void betaZeroStoresTheBitsOfZeroPlusTheSums() {
+        Random r = new Random(19);
+        try (Workers workers = new Workers(2)) {
+            Sgemm sgemm = new Sgemm(workers);
+            int[][] sizes = {{2 * Sgemm.MR, 3 * Sgemm.NR, Sgemm.KC + 3}, {3 * Sgemm.MR + 1, 3 * Sgemm.NR + 5, 5},
+                    {Sgemm.MC * 5 + 2, 2 * Sgemm.NR + 1, 9}};
+            for (int[] s : sizes) {
+                int m = s[0];
+                int n = s[1];
+                int k = s[2];
+                float[] a = ints(r, m * k);
+                float[] b = ints(r, k * n);
+                for (int i = 0; i < m; i += 2) {
+                    for (int kk = 0; kk < k; kk++) {
+                        a[i * k + kk] = kk % 2 == 0 ? 0f : -1f;
+                    }
+                }
+                for (int kk = 0; kk < k; kk++) {
+                    for (int j = 0; j < n; j += 3) {
+                        b[kk * n + j] = 0f;
+                    }
+                }
+                float[] want = reference(false, false, m, n, k, 1f, a, b, 0f, new float[m * n]);
+                for (int i = 0; i < want.length; i++) {
+                    want[i] = 0f + want[i];
+                }
+                float[] c = new float[m * n];
+                java.util.Arrays.fill(c, Float.NaN);
+                sgemm.gemm(new Sgemm.Call(), false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+                for (int i = 0; i < want.length; i++) {
+                    if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(c[i])) {
+                        org.junit.jupiter.api.Assertions.fail("m=" + m + " n=" + n + " k=" + k + ": element " + i
+                                + " = " + c[i] + ", expected " + want[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * GEMMs of many row tiles on 2 threads take tiles sized to share out evenly (Sgemm's
+     * balancedTileRows): whole strips, no more than a round of the MC-row tiles would give a
+     * thread, 64 rows for 1024 at MR = 8; and the results exact and bitwise those of 1 thread.
+     */
+    @Test
+    void balancedRowTilesAreEvenAndExact() {
+        for (int m : new int[] {100, 389, 1000, 1024, 6400}) {
+            int rows = Sgemm.balancedTileRows(m, 2);
+            org.junit.jupiter.api.Assertions.assertEquals(0, rows % Sgemm.MR, "m=" + m + ": whole strips");
+            int strips = (m + Sgemm.MR - 1) / Sgemm.MR;
+            int ts = rows / Sgemm.MR;
+            int mcStrips = Sgemm.MC / Sgemm.MR;
+            long chosen = ((strips + ts - 1) / ts + 1) / 2 * (long) ts;
+            long plain = ((strips + mcStrips - 1) / mcStrips + 1) / 2 * (long) mcStrips;
+            org.junit.jupiter.api.Assertions.assertTrue(chosen <= plain, "m=" + m + ": " + rows + " rows a tile");
+        }
+        if (Sgemm.MR == 8) {
+            org.junit.jupiter.api.Assertions.assertEquals(64, Sgemm.balancedTileRows(1024, 2));
+        }
+        Random r = new Random(23);
+        int m = 8 * Sgemm.MC + 5;
+        int n = 2 * Sgemm.NR + 7;
+        int k = 40;
+        try (Workers one = new Workers(1); Workers two = new Workers(2)) {
+            for (boolean tb : new boolean[] {false, true}) {
+                float[] a = ints(r, m * k);
+                float[] b = ints(r, k * n);
+                float[] c = ints(r, m * n);
+                float[] c1 = c.clone();
+                float[] c2 = c.clone();
+                new Sgemm(one).gemm(new Sgemm.Call(), false, tb, m, n, k, 1f, a, 0, k, b, 0, tb ? k : n, 1f, c1, 0, n);
+                new Sgemm(two).gemm(new Sgemm.Call(), false, tb, m, n, k, 1f, a, 0, k, b, 0, tb ? k : n, 1f, c2, 0, n);
+                assertExact(reference(false, tb, m, n, k, 1f, a, b, 1f, c), c2, "balanced tiles transB=" + tb);
+                assertArrayEquals(c1, c2, "2 threads vs 1, bitwise");
+            }
+        }
+    }
+
     @Test
     void betaZeroIgnoresNaNInC() {
         // BLAS semantics: with beta = 0, C is written without being read.
