@@ -3,6 +3,12 @@
 (reads OUT.jsonl, writes OUT.md and prints it)."""
 import json, os, subprocess, sys
 out, peak = sys.argv[1], float(sys.argv[2])
+# The peak at 256-bit vectors (optional third argument): the 256-bit rows' share is taken against it.
+peak256 = float(sys.argv[3]) if len(sys.argv) > 3 else None
+
+
+def peak_of(label):
+    return peak256 if peak256 and "256-bit" in label else peak
 import statistics
 rows = {}
 char_lm = {}  # row -> engine -> [tokens/s of each run]
@@ -20,9 +26,11 @@ width = "512-bit (AVX-512)" if "avx512f" in flags else "256-bit (AVX2)"
 md = ["# Recur cpu engine vs PyTorch CPU, %s" % date, "",
       "Made by `bench/cpu-vs-torch.sh` at commit `%s`: CPU %s, %d cores, vector width %s (rows marked 256-bit "
       "ran the JVM with `-XX:MaxVectorSize=32`; PyTorch keeps its own choice), FMA peak %.0f GFLOP/s "
-      "(`recur bench peak`, both cores). Both engines on %s threads; medians; times in ms; GFLOP/s by DESIGN.md's "
+      "(`recur bench peak`, both cores)%s. Both engines on %s threads; medians; times in ms; GFLOP/s by DESIGN.md's "
       "counts (training step 3 x 2·G·H·(I+H)·B·T). Recur / PyTorch < 1 means Recur is faster." % (
-          commit, cpu, os.cpu_count(), width, peak, os.cpu_count()), "",
+          commit, cpu, os.cpu_count(), width, peak,
+          "; at 256-bit vectors %.0f GFLOP/s, the peak the 256-bit rows' share of peak is taken against" % peak256
+          if peak256 else "", os.cpu_count()), "",
       "SGEMM rows also give numpy's OpenBLAS (`bench/python/numpy_gemm_bench.py`, the same threads, run right "
       "after the row's Recur and PyTorch runs; OpenBLAS's kernels: its own choice, or the OPENBLAS_CORETYPE named "
       "beside the figure) and Recur's GFLOP/s over numpy's (> 1 means Recur is faster).", "",
@@ -39,25 +47,25 @@ for label, r in rows.items():
     if rc is None or pt is None or "unavailable" in pt:
         if rc is not None and "op" in rc:
             md.append("| %s | %.2f | unavailable | | %.1f | %.0f%% | | %s |" % (label, rc["ms"], rc["gflops"],
-                      100 * rc["gflops"] / peak, vs_numpy))
+                      100 * rc["gflops"] / peak_of(label), vs_numpy))
         else:
             md.append("| %s | %s | unavailable | | | | | | |" % (label, rc and rc.get("train_step_ms", rc.get("ms"))))
         continue
     if "op" in rc:
         md.append("| %s | %.2f | %.2f | %.2f | %.1f | %.0f%% | %.1f | %s |" % (label, rc["ms"], pt["ms"],
-                  rc["ms"] / pt["ms"], rc["gflops"], 100 * rc["gflops"] / peak, pt["gflops"], vs_numpy))
+                  rc["ms"] / pt["ms"], rc["gflops"], 100 * rc["gflops"] / peak_of(label), pt["gflops"], vs_numpy))
     else:
         md.append("| %s, training step | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | | |" % (label, rc["train_step_ms"],
-                  pt["train_step_ms"], rc["train_step_ms"] / pt["train_step_ms"], rc["gflops"], 100 * rc["gflops"] / peak,
+                  pt["train_step_ms"], rc["train_step_ms"] / pt["train_step_ms"], rc["gflops"], 100 * rc["gflops"] / peak_of(label),
                   pt["gflops"]))
         md.append("| %s, forward (both saving for a backward) | %.1f | %.1f | %.2f | %.1f | %.0f%% | %.1f | | |" % (
                   label, rc["forward_ms"], pt["forward_ms"], rc["forward_ms"] / pt["forward_ms"],
-                  rc["forward_gflops"], 100 * rc["forward_gflops"] / peak, pt["forward_gflops"]))
+                  rc["forward_gflops"], 100 * rc["forward_gflops"] / peak_of(label), pt["forward_gflops"]))
         if "inference_ms" in rc:
             md.append("| %s, inference (Recur layerInference, PyTorch inference_mode) | %.1f | %.1f | %.2f | %.1f "
                       "| %.0f%% | %.1f | | |" % (label, rc["inference_ms"], pt["inference_ms"],
                       rc["inference_ms"] / pt["inference_ms"], rc["inference_gflops"],
-                      100 * rc["inference_gflops"] / peak, rc["inference_gflops"] * rc["inference_ms"] / pt["inference_ms"]))
+                      100 * rc["inference_gflops"] / peak_of(label), rc["inference_gflops"] * rc["inference_ms"] / pt["inference_ms"]))
         else:  # lines from before Recur had an inference op
             md.append("| %s, inference (PyTorch inference_mode; Recur's forward above) "
                       "| %.1f | %.1f | %.2f | | | | | |" % (label, rc["forward_ms"], pt["inference_ms"],
