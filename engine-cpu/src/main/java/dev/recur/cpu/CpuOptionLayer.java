@@ -150,9 +150,17 @@ final class CpuOptionLayer {
         boolean orig = cell == Cell.GRU_ORIGINAL;
         boolean ln = o.layerNorm();
         // Input projections of every step at once.
+        buf.inputWeights.see(w.wIh(), gh, in);
+        Sgemm.PackedB wIhT = buf.inputWeights.kept() ? buf.inputWeights.transposed(w.wIh()) : null;
         if (ln) {
             // Normalised per row by the time loop, just before the row's gate math reads it.
-            sgemm.gemm(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, 0f, buf.ax, 0, gh);
+            if (wIhT != null) {
+                sgemm.gemm(buf.gemm, false, n, 1f, x, 0, in, wIhT, 0f, buf.ax, 0, gh);
+            } else {
+                sgemm.gemm(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, 0f, buf.ax, 0, gh);
+            }
+        } else if (wIhT != null) {
+            sgemm.gemmPlusRow(buf.gemm, false, n, 1f, x, 0, in, wIhT, w.bIh(), buf.ax, 0, gh);
         } else {
             sgemm.gemmPlusRow(buf.gemm, false, true, n, gh, in, 1f, x, 0, in, w.wIh(), 0, in, w.bIh(), buf.ax, 0, gh);
         }
@@ -161,10 +169,12 @@ final class CpuOptionLayer {
             Sgemm.pack(true, r, 2 * hs, w.wHh(), 0, r, buf.recurrent);
             Sgemm.pack(true, r, hs, w.wHh(), 2 * hs * r, r, buf.recurrentN);
         } else {
-            Sgemm.pack(true, r, gh, w.wHh(), 0, r, buf.recurrent);
+            buf.recurrentWeights.see(w.wHh(), gh, r);
+            buf.recurrentWeights.transposed(w.wHh()); // into buf.recurrent
         }
         if (pw > 0) {
-            Sgemm.pack(true, hs, pw, w.wHr(), 0, hs, buf.projection);
+            buf.projectionWeights.see(w.wHr(), pw, hs);
+            buf.projectionWeights.transposed(w.wHr()); // into buf.projection
         }
         if (buf.v != null) {
             sgemm.gemm(buf.gemm, false, batch, 1f, buf.h, 0, hs, buf.projection, 0f, buf.v, 0, pw);
@@ -222,10 +232,12 @@ final class CpuOptionLayer {
             Sgemm.pack(false, 2 * hs, r, w.wHh(), 0, r, buf.recurrent);
             Sgemm.pack(false, hs, r, w.wHh(), 2 * hs * r, r, buf.recurrentN);
         } else {
-            Sgemm.pack(false, gh, r, w.wHh(), 0, r, buf.recurrent);
+            buf.recurrentWeights.see(w.wHh(), gh, r);
+            buf.recurrentWeights.plain(w.wHh()); // into buf.recurrent
         }
         if (pw > 0) {
-            Sgemm.pack(false, pw, hs, w.wHr(), 0, hs, buf.projection);
+            buf.projectionWeights.see(w.wHr(), pw, hs);
+            buf.projectionWeights.plain(w.wHr()); // into buf.projection
         }
         boolean dropout = o.recurrentDropout() > 0f;
         if (dropout) {

@@ -51,10 +51,17 @@ final class OptionBuffers {
     final float[] hTilde;  // [B, S]   h̃ of the step
     final boolean[] runs;  // [B]      whether each sequence runs this step
 
-    /** W_hh (or its blocks) and W_hr packed once per call for the per-step GEMMs. */
+    /**
+     * W_hh (or, for the original GRU, its blocks, packed at every call) and W_hr packed for the
+     * per-step GEMMs; W_hh and W_hr kept packed while unchanged ({@link PackedWeights}).
+     */
     final Sgemm.PackedB recurrent = new Sgemm.PackedB();
     final Sgemm.PackedB recurrentN = new Sgemm.PackedB();
     final Sgemm.PackedB projection = new Sgemm.PackedB();
+    final PackedWeights recurrentWeights = new PackedWeights(recurrent);
+    final PackedWeights projectionWeights = new PackedWeights(projection);
+    /** W_ih packed for the input projection, kept while unchanged. */
+    final PackedWeights inputWeights = new PackedWeights();
     /** The GEMM in flight (calls are serialized). */
     final Sgemm.Call gemm = new Sgemm.Call();
 

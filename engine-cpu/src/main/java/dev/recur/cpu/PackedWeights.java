@@ -36,16 +36,27 @@ final class PackedWeights {
     private boolean kept;
     /** Bumped at every {@link #see} that finds the weights changed (or not kept). */
     private long generation;
-    private final Sgemm.PackedB packed = new Sgemm.PackedB();
+    /** Where the form is packed: this object's own, or a buffer whose owner packs nothing else into it. */
+    private final Sgemm.PackedB packed;
     private boolean packedTransposed;
     private long packedAt = -1;
 
     PackedWeights() {
-        this(MOST_KEPT);
+        this(new Sgemm.PackedB());
+    }
+
+    /** Packing into {@code into}, which nothing else may pack into while this is in use. */
+    PackedWeights(Sgemm.PackedB into) {
+        this(into, MOST_KEPT);
     }
 
     /** With another limit than {@link #MOST_KEPT}: for tests of both cases on small matrices. */
     PackedWeights(int mostKept) {
+        this(new Sgemm.PackedB(), mostKept);
+    }
+
+    private PackedWeights(Sgemm.PackedB into, int mostKept) {
+        this.packed = into;
         this.mostKept = mostKept;
     }
 

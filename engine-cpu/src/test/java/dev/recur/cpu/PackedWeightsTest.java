@@ -1,7 +1,12 @@
 package dev.recur.cpu;
 
 import dev.recur.api.Cell;
+import dev.recur.api.CellOptions;
 import dev.recur.api.Direction;
+import dev.recur.api.LayerParams;
+import dev.recur.api.StepControl;
+import dev.recur.api.Tensor;
+import dev.recur.api.Workspace;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -96,6 +101,65 @@ class PackedWeightsTest {
                     assertFalse(java.util.Arrays.equals(first[0], again[0]), what + ": y moved");
                 }
             }
+        }
+    }
+
+    /**
+     * The option path (layer norm with a projection, and zoneout) keeps W_ih, W_hh and W_hr packed
+     * the same way: inference and a training forward on one workspace, with the weights changed in
+     * place between calls, give the bits of a fresh workspace.
+     */
+    @Test
+    void theOptionPathFollowsWeightsChangedInPlaceBetweenCalls() {
+        int t = 4;
+        int b = 3;
+        int in = 10;
+        int hs = 19;
+        for (Cell cell : new Cell[] {Cell.LSTM, Cell.GRU}) {
+            for (CellOptions o : new CellOptions[] {new CellOptions(true, 0f, 0f, 0f, 7),
+                    new CellOptions(false, 0f, 0.2f, 0f, 0)}) {
+                try (CpuBackend be = new CpuBackend(2)) {
+                    Random r = new Random(21);
+                    LayerParams p = LayerParams.zeros(be, cell, o, in, hs);
+                    for (Tensor w : p.tensors()) {
+                        float[] d = ((CpuTensor) w).data();
+                        for (int i = 0; i < d.length; i++) {
+                            d[i] = r.nextFloat() * 0.6f - 0.3f;
+                        }
+                    }
+                    Tensor x = be.tensor(LayerCase.uniform(r, t * b * in, 1f), t, b, in);
+                    int rw = o.recurrentWidth(hs);
+                    String what = cell.id() + " " + o;
+                    try (Workspace kept = be.workspace(cell, o, t, b, in, hs, false)) {
+                        float[] first = infer(be, cell, x, p, kept, t, b, rw);
+                        for (int change = 0; change < 3; change++) {
+                            Tensor w = change == 0 ? p.weightIh() : change == 1 ? p.weightHh()
+                                    : p.weightHr() != null ? p.weightHr() : p.weightHh();
+                            ((CpuTensor) w).data()[change * 5] += 0.25f;
+                            float[] again = infer(be, cell, x, p, kept, t, b, rw);
+                            float[] fresh;
+                            try (Workspace ws = be.workspace(cell, o, t, b, in, hs, false)) {
+                                fresh = infer(be, cell, x, p, ws, t, b, rw);
+                            }
+                            assertArrayEquals(fresh, again, what + ", change " + change);
+                            assertFalse(java.util.Arrays.equals(first, again), what + ": y moved");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** y of an inference, then y of a training forward, on {@code ws}, concatenated. */
+    private static float[] infer(CpuBackend be, Cell cell, Tensor x, LayerParams p, Workspace ws, int t, int b, int rw) {
+        try (Tensor y = be.tensor(t, b, rw); Tensor y2 = be.tensor(t, b, rw)) {
+            be.layerInference(cell, Direction.FORWARD, x, null, null, p, y, null, ws);
+            be.layerForward(cell, Direction.FORWARD, x, null, StepControl.draws(3, 0), null, p, y2, null, ws);
+            float[] a = y.toArray();
+            float[] c = y2.toArray();
+            float[] both = java.util.Arrays.copyOf(a, a.length + c.length);
+            System.arraycopy(c, 0, both, a.length, c.length);
+            return both;
         }
     }
 
