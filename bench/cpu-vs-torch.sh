@@ -48,7 +48,7 @@ numpy_row() { # label, OPENBLAS_CORETYPE ("" to remove it), M:N:K[:T], warmup, i
   local label=$1 core=$2
   if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return; fi
   python3 bench/python/numpy_gemm_bench.py --gemm "$3" --threads "$(nproc)" --warmup "$4" --iters "$5" \
-      --peak "$peak" ${core:+--coretype "$core"} 2>/dev/null \
+      --peak "$(case $label in *256-bit*) echo "$peak256" ;; *) echo "$peak" ;; esac)" ${core:+--coretype "$core"} 2>/dev/null \
     | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2 \
     || echo "numpy peer failed for $label (pip install numpy)" >&2
 }

@@ -3,12 +3,15 @@
 (reads OUT.jsonl, writes OUT.md and prints it)."""
 import json, os, subprocess, sys
 out, peak = sys.argv[1], float(sys.argv[2])
-# The peak at 256-bit vectors (optional third argument): the 256-bit rows' share is taken against it.
+# The peak at 256-bit vectors (optional third argument), named in the header.
 peak256 = float(sys.argv[3]) if len(sys.argv) > 3 else None
 
 
 def peak_of(label):
-    return peak256 if peak256 and "256-bit" in label else peak
+    """The peak a row's share is of: its Recur line's own (the script passes the 256-bit peak to the
+    256-bit rows), else the 256-bit one for a 256-bit row when given, else the table's."""
+    own = (rows.get(label, {}).get("cpu") or {}).get("peak_gflops")
+    return own or (peak256 if peak256 and "256-bit" in label else peak)
 import statistics
 rows = {}
 char_lm = {}  # row -> engine -> [tokens/s of each run]
@@ -33,7 +36,7 @@ md = ["# Recur cpu engine vs PyTorch CPU, %s" % date, "",
           if peak256 else "", os.cpu_count()), "",
       "SGEMM rows also give numpy's OpenBLAS (`bench/python/numpy_gemm_bench.py`, the same threads, run right "
       "after the row's Recur and PyTorch runs; OpenBLAS's kernels: its own choice, or the OPENBLAS_CORETYPE named "
-      "beside the figure) and Recur's GFLOP/s over numpy's (> 1 means Recur is faster).", "",
+      "beside the figure) and Recur's GFLOP/s over numpy's (> 1 means Recur is faster). ", "",
       "| work | Recur ms | PyTorch ms | Recur / PyTorch time | Recur GFLOP/s | share of peak | PyTorch GFLOP/s "
       "| numpy GFLOP/s | Recur / numpy GFLOP/s |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -44,6 +47,7 @@ for label, r in rows.items():
         vs_numpy = "%.1f%s | %.2f" % (npy["gflops"], core, rc["gflops"] / npy["gflops"])
     else:
         vs_numpy = " | "
+    # An SGEMM line's share is of the peak it was given (cpu-vs-torch.sh gives the 256-bit rows the 256-bit peak).
     if rc is None or pt is None or "unavailable" in pt:
         if rc is not None and "op" in rc:
             md.append("| %s | %.2f | unavailable | | %.1f | %.0f%% | | %s |" % (label, rc["ms"], rc["gflops"],

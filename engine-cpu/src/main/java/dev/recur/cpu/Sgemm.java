@@ -36,21 +36,23 @@ import java.util.Arrays;
  * {@code c} kernels), storing the sums (the first K block, beta = 0), adding them to the bias row
  * (the first K block of {@link #gemmPlusRow}) or to C (later K blocks, or beta != 0).
  *
- * <p>Large shapes, measured on the 2-core AMD EPYC VM (Zen 5, AVX-512; FMA peak 430-448 GFLOP/s at
- * 512 bits, 213-233 at 256, both cores), paired in one JVM or in interleaved JVMs because another
- * engineer's runs shared the machine. At 512 bits, 2 threads: 1024³ 336-340 GFLOP/s median (best
- * 361), the LSTM input projection [6400, 512] x [2048, 512]ᵀ 367-372; before (KC 128, every block's
- * sums added to C in a second pass, tiles of 48 rows, op(B) packed by one thread per K block)
- * 278-303 and 297-313. On 1 thread 1024³ went from 155-165 to 185-197. What it took, each measured
+ * <p>Large shapes, measured on the 2-core AMD EPYC VM (Zen 5, AVX-512; FMA peak 420-467 GFLOP/s at
+ * 512 bits, 201-227 at 256, both cores), paired in one JVM or in interleaved JVMs because another
+ * engineer's runs shared the machine. At 512 bits, 2 threads (bench/cpu-vs-torch.sh's SGEMM rows,
+ * each run when the machine was quiet, bench/results/cpu-vs-torch-2026-12-07-sgemm.md): 1024³
+ * 332-363 GFLOP/s (78-79% of the peak; numpy's OpenBLAS 310-330 in the same runs), the LSTM input
+ * projection [6400, 512] x [2048, 512]ᵀ 374 (87%; OpenBLAS 385); before (KC 128, every block's sums
+ * added to C in a second pass, tiles of 48 rows, op(B) packed by one thread per K block) 300 and 292
+ * (66-67%). On 1 thread 1024³ went from 155-165 to 185-197. What it took, each measured
  * on its own: KC 512 instead of 128, four times fewer passes adding sums into C; the full block's
  * kernel ending in C (a profile at KC 128 had 16% of the time in the add pass and A's packing,
  * against 61% in the kernel; skipping the add alone gave 175 instead of 160 on 1 thread); whole-strip
  * rows of B packed by vectors; op(B)'s packing split among the threads; row tiles that share out
- * evenly. At 256 bits (6 x 2), 2 threads: 1024³ 180 (was 169), the projection 195-202. Tried and
- * left out: Goto's order mirrored (a B strip kept in L1 while the A strips pass: 1024³ on 1 thread
+ * evenly, of up to 16 strips. At 256 bits (6 x 2), 2 threads: 1024³ 191-198 (84% of a 256-bit peak
+ * read at 227; was 181), the projection 200 (91% of 220; was 182); OpenBLAS's AVX2 kernels 191-206.
+ * Tried and left out: Goto's order mirrored (a B strip kept in L1 while the A strips pass: 1024³ on 1 thread
  * 168-178 against 174-188 at KC 512, 166-170 against 173-180 at KC 256); KC 256 (the same as 512
- * at 1024³, 1-3% slower on the
- * projection); packing A with a 256-bit gather (176-187 against
+ * at 1024³, 1-3% slower on the projection); packing A with a 256-bit gather (176-187 against
  * 191-197); a 4 MB instead of 2 MB phase budget (no difference).
  *
  * <p>Determinism: each element of C gets, for each K block in ascending order, the partial sum of
@@ -78,8 +80,13 @@ final class Sgemm {
     static final int MC = 48;        // rows of C per task: whole strips for MR = 6 and 8
     static final int NC = NR * ((256 + NR - 1) / NR); // columns per task: whole strips, about 256
     static final int KC = 512;
-    /** Most strips of MR rows in a row tile (see balancedTileRows); MC is at most this many strips. */
-    static final int MAX_TILE_STRIPS = 8;
+    /**
+     * Most strips of MR rows in a row tile (see balancedTileRows); MC is at most this many strips.
+     * 16 (A panel 128 x KC floats, 256 KB, beside the 512 KB B chunk in a 1 MB L2) against 8, paired
+     * runs at 2 threads on the Zen 5 VM: [6400, 512] x [2048, 512]ᵀ 1.6% faster on average (-1% to
+     * +4%), 1024³ 3% (-4% to +9%), 256-bit 5%.
+     */
+    static final int MAX_TILE_STRIPS = 16;
     /** Most bytes of op(B) packed for one pass over C; see phaseLength. */
     private static final long PHASE_BYTES = 2L << 20;
     /** Below this many multiply-adds a call runs on the caller alone. */
@@ -671,8 +678,8 @@ final class Sgemm {
      * Rows per tile for a GEMM of many row tiles whose tasks each take all the columns: whole
      * strips, 4 to {@value #MAX_TILE_STRIPS} of them, chosen so that the tiles share out among
      * {@code threads} as evenly as whole tiles can (the most strips any thread gets, in rounds of
-     * one tile per thread, the least; the larger tile on a tie). 1024 rows on 2 threads: 16 tiles of
-     * 64, not 21 of 48 and one of 16, which left one thread two thirds of a tile behind the other.
+     * one tile per thread, the least; the larger tile on a tie). 1024 rows on 2 threads: 8 tiles of
+     * 128, not 21 of 48 and one of 16, which left one thread two thirds of a tile behind the other.
      */
     static int balancedTileRows(int m, int threads) {
         int strips = (m + MR - 1) / MR;
