@@ -30,19 +30,7 @@ import statistics
 import sys
 import time
 
-
-def gemm_shape(text):
-    """M:N:K or M:N:K:T."""
-    parts = text.split(":")
-    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "T"):
-        raise argparse.ArgumentTypeError("a GEMM shape is M:N:K or M:N:K:T, got '%s'" % text)
-    try:
-        m, n, k = (int(p) for p in parts[:3])
-    except ValueError:
-        raise argparse.ArgumentTypeError("M, N and K must be integers, got '%s'" % text)
-    if min(m, n, k) < 1:
-        raise argparse.ArgumentTypeError("M, N and K must be >= 1, got '%s'" % text)
-    return m, n, k, len(parts) == 4
+from torch_rnn_bench import gemm_shape  # the same M:N:K[:T] shapes (torch itself is imported only there, by its main)
 
 
 def number(x):
