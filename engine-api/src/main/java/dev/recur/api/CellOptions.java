@@ -110,9 +110,17 @@ public record CellOptions(boolean layerNorm, float recurrentDropout, float zoneo
 
     /** Counter values one direction of a call of T steps and B sequences reserves (see the class notes). */
     public long draws(Cell cell, int steps, int batch, int hidden) {
-        long r = recurrentWidth(hidden);
-        long s = stateWidth(cell, hidden);
-        return batch * r + (long) steps * batch * s + (long) steps * batch * hidden;
+        return zoneoutCOffset(cell, steps, batch, hidden) + (long) steps * batch * hidden;
+    }
+
+    /** Where zoneout of {@code h}'s draws start after the call's counter: {@code B*R} (see the class notes). */
+    public long zoneoutHOffset(int batch, int hidden) {
+        return (long) batch * recurrentWidth(hidden);
+    }
+
+    /** Where zoneout of {@code c}'s draws start after the call's counter: {@code B*R + T*B*S}. */
+    public long zoneoutCOffset(Cell cell, int steps, int batch, int hidden) {
+        return zoneoutHOffset(batch, hidden) + (long) steps * batch * stateWidth(cell, hidden);
     }
 
     /**

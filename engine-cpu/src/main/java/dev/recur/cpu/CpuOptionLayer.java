@@ -571,6 +571,9 @@ final class CpuOptionLayer {
         byte[] mask;
         long seed;
         long counter;
+        /** The counters of the call's first zoneout draws of h and of c (CellOptions' draw indices). */
+        long zoneoutHFirst;
+        long zoneoutCFirst;
         Params w;
         OptionBuffers buf;
         float[] y;
@@ -758,6 +761,8 @@ final class CpuOptionLayer {
             this.mask = mask;
             this.seed = seed;
             this.counter = counter;
+            this.zoneoutHFirst = counter + o.zoneoutHOffset(batch, buf.hidden);
+            this.zoneoutCFirst = counter + o.zoneoutCOffset(cell, steps, batch, buf.hidden);
             this.w = w;
             this.buf = buf;
             this.fused = !(cell.hasCellState() && o.projectionSize() > 0);
@@ -1249,10 +1254,10 @@ final class CpuOptionLayer {
             boolean run = buf.runs[j];
             if (run) {
                 zoneout(o.zoneoutH(), buf.hTilde, j * sw, buf.hPrev, row * sw, h, j * sw, sw,
-                        counter + (long) batch * buf.r + (long) row * sw);
+                        zoneoutHFirst + (long) row * sw);
                 if (buf.c != null) {
                     zoneout(o.zoneoutC(), buf.cTilde, row * hs, buf.cPrev, row * hs, buf.c, j * hs, hs,
-                            counter + (long) batch * buf.r + (long) steps * batch * sw + (long) row * hs);
+                            zoneoutCFirst + (long) row * hs);
                 }
             }
             if (buf.hNew != null) {
@@ -1342,11 +1347,9 @@ final class CpuOptionLayer {
                     Arrays.fill(buf.dCTilde, j * hs, (j + 1) * hs, 0f);
                 }
             } else {
-                zoneoutSplit(o.zoneoutH(), buf.dh, j * sw, dHt, j * sw, sw,
-                        counter + (long) batch * buf.r + (long) row * sw);
+                zoneoutSplit(o.zoneoutH(), buf.dh, j * sw, dHt, j * sw, sw, zoneoutHFirst + (long) row * sw);
                 if (buf.c != null) {
-                    zoneoutSplit(o.zoneoutC(), buf.dc, j * hs, buf.dCTilde, j * hs, hs,
-                            counter + (long) batch * buf.r + (long) steps * batch * sw + (long) row * hs);
+                    zoneoutSplit(o.zoneoutC(), buf.dc, j * hs, buf.dCTilde, j * hs, hs, zoneoutCFirst + (long) row * hs);
                 }
             }
             if (buf.p > 0 && buf.c != null) {

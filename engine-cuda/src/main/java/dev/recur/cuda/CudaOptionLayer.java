@@ -131,8 +131,8 @@ final class CudaOptionLayer {
         int n = steps * batch;
         boolean train = call.train();
         long seed = call.seed();
-        long zhStart = counter + (long) batch * r;
-        long zcStart = zhStart + (long) steps * batch * sw;
+        long zhStart = counter + o.zoneoutHOffset(batch, hs);
+        long zcStart = counter + o.zoneoutCOffset(cell, steps, batch, hs);
 
         buf.prepare(dir, steps, batch, lengths, call.mask(), seed, counter);
         boolean ln = buf.layerNorm;
@@ -284,8 +284,8 @@ final class CudaOptionLayer {
         int n = steps * batch;
         long seed = buf.seed();
         long counter = buf.counter();
-        long zhStart = counter + (long) batch * r;
-        long zcStart = zhStart + (long) steps * batch * sw;
+        long zhStart = counter + o.zoneoutHOffset(batch, hs);
+        long zcStart = counter + o.zoneoutCOffset(cell, steps, batch, hs);
         boolean ln = buf.layerNorm;
         Norm nm = p.norm();
         int gates = cell.gates();
