@@ -1012,7 +1012,8 @@ final class CpuOptionLayer {
 
         /**
          * The LSTM's (not the coupled cell's) gate gradients from dc̃ over n units: dpre_i at
-         * {@code dp[go..]}, dpre_f at {@code pf}, dpre_g at {@code pg}; {@code dc_{t-1} += dc̃⊙f}.
+         * {@code dp[go..]}, dpre_f at {@code pf}, dpre_g at {@code pg}; {@code dc_{t-1} += dc̃⊙f}
+         * unless {@code dc} is null (the peephole cell updates dc in a pass of its own).
          */
         private static void lstmCellBack(float[] gt, int go, int pf, int pg, float[] cp, int so, float[] dct, int co,
                                          float[] dp, float[] dc, int n) {
@@ -1025,7 +1026,9 @@ final class CpuOptionLayer {
                 dcv.mul(g).mul(i).mul(ONE.sub(i)).intoArray(dp, go + u, m);
                 dcv.mul(fromArray(SP, cp, so + u, m)).mul(f).mul(ONE.sub(f)).intoArray(dp, pf + u, m);
                 dcv.mul(i).mul(ONE.sub(g.mul(g))).intoArray(dp, pg + u, m);
-                fromArray(SP, dc, co + u, m).add(dcv.mul(f)).intoArray(dc, co + u, m);
+                if (dc != null) {
+                    fromArray(SP, dc, co + u, m).add(dcv.mul(f)).intoArray(dc, co + u, m);
+                }
             }
         }
 
@@ -1040,7 +1043,7 @@ final class CpuOptionLayer {
                                                  float[] dct, int co, float[] dp, float[] peep, int hs, float[] dc,
                                                  int n) {
             fmaAdd(dct, co, dp, po, peep, 2 * hs, n);
-            lstmGateGrads(gt, go, pf, pg, cp, so, dct, co, dp, n);
+            lstmCellBack(gt, go, pf, pg, cp, so, dct, co, dp, null, n);
             lstmPeepholeBack(gt, go, pf, dct, co, dp, peep, hs, dc, n);
         }
 
@@ -1053,20 +1056,6 @@ final class CpuOptionLayer {
             }
         }
 
-        /** dpre_i, dpre_f, dpre_g of {@link #lstmCellBack}, without the dc update. */
-        private static void lstmGateGrads(float[] gt, int go, int pf, int pg, float[] cp, int so, float[] dct, int co,
-                                          float[] dp, int n) {
-            for (int u = 0; u < n; u += L) {
-                VectorMask<Float> m = SP.indexInRange(u, n);
-                FloatVector dcv = fromArray(SP, dct, co + u, m);
-                FloatVector f = fromArray(SP, gt, pf + u, m);
-                FloatVector g = fromArray(SP, gt, pg + u, m);
-                FloatVector i = fromArray(SP, gt, go + u, m);
-                dcv.mul(g).mul(i).mul(ONE.sub(i)).intoArray(dp, go + u, m);
-                dcv.mul(fromArray(SP, cp, so + u, m)).mul(f).mul(ONE.sub(f)).intoArray(dp, pf + u, m);
-                dcv.mul(i).mul(ONE.sub(g.mul(g))).intoArray(dp, pg + u, m);
-            }
-        }
 
         /** {@code dc += dc̃⊙f + (dpre_i⊙p_i + dpre_f⊙p_f)}. */
         private static void lstmPeepholeBack(float[] gt, int go, int pf, float[] dct, int co, float[] dp, float[] peep,
@@ -1091,7 +1080,9 @@ final class CpuOptionLayer {
                 FloatVector i = ONE.sub(f);
                 dcv.mul(fromArray(SP, cp, so + u, m).sub(g)).mul(f).mul(ONE.sub(f)).intoArray(dp, pf + u, m);
                 dcv.mul(i).mul(ONE.sub(g.mul(g))).intoArray(dp, pg + u, m);
-                fromArray(SP, dc, co + u, m).add(dcv.mul(f)).intoArray(dc, co + u, m);
+                if (dc != null) {
+                    fromArray(SP, dc, co + u, m).add(dcv.mul(f)).intoArray(dc, co + u, m);
+                }
             }
         }
 
