@@ -107,14 +107,6 @@ final class CpuLayer {
     /** Batches of at most this many sequences may run the time loop sliced by hidden units. */
     static final int SLICED_MAX_BATCH = 32;
 
-    /**
-     * Whether a layer call runs {@link SlicedLoop} (with one slice or several): see
-     * {@link #slicedTasks}.
-     */
-    boolean slicedLoop(Cell cell, int batch, int hs) {
-        return slicedTasks(cell, batch, hs) > 0;
-    }
-
     /** Which time loop a layer call of this shape runs: sliced, by rows, or stepwise. */
     LayerPath.Kind loopKind(Cell cell, int batch, int hs) {
         if (slicedTasks(cell, batch, hs) > 0) {
