@@ -20,6 +20,9 @@ echo "FMA peak: $peak GFLOP/s" >&2
 peak256=$(RECUR_JAVA_OPTS=-XX:MaxVectorSize=32 ./recur bench peak --seconds 1 2>/dev/null \
   | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["gflops"])')
 echo "FMA peak at 256-bit: $peak256 GFLOP/s" >&2
+peak_for() { # label: the 256-bit peak for a 256-bit row, else the full-width one
+  case $1 in *256-bit*) echo "$peak256" ;; *) echo "$peak" ;; esac
+}
 row() { # label, java opts, bench args...
   local label=$1 opts=$2; shift 2
   if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return; fi
@@ -27,7 +30,7 @@ row() { # label, java opts, bench args...
   # The torch peer finds its script beside the bench jar; a RECUR_CLASSPATH snapshot elsewhere has
   # none, so name this checkout's.
   RECUR_JAVA_OPTS="-Drecur.bench.torchScript=$PWD/bench/python/torch_rnn_bench.py ${RECUR_JAVA_OPTS:-} $opts" \
-    ./recur bench "$@" --peer torch --peak "$(case $label in *256-bit*) echo "$peak256" ;; *) echo "$peak" ;; esac)" 2>/dev/null \
+    ./recur bench "$@" --peer torch --peak "$(peak_for "$label")" 2>/dev/null \
     | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2
 }
 row "LSTM B=64 I=H=512 T=100" "" lstm --batch 64 --input 512 --hidden 512 --steps 100 --warmup 5 --iters 5
@@ -48,7 +51,7 @@ numpy_row() { # label, OPENBLAS_CORETYPE ("" to remove it), M:N:K[:T], warmup, i
   local label=$1 core=$2
   if [ -n "${ONLY:-}" ] && ! [[ $label =~ $ONLY ]]; then return; fi
   python3 bench/python/numpy_gemm_bench.py --gemm "$3" --threads "$(nproc)" --warmup "$4" --iters "$5" \
-      --peak "$(case $label in *256-bit*) echo "$peak256" ;; *) echo "$peak" ;; esac)" ${core:+--coretype "$core"} 2>/dev/null \
+      --peak "$(peak_for "$label")" ${core:+--coretype "$core"} 2>/dev/null \
     | sed "s/^{/{\"row\":\"$label\",/" | tee -a "$out.jsonl" >&2 \
     || echo "numpy peer failed for $label (pip install numpy)" >&2
 }
